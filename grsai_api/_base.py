@@ -1,0 +1,293 @@
+"""What Client and AsyncClient share: request bodies, reply parsing, error mapping, retry rules.
+
+The two clients differ only in how they wait for I/O; everything that decides *what* to send and
+*what a reply means* lives here, once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import httpx
+
+from . import _validation as validation
+from ._constants import (
+    CODE_TASK_NOT_FOUND,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    HOSTS,
+    INITIAL_RETRY_DELAY,
+    MAX_RETRY_AFTER,
+    MAX_RETRY_DELAY,
+    RETRYABLE_STATUS,
+)
+from ._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    GrsaiError,
+    InsufficientCreditsError,
+    InternalServerError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitError,
+    SubmissionUnknownError,
+)
+from ._models import ModelStatus, Task
+
+log = logging.getLogger("grsai_api")
+
+RetryPolicy = Literal["all", "connect"]
+"""``all``: polls and reads, retried on connection errors, 408/409/429 and 5xx.
+``connect``: creates, retried only when the request provably never left (GrsAI charges each)."""
+
+_AUTH_WORDS = re.compile(r"api ?key|apikey|token|unauthori[sz]ed|密钥|令牌", re.I)
+_CREDIT_WORDS = re.compile(r"credit|balance|insufficient|余额|积分", re.I)
+_NOT_FOUND_WORDS = re.compile(r"not found|no such|不存在", re.I)
+
+
+def resolve_base_url(base_url: str) -> str:
+    url = HOSTS.get(base_url.strip().lower(), base_url.strip()).rstrip("/")
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise GrsaiError(f"base_url must be 'overseas', 'domestic' or an http(s) URL, not {base_url!r}")
+    return url
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (a number or an HTTP date), capped."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, min(seconds, MAX_RETRY_AFTER))
+
+
+def never_sent(exc: httpx.TransportError) -> bool:
+    """True when the request provably did not reach the server, so a create may be re-sent."""
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def decode_reply(text: str) -> Any:
+    """JSON of a reply; some mode-1 replies carry a leading ``data: `` (stripped here)."""
+    payload = text.strip()
+    if payload.startswith("data:"):
+        payload = payload[5:].strip()
+    return json.loads(payload)
+
+
+def credits_from(data: Any) -> float:
+    if isinstance(data, int | float) and not isinstance(data, bool):
+        return float(data)
+    if isinstance(data, str):
+        return float(data)
+    if isinstance(data, dict):
+        for key in ("credits", "credit", "balance", "points", "remaining"):
+            if key in data:
+                return credits_from(data[key])
+    raise APIResponseValidationError(f"Could not read the credits from the reply: {data!r}")
+
+
+def model_status_from(model: str, data: Any, msg: str | None) -> ModelStatus:
+    message = msg if msg and msg.lower() != "success" else None
+    value: Any = data
+    if isinstance(data, dict):
+        message = data.get("error") or data.get("message") or message
+        value = next((data[k] for k in ("status", "available", "state", "online") if k in data), None)
+    if isinstance(value, str):
+        available = value.strip().lower() in {"ok", "up", "normal", "available", "online", "true", "1"}
+    else:
+        available = bool(value)
+    return ModelStatus(model=model, available=available, message=message or None)
+
+
+class BaseClient:
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("GRSAI_API_KEY")
+        if not key or not key.strip():
+            raise AuthenticationError("No API key: pass api_key=... or set GRSAI_API_KEY.", status_code=None)
+        self._api_key = key.strip()
+        self.base_url = resolve_base_url(base_url)
+        self.timeout = (
+            timeout
+            if isinstance(timeout, httpx.Timeout)
+            else (DEFAULT_TIMEOUT if timeout is None else httpx.Timeout(timeout, connect=min(timeout, 5.0)))
+        )
+        self.max_retries = max(0, int(max_retries if max_retries is not None else DEFAULT_MAX_RETRIES))
+
+    def __repr__(self) -> str:  # the key is deliberately absent
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    # -- requests ----------------------------------------------------------------------------
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json"}
+
+    def _url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _retry_delay(self, attempt: int, retry_after: float | None) -> float:
+        """OpenAI's schedule: min(0.5 * 2^n, 8) s less up to 25 % jitter; Retry-After wins."""
+        if retry_after is not None:
+            return retry_after
+        delay = min(INITIAL_RETRY_DELAY * 2**attempt, MAX_RETRY_DELAY)
+        return delay * (1 - 0.25 * random.random())
+
+    def _should_retry_status(self, response: httpx.Response, policy: RetryPolicy, attempt: int) -> bool:
+        return policy == "all" and attempt < self.max_retries and response.status_code in RETRYABLE_STATUS
+
+    def _should_retry_error(self, exc: httpx.TransportError, policy: RetryPolicy, attempt: int) -> bool:
+        if attempt >= self.max_retries:
+            return False
+        return policy == "all" or never_sent(exc)
+
+    def _connection_error(self, exc: httpx.TransportError, policy: RetryPolicy) -> GrsaiError:
+        host = urlparse(self.base_url).netloc
+        if policy == "connect" and not never_sent(exc):
+            return SubmissionUnknownError(
+                f"The request reached {host} but no answer came back ({type(exc).__name__}), so "
+                "it is not known whether the task was created. It was not sent again, because "
+                "every create is charged: check the task list before trying again."
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(f"{host} did not answer in time ({type(exc).__name__}).")
+        return APIConnectionError(f"Could not reach {host}: {type(exc).__name__}: {self._redact(str(exc))}")
+
+    def _log_retry(self, path: str, attempt: int, delay: float, why: str) -> None:
+        log.warning("retrying %s after %s (attempt %d, waiting %.2f s)", path, why, attempt + 1, delay)
+
+    # -- replies -----------------------------------------------------------------------------
+    def _redact(self, text: str) -> str:
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+    def _parse(self, response: httpx.Response) -> Any:
+        """The ``data`` of a successful reply; a typed error for anything else."""
+        try:
+            body = decode_reply(response.text)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+            if response.is_success:
+                snippet = self._redact(response.text[:200])
+                raise APIResponseValidationError(
+                    f"The service's reply was not JSON (HTTP {response.status_code}): {snippet!r}",
+                    body=snippet,
+                ) from None
+        if not response.is_success:
+            raise self._status_error(response.status_code, body, response.headers)
+        if isinstance(body, dict) and "code" in body:
+            if body.get("code") not in (0, "0", 200):
+                raise self._status_error(response.status_code, body, response.headers)
+            return body.get("data")
+        return body
+
+    def _status_error(self, status: int, body: Any, headers: httpx.Headers) -> APIStatusError:
+        code = body.get("code") if isinstance(body, dict) else None
+        try:
+            code = int(code) if code is not None else None
+        except (TypeError, ValueError):
+            code = None
+        raw_msg = ""
+        if isinstance(body, dict):
+            raw_msg = str(body.get("msg") or body.get("message") or body.get("error") or "")
+        msg = self._redact(raw_msg) or f"HTTP {status}"
+        safe_body = json.loads(self._redact(json.dumps(body))) if body is not None else None
+        kwargs: dict[str, Any] = {"status_code": status, "body": safe_body, "code": code}
+        if status == 429:
+            return RateLimitError(
+                f"Too many requests: {msg}",
+                retry_after=parse_retry_after(headers.get("retry-after")),
+                **kwargs,
+            )
+        if status in (401, 403) or (status < 400 and _AUTH_WORDS.search(raw_msg)):
+            return AuthenticationError(f"The API key was refused: {msg}", **kwargs)
+        if status == 402 or _CREDIT_WORDS.search(raw_msg):
+            return InsufficientCreditsError(f"Not enough credits: {msg}", **kwargs)
+        if status == 404 or code == CODE_TASK_NOT_FOUND or _NOT_FOUND_WORDS.search(raw_msg):
+            return NotFoundError(f"Not found: {msg}", **kwargs)
+        if status >= 500:
+            return InternalServerError(f"The service failed (HTTP {status}): {msg}", **kwargs)
+        if status in (400, 422) or status < 400:
+            return InvalidRequestError(f"The service refused the request: {msg}", **kwargs)
+        return APIStatusError(f"HTTP {status}: {msg}", **kwargs)
+
+    @staticmethod
+    def _task_id(data: Any) -> str:
+        if isinstance(data, dict) and data.get("id"):
+            return str(data["id"])
+        raise APIResponseValidationError(f"The reply carried no task id: {data!r}")
+
+    @staticmethod
+    def _task(data: Any, task_id: str) -> Task:
+        if not isinstance(data, dict):
+            raise APIResponseValidationError(f"The reply carried no task object: {data!r}")
+        return Task.from_payload(data, task_id=task_id)
+
+    def _stream_line(self, line: str) -> Task | None:
+        """One line of the streaming mode: a task, or None for blank lines and keep-alives."""
+        text = line.strip()
+        if not text or text.startswith(":"):
+            return None
+        if text.startswith("data:"):
+            text = text[5:].strip()
+        if text == "[DONE]":
+            return None
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError:
+            raise APIResponseValidationError(
+                f"A streamed update was not JSON: {self._redact(text[:200])!r}"
+            ) from None
+        if isinstance(obj, dict) and "code" in obj and "status" not in obj:
+            if obj.get("code") not in (0, "0", 200):
+                raise self._status_error(200, obj, httpx.Headers())
+            obj = obj.get("data")
+        return self._task(obj, "")
+
+    # -- bodies ------------------------------------------------------------------------------
+    @staticmethod
+    def _video_body(webhook: str | None, shut_progress: bool | None, **params: Any) -> dict[str, Any]:
+        body = validation.video_body(**params)
+        if webhook is not None:
+            body["webHook"] = _check_webhook(webhook)
+        if shut_progress is not None:
+            body["shutProgress"] = bool(shut_progress)
+        return body
+
+    @staticmethod
+    def _with_reply_mode(body: dict[str, Any], webhook: str) -> dict[str, Any]:
+        body["webHook"] = _check_webhook(webhook)
+        body["shutProgress"] = False
+        return body
+
+
+def _check_webhook(webhook: str) -> str:
+    if webhook == "-1":
+        return webhook
+    parsed = urlparse(webhook)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise InvalidRequestError(
+            "webhook must be '-1' (poll for the result) or an http(s) URL.", field="webhook"
+        )
+    return webhook

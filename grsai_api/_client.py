@@ -1,0 +1,370 @@
+"""Client (sync) and AsyncClient: the same methods, one blocking, one awaitable."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any
+
+import httpx
+
+from . import _validation as validation
+from ._base import BaseClient, RetryPolicy, credits_from, model_status_from, parse_retry_after
+from ._constants import (
+    CREATE_CHARACTER_PATH,
+    CREDITS_PATH,
+    DEFAULT_MAX_RETRIES,
+    MODEL,
+    MODEL_STATUS_PATH,
+    RESULT_PATH,
+    STREAM_TIMEOUT,
+    UPLOAD_CHARACTER_PATH,
+    VIDEO_PATH,
+)
+from ._exceptions import (
+    StreamInterruptedError,
+    TaskFailedError,
+    WaitTimeoutError,
+)
+from ._models import ModelStatus, Task
+from ._validation import CharacterLike, Timestamps
+
+ProgressCallback = Callable[[Task], Any]
+
+
+class Client(BaseClient):
+    """Blocking client. One connection pool per instance; close it, or use ``with``."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str = "overseas",
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        transport: httpx.BaseTransport | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(timeout=self.timeout, transport=transport)
+        self._sleep: Callable[[float], None] = time.sleep
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        policy: RetryPolicy,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(
+                    method, self._url(path), json=json, params=params, headers=self._headers()
+                )
+            except httpx.TransportError as exc:
+                if not self._should_retry_error(exc, policy, attempt):
+                    raise self._connection_error(exc, policy) from exc
+                delay = self._retry_delay(attempt, None)
+                self._log_retry(path, attempt, delay, type(exc).__name__)
+            else:
+                if not self._should_retry_status(response, policy, attempt):
+                    return self._parse(response)
+                delay = self._retry_delay(attempt, _retry_after(response))
+                self._log_retry(path, attempt, delay, f"HTTP {response.status_code}")
+            self._sleep(delay)
+            attempt += 1
+
+    # -- creates: never re-sent once they may have arrived ------------------------------------
+    def create_video(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: str = "16:9",
+        duration: int = 10,
+        size: str = "small",
+        image_url: str | bytes | None = None,
+        remix_target_id: str | None = None,
+        characters: Sequence[CharacterLike] | None = None,
+        model: str = MODEL,
+        webhook: str = "-1",
+    ) -> str:
+        """Submit a video (a remix when ``remix_target_id`` is set); returns the task id."""
+        body = self._video_body(
+            webhook,
+            False,
+            prompt=prompt,
+            aspect_ratio=aspect_ratio,
+            duration=duration,
+            size=size,
+            image_url=image_url,
+            remix_target_id=remix_target_id,
+            characters=characters,
+            model=model,
+        )
+        return self._task_id(self._request("POST", VIDEO_PATH, policy="connect", json=body))
+
+    def upload_character(
+        self, *, url: str | bytes, timestamps: Timestamps = (0, 3), webhook: str = "-1"
+    ) -> str:
+        """Make a character from a clip (URL, data URI or the file's bytes); returns the task id."""
+        body = self._with_reply_mode(
+            validation.upload_character_body(url=url, timestamps=timestamps), webhook
+        )
+        return self._task_id(self._request("POST", UPLOAD_CHARACTER_PATH, policy="connect", json=body))
+
+    def create_character(self, *, pid: str, timestamps: Timestamps = (0, 3), webhook: str = "-1") -> str:
+        """Cut a character out of an earlier video by its pid; returns the task id."""
+        body = self._with_reply_mode(
+            validation.create_character_body(pid=pid, timestamps=timestamps), webhook
+        )
+        return self._task_id(self._request("POST", CREATE_CHARACTER_PATH, policy="connect", json=body))
+
+    def stream_video(self, *, shut_progress: bool = False, **params: Any) -> Iterator[Task]:
+        """The no-webHook mode: one Task per streamed update, the last one final."""
+        body = self._video_body(None, shut_progress, **params)
+        last: Task | None = None
+        try:
+            with self._http.stream(
+                "POST", self._url(VIDEO_PATH), json=body, headers=self._headers(), timeout=STREAM_TIMEOUT
+            ) as response:
+                if not response.is_success or "json" in response.headers.get("content-type", ""):
+                    response.read()
+                    last = self._task(self._parse(response), "")
+                    yield last
+                    return
+                for line in response.iter_lines():
+                    task = self._stream_line(line)
+                    if task is not None:
+                        last = task
+                        yield task
+                        if task.done:
+                            return
+        except httpx.TransportError as exc:
+            if last is None:
+                raise self._connection_error(exc, "connect") from exc
+            raise StreamInterruptedError(
+                f"The stream broke off at {last.progress}%; poll task {last.id} for the outcome.",
+                last_task=last,
+            ) from exc
+        raise StreamInterruptedError("The stream ended before the final update.", last_task=last)
+
+    # -- reads: retried ---------------------------------------------------------------------
+    def get_result(self, task_id: str) -> Task:
+        return self._task(self._request("POST", RESULT_PATH, policy="all", json={"id": task_id}), task_id)
+
+    def wait(
+        self,
+        task_id: str,
+        *,
+        interval: float = 3.0,
+        timeout: float = 900.0,
+        on_progress: ProgressCallback | None = None,
+    ) -> Task:
+        """Poll until the task ends. Returns it on success; TaskFailedError on failure,
+        WaitTimeoutError past ``timeout`` seconds (the task itself goes on)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            task = self.get_result(task_id)
+            if on_progress is not None:
+                on_progress(task)
+            if task.status == "succeeded":
+                return task
+            if task.status == "failed":
+                raise TaskFailedError(task)
+            if time.monotonic() + interval > deadline:
+                raise WaitTimeoutError(task, timeout)
+            self._sleep(interval)
+
+    def credits(self) -> float:
+        return credits_from(self._request("POST", CREDITS_PATH, policy="all", json={"apiKey": self._api_key}))
+
+    def model_status(self, model: str = MODEL) -> ModelStatus:
+        data = self._request("GET", MODEL_STATUS_PATH, policy="all", params={"model": model})
+        return model_status_from(model, data, None)
+
+
+class AsyncClient(BaseClient):
+    """The same methods as Client, awaitable. Share one instance across concurrent polls."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str = "overseas",
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        transport: httpx.AsyncBaseTransport | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        max_connections: int = 100,
+    ) -> None:
+        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=self.timeout,
+            transport=transport,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=20),
+        )
+        self._sleep: Callable[[float], Any] = asyncio.sleep
+
+    async def close(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        policy: RetryPolicy,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.request(
+                    method, self._url(path), json=json, params=params, headers=self._headers()
+                )
+            except httpx.TransportError as exc:
+                if not self._should_retry_error(exc, policy, attempt):
+                    raise self._connection_error(exc, policy) from exc
+                delay = self._retry_delay(attempt, None)
+                self._log_retry(path, attempt, delay, type(exc).__name__)
+            else:
+                if not self._should_retry_status(response, policy, attempt):
+                    return self._parse(response)
+                delay = self._retry_delay(attempt, _retry_after(response))
+                self._log_retry(path, attempt, delay, f"HTTP {response.status_code}")
+            await self._sleep(delay)
+            attempt += 1
+
+    async def create_video(
+        self,
+        *,
+        prompt: str,
+        aspect_ratio: str = "16:9",
+        duration: int = 10,
+        size: str = "small",
+        image_url: str | bytes | None = None,
+        remix_target_id: str | None = None,
+        characters: Sequence[CharacterLike] | None = None,
+        model: str = MODEL,
+        webhook: str = "-1",
+    ) -> str:
+        body = self._video_body(
+            webhook,
+            False,
+            prompt=prompt,
+            aspect_ratio=aspect_ratio,
+            duration=duration,
+            size=size,
+            image_url=image_url,
+            remix_target_id=remix_target_id,
+            characters=characters,
+            model=model,
+        )
+        return self._task_id(await self._request("POST", VIDEO_PATH, policy="connect", json=body))
+
+    async def upload_character(
+        self, *, url: str | bytes, timestamps: Timestamps = (0, 3), webhook: str = "-1"
+    ) -> str:
+        body = self._with_reply_mode(
+            validation.upload_character_body(url=url, timestamps=timestamps), webhook
+        )
+        return self._task_id(await self._request("POST", UPLOAD_CHARACTER_PATH, policy="connect", json=body))
+
+    async def create_character(
+        self, *, pid: str, timestamps: Timestamps = (0, 3), webhook: str = "-1"
+    ) -> str:
+        body = self._with_reply_mode(
+            validation.create_character_body(pid=pid, timestamps=timestamps), webhook
+        )
+        return self._task_id(await self._request("POST", CREATE_CHARACTER_PATH, policy="connect", json=body))
+
+    async def stream_video(self, *, shut_progress: bool = False, **params: Any) -> AsyncIterator[Task]:
+        body = self._video_body(None, shut_progress, **params)
+        last: Task | None = None
+        try:
+            async with self._http.stream(
+                "POST", self._url(VIDEO_PATH), json=body, headers=self._headers(), timeout=STREAM_TIMEOUT
+            ) as response:
+                if not response.is_success or "json" in response.headers.get("content-type", ""):
+                    await response.aread()
+                    last = self._task(self._parse(response), "")
+                    yield last
+                    return
+                async for line in response.aiter_lines():
+                    task = self._stream_line(line)
+                    if task is not None:
+                        last = task
+                        yield task
+                        if task.done:
+                            return
+        except httpx.TransportError as exc:
+            if last is None:
+                raise self._connection_error(exc, "connect") from exc
+            raise StreamInterruptedError(
+                f"The stream broke off at {last.progress}%; poll task {last.id} for the outcome.",
+                last_task=last,
+            ) from exc
+        raise StreamInterruptedError("The stream ended before the final update.", last_task=last)
+
+    async def get_result(self, task_id: str) -> Task:
+        data = await self._request("POST", RESULT_PATH, policy="all", json={"id": task_id})
+        return self._task(data, task_id)
+
+    async def wait(
+        self,
+        task_id: str,
+        *,
+        interval: float = 3.0,
+        timeout: float = 900.0,
+        on_progress: ProgressCallback | None = None,
+    ) -> Task:
+        deadline = time.monotonic() + timeout
+        while True:
+            task = await self.get_result(task_id)
+            if on_progress is not None:
+                result = on_progress(task)
+                if asyncio.iscoroutine(result):
+                    await result
+            if task.status == "succeeded":
+                return task
+            if task.status == "failed":
+                raise TaskFailedError(task)
+            if time.monotonic() + interval > deadline:
+                raise WaitTimeoutError(task, timeout)
+            await self._sleep(interval)
+
+    async def credits(self) -> float:
+        data = await self._request("POST", CREDITS_PATH, policy="all", json={"apiKey": self._api_key})
+        return credits_from(data)
+
+    async def model_status(self, model: str = MODEL) -> ModelStatus:
+        data = await self._request("GET", MODEL_STATUS_PATH, policy="all", params={"model": model})
+        return model_status_from(model, data, None)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    return parse_retry_after(response.headers.get("retry-after"))

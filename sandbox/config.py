@@ -1,0 +1,178 @@
+"""Every knob of the sandbox, with the command-line flags that set them."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+# Knobs that may be changed while the server runs (PATCH /sandbox/config, the app's Settings page).
+RUNTIME_KNOBS = (
+    "task_seconds",
+    "character_seconds",
+    "output_moderation_rate",
+    "blocklist",
+    "rate_429",
+    "rate_5xx",
+    "retry_after",
+    "latency_ms",
+    "model_available",
+)
+
+
+@dataclass
+class SandboxConfig:
+    data_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="grsai-sandbox-")))
+    task_seconds: float = 6.0
+    character_seconds: float = 2.0
+    progress_interval: float = 0.5
+    output_moderation_rate: float = 0.0
+    blocklist: tuple[str, ...] = ("nsfw", "gore", "explicit", "violence")
+    rate_429: float = 0.0
+    rate_5xx: float = 0.0
+    retry_after: float = 1.0
+    latency_ms: float = 0.0
+    credits: float = 100.0
+    video_price: float = 0.08
+    character_price: float = 0.01
+    api_keys: tuple[str, ...] = ()
+    render_profile: str = "standard"
+    render_workers: int = 2
+    url_ttl: float = 7 * 24 * 3600
+    data_prefix: bool = False
+    model_available: bool = True
+    seed: int | None = None
+
+    def runtime_view(self) -> dict[str, object]:
+        return {name: _jsonable(getattr(self, name)) for name in RUNTIME_KNOBS}
+
+    def update_runtime(self, changes: dict[str, object]) -> list[str]:
+        """Apply known runtime knobs; returns the names that were not knobs."""
+        unknown = [k for k in changes if k not in RUNTIME_KNOBS]
+        for name in RUNTIME_KNOBS:
+            if name not in changes:
+                continue
+            value = changes[name]
+            if name == "blocklist":
+                words = value.split(",") if isinstance(value, str) else list(value or [])
+                setattr(self, name, tuple(w.strip().lower() for w in words if str(w).strip()))
+            elif name == "model_available":
+                setattr(self, name, bool(value))
+            else:
+                number = float(value)
+                if number < 0 or (name.startswith(("rate_", "output_")) and number > 1):
+                    raise ValueError(f"{name} out of range: {value!r}")
+                setattr(self, name, number)
+        return unknown
+
+
+def _jsonable(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = SandboxConfig.__dataclass_fields__
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox",
+        description="A GrsAI-compatible Sora 2 server that renders real H.264 MP4s, for use without a key.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8765, help="port to listen on")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="where videos and task records live; unset: a new temporary folder",
+    )
+    parser.add_argument(
+        "--task-seconds",
+        type=float,
+        default=d["task_seconds"].default,
+        help="how long a video task runs, progress rising",
+    )
+    parser.add_argument(
+        "--character-seconds",
+        type=float,
+        default=d["character_seconds"].default,
+        help="how long a character task runs",
+    )
+    parser.add_argument(
+        "--progress-interval",
+        type=float,
+        default=d["progress_interval"].default,
+        help="seconds between progress updates",
+    )
+    parser.add_argument(
+        "--output-moderation-rate",
+        type=float,
+        default=0.0,
+        help="share of video tasks (0-1) that fail with output_moderation",
+    )
+    parser.add_argument(
+        "--blocklist",
+        default=",".join(SandboxConfig.blocklist),
+        help="comma-separated words that fail a prompt with input_moderation",
+    )
+    parser.add_argument("--rate-429", type=float, default=0.0, help="share of API requests answered 429")
+    parser.add_argument("--rate-5xx", type=float, default=0.0, help="share of API requests answered 5xx")
+    parser.add_argument(
+        "--retry-after",
+        type=float,
+        default=d["retry_after"].default,
+        help="Retry-After seconds sent with a 429",
+    )
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every API request")
+    parser.add_argument(
+        "--credits", type=float, default=d["credits"].default, help="starting credits of a key"
+    )
+    parser.add_argument(
+        "--video-price", type=float, default=d["video_price"].default, help="credits a video costs"
+    )
+    parser.add_argument(
+        "--character-price",
+        type=float,
+        default=d["character_price"].default,
+        help="credits a character upload/create costs",
+    )
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        dest="api_keys",
+        help="accept only this key (repeat for more); by default any non-empty key is accepted",
+    )
+    parser.add_argument(
+        "--render-profile",
+        choices=("standard", "light"),
+        default="standard",
+        help="light: tiny 4 fps videos for load tests",
+    )
+    parser.add_argument(
+        "--render-workers", type=int, default=d["render_workers"].default, help="threads rendering videos"
+    )
+    parser.add_argument(
+        "--url-ttl",
+        type=float,
+        default=d["url_ttl"].default,
+        help="seconds a result URL stays valid (the real service's expire)",
+    )
+    parser.add_argument(
+        "--data-prefix",
+        action="store_true",
+        help="prefix immediate replies with 'data: ', as some real replies are",
+    )
+    parser.add_argument("--model-down", action="store_true", help="report sora-2 as unavailable")
+    parser.add_argument("--seed", type=int, default=None, help="seed for the random failure rates")
+    parser.add_argument("--log-level", default="info", help="uvicorn log level")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    names = {f.name for f in fields(SandboxConfig)}
+    values = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    values["blocklist"] = tuple(w.strip().lower() for w in args.blocklist.split(",") if w.strip())
+    values["api_keys"] = tuple(args.api_keys)
+    values["model_available"] = not args.model_down
+    return SandboxConfig(**values)

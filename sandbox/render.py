@@ -1,0 +1,328 @@
+"""Real, playable videos for the sandbox: Pillow draws the frames, PyAV encodes H.264 MP4.
+
+A video shows its prompt over a moving scene whose palette and layout come from a "look" (derived
+from the prompt, or inherited from the source video in a remix), with characters composited in and
+a reference image as the backdrop when one is given.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import io
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
+
+FRAME_SIZES = {
+    ("16:9", "small"): (640, 360),
+    ("9:16", "small"): (360, 640),
+    ("16:9", "large"): (1280, 720),
+    ("9:16", "large"): (720, 1280),
+}
+LAYOUTS = ("orbs", "waves", "grid")
+
+
+@dataclass(frozen=True)
+class RenderProfile:
+    """``standard`` is what users see; ``light`` is a tiny, fast render for load tests."""
+
+    name: str
+    fps: int
+    scale: float  # 1.0 = the sizes in FRAME_SIZES
+
+    @classmethod
+    def named(cls, name: str) -> RenderProfile:
+        profiles = {"standard": cls("standard", 24, 1.0), "light": cls("light", 4, 0.25)}
+        if name not in profiles:
+            raise ValueError(f"unknown render profile {name!r}; choose from {sorted(profiles)}")
+        return profiles[name]
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a remix keeps of its source: the palette and the layout."""
+
+    hue: float
+    layout: str
+
+    @classmethod
+    def from_prompt(cls, prompt: str) -> Look:
+        digest = hashlib.sha256(prompt.encode()).digest()
+        return cls(hue=digest[0] / 255.0, layout=LAYOUTS[digest[1] % len(LAYOUTS)])
+
+    def palette(self) -> list[tuple[int, int, int]]:
+        """Deep background, mid background, accent, highlight."""
+
+        def rgb(h: float, s: float, v: float) -> tuple[int, int, int]:
+            r, g, b = colorsys.hsv_to_rgb(h % 1.0, s, v)
+            return int(r * 255), int(g * 255), int(b * 255)
+
+        h = self.hue
+        return [
+            rgb(h, 0.75, 0.22),
+            rgb(h + 0.06, 0.65, 0.55),
+            rgb(h + 0.45, 0.7, 0.95),
+            rgb(h + 0.1, 0.15, 1.0),
+        ]
+
+
+@dataclass
+class Cameo:
+    """A character to composite in: a frame of its clip and the @name it is called by."""
+
+    label: str
+    image: Image.Image
+
+
+@dataclass
+class VideoSpec:
+    prompt: str
+    aspect_ratio: str = "16:9"
+    size: str = "small"
+    duration: int = 10
+    look: Look | None = None
+    remix_of: str | None = None
+    cameos: list[Cameo] = field(default_factory=list)
+    reference: Image.Image | None = None
+
+    def frame_size(self, profile: RenderProfile) -> tuple[int, int]:
+        width, height = FRAME_SIZES[(self.aspect_ratio, self.size)]
+        # H.264 with yuv420p needs even sides.
+        return (max(2, int(width * profile.scale) // 2 * 2), max(2, int(height * profile.scale) // 2 * 2))
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in (
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    ):
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)  # Pillow's bundled font: no system fonts needed
+
+
+def _gradient(size: tuple[int, int], top: tuple[int, int, int], bottom: tuple[int, int, int]) -> Image.Image:
+    mask = Image.linear_gradient("L").resize(size)
+    return Image.composite(Image.new("RGB", size, bottom), Image.new("RGB", size, top), mask)
+
+
+def _backdrop(spec: VideoSpec, look: Look, size: tuple[int, int]) -> Image.Image:
+    """A scene wider and taller than the frame, so the camera can pan across it."""
+    width, height = size
+    big = (int(width * 1.3) + 2, int(height * 1.3) + 2)
+    deep, mid, accent, light = look.palette()
+    if spec.reference is not None:
+        scene = ImageOps.fit(spec.reference.convert("RGB"), big)
+        tint = Image.new("RGB", big, deep)
+        return Image.blend(scene, tint, 0.25)
+    scene = _gradient(big, mid, deep)
+    draw = ImageDraw.Draw(scene, "RGBA")
+    unit = min(big) / 10
+    if look.layout == "orbs":
+        for i in range(7):
+            cx = (i * 0.17 + look.hue) % 1.0 * big[0]
+            cy = ((i * 0.31 + look.hue * 2) % 1.0) * big[1]
+            r = unit * (1.2 + (i % 3))
+            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(*accent, 60))
+    elif look.layout == "waves":
+        for i in range(6):
+            y0 = big[1] * (0.3 + i * 0.12)
+            points = [(x, y0 + math.sin(x / big[0] * 6.28 * 2 + i) * unit) for x in range(0, big[0] + 8, 8)]
+            draw.line(points, fill=(*accent, 90), width=max(2, int(unit / 5)))
+    else:
+        step = int(unit * 1.5)
+        for x in range(0, big[0], step):
+            draw.line([(x, 0), (x, big[1])], fill=(*light, 40), width=2)
+        for y in range(0, big[1], step):
+            draw.line([(0, y), (big[0], y)], fill=(*light, 40), width=2)
+    return scene.filter(ImageFilter.GaussianBlur(max(1, unit / 12)))
+
+
+def _wrap(text: str, font, max_width: int, max_lines: int) -> list[str]:
+    """Greedy word wrap by measured width; the last line ends in an ellipsis if text is left."""
+    lines: list[str] = []
+    current = ""
+    words = text.split()
+    for index, word in enumerate(words):
+        candidate = f"{current} {word}".strip()
+        if font.getlength(candidate) <= max_width or not current:
+            current = candidate
+            continue
+        lines.append(current)
+        current = word
+        if len(lines) == max_lines:
+            last = lines[-1]
+            while last and font.getlength(last + " …") > max_width:
+                last = last[:-1]
+            lines[-1] = last.rstrip() + " …"
+            return lines
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _caption(spec: VideoSpec, size: tuple[int, int]) -> Image.Image:
+    """The prompt, wrapped on a translucent panel (RGBA, full frame)."""
+    width, height = size
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    font_size = max(8, int(min(width, height) / 18))
+    font = _font(font_size)
+    lines = _wrap(spec.prompt, font, int(width * 0.86), max_lines=4)
+    line_height = int(font_size * 1.3)
+    panel_height = line_height * len(lines) + font_size
+    top = height - panel_height - int(height * 0.06)
+    draw.rounded_rectangle(
+        (int(width * 0.04), top, int(width * 0.96), top + panel_height),
+        radius=font_size // 2,
+        fill=(0, 0, 0, 150),
+    )
+    for i, line in enumerate(lines):
+        draw.text((int(width * 0.07), top + font_size // 2 + i * line_height), line, font=font, fill="white")
+    return layer
+
+
+def _cameo_card(cameo: Cameo, box: int) -> Image.Image:
+    """A rounded card with the character's frame and its @name."""
+    label_height = max(8, box // 6)
+    card = Image.new("RGBA", (box, box + label_height), (0, 0, 0, 0))
+    picture = ImageOps.fit(cameo.image.convert("RGB"), (box, box))
+    mask = Image.new("L", (box, box), 0)
+    ImageDraw.Draw(mask).rounded_rectangle((0, 0, box - 1, box - 1), radius=box // 6, fill=255)
+    card.paste(picture, (0, 0), mask)
+    draw = ImageDraw.Draw(card)
+    draw.rounded_rectangle(
+        (0, box - 2, box - 1, box + label_height - 1), radius=label_height // 3, fill=(0, 0, 0, 190)
+    )
+    text = f"@{cameo.label}"
+    size = max(7, int(label_height * 0.7))
+    font = _font(size)
+    while size > 7 and font.getlength(text) > box * 0.92:
+        size -= 1
+        font = _font(size)
+    draw.text((box // 2, box - 2 + label_height // 2), text, font=font, fill="white", anchor="mm")
+    return card
+
+
+def render_frames(spec: VideoSpec, profile: RenderProfile):
+    """Yield the frames of the video as RGB images, one per 1/fps second."""
+    look = spec.look or Look.from_prompt(spec.prompt)
+    size = spec.frame_size(profile)
+    width, height = size
+    deep, mid, accent, light = look.palette()
+    scene = _backdrop(spec, look, size)
+    caption = _caption(spec, size)
+    label_font = _font(max(7, int(min(size) / 26)))
+    small_font = _font(max(7, int(min(size) / 30)))
+    cards = [_cameo_card(c, int(min(size) * 0.3)) for c in spec.cameos]
+    total = spec.duration * profile.fps
+    pan_x, pan_y = scene.width - width, scene.height - height
+    orb_r = min(size) * 0.08
+    for index in range(total):
+        t = index / max(1, total - 1)
+        x0 = int(pan_x * (0.5 + 0.5 * math.sin(t * math.pi * 1.5 + look.hue * 6)))
+        y0 = int(pan_y * t)
+        frame = scene.crop((x0, y0, x0 + width, y0 + height))
+        draw = ImageDraw.Draw(frame, "RGBA")
+        cx = width * (0.1 + 0.8 * t)
+        cy = height * (0.35 - 0.15 * math.sin(t * math.pi))
+        draw.ellipse((cx - orb_r, cy - orb_r, cx + orb_r, cy + orb_r), fill=(*accent, 200))
+        draw.ellipse((cx - orb_r / 2, cy - orb_r / 2, cx + orb_r / 2, cy + orb_r / 2), fill=(*light, 220))
+        for number, card in enumerate(cards):
+            bob = int(math.sin(t * math.pi * 4 + number) * height * 0.02)
+            x = int(width * (0.06 + number * 0.36)) if width > height else int(width * (0.08 + number * 0.5))
+            frame.paste(card, (x, int(height * 0.2) + bob), card)
+        frame.paste(caption, (0, 0), caption)
+        draw = ImageDraw.Draw(frame, "RGBA")
+        badge = "SORA 2 · SANDBOX" + (f" · REMIX of {spec.remix_of[:10]}…" if spec.remix_of else "")
+        draw.text((int(width * 0.04), int(height * 0.04)), badge, font=label_font, fill=(*light, 235))
+        seconds = index / profile.fps
+        draw.text(
+            (int(width * 0.96), int(height * 0.04)),
+            f"{int(seconds) // 60:02d}:{int(seconds) % 60:02d} / {spec.duration // 60:02d}:{spec.duration % 60:02d}",
+            font=small_font,
+            fill=(*light, 235),
+            anchor="ra",
+        )
+        bar_y = height - max(2, height // 90)
+        draw.rectangle((0, bar_y, int(width * t), height), fill=(*accent, 255))
+        yield frame
+
+
+def render_video(spec: VideoSpec, path: Path, profile: RenderProfile) -> Path:
+    """Encode the spec as H.264 (yuv420p) MP4 at ``path``, moov first so browsers stream it."""
+    width, height = spec.frame_size(profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part.mp4")
+    with av.open(str(partial), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
+        stream = container.add_stream("libx264", rate=profile.fps)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "26"}
+        stream.codec_context.thread_count = 1 if profile.name == "light" else 2
+        for index, image in enumerate(render_frames(spec, profile)):
+            frame = av.VideoFrame.from_image(image)
+            frame.pts = index
+            frame.time_base = Fraction(1, profile.fps)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    partial.replace(path)  # readers never see half a file
+    return path
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    duration: float
+    width: int
+    height: int
+
+
+class NotAVideo(ValueError):
+    """The bytes are not a decodable video."""
+
+
+def probe_clip(data: bytes) -> ClipInfo:
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if not container.streams.video:
+                raise NotAVideo("the file has no video track")
+            stream = container.streams.video[0]
+            if container.duration:
+                duration = container.duration / 1_000_000
+            elif stream.duration and stream.time_base:
+                duration = float(stream.duration * stream.time_base)
+            else:
+                duration = sum(1 for _ in container.decode(stream)) / float(stream.average_rate or 24)
+            return ClipInfo(
+                duration=duration, width=stream.codec_context.width, height=stream.codec_context.height
+            )
+    except NotAVideo:
+        raise
+    except (av.FFmpegError, ValueError, IndexError, OSError) as exc:
+        raise NotAVideo(f"not a video: {type(exc).__name__}") from None
+
+
+def frame_at(data: bytes, seconds: float) -> Image.Image:
+    """The first frame at or after ``seconds`` (the last frame if the clip ends first)."""
+    last: Image.Image | None = None
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            stream = container.streams.video[0]
+            for frame in container.decode(stream):
+                last = frame.to_image()
+                if frame.time is not None and frame.time >= seconds - 1e-3:
+                    return last
+    except (av.FFmpegError, IndexError, OSError) as exc:
+        raise NotAVideo(f"not a video: {type(exc).__name__}") from None
+    if last is None:
+        raise NotAVideo("the video has no frames")
+    return last

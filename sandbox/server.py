@@ -1,0 +1,232 @@
+"""The HTTP face of the sandbox: the GrsAI routes, the media files, and /sandbox/* controls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from .config import SandboxConfig
+from .engine import CODE_ERROR, Engine, Refused, TaskRecord, fingerprint
+
+log = logging.getLogger("sandbox")
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _reply(data: Any = None, *, code: int = 0, msg: str = "success", prefix: bool = False) -> Response:
+    body = json.dumps({"code": code, "msg": msg, "data": data})
+    if prefix:
+        return Response("data: " + body, media_type="application/json")
+    return Response(body, media_type="application/json")
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def api_route(
+    engine: Engine, *, authenticated: bool = True
+) -> Callable[[Callable[..., Awaitable[Response]]], Handler]:
+    """Latency, injected faults, JSON parsing and the key check, the same for every API route."""
+
+    def decorate(handler: Callable[..., Awaitable[Response]]) -> Handler:
+        @functools.wraps(handler)
+        async def wrapper(request: Request) -> Response:
+            engine.stats["requests"] += 1
+            if engine.config.latency_ms:
+                await asyncio.sleep(engine.config.latency_ms / 1000)
+            fault = engine.next_fault(request.url.path)
+            if fault == 429:
+                return JSONResponse(
+                    {"code": 429, "msg": "too many requests, slow down"},
+                    status_code=429,
+                    headers={"Retry-After": f"{engine.config.retry_after:g}"},
+                )
+            if fault is not None:
+                return PlainTextResponse("upstream error (injected by the sandbox)", status_code=fault)
+            body: dict[str, Any] = {}
+            if request.method == "POST":
+                try:
+                    body = json.loads(await request.body() or b"{}")
+                except json.JSONDecodeError:
+                    return _reply(code=CODE_ERROR, msg="the request body is not JSON")
+                if not isinstance(body, dict):
+                    return _reply(code=CODE_ERROR, msg="the request body must be a JSON object")
+            try:
+                owner = engine.authenticate(_bearer(request)) if authenticated else ""
+                return await handler(request, body, owner)
+            except Refused as exc:
+                return _reply(code=exc.code, msg=exc.msg)
+
+        return wrapper
+
+    return decorate
+
+
+def create_app(config: SandboxConfig | None = None) -> Starlette:
+    engine = Engine(config or SandboxConfig())
+
+    async def reply_for(request: Request, body: dict[str, Any], record: TaskRecord) -> Response:
+        """The three reply modes: webHook "-1" or a URL answer at once; none streams."""
+        if "webHook" in body and body["webHook"] not in (None, ""):
+            return _reply({"id": record.id}, prefix=engine.config.data_prefix)
+        queue = engine.subscribe(record.id)
+        shut = bool(body.get("shutProgress"))
+        base = _base(request)
+
+        async def stream() -> AsyncIterator[str]:
+            try:
+                if not shut:
+                    yield f"data: {json.dumps(record.task_object(base))}\n\n"
+                while record.status == "running" or not queue.empty():
+                    try:
+                        await asyncio.wait_for(queue.get(), timeout=15)
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
+                        continue
+                    if shut and record.status == "running":
+                        continue
+                    yield f"data: {json.dumps(record.task_object(base))}\n\n"
+                    if record.status != "running":
+                        break
+            finally:
+                engine.unsubscribe(record.id, queue)
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    @api_route(engine)
+    async def sora_video(request: Request, body: dict[str, Any], owner: str) -> Response:
+        record = await engine.submit_video(owner, body, _base(request))
+        return await reply_for(request, body, record)
+
+    @api_route(engine)
+    async def upload_character(request: Request, body: dict[str, Any], owner: str) -> Response:
+        record = await engine.submit_character(owner, body, _base(request), from_pid=False)
+        return await reply_for(request, body, record)
+
+    @api_route(engine)
+    async def create_character(request: Request, body: dict[str, Any], owner: str) -> Response:
+        record = await engine.submit_character(owner, body, _base(request), from_pid=True)
+        return await reply_for(request, body, record)
+
+    @api_route(engine)
+    async def draw_result(request: Request, body: dict[str, Any], owner: str) -> Response:
+        engine.stats["polls"] += 1
+        return _reply(engine.get(owner, str(body.get("id", ""))).task_object(_base(request)))
+
+    @api_route(engine)
+    async def task_alias(request: Request, body: dict[str, Any], owner: str) -> Response:
+        engine.stats["polls"] += 1
+        try:
+            record = engine.get(owner, request.path_params["task_id"])
+        except Refused as exc:
+            return JSONResponse({"code": exc.code, "msg": exc.msg}, status_code=404)
+        return JSONResponse(record.task_object(_base(request)))
+
+    @api_route(engine, authenticated=False)
+    async def credits(request: Request, body: dict[str, Any], owner: str) -> Response:
+        owner = engine.authenticate(str(body.get("apiKey") or "") or None)
+        return _reply({"credits": float(engine.balance(owner))})
+
+    @api_route(engine, authenticated=False)
+    async def model_status(request: Request, body: dict[str, Any], owner: str) -> Response:
+        model = request.query_params.get("model", "")
+        if model != "sora-2":
+            return _reply({"status": False, "error": f"unknown model {model!r}"})
+        up = engine.config.model_available
+        return _reply({"status": up, "error": "" if up else "sora-2 is temporarily unavailable"})
+
+    async def media(request: Request) -> Response:
+        path = engine.media_path(request.path_params["name"])
+        if path is None:
+            return PlainTextResponse("this link has expired or never existed", status_code=404)
+        return FileResponse(path, media_type="video/mp4")
+
+    # -- controls of the sandbox itself (not part of GrsAI's API) -------------------------------
+    async def sandbox_config(request: Request) -> Response:
+        if request.method == "PATCH":
+            try:
+                unknown = engine.config.update_runtime(await request.json())
+            except (ValueError, TypeError) as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            if unknown:
+                return JSONResponse({"error": f"not runtime knobs: {unknown}"}, status_code=400)
+        return JSONResponse(engine.config.runtime_view())
+
+    async def sandbox_faults(request: Request) -> Response:
+        """Queue faults: {"status": 429, "count": 2, "path": "/v1/draw/result"} (path optional)."""
+        if request.method == "DELETE":
+            engine.faults.clear()
+            return JSONResponse({"queued": []})
+        fault = await request.json()
+        status = int(fault.get("status", 500))
+        if status != 429 and not 500 <= status < 600:
+            return JSONResponse({"error": "status must be 429 or 5xx"}, status_code=400)
+        engine.faults.append(
+            {"status": status, "count": int(fault.get("count", 1)), "path": fault.get("path")}
+        )
+        return JSONResponse({"queued": list(engine.faults)})
+
+    async def sandbox_stats(request: Request) -> Response:
+        return JSONResponse(engine.summary())
+
+    async def sandbox_credits(request: Request) -> Response:
+        body = await request.json()
+        owner = fingerprint(str(body.get("apiKey", "")))
+        engine.set_balance(owner, float(body["credits"]))
+        return JSONResponse({"credits": float(engine.balance(owner))})
+
+    async def index(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "name": "GrsAI Sora 2 sandbox",
+                "docs": "shared/GRSAI_PROTOCOL.md",
+                "config": engine.config.runtime_view(),
+                "render_profile": engine.config.render_profile,
+            }
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await engine.start()
+        try:
+            yield
+        finally:
+            await engine.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/healthz", lambda request: PlainTextResponse("ok")),
+            Route("/v1/video/sora-video", sora_video, methods=["POST"]),
+            Route("/v1/video/sora-upload-character", upload_character, methods=["POST"]),
+            Route("/v1/video/sora-create-character", create_character, methods=["POST"]),
+            Route("/v1/draw/result", draw_result, methods=["POST"]),
+            Route("/v1/video/tasks/{task_id}", task_alias, methods=["GET"]),
+            Route("/client/openapi/getAPIKeyCredits", credits, methods=["POST"]),
+            Route("/client/common/getModelStatus", model_status, methods=["GET"]),
+            Route("/media/{name}", media, methods=["GET", "HEAD"]),
+            Route("/sandbox/config", sandbox_config, methods=["GET", "PATCH"]),
+            Route("/sandbox/faults", sandbox_faults, methods=["POST", "DELETE"]),
+            Route("/sandbox/stats", sandbox_stats, methods=["GET"]),
+            Route("/sandbox/credits", sandbox_credits, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    return app
