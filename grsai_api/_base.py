@@ -195,6 +195,8 @@ class BaseClient:
                     body=snippet,
                 ) from None
         if not response.is_success:
+            if body is None and response.text.strip():  # a plain-text error page: keep its words
+                body = {"msg": response.text.strip()[:300]}
             raise self._status_error(response.status_code, body, response.headers)
         if isinstance(body, dict) and "code" in body:
             if body.get("code") not in (0, "0", 200):

@@ -12,6 +12,7 @@ RUNTIME_KNOBS = (
     "task_seconds",
     "character_seconds",
     "output_moderation_rate",
+    "error_rate",
     "blocklist",
     "rate_429",
     "rate_5xx",
@@ -28,6 +29,7 @@ class SandboxConfig:
     character_seconds: float = 2.0
     progress_interval: float = 0.5
     output_moderation_rate: float = 0.0
+    error_rate: float = 0.0
     blocklist: tuple[str, ...] = ("nsfw", "gore", "explicit", "violence")
     rate_429: float = 0.0
     rate_5xx: float = 0.0
@@ -61,7 +63,7 @@ class SandboxConfig:
                 setattr(self, name, bool(value))
             else:
                 number = float(value)
-                if number < 0 or (name.startswith(("rate_", "output_")) and number > 1):
+                if number < 0 or (name.endswith("_rate") or name.startswith("rate_")) and number > 1:
                     raise ValueError(f"{name} out of range: {value!r}")
                 setattr(self, name, number)
         return unknown
@@ -109,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="share of video tasks (0-1) that fail with output_moderation",
+    )
+    parser.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        help="share of video tasks (0-1) that fail with error (a generation failure)",
     )
     parser.add_argument(
         "--blocklist",

@@ -477,7 +477,13 @@ class Engine:
                 await asyncio.wait({work}, timeout=max(0.01, pause))
         if work is not None and work.exception() is not None:
             raise work.exception()
-        if record.kind == "video" and self.rng.random() < self.config.output_moderation_rate:
+        roll = self.rng.random() if record.kind == "video" else 1.0
+        if roll < self.config.error_rate:
+            await self._finish(
+                record, failure=("error", "Generation failed on the service's side; try again.")
+            )
+            return
+        if roll < self.config.error_rate + self.config.output_moderation_rate:
             await self._finish(
                 record,
                 failure=("output_moderation", "The finished video was withheld by content moderation."),

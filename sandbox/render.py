@@ -150,7 +150,7 @@ def _wrap(text: str, font, max_width: int, max_lines: int) -> list[str]:
     lines: list[str] = []
     current = ""
     words = text.split()
-    for index, word in enumerate(words):
+    for word in words:
         candidate = f"{current} {word}".strip()
         if font.getlength(candidate) <= max_width or not current:
             current = candidate
@@ -211,6 +211,10 @@ def _cameo_card(cameo: Cameo, box: int) -> Image.Image:
     return card
 
 
+def _clock(seconds: float) -> str:
+    return f"{int(seconds) // 60:02d}:{int(seconds) % 60:02d}"
+
+
 def render_frames(spec: VideoSpec, profile: RenderProfile):
     """Yield the frames of the video as RGB images, one per 1/fps second."""
     look = spec.look or Look.from_prompt(spec.prompt)
@@ -246,7 +250,7 @@ def render_frames(spec: VideoSpec, profile: RenderProfile):
         seconds = index / profile.fps
         draw.text(
             (int(width * 0.96), int(height * 0.04)),
-            f"{int(seconds) // 60:02d}:{int(seconds) % 60:02d} / {spec.duration // 60:02d}:{spec.duration % 60:02d}",
+            f"{_clock(seconds)} / {_clock(spec.duration)}",
             font=small_font,
             fill=(*light, 235),
             anchor="ra",

@@ -48,7 +48,8 @@ def api_route(
         @functools.wraps(handler)
         async def wrapper(request: Request) -> Response:
             engine.stats["requests"] += 1
-            if engine.config.latency_ms:
+            raw = await request.body() if request.method == "POST" else b""  # received in full ...
+            if engine.config.latency_ms:  # ... then the service takes its time, as a slow one does
                 await asyncio.sleep(engine.config.latency_ms / 1000)
             fault = engine.next_fault(request.url.path)
             if fault == 429:
@@ -62,7 +63,7 @@ def api_route(
             body: dict[str, Any] = {}
             if request.method == "POST":
                 try:
-                    body = json.loads(await request.body() or b"{}")
+                    body = json.loads(raw or b"{}")
                 except json.JSONDecodeError:
                     return _reply(code=CODE_ERROR, msg="the request body is not JSON")
                 if not isinstance(body, dict):

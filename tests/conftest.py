@@ -1,0 +1,90 @@
+"""Fixtures: real sandboxes over real HTTP on loopback, fast enough for a test suite."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import httpx
+import pytest
+from PIL import Image
+
+from grsai_api import AsyncClient, Client
+from sandbox import RunningSandbox, SandboxConfig, serve_in_thread
+
+API_KEY = "sk-test-0123456789abcdef"
+FAST = dict(task_seconds=0.6, character_seconds=0.3, progress_interval=0.1, retry_after=0.0)
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """One shared sandbox with the default knobs (fast tasks, standard renders)."""
+    running = serve_in_thread(SandboxConfig(data_dir=tmp_path_factory.mktemp("sandbox"), **FAST))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def make_sandbox(tmp_path: Path) -> Iterator[Callable[..., RunningSandbox]]:
+    """A private sandbox with its own knobs, stopped after the test."""
+    started: list[RunningSandbox] = []
+
+    def start(**overrides: object) -> RunningSandbox:
+        knobs = {**FAST, "data_dir": tmp_path / f"sandbox{len(started)}", **overrides}
+        running = serve_in_thread(SandboxConfig(**knobs))
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture
+def client(sandbox: RunningSandbox) -> Iterator[Client]:
+    with Client(api_key=API_KEY, base_url=sandbox.base_url) as c:
+        c._sleep = lambda seconds: None  # retries without waiting; tests that time sleeps patch again
+        yield c
+
+
+def stats(running: RunningSandbox) -> dict:
+    return httpx.get(f"{running.base_url}/sandbox/stats").json()
+
+
+def counter(running: RunningSandbox, name: str) -> int:
+    return stats(running)["counters"].get(name, 0)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def async_client(running: RunningSandbox, **kwargs: object) -> AsyncClient:
+    return AsyncClient(api_key=API_KEY, base_url=running.base_url, **kwargs)
+
+
+def make_clip(seconds: float = 3.0, color: tuple[int, int, int] = (230, 20, 200), size=(96, 96)) -> bytes:
+    """A small real MP4 of one colour, for character uploads."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        for index in range(int(seconds * 10)):
+            frame = av.VideoFrame.from_image(Image.new("RGB", size, color))
+            frame.pts, frame.time_base = index, Fraction(1, 10)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buffer.getvalue()
+
+
+def png(color: tuple[int, int, int] = (220, 30, 30), size=(64, 64)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
