@@ -1,0 +1,1 @@
+"""The app's core, free of Streamlit: configuration, connections, task tracking, media."""

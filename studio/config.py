@@ -1,0 +1,48 @@
+"""Where settings come from: .streamlit/secrets.toml, then the environment, then defaults.
+
+The API key is kept out of every repr; it is read here and handed only to the client.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SANDBOX_API_KEY = "sandbox-key"  # the in-process sandbox accepts any key; this one is not a secret
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    data_dir: Path
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str = "overseas"  # used when a key is set: overseas, domestic or a URL
+    sandbox_task_seconds: float = 6.0
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def sandbox_dir(self) -> Path:
+        return self.data_dir / "sandbox"
+
+    @classmethod
+    def load(
+        cls, secrets: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    ) -> AppConfig:
+        secrets = secrets or {}
+        environ = os.environ if environ is None else environ
+
+        def setting(name: str, default: str | None = None) -> str | None:
+            value = secrets.get(name) or environ.get(name)
+            return str(value).strip() if value not in (None, "") else default
+
+        return cls(
+            data_dir=Path(setting("SORA_DATA_DIR", "data")).expanduser().resolve(),
+            api_key=setting("GRSAI_API_KEY"),
+            base_url=setting("GRSAI_BASE_URL", "overseas"),
+            sandbox_task_seconds=float(setting("SANDBOX_TASK_SECONDS", "6")),
+        )

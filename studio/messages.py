@@ -1,0 +1,24 @@
+"""What a failure means, in words for the person who asked."""
+
+from __future__ import annotations
+
+REFUND_NOTE = "Nothing was charged: failed tasks are refunded at once."
+
+FAILURE_HELP = {
+    "input_moderation": (
+        "The prompt (or an image or clip in it) was turned down by content moderation before "
+        "anything was made. Rephrase it: leave out violence, adult content, real people and brands."
+    ),
+    "output_moderation": (
+        "The video was made, but content moderation withheld it. Try again, or describe the "
+        "scene more gently."
+    ),
+    "error": "The service could not make this video. Trying again usually works.",
+}
+
+
+def explain_failure(reason: str | None, detail: str | None = None) -> str:
+    text = FAILURE_HELP.get(reason or "error", FAILURE_HELP["error"])
+    if detail:
+        text += f" (Service said: {detail})"
+    return f"{text} {REFUND_NOTE}"

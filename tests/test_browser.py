@@ -1,0 +1,110 @@
+"""One real browser: Debian's chromium, driven by Playwright, against `streamlit run app.py`."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not os.environ.get("CI"),
+        reason="Debian's chromium is not installed (apt-get install chromium); CI installs it",
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory):
+    port = free_port()
+    env = {
+        **os.environ,
+        "SORA_DATA_DIR": str(tmp_path_factory.mktemp("browser-data")),
+        "SANDBOX_TASK_SECONDS": "2",
+    }
+    env.pop("GRSAI_API_KEY", None)
+    log = (tmp_path_factory.mktemp("logs") / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, "streamlit did not start"
+        time.sleep(0.3)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(app_url)
+        yield page
+        browser.close()
+
+
+def test_a_typed_prompt_becomes_a_playing_video(page, tmp_path_factory) -> None:
+    page.wait_for_selector("textarea", timeout=30_000)
+    page.get_by_label("Prompt").fill("A paper boat drifting down a rainy street, golden hour")
+    page.keyboard.press("Tab")
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_text("1 video is being made").wait_for(timeout=15_000)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('video'); return v && v.readyState >= 2 }", timeout=60_000
+    )
+    played = page.evaluate(
+        """() => { const v = document.querySelector('video'); v.muted = true;
+                   return v.play().then(() => new Promise(r => setTimeout(
+                       () => r({time: v.currentTime, width: v.videoWidth, height: v.videoHeight, duration: v.duration}),
+                       1000))) }"""
+    )
+    assert played["time"] > 0.3, played  # it really plays
+    assert (played["width"], played["height"]) == (640, 360)
+    assert round(played["duration"]) == 10
+    page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "generate.png"), full_page=True)
