@@ -10,7 +10,7 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -167,44 +167,37 @@ _IMAGE_MESSAGE = (
 _CLIP_MESSAGE = "The character clip must be a web address (https://...) or a video file (MP4, MOV or WebM)."
 
 
-def check_image(value: Any, field: str = "image_url") -> str:
-    """A reference image as the wire wants it: a URL or a data URI."""
+def _check_media(
+    value: Any, field: str, sniff: Callable[[bytes], str | None], message: str, what: str
+) -> str:
+    """A file as the wire wants it: an http(s) URL, a data URI, or bare base64; bytes become a
+    data URI. The content is sniffed so that a wrong file is refused before it is sent."""
     if isinstance(value, bytes | bytearray):
-        mime = image_mime(bytes(value))
+        if not value:
+            raise _fail(f"The {what} file is empty.", field)
+        mime = sniff(bytes(value))
         if not mime:
-            raise _fail(_IMAGE_MESSAGE, field)
+            raise _fail(message, field)
         return f"data:{mime};base64,{base64.b64encode(value).decode()}"
     text = value.strip() if isinstance(value, str) else ""
     if _is_web_url(text):
         return text
     match = _DATA_URI.match(text)
-    if match:
-        mime = image_mime(_decoded_head(match["data"]))
-        if mime:
-            return f"data:{mime};base64,{match['data']}"
-    elif text and image_mime(_decoded_head(text)):
-        return text  # bare base64, which the service also takes
-    raise _fail(_IMAGE_MESSAGE, field)
+    payload = match["data"] if match else text
+    mime = sniff(_decoded_head(payload)) if payload else None
+    if not mime:
+        raise _fail(message, field)
+    return f"data:{mime};base64,{payload}" if match else text  # bare base64 is taken as it is
+
+
+def check_image(value: Any, field: str = "image_url") -> str:
+    """A reference image: a URL, a data URI, bare base64 or the file's bytes."""
+    return _check_media(value, field, image_mime, _IMAGE_MESSAGE, "image")
 
 
 def check_clip(value: Any, field: str = "url") -> str:
-    """A character clip as the wire wants it: a URL or a data URI of a video."""
-    if isinstance(value, bytes | bytearray):
-        if not value:
-            raise _fail("The clip file is empty.", field)
-        mime = video_mime(bytes(value))
-        if not mime:
-            raise _fail(_CLIP_MESSAGE, field)
-        return f"data:{mime};base64,{base64.b64encode(value).decode()}"
-    text = value.strip() if isinstance(value, str) else ""
-    if _is_web_url(text):
-        return text
-    match = _DATA_URI.match(text)
-    if match and video_mime(_decoded_head(match["data"])):
-        return text
-    if not match and text and video_mime(_decoded_head(text)):
-        return text
-    raise _fail(_CLIP_MESSAGE, field)
+    """A character clip: a URL, a data URI, bare base64 or the file's bytes."""
+    return _check_media(value, field, video_mime, _CLIP_MESSAGE, "clip")
 
 
 def _as_character(item: CharacterLike) -> Character:
