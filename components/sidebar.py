@@ -5,22 +5,22 @@ from __future__ import annotations
 import streamlit as st
 
 from studio.connection import Connection
+from studio.costs import format_credits
+from studio.media import MediaStore
+from studio.store import Store
 
-from .resources import credits_left
+from .resources import credits_for
+from .tracker import tracker
 
 
-def render_sidebar(connection: Connection, running: int) -> None:
+def render_sidebar(connection: Connection, store: Store, media: MediaStore) -> None:
     with st.sidebar:
         if connection.is_sandbox:
             st.badge("Sandbox", icon=":material/science:", color="orange")
-            st.caption(
-                "Videos are rendered on this machine by the built-in sandbox: no key, no cost. "
-                "Add a GrsAI key in `.streamlit/secrets.toml` to use the real service."
-            )
+            st.caption("Videos are made on this machine by the built-in sandbox: no key, no cost.")
         else:
             st.badge(connection.label, icon=":material/cloud_done:", color="green")
-        credits = credits_left(connection, connection.base_url)
-        st.metric("Credits left", "—" if credits is None else f"{credits:,.2f}")
-        if running:
-            noun = "video is" if running == 1 else "videos are"
-            st.caption(f":material/progress_activity: {running} {noun} being made")
+        if connection.note:
+            st.caption(f":material/info: {connection.note}")
+        st.metric("Credits left", format_credits(credits_for(connection)))
+        tracker(connection, store, media)

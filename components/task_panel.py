@@ -1,66 +1,77 @@
-"""The live list of this session's videos: progress while they are made, the video when done.
+"""This session's videos on Generate: progress while they are made, the video when done.
 
-A fragment polls every running task together and switches itself off when none is left.
-"""
+Redrawn from the store by a fragment while anything is running; the sidebar's tracker does the
+polling, so this never talks to the service."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-from studio.connection import Connection
-from studio.messages import explain_failure
-from studio.tracking import TrackedTask, refresh
+from studio.media import MediaStore
+from studio.store import Generation, Store
 
-POLL_SECONDS = 1.5
-TASKS_KEY = "generate_tasks"
-TOASTS_KEY = "pending_toasts"
-
-
-def _clock(seconds: float) -> str:
-    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+from .session import SHOWN, handoff, show_toasts, unwatch
+from .tracker import ERRORS, POLL_SECONDS
+from .video import clock, download_button, facts, failure_note, status_badge, video_player
 
 
-def _draw(task: TrackedTask) -> None:
-    with st.container(border=True):
-        st.markdown(f"**{task.prompt[:140]}{'…' if len(task.prompt) > 140 else ''}**")
-        p = task.params
-        facts = f"{p.get('aspect_ratio')} · {p.get('duration')} s · {p.get('size')}"
-        if task.status == "running":
+def _card(generation: Generation, media: MediaStore, poll_error: str | None) -> None:
+    with st.container(border=True, key=f"card_{generation.id}"):
+        status_badge(generation)
+        st.markdown(f"**{generation.prompt[:160]}{'…' if len(generation.prompt) > 160 else ''}**")
+        if generation.status in ("running", "submitting"):
             st.progress(
-                task.progress / 100, text=f"{task.progress}% · {_clock(task.elapsed)} elapsed · {facts}"
+                generation.progress / 100,
+                text=f"{generation.progress}% · {clock(generation.elapsed)} elapsed · {facts(generation)}",
             )
-            if task.poll_error:
+            if poll_error:
                 st.caption(
-                    f":material/wifi_off: Can't reach the service right now; still trying. ({task.poll_error})"
+                    f":material/wifi_off: Can't reach the service right now; still trying. ({poll_error})"
                 )
-        elif task.status == "succeeded" and task.video_path:
-            st.video(task.video_path)
-            st.caption(f"{facts} · made in {_clock(task.elapsed)} · pid `{task.pid}`")
-            st.download_button(
-                "Download MP4",
-                Path(task.video_path).read_bytes(),
-                file_name=f"{task.pid or task.id}.mp4",
-                mime="video/mp4",
-                icon=":material/download:",
-                key=f"download_{task.id}",
+            if st.button(
+                "Stop watching",
+                key=f"stop_{generation.id}",
+                icon=":material/visibility_off:",
+                type="tertiary",
+                help="It goes on being made; you will find it in the Library.",
+            ):
+                st.session_state["stop_watching"] = generation.id
+                st.rerun()
+            return
+        if generation.status == "succeeded":
+            video_player(generation, media)
+            st.caption(
+                f"{facts(generation)} · made in {clock(generation.elapsed)} · {generation.cost:.2f} credits · pid"
             )
-        else:
-            st.error(explain_failure(task.failure_reason, task.error), icon=":material/block:")
+            st.code(generation.pid or "", language=None)
+            left, right = st.columns(2)
+            with left:
+                download_button(generation, media, key=f"download_{generation.id}")
+            if right.button("Remix this", key=f"remix_{generation.id}", icon=":material/auto_fix_high:"):
+                handoff("generate", generate_remix_pid=generation.pid, generate_prompt=generation.prompt)
+                st.rerun()
+            return
+        failure_note(generation)
+        if st.button("Use this prompt again", key=f"again_{generation.id}", icon=":material/undo:"):
+            handoff("generate", generate_prompt=generation.prompt)
+            st.rerun()
 
 
-def task_panel(connection: Connection, media_dir: Path) -> None:
-    for message in st.session_state.pop(TOASTS_KEY, []):
-        st.toast(message, icon=":material/movie:")
-    tasks: list[TrackedTask] = st.session_state.setdefault(TASKS_KEY, [])
-    active = any(t.status == "running" for t in tasks)
+def task_panel(store: Store, media: MediaStore) -> None:
+    stopped = st.session_state.pop("stop_watching", None)
+    if stopped is not None:
+        store.stop_watching(stopped)
+        unwatch(stopped)
+        st.session_state[SHOWN].remove(stopped)
+    show_toasts()
+    shown = store.get_many(st.session_state[SHOWN])
+    busy = any(g.status in ("running", "submitting") for g in shown)
 
-    @st.fragment(run_every=POLL_SECONDS if active else None)
-    def live_tasks() -> None:
-        finished = refresh(connection, tasks, media_dir) if active else []
-        running = sum(t.status == "running" for t in tasks)
-        if not tasks:
+    @st.fragment(run_every=POLL_SECONDS if busy else None)
+    def panel() -> None:
+        generations = sorted(store.get_many(st.session_state[SHOWN]), key=lambda g: g.id, reverse=True)
+        running = sum(g.status == "running" for g in generations)
+        if not generations:
             st.info(
                 "Your videos will appear here. Write a prompt and press **Generate**.",
                 icon=":material/movie:",
@@ -68,13 +79,8 @@ def task_panel(connection: Connection, media_dir: Path) -> None:
         elif running:
             noun = "video is" if running == 1 else "videos are"
             st.caption(f"{running} {noun} being made")
-        for task in reversed(tasks):
-            _draw(task)
-        if finished:
-            st.session_state[TOASTS_KEY] = [
-                "Your video is ready" if t.status == "succeeded" else "A video could not be made"
-                for t in finished
-            ]
-            st.rerun()  # once: the rest of the page catches up and the timer switches off when idle
+        errors = st.session_state.get(ERRORS, {})
+        for generation in generations:
+            _card(generation, media, errors.get(generation.id))
 
-    live_tasks()
+    panel()

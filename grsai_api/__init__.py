@@ -27,9 +27,13 @@ from ._exceptions import (
     WaitTimeoutError,
 )
 from ._models import Character, FailureReason, ModelStatus, Task, TaskResult, TaskStatus
-from ._validation import PID_PATTERN
+from ._validation import PID_PATTERN, check_pid, check_timestamps
+from ._validation import video_body as validate_video_request
 
 __all__ = [
+    "check_pid",
+    "check_timestamps",
+    "validate_video_request",
     "ASPECT_RATIOS",
     "DURATIONS",
     "HOSTS",

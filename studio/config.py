@@ -18,7 +18,9 @@ SANDBOX_API_KEY = "sandbox-key"  # the in-process sandbox accepts any key; this 
 class AppConfig:
     data_dir: Path
     api_key: str | None = field(default=None, repr=False)
-    base_url: str = "overseas"  # used when a key is set: overseas, domestic or a URL
+    key_source: str | None = None  # "secrets.toml" or "the environment"
+    base_url: str = "overseas"  # used with a key: overseas, domestic or a URL
+    database_url: str | None = field(default=None, repr=False)  # may carry a password
     sandbox_task_seconds: float = 6.0
 
     @property
@@ -40,9 +42,16 @@ class AppConfig:
             value = secrets.get(name) or environ.get(name)
             return str(value).strip() if value not in (None, "") else default
 
+        key_source = (
+            "secrets.toml"
+            if secrets.get("GRSAI_API_KEY")
+            else ("the environment" if environ.get("GRSAI_API_KEY") else None)
+        )
         return cls(
             data_dir=Path(setting("SORA_DATA_DIR", "data")).expanduser().resolve(),
             api_key=setting("GRSAI_API_KEY"),
+            key_source=key_source,
             base_url=setting("GRSAI_BASE_URL", "overseas"),
+            database_url=setting("DATABASE_URL"),
             sandbox_task_seconds=float(setting("SANDBOX_TASK_SECONDS", "6")),
         )

@@ -1,25 +1,109 @@
-"""Copies of the provider's videos: its URLs expire, our history must keep playing."""
+"""The media folder: copies of the provider's videos (its URLs expire; our history must keep
+playing next week), thumbnails made from a frame, and uploaded reference files.
+
+Paths in the store are relative to the folder, so the folder can move.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 from pathlib import Path
 
+import av
 import httpx
+from PIL import Image
+
+THUMB_WIDTH = 320
+FILE_PREFIX = "file:"
 
 
-def save_video(url: str, folder: Path, name: str, *, timeout: float = 60.0) -> Path:
-    """Download ``url`` to ``folder/name.mp4`` (written whole, then renamed into place)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{name}.mp4"
-    if target.exists():
-        return target
-    partial = folder / f".{name}.part"
-    with httpx.stream(
-        "GET", url, timeout=httpx.Timeout(timeout, connect=5.0), follow_redirects=True
-    ) as response:
-        response.raise_for_status()
-        with partial.open("wb") as out:
-            for chunk in response.iter_bytes(1 << 16):
-                out.write(chunk)
-    partial.replace(target)
-    return target
+class LinkExpired(Exception):
+    """The provider no longer serves the video (404/410)."""
+
+
+class MediaStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def exists(self, relative: str | None) -> bool:
+        return bool(relative) and self.path(relative).exists()
+
+    # -- videos -------------------------------------------------------------------------------
+    async def download_video(self, http: httpx.AsyncClient, url: str, name: str) -> str:
+        """Copy ``url`` to videos/<name>.mp4 (whole, then renamed into place). No credentials are
+        sent: the link is the provider's CDN, not the API."""
+        relative = f"videos/{name}.mp4"
+        target = self.path(relative)
+        if target.exists():
+            return relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{name}.part")
+        async with http.stream("GET", url, follow_redirects=True) as response:
+            if response.status_code in (404, 410):
+                raise LinkExpired(f"the video link answered {response.status_code}")
+            response.raise_for_status()
+            with partial.open("wb") as out:
+                async for chunk in response.aiter_bytes(1 << 16):
+                    out.write(chunk)
+        partial.replace(target)
+        return relative
+
+    def make_thumbnail(self, video_relative: str, name: str, at_seconds: float = 1.0) -> str | None:
+        """A JPEG of the frame at ``at_seconds`` (or the last one), THUMB_WIDTH wide."""
+        relative = f"thumbs/{name}.jpg"
+        target = self.path(relative)
+        if target.exists():
+            return relative
+        image = None
+        try:
+            with av.open(str(self.path(video_relative))) as container:
+                for frame in container.decode(video=0):
+                    image = frame.to_image()
+                    if frame.time is not None and frame.time >= at_seconds:
+                        break
+        except (av.FFmpegError, OSError, IndexError):
+            return None
+        if image is None:
+            return None
+        image.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 2))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        image.convert("RGB").save(target, format="JPEG", quality=82)
+        return relative
+
+    def data_url(self, relative: str | None) -> str | None:
+        """A data URL of a small file (thumbnails), for st.dataframe's ImageColumn."""
+        if not self.exists(relative):
+            return None
+        return "data:image/jpeg;base64," + base64.b64encode(self.path(relative).read_bytes()).decode()
+
+    # -- files people upload ------------------------------------------------------------------
+    def keep_upload(self, data: bytes, suffix: str, folder: str = "refs") -> str:
+        """Keep an uploaded file (by content, so the same file is kept once); returns "file:<path>"."""
+        digest = hashlib.sha256(data).hexdigest()[:24]
+        relative = f"{folder}/{digest}{suffix}"
+        target = self.path(relative)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        return FILE_PREFIX + relative
+
+    def resolve(self, ref: str | None) -> str | bytes | None:
+        """What to send for a stored reference: the file's bytes for "file:" refs, else the URL."""
+        if ref and ref.startswith(FILE_PREFIX):
+            return self.path(ref[len(FILE_PREFIX) :]).read_bytes()
+        return ref
+
+    def preview(self, ref: str | None) -> Image.Image | str | None:
+        if ref and ref.startswith(FILE_PREFIX):
+            return Image.open(io.BytesIO(self.path(ref[len(FILE_PREFIX) :]).read_bytes()))
+        return ref
+
+    def remove(self, *relatives: str | None) -> None:
+        for relative in relatives:
+            if relative and not relative.startswith(FILE_PREFIX):
+                self.path(relative).unlink(missing_ok=True)

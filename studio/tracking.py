@@ -1,85 +1,102 @@
-"""Polling many tasks at once: one tick asks about every active task concurrently."""
+"""Following running generations: one tick polls every watched task concurrently and writes what
+it learned through to the store. Free of Streamlit so it can be tested and measured as a function."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from grsai_api import GrsaiError, Task
+import httpx
+
+from grsai_api import GrsaiError, NotFoundError, Task
 
 from .connection import Connection
-from .media import save_video
+from .media import LinkExpired, MediaStore
+from .store import RUNNING, Generation, ProgressUpdate, Store
+
+DOWNLOAD_TIMEOUT = httpx.Timeout(120.0, connect=5.0)
 
 
 @dataclass
-class TrackedTask:
-    """A generation this browser session is watching."""
+class TickReport:
+    finished: list[int] = field(default_factory=list)  # generation ids that ended in this tick
+    errors: dict[int, str] = field(default_factory=dict)  # polls that failed; retried next tick
+    still_running: list[int] = field(default_factory=list)
 
-    id: str
-    prompt: str
-    params: dict[str, Any] = field(default_factory=dict)
-    submitted_at: float = field(default_factory=time.time)
-    status: str = "running"
-    progress: int = 0
-    pid: str | None = None
-    video_path: str | None = None
-    failure_reason: str | None = None
-    error: str | None = None
-    finished_at: float | None = None
-    poll_error: str | None = None
 
-    @property
-    def elapsed(self) -> float:
-        return (self.finished_at or time.time()) - self.submitted_at
-
-    def apply(self, outcome: Task | GrsaiError, media_dir: Path) -> bool:
-        """Take in one poll's outcome; True when this made the task finish."""
-        if isinstance(outcome, GrsaiError):
-            self.poll_error = str(outcome)  # shown, and the next tick tries again
-            return False
-        self.poll_error = None
-        self.progress = max(self.progress, outcome.progress)
-        if outcome.status == "running":
-            return False
-        if outcome.status == "succeeded":
-            self.pid = outcome.pid
-            if outcome.video_url:
-                self.video_path = str(save_video(outcome.video_url, media_dir, self.id))
+async def _collect(
+    media: MediaStore, http: httpx.AsyncClient, generation: Generation, task: Task
+) -> ProgressUpdate:
+    """The update for a task that succeeded: copy the video and make its thumbnail first."""
+    update = ProgressUpdate(generation.id, 100, status="succeeded", pid=task.pid, remote_url=task.video_url)
+    if task.video_url:
+        try:
+            update.video_path = await media.download_video(http, task.video_url, str(generation.id))
+        except LinkExpired:
+            update.error = "The video's link expired before it could be copied."
         else:
-            self.failure_reason, self.error = outcome.failure_reason, outcome.error
-        self.status, self.finished_at = outcome.status, time.time()
-        return True
+            update.thumb_path = await asyncio.to_thread(
+                media.make_thumbnail, update.video_path, str(generation.id)
+            )
+    return update
 
 
-async def poll_many_async(connection: Connection, task_ids: Iterable[str]) -> dict[str, Task | GrsaiError]:
-    """The latest state of each task; a task whose poll failed maps to its error instead."""
-    ids = list(dict.fromkeys(task_ids))
-    if not ids:
-        return {}
-    async with connection.async_client(max_retries=1) as client:
-        outcomes = await asyncio.gather(*(client.get_result(i) for i in ids), return_exceptions=True)
-    results: dict[str, Task | GrsaiError] = {}
-    for task_id, outcome in zip(ids, outcomes, strict=True):
-        if isinstance(outcome, GrsaiError | Task):
-            results[task_id] = outcome
-        else:
-            raise outcome
-    return results
+async def tick_async(
+    connection: Connection, store: Store, media: MediaStore, ids: Iterable[int]
+) -> TickReport:
+    report = TickReport()
+    generations = [g for g in store.get_many(ids) if g.status == RUNNING and g.task_id]
+    if not generations:
+        return report
+    updates: list[ProgressUpdate] = []
+    async with (
+        connection.async_client(max_retries=1) as client,
+        httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT) as http,
+    ):
+        outcomes = await asyncio.gather(
+            *(client.get_result(g.task_id) for g in generations), return_exceptions=True
+        )
+        collecting = []
+        for generation, outcome in zip(generations, outcomes, strict=True):
+            if isinstance(outcome, NotFoundError):
+                updates.append(
+                    ProgressUpdate(
+                        generation.id,
+                        generation.progress,
+                        status="failed",
+                        failure_reason="error",
+                        error="The service no longer knows this task.",
+                    )
+                )
+            elif isinstance(outcome, GrsaiError):
+                report.errors[generation.id] = str(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            elif outcome.status == "succeeded":
+                collecting.append((generation, _collect(media, http, generation, outcome)))
+            elif outcome.status == "failed":
+                updates.append(
+                    ProgressUpdate(
+                        generation.id,
+                        outcome.progress,
+                        status="failed",
+                        failure_reason=outcome.failure_reason,
+                        error=outcome.error,
+                    )
+                )
+            elif outcome.progress != generation.progress:
+                updates.append(ProgressUpdate(generation.id, outcome.progress))
+        collected = await asyncio.gather(*(c for _, c in collecting), return_exceptions=True)
+        for (generation, _), result in zip(collecting, collected, strict=True):
+            if isinstance(result, ProgressUpdate):
+                updates.append(result)
+            else:  # the copy failed for now (network): keep it running, try again next tick
+                report.errors[generation.id] = f"Copying the finished video failed: {type(result).__name__}"
+    report.finished = store.apply(updates)
+    report.still_running = [g.id for g in generations if g.id not in report.finished]
+    return report
 
 
-def poll_many(connection: Connection, task_ids: Iterable[str]) -> dict[str, Task | GrsaiError]:
-    return asyncio.run(poll_many_async(connection, task_ids))
-
-
-def refresh(connection: Connection, tasks: list[TrackedTask], media_dir: Path) -> list[TrackedTask]:
-    """Poll every running task once, together; returns the ones that just finished."""
-    running = {t.id: t for t in tasks if t.status == "running"}
-    finished = []
-    for task_id, outcome in poll_many(connection, running).items():
-        if running[task_id].apply(outcome, media_dir):
-            finished.append(running[task_id])
-    return finished
+def tick(connection: Connection, store: Store, media: MediaStore, ids: Iterable[int]) -> TickReport:
+    return asyncio.run(tick_async(connection, store, media, ids))

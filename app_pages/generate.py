@@ -1,0 +1,182 @@
+"""Generate: a prompt and its settings in, videos out."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import streamlit as st
+
+from components.resources import connection, credits_for, credits_left, generation_service, media, store
+from components.session import SHOWN, take_handoff, watch
+from components.task_panel import task_panel
+from grsai_api import MAX_PROMPT_CHARS, GrsaiError, InvalidRequestError, SubmissionUnknownError
+from studio.connection import valid_url
+from studio.costs import format_credits, video_cost
+
+DOUBLE_CLICK_SECONDS = 3.0
+
+take_handoff("generate")
+conn, library, files = connection(), store(), media()
+
+
+def use_prompt(text: str) -> None:
+    st.session_state["generate_prompt"] = text
+
+
+st.title("Generate")
+st.caption("Describe a scene; Sora 2 turns it into a 10 or 15 second video.")
+
+form, results = st.columns([1, 1], gap="large")
+with form:
+    recent = library.recent_prompts(8)
+    if recent:
+        with st.popover("Recent prompts", icon=":material/history:"):
+            for number, text in enumerate(recent):
+                st.button(
+                    text[:90] + ("…" if len(text) > 90 else ""),
+                    key=f"generate_recent_{number}",
+                    on_click=use_prompt,
+                    args=(text,),
+                    width="stretch",
+                    type="tertiary",
+                )
+    prompt = st.text_area(
+        "Prompt",
+        key="generate_prompt",
+        height=150,
+        max_chars=MAX_PROMPT_CHARS,
+        placeholder="A bottle of sparkling lemonade on a sunny café table, slow push-in, shallow depth of field",
+        help="Say what is seen and how the camera moves. Up to 5,000 characters.",
+    )
+    slots = {"prompt": st.empty()}
+    left, right = st.columns(2)
+    aspect_ratio = left.segmented_control(
+        "Aspect ratio",
+        ["16:9", "9:16"],
+        default="16:9",
+        required=True,
+        key="generate_aspect_ratio",
+        format_func={"16:9": ":material/crop_16_9: 16:9", "9:16": ":material/crop_portrait: 9:16"}.get,
+        help="16:9 is landscape (YouTube, web); 9:16 is portrait (Reels, TikTok, Shorts).",
+    )
+    duration = right.segmented_control(
+        "Duration",
+        [10, 15],
+        default=10,
+        required=True,
+        key="generate_duration",
+        format_func=lambda s: f"{s} s",
+    )
+    left, right = st.columns(2)
+    size = left.segmented_control(
+        "Size",
+        ["small", "large"],
+        default="small",
+        required=True,
+        key="generate_size",
+        format_func=str.title,
+        help="Small is 640×360 (or 360×640); large is 1280×720 (or 720×1280).",
+    )
+    slots["settings"] = st.empty()
+
+    image_file = st.session_state.get("generate_image_file")
+    with st.expander(
+        "Reference image (optional)",
+        icon=":material/image:",
+        expanded=bool(image_file or st.session_state.get("generate_image_url")),
+    ):
+        image_file = st.file_uploader(
+            "Upload an image", type=["png", "jpg", "jpeg", "webp", "gif"], key="generate_image_file"
+        )
+        image_url = st.text_input(
+            "…or give its web address", key="generate_image_url", placeholder="https://…"
+        )
+        if image_file is not None:
+            st.image(image_file, caption="The video starts from this image.", width=220)
+            if image_url:
+                st.caption("The uploaded image is used; the address is ignored.")
+        elif image_url and valid_url(image_url.strip()):
+            st.image(image_url.strip(), caption="The video starts from this image.", width=220)
+        elif image_url:
+            st.caption(":material/error: This is not a web address yet: it should start with https://")
+        slots["image_url"] = st.empty()
+
+    with st.expander(
+        "Remix an earlier video (optional)",
+        icon=":material/auto_fix_high:",
+        expanded=bool(st.session_state.get("generate_remix_pid")),
+    ):
+        videos = library.finished_videos(100)
+        labels = {
+            v.pid: f"{v.prompt[:60]}{'…' if len(v.prompt) > 60 else ''} · {v.pid[:10]}…" for v in videos
+        }
+        picked = st.selectbox(
+            "Pick one from the library",
+            [None, *labels],
+            key="generate_remix_pick",
+            format_func=lambda pid: "—" if pid is None else labels[pid],
+        )
+        pasted = st.text_input(
+            "…or paste its pid",
+            key="generate_remix_pid",
+            placeholder="s_…",
+            help="Every finished video has a pid (s_ and 32 characters): it names the video to remix.",
+        )
+        remix_target = (pasted or "").strip() or picked
+        if remix_target:
+            st.caption("The new video keeps the look of the original, with your new prompt.")
+        slots["remix_target_id"] = st.empty()
+
+    cost = video_cost()
+    credits = credits_for(conn)
+    st.markdown(f"This video costs **{cost:.2f}** credits · **{format_credits(credits)}** left")
+    if credits is not None and credits < cost:
+        st.warning(
+            "There are not enough credits left for this video.", icon=":material/account_balance_wallet:"
+        )
+    clicked = st.button("Generate", type="primary", icon=":material/auto_awesome:", width="stretch")
+    slots["general"] = st.empty()
+
+    if clicked:
+        params = {
+            "prompt": prompt,
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "size": size,
+            "image_url": image_file.getvalue() if image_file is not None else (image_url or "").strip(),
+            "remix_target_id": remix_target,
+        }
+        fingerprint = hashlib.sha256(
+            repr(sorted((k, str(v)[:200]) for k, v in params.items())).encode()
+        ).hexdigest()
+        last = st.session_state.get("generate_last_send")
+        if last and last[0] == fingerprint and time.monotonic() - last[1] < DOUBLE_CLICK_SECONDS:
+            slots["general"].info(
+                "That request was just sent; it is being made on the right.", icon=":material/info:"
+            )
+        else:
+            try:
+                generation = generation_service().submit(params)
+            except InvalidRequestError as exc:
+                slot = slots.get(
+                    exc.field or "",
+                    slots["settings" if exc.field in ("aspect_ratio", "duration", "size") else "general"],
+                )
+                slot.error(exc.message, icon=":material/error:")
+            except SubmissionUnknownError as exc:
+                st.session_state["generate_last_send"] = (fingerprint, time.monotonic())
+                st.session_state[SHOWN].append(exc.generation_id)  # shown as "unknown", never re-sent
+                slots["general"].warning(str(exc), icon=":material/help:")
+            except GrsaiError as exc:
+                slots["general"].error(
+                    f"The service did not start this video: {exc.message}", icon=":material/error:"
+                )
+            else:
+                st.session_state["generate_last_send"] = (fingerprint, time.monotonic())
+                watch(generation.id)
+                credits_left.clear()
+                st.toast("Started: watch it on the right.", icon=":material/hourglass_top:")
+
+with results:
+    task_panel(library, files)

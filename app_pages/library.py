@@ -1,0 +1,242 @@
+"""Library: every past generation, newest first; search, filter, open, act."""
+
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from components.resources import connection, credits_left, generation_service, media, store
+from components.session import handoff, toast_later, watch
+from components.video import (
+    KIND_LABELS,
+    created,
+    download_button,
+    facts,
+    failure_note,
+    status_badge,
+    video_player,
+)
+from grsai_api import GrsaiError
+from studio.library import STATUS_LABELS, export_csv, page_frame
+from studio.store import KINDS, STATUSES, LibraryFilter
+
+GRID_PAGE = 12
+TABLE_PAGE = 50
+COLUMNS = 4
+
+conn, library, files = connection(), store(), media()
+
+
+def first_page() -> None:
+    st.session_state["library_page"] = 1
+
+
+def open_detail(generation_id: int) -> None:
+    st.query_params["generation"] = str(generation_id)
+
+
+def close_detail() -> None:
+    st.query_params.pop("generation", None)
+    st.session_state.pop("library_confirm_delete", None)
+
+
+def table_selected() -> None:
+    rows = st.session_state["library_table"].selection.rows
+    if rows:
+        open_detail(int(st.session_state["library_table_ids"][rows[0]]))
+
+
+@st.dialog("Video details", width="large", on_dismiss=close_detail)
+def detail(generation_id: int) -> None:
+    generation = library.get(generation_id)
+    if generation is None:
+        st.info("This generation was deleted.")
+        return
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        if generation.status == "succeeded":
+            video_player(generation, files, autoplay=True)
+        elif generation.status == "running":
+            st.progress(generation.progress / 100, text=f"Being made: {generation.progress}%")
+        failure_note(generation)
+    with right:
+        status_badge(generation)
+        st.markdown(generation.prompt)
+        st.caption(f"{facts(generation)} · {created(generation)} · {generation.cost:.2f} credits")
+        if generation.pid:
+            st.caption("pid (names this video for remixes and characters)")
+            st.code(generation.pid, language=None)
+        if generation.remix_target_id:
+            st.caption("Remix of")
+            st.code(generation.remix_target_id, language=None)
+        if generation.image_ref:
+            st.caption("Reference image")
+            preview = files.preview(generation.image_ref)
+            if preview is not None:
+                st.image(preview, width=160)
+    st.divider()
+    actions = st.columns(4)
+    if actions[0].button(
+        "Re-run",
+        icon=":material/replay:",
+        type="primary",
+        width="stretch",
+        help="Make a new video with exactly these settings (charged again).",
+    ):
+        try:
+            again = generation_service().rerun(generation.id)
+        except GrsaiError as exc:
+            st.error(f"It was not started: {exc.message}", icon=":material/error:")
+        else:
+            watch(again.id)
+            credits_left.clear()
+            toast_later("Started again: follow it in the sidebar")
+            close_detail()
+            st.rerun()
+    if generation.pid and actions[1].button("Remix", icon=":material/auto_fix_high:", width="stretch"):
+        handoff("generate", generate_remix_pid=generation.pid, generate_prompt=generation.prompt)
+        close_detail()
+        st.switch_page("app_pages/generate.py")
+    with actions[2]:
+        download_button(generation, files, key=f"library_download_{generation.id}")
+    if st.session_state.get("library_confirm_delete") == generation.id:
+        st.warning("Delete this generation and its video for good?", icon=":material/delete:")
+        yes, no = st.columns(2)
+        if yes.button("Yes, delete", type="primary", width="stretch"):
+            generation_service().delete(generation.id)
+            toast_later("Deleted")
+            close_detail()
+            st.rerun()
+        if no.button("Keep it", width="stretch"):
+            st.session_state.pop("library_confirm_delete", None)
+            st.rerun(scope="fragment")
+    elif actions[3].button("Delete", icon=":material/delete:", width="stretch"):
+        st.session_state["library_confirm_delete"] = generation.id
+        st.rerun(scope="fragment")
+    st.caption(f"Link to this video: `?generation={generation.id}`")
+
+
+def grid(rows) -> None:
+    for start in range(0, len(rows), COLUMNS):
+        for column, generation in zip(st.columns(COLUMNS), rows[start : start + COLUMNS], strict=False):
+            with column, st.container(border=True, key=f"tile_{generation.id}"):
+                if files.exists(generation.thumb_path):
+                    st.image(str(files.path(generation.thumb_path)), width="stretch")
+                else:
+                    with st.container(height=110, vertical_alignment="center", horizontal_alignment="center"):
+                        st.markdown(f"### {STATUS_LABELS.get(generation.status, '')}")
+                st.markdown(f"**{generation.prompt[:70]}{'…' if len(generation.prompt) > 70 else ''}**")
+                status_badge(generation)
+                st.caption(f"{facts(generation)} · {created(generation)}")
+                st.button(
+                    "Open",
+                    key=f"open_{generation.id}",
+                    on_click=open_detail,
+                    args=(generation.id,),
+                    icon=":material/open_in_full:",
+                    width="stretch",
+                )
+
+
+def table(rows) -> None:
+    frame = page_frame(rows, files)
+    st.session_state["library_table_ids"] = frame["id"].tolist()
+    st.dataframe(
+        frame.drop(columns=["id"]),
+        hide_index=True,
+        key="library_table",
+        on_select=table_selected,
+        selection_mode="single-row",
+        row_height=60,
+        column_config={
+            "thumbnail": st.column_config.ImageColumn("Preview", width="small"),
+            "status": st.column_config.TextColumn("Status", width="small"),
+            "prompt": st.column_config.TextColumn("Prompt", width="large"),
+            "pid": st.column_config.TextColumn("pid"),
+            "kind": st.column_config.TextColumn("Kind", width="small"),
+            "aspect": st.column_config.TextColumn("Aspect", width="small"),
+            "duration": st.column_config.NumberColumn("Seconds", format="%d s", width="small"),
+            "cost": st.column_config.NumberColumn("Cost", format="%.2f", width="small"),
+            "created": st.column_config.DatetimeColumn("Created", format="D MMM YYYY, HH:mm"),
+        },
+    )
+
+
+st.title("Library")
+totals = library.totals()
+ready = totals["by_status"].get("succeeded", 0)
+st.caption(f"{totals['count']:,} generations · {ready:,} videos ready · {totals['spent']:,.2f} credits spent")
+
+search, view = st.columns([4, 1], vertical_alignment="bottom")
+text = search.text_input(
+    "Search",
+    key="library_search",
+    placeholder="Words in the prompt, or a pid",
+    on_change=first_page,
+    icon=":material/search:",
+)
+mode = view.segmented_control(
+    "View", ["Grid", "Table"], default="Grid", required=True, key="library_view", on_change=first_page
+)
+filters = st.columns(4)
+statuses = filters[0].multiselect(
+    "Status",
+    STATUSES,
+    key="library_status",
+    on_change=first_page,
+    format_func=STATUS_LABELS.get,
+    placeholder="Any",
+)
+kinds = filters[1].multiselect(
+    "Kind", KINDS, key="library_kind", on_change=first_page, format_func=KIND_LABELS.get, placeholder="Any"
+)
+aspects = filters[2].multiselect(
+    "Aspect ratio", ["16:9", "9:16"], key="library_aspect", on_change=first_page, placeholder="Any"
+)
+dates = filters[3].date_input("Made between", value=(), key="library_dates", on_change=first_page)
+date_from, date_to = (tuple(dates) + (None, None))[:2] if isinstance(dates, tuple | list) else (dates, dates)
+wanted = LibraryFilter(
+    text=text or "",
+    statuses=tuple(statuses),
+    kinds=tuple(kinds),
+    aspect_ratios=tuple(aspects),
+    date_from=date_from,
+    date_to=date_to or date_from,
+)
+
+per_page = GRID_PAGE if mode == "Grid" else TABLE_PAGE
+page_number = max(1, int(st.session_state.get("library_page", 1)))
+rows, total = library.search(wanted, offset=(page_number - 1) * per_page, limit=per_page)
+pages = max(1, math.ceil(total / per_page))
+if page_number > pages:
+    page_number = st.session_state["library_page"] = 1
+    rows, total = library.search(wanted, offset=0, limit=per_page)
+
+if not total:
+    st.info(
+        "Nothing matches. Clear the filters, or make a video on **Generate**.", icon=":material/search_off:"
+    )
+else:
+    first = (page_number - 1) * per_page + 1
+    st.caption(f"Showing {first:,}–{first + len(rows) - 1:,} of {total:,}")
+    if mode == "Grid":
+        grid(rows)
+    else:
+        table(rows)
+    bottom_left, bottom_right = st.columns([3, 1], vertical_alignment="center")
+    with bottom_left:
+        st.pagination(pages, key="library_page")
+    bottom_right.download_button(
+        "Export CSV",
+        data=lambda: export_csv(library, wanted),
+        file_name="sora-library.csv",
+        mime="text/csv",
+        icon=":material/table:",
+        on_click="ignore",
+        width="stretch",
+    )
+
+selected = st.query_params.get("generation")
+if selected and selected.isdigit():
+    detail(int(selected))

@@ -1,0 +1,61 @@
+"""Per-session state, set up once by app.py; keys that belong to one page carry its prefix."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from studio.connection import Connection
+from studio.store import Store
+
+ACTIVE = "active_ids"  # generations this session polls
+SHOWN = "session_ids"  # generations shown in this session's panel, newest last
+TOASTS = "pending_toasts"
+ADOPTED = "adopted_services"
+
+
+def init_session() -> None:
+    st.session_state.setdefault(ACTIVE, [])
+    st.session_state.setdefault(SHOWN, [])
+    st.session_state.setdefault(TOASTS, [])
+    st.session_state.setdefault(ADOPTED, set())
+
+
+def adopt_running(store: Store, connection: Connection) -> None:
+    """Once per session and service: take up what the store still has running, so a refresh, a
+    closed tab or an app restart loses nothing."""
+    if connection.service_id in st.session_state[ADOPTED]:
+        return
+    st.session_state[ADOPTED].add(connection.service_id)
+    for generation_id in store.running_ids(connection.service_id):
+        watch(generation_id)
+
+
+def watch(generation_id: int) -> None:
+    if generation_id not in st.session_state[ACTIVE]:
+        st.session_state[ACTIVE].append(generation_id)
+    if generation_id not in st.session_state[SHOWN]:
+        st.session_state[SHOWN].append(generation_id)
+
+
+def unwatch(generation_id: int) -> None:
+    if generation_id in st.session_state[ACTIVE]:
+        st.session_state[ACTIVE].remove(generation_id)
+
+
+def toast_later(message: str) -> None:
+    st.session_state[TOASTS].append(message)
+
+
+def show_toasts() -> None:
+    while st.session_state[TOASTS]:
+        st.toast(st.session_state[TOASTS].pop(0), icon=":material/movie:")
+
+
+def handoff(page_prefix: str, **values) -> None:
+    """Pass values to another page's widgets; that page applies them before drawing them."""
+    st.session_state[f"{page_prefix}_handoff"] = values
+
+
+def take_handoff(page_prefix: str) -> None:
+    for key, value in st.session_state.pop(f"{page_prefix}_handoff", {}).items():
+        st.session_state[key] = value

@@ -1,0 +1,58 @@
+"""The session's one poller, in the sidebar of every page: a fragment that asks about every watched
+generation together (studio.tracking.tick), writes through to the store, and switches itself off
+when nothing is left. When something finishes it reruns the page once, so the page catches up."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from studio.connection import Connection
+from studio.media import MediaStore
+from studio.store import Store
+from studio.tracking import tick
+
+from .session import ACTIVE, toast_later, unwatch
+
+POLL_SECONDS = 2.0
+ERRORS = "poll_errors"
+
+
+def poll_once(connection: Connection, store: Store, media: MediaStore) -> set[int]:
+    """One tick over the watched generations; returns the ids that stopped being watched."""
+    active = list(st.session_state[ACTIVE])
+    if not active:
+        return set()
+    try:
+        report = tick(connection, store, media, active)
+    except Exception as exc:  # the store or the network hiccuped: say so, try again next tick
+        st.session_state[ERRORS] = {i: f"could not check ({type(exc).__name__})" for i in active}
+        return set()
+    st.session_state[ERRORS] = report.errors
+    done = {i for i in active if i not in report.still_running}  # finished here, elsewhere, or unpollable
+    for generation_id in done:
+        unwatch(generation_id)
+    for generation in store.get_many(report.finished):
+        toast_later(
+            "Your video is ready" if generation.status == "succeeded" else "A video could not be made"
+        )
+    return done
+
+
+def tracker(connection: Connection, store: Store, media: MediaStore) -> None:
+    @st.fragment(run_every=POLL_SECONDS if st.session_state[ACTIVE] else None)
+    def poller() -> None:
+        done = poll_once(connection, store, media)
+        running = store.get_many(st.session_state[ACTIVE])
+        if running:
+            noun = "video is" if len(running) == 1 else "videos are"
+            st.caption(f":material/progress_activity: {len(running)} {noun} being made")
+            for generation in sorted(running, key=lambda g: g.id)[:5]:
+                st.progress(
+                    generation.progress / 100, text=f"{generation.prompt[:28]}… {generation.progress}%"
+                )
+        else:
+            st.caption("Nothing is being made right now.")
+        if done:
+            st.rerun()  # once, for the whole page
+
+    poller()

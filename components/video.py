@@ -1,0 +1,82 @@
+"""Showing one generation: its video and facts, the same on every page."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import streamlit as st
+
+from studio.media import MediaStore
+from studio.messages import explain_failure
+from studio.store import Generation
+
+STATUS_BADGES = {
+    "submitting": ("Sending", "gray", ":material/send:"),
+    "running": ("Making", "blue", ":material/progress_activity:"),
+    "succeeded": ("Ready", "green", ":material/check_circle:"),
+    "failed": ("Failed", "red", ":material/block:"),
+    "unknown": ("Unknown", "orange", ":material/help:"),
+}
+KIND_LABELS = {"text": "Text to video", "image": "Image to video", "remix": "Remix"}
+
+
+def clock(seconds: float) -> str:
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+
+
+def status_badge(generation: Generation) -> None:
+    label, color, icon = STATUS_BADGES.get(generation.status, (generation.status, "gray", None))
+    st.badge(label, color=color, icon=icon)
+
+
+def facts(generation: Generation) -> str:
+    parts = [
+        generation.aspect_ratio,
+        f"{generation.duration} s",
+        generation.size,
+        KIND_LABELS.get(generation.kind, ""),
+    ]
+    return " · ".join(p for p in parts if p)
+
+
+def created(generation: Generation) -> str:
+    moment = (
+        generation.created_at if generation.created_at.tzinfo else generation.created_at.replace(tzinfo=UTC)
+    )
+    return moment.astimezone().strftime("%d %b %Y, %H:%M")
+
+
+def video_player(generation: Generation, media: MediaStore, *, autoplay: bool = False) -> None:
+    if media.exists(generation.video_path):
+        st.video(str(media.path(generation.video_path)), autoplay=autoplay, muted=autoplay)
+    elif generation.status == "succeeded":
+        st.warning(
+            generation.error or "The video file is missing from the media folder.",
+            icon=":material/hide_source:",
+        )
+
+
+def download_button(generation: Generation, media: MediaStore, *, key: str) -> None:
+    if not media.exists(generation.video_path):
+        return
+    path = media.path(generation.video_path)
+    st.download_button(
+        "Download",
+        data=path.read_bytes,
+        file_name=f"{generation.pid or generation.id}.mp4",
+        mime="video/mp4",
+        icon=":material/download:",
+        key=key,
+        on_click="ignore",
+    )
+
+
+def failure_note(generation: Generation) -> None:
+    if generation.status == "failed":
+        st.error(explain_failure(generation.failure_reason, generation.error), icon=":material/block:")
+    elif generation.status == "unknown":
+        st.warning(
+            "We could not tell whether the service received this request, so it was not sent again "
+            "(every send is charged). If no video appears in your GrsAI account, send it again.",
+            icon=":material/help:",
+        )

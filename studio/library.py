@@ -1,0 +1,84 @@
+"""The Library's tables: one page for st.dataframe, and every match for the CSV export."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .media import MediaStore
+from .store import Generation, LibraryFilter, Store
+
+STATUS_LABELS = {
+    "submitting": "Sending",
+    "running": "Making",
+    "succeeded": "Ready",
+    "failed": "Failed",
+    "unknown": "Unknown",
+}
+KIND_LABELS = {"text": "Text to video", "image": "Image to video", "remix": "Remix"}
+EXPORT_COLUMNS = [
+    "id",
+    "created",
+    "status",
+    "kind",
+    "prompt",
+    "aspect_ratio",
+    "duration",
+    "size",
+    "pid",
+    "parent_pid",
+    "cost",
+    "failure_reason",
+    "error",
+    "video_file",
+    "task_id",
+]
+
+
+def page_frame(rows: Sequence[Generation], media: MediaStore) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id": [g.id for g in rows],
+            "thumbnail": [media.data_url(g.thumb_path) for g in rows],
+            "status": [STATUS_LABELS.get(g.status, g.status) for g in rows],
+            "prompt": [g.prompt for g in rows],
+            "pid": [g.pid for g in rows],
+            "kind": [KIND_LABELS.get(g.kind, g.kind) for g in rows],
+            "aspect": [g.aspect_ratio for g in rows],
+            "duration": [g.duration for g in rows],
+            "cost": [g.cost for g in rows],
+            "created": [
+                pd.Timestamp(g.created_at).tz_convert(None) if g.created_at.tzinfo else g.created_at
+                for g in rows
+            ],
+        }
+    )
+
+
+def export_csv(store: Store, f: LibraryFilter) -> bytes:
+    rows = store.export_rows(f)
+    frame = pd.DataFrame(
+        [
+            {
+                "id": g.id,
+                "created": g.created_at.isoformat(),
+                "status": g.status,
+                "kind": g.kind,
+                "prompt": g.prompt,
+                "aspect_ratio": g.aspect_ratio,
+                "duration": g.duration,
+                "size": g.size,
+                "pid": g.pid,
+                "parent_pid": g.remix_target_id,
+                "cost": g.cost,
+                "failure_reason": g.failure_reason,
+                "error": g.error,
+                "video_file": g.video_path,
+                "task_id": g.task_id,
+            }
+            for g in rows
+        ],
+        columns=EXPORT_COLUMNS,
+    )
+    return frame.to_csv(index=False).encode()

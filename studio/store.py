@@ -1,0 +1,414 @@
+"""The store: every generation and character, in SQLAlchemy 2 over SQLite (WAL) by default, or any
+database by URL (``DATABASE_URL``, e.g. PostgreSQL shared by several app replicas).
+
+Every write is a short transaction on one row or a batch of rows, so several processes can share one
+database; nothing here assumes it is the only writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+RUNNING = "running"
+FINISHED = ("succeeded", "failed")
+STATUSES = ("submitting", "running", "succeeded", "failed", "unknown")
+KINDS = ("text", "image", "remix")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="running")
+
+
+class Generation(Base):
+    __tablename__ = "generations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # text | image | remix
+    status: Mapped[str] = mapped_column(String(16), default="submitting")
+    prompt: Mapped[str] = mapped_column(Text)
+    aspect_ratio: Mapped[str] = mapped_column(String(8))
+    duration: Mapped[int]
+    size: Mapped[str] = mapped_column(String(8))
+    model: Mapped[str] = mapped_column(String(32), default="sora-2")
+    image_ref: Mapped[str | None] = mapped_column(Text, default=None)  # a URL, or "file:<media path>"
+    remix_target_id: Mapped[str | None] = mapped_column(String(40), default=None)  # the parent's pid
+    characters: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    service: Mapped[str] = mapped_column(String(300))  # "sandbox" or the live base URL; never a key
+    task_id: Mapped[str | None] = mapped_column(String(120), unique=True, default=None)
+    progress: Mapped[int] = mapped_column(default=0)
+    pid: Mapped[str | None] = mapped_column(String(40), default=None)
+    remote_url: Mapped[str | None] = mapped_column(Text, default=None)
+    video_path: Mapped[str | None] = mapped_column(String(300), default=None)
+    thumb_path: Mapped[str | None] = mapped_column(String(300), default=None)
+    failure_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    cost: Mapped[float] = mapped_column(default=0.0)
+    watch: Mapped[bool] = mapped_column(default=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), default=None)
+    batch_row: Mapped[int | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    __table_args__ = (
+        Index("ix_generations_created", "created_at"),
+        Index("ix_generations_status", "status", "service"),
+        Index("ix_generations_pid", "pid"),
+        Index("ix_generations_parent", "remix_target_id"),
+        Index("ix_generations_batch", "batch_id", "batch_row"),
+    )
+
+    def request_params(self) -> dict[str, Any]:
+        """The parameters as the client takes them (reference files resolved by the caller)."""
+        return {
+            "prompt": self.prompt,
+            "aspect_ratio": self.aspect_ratio,
+            "duration": self.duration,
+            "size": self.size,
+            "image_url": self.image_ref,
+            "remix_target_id": self.remix_target_id,
+            "characters": self.characters or None,
+        }
+
+    @property
+    def elapsed(self) -> float:
+        start = self.submitted_at or self.created_at
+        end = self.finished_at or utcnow()
+        return max(0.0, (_aware(end) - _aware(start)).total_seconds())
+
+
+class Character(Base):
+    __tablename__ = "characters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    character_id: Mapped[str | None] = mapped_column(String(120), unique=True, default=None)
+    label: Mapped[str] = mapped_column(String(120))
+    source: Mapped[str] = mapped_column(String(16))  # upload | video
+    source_pid: Mapped[str | None] = mapped_column(String(40), default=None)
+    source_ref: Mapped[str | None] = mapped_column(Text, default=None)  # the clip: URL or "file:<media path>"
+    timestamps: Mapped[str] = mapped_column(String(32))
+    thumb_path: Mapped[str | None] = mapped_column(String(300), default=None)
+    service: Mapped[str] = mapped_column(String(300))
+    task_id: Mapped[str | None] = mapped_column(String(120), unique=True, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="submitting")
+    progress: Mapped[int] = mapped_column(default=0)
+    failure_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    cost: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class LibraryFilter:
+    text: str = ""
+    statuses: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    aspect_ratios: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    batch_id: int | None = None
+    pids: tuple[str, ...] = ()
+
+
+@dataclass
+class ProgressUpdate:
+    """What one poll learned about one generation."""
+
+    generation_id: int
+    progress: int
+    status: str = RUNNING
+    pid: str | None = None
+    remote_url: str | None = None
+    video_path: str | None = None
+    thumb_path: str | None = None
+    failure_reason: str | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def default_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'playground.db').as_posix()}"
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            if ":///" in url and not url.endswith(":memory:"):
+                Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- generations: the task path -----------------------------------------------------------
+    def add_generation(
+        self,
+        params: dict[str, Any],
+        *,
+        service: str,
+        cost: float,
+        kind: str | None = None,
+        batch_id: int | None = None,
+        batch_row: int | None = None,
+    ) -> Generation:
+        """Record a generation before it is sent (status ``submitting``)."""
+        generation = Generation(
+            kind=kind or kind_of(params),
+            status="submitting",
+            prompt=str(params["prompt"]).strip(),
+            aspect_ratio=str(params.get("aspect_ratio", "16:9")),
+            duration=int(params.get("duration", 10)),
+            size=str(params.get("size", "small")),
+            image_ref=params.get("image_url") or None,
+            remix_target_id=params.get("remix_target_id") or None,
+            characters=params.get("characters") or None,
+            service=service,
+            cost=cost,
+            batch_id=batch_id,
+            batch_row=batch_row,
+        )
+        with self.session() as session, session.begin():
+            session.add(generation)
+        return generation
+
+    def mark_running(self, generation_id: int, task_id: str) -> None:
+        self._set(Generation, generation_id, status=RUNNING, task_id=task_id, submitted_at=utcnow())
+
+    def mark_unknown(self, generation_id: int, message: str) -> None:
+        self._set(Generation, generation_id, status="unknown", error=message, submitted_at=utcnow())
+
+    def discard(self, generation_id: int) -> None:
+        """Forget a generation the service refused outright (nothing was created or charged)."""
+        with self.session() as session, session.begin():
+            session.execute(delete(Generation).where(Generation.id == generation_id))
+
+    def stop_watching(self, generation_id: int) -> None:
+        self._set(Generation, generation_id, watch=False)
+
+    def apply(self, updates: Sequence[ProgressUpdate]) -> list[int]:
+        """Write a tick's findings in one transaction; returns the ids that finished just now.
+
+        A generation is finished once: a second writer (another tab, another replica) that polled
+        the same task finds it no longer running and changes nothing."""
+        finished: list[int] = []
+        with self.session() as session, session.begin():
+            for u in updates:
+                values: dict[str, Any] = {"progress": u.progress}
+                if u.status in FINISHED:
+                    values.update(
+                        status=u.status,
+                        finished_at=utcnow(),
+                        pid=u.pid,
+                        remote_url=u.remote_url,
+                        video_path=u.video_path,
+                        thumb_path=u.thumb_path,
+                        failure_reason=u.failure_reason,
+                        error=u.error,
+                    )
+                    if u.status == "failed":
+                        values["cost"] = 0.0  # failed tasks are refunded
+                result = session.execute(
+                    update(Generation)
+                    .where(Generation.id == u.generation_id, Generation.status == RUNNING)
+                    .values(**values)
+                )
+                if result.rowcount and u.status in FINISHED:
+                    finished.append(u.generation_id)
+        return finished
+
+    def expire_stale_submissions(self, older_than: timedelta = timedelta(minutes=2)) -> int:
+        """A row still ``submitting`` long after its send began was cut off mid-send (a crash, a
+        closed tab): whether the service got it is unknown, so say so rather than guess."""
+        cutoff = utcnow() - older_than
+        with self.session() as session, session.begin():
+            result = session.execute(
+                update(Generation)
+                .where(Generation.status == "submitting", Generation.created_at < cutoff)
+                .values(
+                    status="unknown",
+                    error="The app stopped while sending this request, so it is not known "
+                    "whether the service received it.",
+                )
+            )
+        return result.rowcount or 0
+
+    # -- generations: reading -----------------------------------------------------------------
+    def get(self, generation_id: int) -> Generation | None:
+        with self.session() as session:
+            return session.get(Generation, generation_id)
+
+    def get_many(self, ids: Iterable[int]) -> list[Generation]:
+        ids = list(ids)
+        if not ids:
+            return []
+        with self.session() as session:
+            return list(session.scalars(select(Generation).where(Generation.id.in_(ids))))
+
+    def by_pid(self, pid: str) -> Generation | None:
+        with self.session() as session:
+            return session.scalars(select(Generation).where(Generation.pid == pid)).first()
+
+    def running_ids(self, service: str) -> list[int]:
+        """Generations still running on ``service`` that someone wants watched: adopted on load."""
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(Generation.id)
+                    .where(
+                        Generation.status == RUNNING,
+                        Generation.service == service,
+                        Generation.watch.is_(True),
+                    )
+                    .order_by(Generation.id)
+                )
+            )
+
+    def _filtered(self, f: LibraryFilter):
+        query = select(Generation)
+        if f.text.strip():
+            like = f"%{f.text.strip()}%"
+            query = query.where(or_(Generation.prompt.ilike(like), Generation.pid.ilike(like)))
+        if f.statuses:
+            query = query.where(Generation.status.in_(f.statuses))
+        if f.kinds:
+            query = query.where(Generation.kind.in_(f.kinds))
+        if f.aspect_ratios:
+            query = query.where(Generation.aspect_ratio.in_(f.aspect_ratios))
+        if f.date_from:
+            query = query.where(Generation.created_at >= datetime.combine(f.date_from, time.min, UTC))
+        if f.date_to:
+            query = query.where(
+                Generation.created_at < datetime.combine(f.date_to + timedelta(days=1), time.min, UTC)
+            )
+        if f.batch_id is not None:
+            query = query.where(Generation.batch_id == f.batch_id)
+        if f.pids:
+            query = query.where(or_(Generation.pid.in_(f.pids), Generation.remix_target_id.in_(f.pids)))
+        return query
+
+    def search(self, f: LibraryFilter, *, offset: int = 0, limit: int = 24) -> tuple[list[Generation], int]:
+        """One page of generations, newest first, and how many match in all."""
+        query = self._filtered(f)
+        with self.session() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = session.scalars(
+                query.order_by(Generation.created_at.desc(), Generation.id.desc()).offset(offset).limit(limit)
+            )
+            return list(rows), total
+
+    def export_rows(self, f: LibraryFilter) -> list[Generation]:
+        with self.session() as session:
+            return list(session.scalars(self._filtered(f).order_by(Generation.created_at.desc())))
+
+    def recent_prompts(self, limit: int = 10) -> list[str]:
+        with self.session() as session:
+            rows = session.execute(
+                select(Generation.prompt, func.max(Generation.created_at).label("last"))
+                .group_by(Generation.prompt)
+                .order_by(func.max(Generation.created_at).desc())
+                .limit(limit)
+            )
+            return [r.prompt for r in rows]
+
+    def finished_videos(self, limit: int = 200) -> list[Generation]:
+        """Videos that can be remixed or cut into characters (they have a pid)."""
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(Generation)
+                    .where(Generation.status == "succeeded", Generation.pid.is_not(None))
+                    .order_by(Generation.created_at.desc())
+                    .limit(limit)
+                )
+            )
+
+    def delete(self, generation_id: int) -> Generation | None:
+        with self.session() as session, session.begin():
+            generation = session.get(Generation, generation_id)
+            if generation is not None:
+                session.delete(generation)
+            return generation
+
+    def totals(self) -> dict[str, Any]:
+        with self.session() as session:
+            rows = session.execute(
+                select(Generation.status, func.count(), func.sum(Generation.cost)).group_by(Generation.status)
+            )
+            by_status = {status: (count, cost or 0.0) for status, count, cost in rows}
+        return {
+            "count": sum(c for c, _ in by_status.values()),
+            "by_status": {s: c for s, (c, _) in by_status.items()},
+            "spent": sum(cost for _, cost in by_status.values()),
+        }
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _set(self, model: type[Base], row_id: int, **values: Any) -> None:
+        with self.session() as session, session.begin():
+            session.execute(update(model).where(model.id == row_id).values(**values))
+
+
+def kind_of(params: dict[str, Any]) -> str:
+    if params.get("remix_target_id"):
+        return "remix"
+    if params.get("image_url"):
+        return "image"
+    return "text"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
