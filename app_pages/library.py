@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import streamlit as st
@@ -26,10 +27,6 @@ TABLE_PAGE = 50
 COLUMNS = 4
 
 conn, library, files = connection(), store(), media()
-
-
-def first_page() -> None:
-    st.session_state["library_page"] = 1
 
 
 def open_detail(generation_id: int) -> None:
@@ -110,10 +107,10 @@ def detail(generation_id: int) -> None:
             st.rerun()
         if no.button("Keep it", width="stretch"):
             st.session_state.pop("library_confirm_delete", None)
-            st.rerun(scope="fragment")
+            st.rerun()
     elif actions[3].button("Delete", icon=":material/delete:", width="stretch"):
         st.session_state["library_confirm_delete"] = generation.id
-        st.rerun(scope="fragment")
+        st.rerun()
     st.caption(f"Link to this video: `?generation={generation.id}`")
 
 
@@ -173,28 +170,22 @@ text = search.text_input(
     "Search",
     key="library_search",
     placeholder="Words in the prompt, or a pid",
-    on_change=first_page,
     icon=":material/search:",
 )
-mode = view.segmented_control(
-    "View", ["Grid", "Table"], default="Grid", required=True, key="library_view", on_change=first_page
-)
+mode = view.segmented_control("View", ["Grid", "Table"], default="Grid", required=True, key="library_view")
 filters = st.columns(4)
 statuses = filters[0].multiselect(
     "Status",
     STATUSES,
     key="library_status",
-    on_change=first_page,
     format_func=STATUS_LABELS.get,
     placeholder="Any",
 )
 kinds = filters[1].multiselect(
-    "Kind", KINDS, key="library_kind", on_change=first_page, format_func=KIND_LABELS.get, placeholder="Any"
+    "Kind", KINDS, key="library_kind", format_func=KIND_LABELS.get, placeholder="Any"
 )
-aspects = filters[2].multiselect(
-    "Aspect ratio", ["16:9", "9:16"], key="library_aspect", on_change=first_page, placeholder="Any"
-)
-dates = filters[3].date_input("Made between", value=(), key="library_dates", on_change=first_page)
+aspects = filters[2].multiselect("Aspect ratio", ["16:9", "9:16"], key="library_aspect", placeholder="Any")
+dates = filters[3].date_input("Made between", value=(), key="library_dates")
 date_from, date_to = (tuple(dates) + (None, None))[:2] if isinstance(dates, tuple | list) else (dates, dates)
 wanted = LibraryFilter(
     text=text or "",
@@ -206,12 +197,14 @@ wanted = LibraryFilter(
 )
 
 per_page = GRID_PAGE if mode == "Grid" else TABLE_PAGE
-page_number = max(1, int(st.session_state.get("library_page", 1)))
+# One pager per filter and view: a new search starts on page 1 without touching widget state.
+page_key = "library_page_" + hashlib.sha1(repr((wanted, mode)).encode()).hexdigest()[:10]
+page_number = max(1, int(st.session_state.get(page_key, 1)))
 rows, total = library.search(wanted, offset=(page_number - 1) * per_page, limit=per_page)
 pages = max(1, math.ceil(total / per_page))
-if page_number > pages:
-    page_number = st.session_state["library_page"] = 1
-    rows, total = library.search(wanted, offset=0, limit=per_page)
+if page_number > pages:  # rows were deleted under this page
+    page_number = pages
+    rows, total = library.search(wanted, offset=(page_number - 1) * per_page, limit=per_page)
 
 if not total:
     st.info(
@@ -226,7 +219,7 @@ else:
         table(rows)
     bottom_left, bottom_right = st.columns([3, 1], vertical_alignment="center")
     with bottom_left:
-        st.pagination(pages, key="library_page")
+        st.pagination(pages, key=page_key, default=min(page_number, pages))
     bottom_right.download_button(
         "Export CSV",
         data=lambda: export_csv(library, wanted),

@@ -10,7 +10,14 @@ from typing import Any
 import httpx
 
 from . import _validation as validation
-from ._base import BaseClient, RetryPolicy, credits_from, model_status_from, parse_retry_after
+from ._base import (
+    BaseClient,
+    RetryPolicy,
+    credits_from,
+    model_status_from,
+    parse_retry_after,
+    shared_ssl_context,
+)
 from ._constants import (
     CREATE_CHARACTER_PATH,
     CREDITS_PATH,
@@ -48,7 +55,9 @@ class Client(BaseClient):
     ) -> None:
         super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=self.timeout, transport=transport)
+        self._http = http_client or httpx.Client(
+            timeout=self.timeout, transport=transport, verify=shared_ssl_context()
+        )
         self._sleep: Callable[[float], None] = time.sleep
 
     def close(self) -> None:
@@ -217,6 +226,7 @@ class AsyncClient(BaseClient):
         self._http = http_client or httpx.AsyncClient(
             timeout=self.timeout,
             transport=transport,
+            verify=shared_ssl_context(),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=20),
         )
         self._sleep: Callable[[float], Any] = asyncio.sleep

@@ -39,6 +39,10 @@ class Connection:
         return AsyncClient(api_key=self.api_key, base_url=self.base_url, **kwargs)
 
 
+def sandbox_connection(base_url: str, note: str | None = None) -> Connection:
+    return Connection("Sandbox", base_url, SANDBOX_API_KEY, is_sandbox=True, note=note)
+
+
 def default_choice(config: AppConfig) -> str:
     if not config.api_key:
         return "sandbox"
@@ -62,7 +66,7 @@ def resolve_connection(
     without a usable URL, stays on the sandbox and says why."""
     choice = choice or default_choice(config)
     if choice == "sandbox":
-        return Connection("Sandbox", sandbox_url(), SANDBOX_API_KEY, is_sandbox=True)
+        return sandbox_connection(sandbox_url())
     key = (typed_key or "").strip() or config.api_key
     if choice == "custom":
         url = custom_url or (config.base_url if valid_url(config.base_url) else None)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from grsai_api import GrsaiError, NotFoundError, Task
+from grsai_api._base import shared_ssl_context
 
 from .connection import Connection
 from .media import LinkExpired, MediaStore
@@ -50,45 +51,46 @@ async def tick_async(
     if not generations:
         return report
     updates: list[ProgressUpdate] = []
-    async with (
-        connection.async_client(max_retries=1) as client,
-        httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT) as http,
-    ):
+    succeeded: list[tuple[Generation, Task]] = []
+    async with connection.async_client(max_retries=1) as client:
         outcomes = await asyncio.gather(
             *(client.get_result(g.task_id) for g in generations), return_exceptions=True
         )
-        collecting = []
-        for generation, outcome in zip(generations, outcomes, strict=True):
-            if isinstance(outcome, NotFoundError):
-                updates.append(
-                    ProgressUpdate(
-                        generation.id,
-                        generation.progress,
-                        status="failed",
-                        failure_reason="error",
-                        error="The service no longer knows this task.",
-                    )
+    for generation, outcome in zip(generations, outcomes, strict=True):
+        if isinstance(outcome, NotFoundError):
+            updates.append(
+                ProgressUpdate(
+                    generation.id,
+                    generation.progress,
+                    status="failed",
+                    failure_reason="error",
+                    error="The service no longer knows this task.",
                 )
-            elif isinstance(outcome, GrsaiError):
-                report.errors[generation.id] = str(outcome)
-            elif isinstance(outcome, BaseException):
-                raise outcome
-            elif outcome.status == "succeeded":
-                collecting.append((generation, _collect(media, http, generation, outcome)))
-            elif outcome.status == "failed":
-                updates.append(
-                    ProgressUpdate(
-                        generation.id,
-                        outcome.progress,
-                        status="failed",
-                        failure_reason=outcome.failure_reason,
-                        error=outcome.error,
-                    )
+            )
+        elif isinstance(outcome, GrsaiError):
+            report.errors[generation.id] = str(outcome)
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        elif outcome.status == "succeeded":
+            succeeded.append((generation, outcome))
+        elif outcome.status == "failed":
+            updates.append(
+                ProgressUpdate(
+                    generation.id,
+                    outcome.progress,
+                    status="failed",
+                    failure_reason=outcome.failure_reason,
+                    error=outcome.error,
                 )
-            elif outcome.progress != generation.progress:
-                updates.append(ProgressUpdate(generation.id, outcome.progress))
-        collected = await asyncio.gather(*(c for _, c in collecting), return_exceptions=True)
-        for (generation, _), result in zip(collecting, collected, strict=True):
+            )
+        elif outcome.progress != generation.progress:
+            updates.append(ProgressUpdate(generation.id, outcome.progress))
+    if succeeded:  # most ticks have nothing to copy: no download client for them
+        async with httpx.AsyncClient(timeout=DOWNLOAD_TIMEOUT, verify=shared_ssl_context()) as http:
+            collected = await asyncio.gather(
+                *(_collect(media, http, g, t) for g, t in succeeded), return_exceptions=True
+            )
+        for (generation, _), result in zip(succeeded, collected, strict=True):
             if isinstance(result, ProgressUpdate):
                 updates.append(result)
             else:  # the copy failed for now (network): keep it running, try again next tick

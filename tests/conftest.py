@@ -33,9 +33,9 @@ def make_sandbox(tmp_path: Path) -> Iterator[Callable[..., RunningSandbox]]:
     """A private sandbox with its own knobs, stopped after the test."""
     started: list[RunningSandbox] = []
 
-    def start(**overrides: object) -> RunningSandbox:
+    def start(port: int = 0, **overrides: object) -> RunningSandbox:
         knobs = {**FAST, "data_dir": tmp_path / f"sandbox{len(started)}", **overrides}
-        running = serve_in_thread(SandboxConfig(**knobs))
+        running = serve_in_thread(SandboxConfig(**knobs), port=port)
         started.append(running)
         return running
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+PROMPT = "A paper boat drifting down a rainy street, golden hour"
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = [
@@ -91,10 +92,10 @@ def page(app_url):
 
 def test_a_typed_prompt_becomes_a_playing_video(page, tmp_path_factory) -> None:
     page.wait_for_selector("textarea", timeout=30_000)
-    page.get_by_label("Prompt").fill("A paper boat drifting down a rainy street, golden hour")
+    page.get_by_role("textbox", name="Prompt").fill(PROMPT)
     page.keyboard.press("Tab")
     page.get_by_role("button", name="Generate").click()
-    page.get_by_text("1 video is being made").wait_for(timeout=15_000)
+    page.get_by_test_id("stMainBlockContainer").get_by_text("1 video is being made").wait_for(timeout=15_000)
     page.wait_for_function(
         "() => { const v = document.querySelector('video'); return v && v.readyState >= 2 }", timeout=60_000
     )
@@ -108,3 +109,21 @@ def test_a_typed_prompt_becomes_a_playing_video(page, tmp_path_factory) -> None:
     assert (played["width"], played["height"]) == (640, 360)
     assert round(played["duration"]) == 10
     page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "generate.png"), full_page=True)
+
+
+def test_the_new_video_is_found_in_the_library(page, tmp_path_factory) -> None:
+    page.get_by_role("link", name="Library").click()
+    page.get_by_role("heading", name="Library").wait_for(timeout=15_000)
+    page.get_by_text(PROMPT).first.wait_for(timeout=15_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img')].some(i => i.complete && i.naturalWidth >= 160)",
+        timeout=15_000,
+    )
+    page.locator("[class*='st-key-open_'] button").first.click()
+    page.get_by_role("dialog").wait_for(timeout=15_000)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('[role=dialog] video'); return v && v.readyState >= 2 }",
+        timeout=30_000,
+    )
+    assert "s_" in page.get_by_role("dialog").inner_text()
+    page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "library.png"), full_page=True)

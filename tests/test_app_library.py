@@ -1,0 +1,132 @@
+"""Library, through AppTest: lists newest first, searches, filters, pages, opens, acts."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+from studio.library import export_csv
+from studio.store import LibraryFilter, Store, default_url
+
+from .apptest_helpers import generate, new_app, run_until, sandbox_counters, texts, widget
+from .seed import seed, seed_thumbnail
+
+
+@pytest.fixture
+def library(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    store = Store(default_url(data))
+    seed(store, 30, thumb=seed_thumbnail(data / "media"))
+    at = new_app(monkeypatch, data)
+    at.switch_page("app_pages/library.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at, store
+
+
+def tile_prompts(at) -> list[str]:
+    return [m.value.strip("*") for m in at.markdown if m.value.startswith("**")]
+
+
+def test_lists_every_generation_newest_first_in_pages(library) -> None:
+    at, _ = library
+    assert "30 generations · 24 videos ready" in texts(at)
+    assert "Showing 1–12 of 30" in texts(at)
+    assert tile_prompts(at)[0].endswith("#0") and tile_prompts(at)[1].endswith("#1")
+    at.get("pagination")[0].set_value(3)
+    at.run()
+    assert "Showing 25–30 of 30" in texts(at)
+    assert tile_prompts(at)[0].endswith("#24")
+
+
+def test_search_and_filters_narrow_the_list(library) -> None:
+    at, _ = library
+    widget(at, "library_search").set_value("lemonade")
+    at.run()
+    assert "Showing 1–6 of 6" in texts(at)
+    assert all("lemonade" in p for p in tile_prompts(at))
+    widget(at, "library_search").set_value("")
+    widget(at, "library_status").set_value(["failed"])
+    at.run()
+    assert "of 6" in texts(at) and all(b.value for b in at.markdown)
+    widget(at, "library_status").set_value([])
+    widget(at, "library_kind").set_value(["remix"])
+    widget(at, "library_aspect").set_value(["16:9"])
+    at.run()
+    assert "Showing 1–2 of 2" in texts(at)  # remixes are rows 6, 13, 20, 27; the even ones are 16:9
+
+
+def test_a_filter_that_matches_nothing_says_so(library) -> None:
+    at, _ = library
+    widget(at, "library_search").set_value("zeppelin")
+    at.run()
+    assert "Nothing matches" in texts(at)
+
+
+def test_the_table_view_shows_thumbnails_and_columns(library) -> None:
+    at, _ = library
+    widget(at, "library_view").set_value("Table")
+    at.run()
+    frame = at.dataframe[0].value
+    assert len(frame) == 30 and {"thumbnail", "status", "prompt", "pid", "cost", "created"} <= set(
+        frame.columns
+    )
+    assert frame["thumbnail"].iloc[0].startswith("data:image/jpeg;base64,")
+
+
+def test_a_deep_link_opens_the_detail_with_pid_and_actions(library) -> None:
+    at, store = library
+    newest = store.search(LibraryFilter(), limit=1)[0][0]
+    at.query_params["generation"] = str(newest.id)
+    at.run()
+    assert newest.pid in [c.value for c in at.code]
+    assert {"Re-run", "Remix", "Delete"} <= {b.label for b in at.button}
+
+
+def test_delete_asks_first_then_removes(library) -> None:
+    at, store = library
+    newest = store.search(LibraryFilter(), limit=1)[0][0]
+    at.query_params["generation"] = str(newest.id)
+    at.run()
+    next(b for b in at.button if b.label == "Delete").click()
+    at.run()
+    assert "for good" in texts(at) and store.get(newest.id) is not None
+    next(b for b in at.button if b.label == "Yes, delete").click()
+    at.run()
+    assert store.get(newest.id) is None
+    assert "29 generations" in texts(at)
+
+
+def test_re_run_sends_the_same_parameters_as_a_new_generation(library) -> None:
+    at, store = library
+    newest = store.search(LibraryFilter(), limit=1)[0][0]
+    at.query_params["generation"] = str(newest.id)
+    at.run()
+    next(b for b in at.button if b.label == "Re-run").click()
+    at.run()
+    assert sandbox_counters(at)["accepted_video"] == 1
+    again = store.search(LibraryFilter(), limit=1)[0][0]
+    assert (
+        again.id != newest.id and again.prompt == newest.prompt and again.aspect_ratio == newest.aspect_ratio
+    )
+    run_until(at, lambda a: store.get(again.id).status == "succeeded")
+
+
+def test_a_video_made_on_generate_is_found_in_the_library(tmp_path, monkeypatch) -> None:
+    at = new_app(monkeypatch, tmp_path / "data")
+    generate(at, "a paper boat on a rainy street")
+    run_until(at, lambda a: a.get("video"))
+    at.switch_page("app_pages/library.py")
+    at.run()
+    assert "a paper boat on a rainy street" in tile_prompts(at)
+    assert len(at.get("imgs")) >= 1 or at.get("image")
+
+
+def test_the_csv_export_has_every_matching_row(tmp_path) -> None:
+    store = Store(default_url(tmp_path))
+    seed(store, 30)
+    frame = pd.read_csv(io.BytesIO(export_csv(store, LibraryFilter(statuses=("succeeded",)))))
+    assert len(frame) == 24 and set(frame["status"]) == {"succeeded"}
+    assert {"prompt", "pid", "cost", "created", "parent_pid"} <= set(frame.columns)

@@ -1,0 +1,86 @@
+"""Settings, through AppTest: switch connection, use a typed key, test it, tune the sandbox."""
+
+from __future__ import annotations
+
+import httpx
+
+from .apptest_helpers import new_app, service_url, sidebar_text, texts, widget
+
+KEY = "sk-team-key-42"
+
+
+def settings_page(monkeypatch, tmp_path):
+    at = new_app(monkeypatch, tmp_path / "data")
+    at.switch_page("app_pages/settings.py")
+    at.run()
+    return at
+
+
+def click(at, label: str) -> None:
+    next(b for b in at.button if b.label == label).click()
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_a_live_service_without_a_key_stays_on_the_sandbox_and_says_why(monkeypatch, tmp_path) -> None:
+    at = settings_page(monkeypatch, tmp_path)
+    widget(at, "settings_connection").set_value("overseas")
+    at.run()
+    assert "GrsAI overseas needs an API key: using the sandbox" in texts(at)
+    assert at.session_state["connection"].is_sandbox and "Sandbox" in sidebar_text(at)
+
+
+def test_a_custom_service_with_a_typed_key_connects_and_the_key_is_never_shown(
+    monkeypatch, tmp_path, make_sandbox
+) -> None:
+    service = make_sandbox(api_keys=(KEY,), credits=12.5)
+    at = settings_page(monkeypatch, tmp_path)
+    widget(at, "settings_connection").set_value("custom")
+    at.run()
+    widget(at, "settings_custom_url").set_value(service.base_url)
+    widget(at, "settings_api_key").set_value(KEY)
+    at.run()
+    assert service_url(at) == service.base_url and not at.session_state["connection"].is_sandbox
+    click(at, "Test connection")
+    assert "12.50 credits left; sora-2 is up" in texts(at)
+    assert at.sidebar.metric[0].value == "12.50"
+    page = (
+        texts(at) + sidebar_text(at) + repr([w.value for w in at.text_input if w.key != "settings_api_key"])
+    )
+    assert KEY not in page
+    at.switch_page("app_pages/generate.py")  # the choice outlives the page that set it
+    at.run()
+    assert service_url(at) == service.base_url
+
+
+def test_a_wrong_key_is_reported_without_showing_it(monkeypatch, tmp_path, make_sandbox) -> None:
+    service = make_sandbox(api_keys=(KEY,))
+    at = settings_page(monkeypatch, tmp_path)
+    widget(at, "settings_connection").set_value("custom")
+    at.run()
+    widget(at, "settings_custom_url").set_value(service.base_url)
+    widget(at, "settings_api_key").set_value("sk-wrong-0000")
+    at.run()
+    click(at, "Test connection")
+    error = "\n".join(e.value for e in at.error)
+    assert "The API key was refused" in error and "sk-wrong-0000" not in error
+
+
+def test_a_custom_url_that_is_not_a_url_is_explained(monkeypatch, tmp_path) -> None:
+    at = settings_page(monkeypatch, tmp_path)
+    widget(at, "settings_connection").set_value("custom")
+    at.run()
+    widget(at, "settings_custom_url").set_value("grsai dot com")
+    at.run()
+    assert "not a web address" in "\n".join(e.value for e in at.error)
+    assert at.session_state["connection"].is_sandbox
+
+
+def test_the_sandbox_knobs_change_the_running_sandbox(monkeypatch, tmp_path) -> None:
+    at = settings_page(monkeypatch, tmp_path)
+    at.slider[0].set_value(9)  # seconds to make a video
+    at.text_input[-1].set_value("nsfw, forbidden")
+    next(b for b in at.button if b.label == "Apply").click()
+    at.run()
+    knobs = httpx.get(f"{service_url(at)}/sandbox/config").json()
+    assert knobs["task_seconds"] == 9 and knobs["blocklist"] == ["nsfw", "forbidden"]
