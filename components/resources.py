@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import streamlit as st
@@ -84,4 +83,4 @@ def credits_left(_connection: Connection, cache_key: str) -> float | None:
 
 
 def credits_for(conn: Connection) -> float | None:
-    return credits_left(conn, f"{conn.service_id}|{hash(conn.api_key)}|{os.getpid()}")
+    return credits_left(conn, f"{conn.base_url}|{hash(conn.api_key)}")

@@ -11,8 +11,10 @@ from studio.media import MediaStore
 from studio.store import Generation, Store
 
 from .session import SHOWN, handoff, show_toasts, unwatch
-from .tracker import ERRORS, POLL_SECONDS
+from .tracker import ERRORS
 from .video import clock, download_button, facts, failure_note, status_badge, video_player
+
+REDRAW_SECONDS = 1.0  # reads the store only; the sidebar's tracker does the polling
 
 
 def _card(generation: Generation, media: MediaStore, poll_error: str | None) -> None:
@@ -67,7 +69,7 @@ def task_panel(store: Store, media: MediaStore) -> None:
     shown = store.get_many(st.session_state[SHOWN])
     busy = any(g.status in ("running", "submitting") for g in shown)
 
-    @st.fragment(run_every=POLL_SECONDS if busy else None)
+    @st.fragment(run_every=REDRAW_SECONDS if busy else None)
     def panel() -> None:
         generations = sorted(store.get_many(st.session_state[SHOWN]), key=lambda g: g.id, reverse=True)
         running = sum(g.status == "running" for g in generations)

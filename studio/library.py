@@ -40,10 +40,10 @@ def page_frame(rows: Sequence[Generation], media: MediaStore) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "id": [g.id for g in rows],
-            "thumbnail": [media.data_url(g.thumb_path) for g in rows],
+            "thumbnail": [media.data_url(g.thumb_path) or "" for g in rows],
             "status": [STATUS_LABELS.get(g.status, g.status) for g in rows],
             "prompt": [g.prompt for g in rows],
-            "pid": [g.pid for g in rows],
+            "pid": [g.pid or "" for g in rows],
             "kind": [KIND_LABELS.get(g.kind, g.kind) for g in rows],
             "aspect": [g.aspect_ratio for g in rows],
             "duration": [g.duration for g in rows],
