@@ -14,6 +14,8 @@ init_session()
 page = st.navigation(
     [
         st.Page("app_pages/generate.py", title="Generate", icon=":material/movie:", default=True),
+        st.Page("app_pages/remix.py", title="Remix", icon=":material/auto_fix_high:"),
+        st.Page("app_pages/characters.py", title="Characters", icon=":material/face:"),
         st.Page("app_pages/library.py", title="Library", icon=":material/video_library:"),
         st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
     ]

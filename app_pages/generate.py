@@ -8,20 +8,65 @@ import time
 import streamlit as st
 
 from components.resources import connection, credits_for, credits_left, generation_service, media, store
-from components.session import SHOWN, take_handoff, watch
+from components.session import SHOWN, keep_widgets, restore_widgets, take_handoff, watch
 from components.task_panel import task_panel
-from grsai_api import MAX_PROMPT_CHARS, GrsaiError, InvalidRequestError, SubmissionUnknownError
+from grsai_api import (
+    MAX_PROMPT_CHARS,
+    GrsaiError,
+    InvalidRequestError,
+    SubmissionUnknownError,
+    check_timestamps,
+)
+from studio.characters import MAX_PER_VIDEO, check_mentions
 from studio.connection import valid_url
 from studio.costs import format_credits, video_cost
 
 DOUBLE_CLICK_SECONDS = 3.0
+KEPT = (
+    "generate_prompt",
+    "generate_aspect_ratio",
+    "generate_duration",
+    "generate_size",
+    "generate_image_url",
+    "generate_remix_pid",
+    "generate_remix_pick",
+)
 
+restore_widgets(KEPT)
 take_handoff("generate")
+st.session_state.setdefault("generate_one_offs", [])
 conn, library, files = connection(), store(), media()
 
 
 def use_prompt(text: str) -> None:
     st.session_state["generate_prompt"] = text
+
+
+def mention(name: str) -> None:
+    """Add an @mention to the prompt (at its end: Streamlit does not tell where the cursor is)."""
+    text = (st.session_state.get("generate_prompt") or "").rstrip()
+    st.session_state["generate_prompt"] = f"{text} @{name} ".lstrip()
+
+
+def attach_clip() -> None:
+    url = (st.session_state.get("generate_clip_url") or "").strip()
+    start = float(st.session_state.get("generate_clip_start") or 0)
+    length = float(st.session_state.get("generate_clip_length") or 3)
+    if not valid_url(url):
+        st.session_state["generate_clip_error"] = "The clip needs a web address starting with https://"
+        return
+    try:
+        timestamps = check_timestamps((start, start + length))
+    except InvalidRequestError as exc:
+        st.session_state["generate_clip_error"] = exc.message
+        return
+    st.session_state["generate_one_offs"].append({"url": url, "timestamps": timestamps})
+    st.session_state["generate_clip_url"] = ""
+    mention(f"character{len(st.session_state['generate_one_offs'])}")
+
+
+def detach_clip(index: int) -> None:
+    st.session_state["generate_one_offs"].pop(index)
 
 
 st.title("Generate")
@@ -50,6 +95,15 @@ with form:
         help="Say what is seen and how the camera moves. Up to 5,000 characters.",
     )
     slots = {"prompt": st.empty()}
+    saved = library.characters(ready_only=True)
+    one_offs = st.session_state["generate_one_offs"]
+    mentions = check_mentions(prompt, {c.character_id for c in saved}, len(one_offs))
+    if mentions.unknown:
+        names = ", ".join(f"@{n}" for n in mentions.unknown)
+        st.warning(
+            f"{names} matches no character: add one under **Characters** below, or remove the @.",
+            icon=":material/person_off:",
+        )
     left, right = st.columns(2)
     aspect_ratio = left.segmented_control(
         "Aspect ratio",
@@ -151,7 +205,9 @@ with form:
             repr(sorted((k, str(v)[:200]) for k, v in params.items())).encode()
         ).hexdigest()
         last = st.session_state.get("generate_last_send")
-        if last and last[0] == fingerprint and time.monotonic() - last[1] < DOUBLE_CLICK_SECONDS:
+        if mentions.count > MAX_PER_VIDEO:
+            pass  # explained next to Characters; nothing is sent
+        elif last and last[0] == fingerprint and time.monotonic() - last[1] < DOUBLE_CLICK_SECONDS:
             slots["general"].info(
                 "That request was just sent; it is being made on the right.", icon=":material/info:"
             )
@@ -180,3 +236,5 @@ with form:
 
 with results:
     task_panel(library, files)
+
+keep_widgets(KEPT)

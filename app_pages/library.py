@@ -7,6 +7,7 @@ import math
 
 import streamlit as st
 
+from components.lineage import lineage
 from components.resources import connection, credits_left, generation_service, media, store
 from components.session import handoff, toast_later, watch
 from components.video import (
@@ -67,13 +68,21 @@ def detail(generation_id: int) -> None:
         if generation.remix_target_id:
             st.caption("Remix of")
             st.code(generation.remix_target_id, language=None)
+        lineage(library, generation)
+        has_family = generation.pid and (generation.remix_target_id or library.children(generation.pid))
+        if has_family and st.button(
+            "Show this family in the Library", icon=":material/account_tree:", type="tertiary"
+        ):
+            st.session_state["library_family"] = generation.pid
+            close_detail()
+            st.rerun()
         if generation.image_ref:
             st.caption("Reference image")
             preview = files.preview(generation.image_ref)
             if preview is not None:
                 st.image(preview, width=160)
     st.divider()
-    actions = st.columns(4)
+    actions = st.columns(5)
     if actions[0].button(
         "Re-run",
         icon=":material/replay:",
@@ -92,10 +101,20 @@ def detail(generation_id: int) -> None:
             close_detail()
             st.rerun()
     if generation.pid and actions[1].button("Remix", icon=":material/auto_fix_high:", width="stretch"):
-        handoff("generate", generate_remix_pid=generation.pid, generate_prompt=generation.prompt)
+        handoff("remix", remix_source_pid=generation.pid, remix_prompt=generation.prompt)
+        st.session_state.pop("remix_result_id", None)
         close_detail()
-        st.switch_page("app_pages/generate.py")
-    with actions[2]:
+        st.switch_page("app_pages/remix.py")
+    if generation.pid and actions[2].button(
+        "Create character",
+        icon=":material/face:",
+        width="stretch",
+        help="Cut a Cameo character out of this video",
+    ):
+        handoff("characters", characters_source_id=generation.id)
+        close_detail()
+        st.switch_page("app_pages/characters.py")
+    with actions[3]:
         download_button(generation, files, key=f"library_download_{generation.id}")
     if st.session_state.get("library_confirm_delete") == generation.id:
         st.warning("Delete this generation and its video for good?", icon=":material/delete:")
@@ -108,7 +127,7 @@ def detail(generation_id: int) -> None:
         if no.button("Keep it", width="stretch"):
             st.session_state.pop("library_confirm_delete", None)
             st.rerun()
-    elif actions[3].button("Delete", icon=":material/delete:", width="stretch"):
+    elif actions[4].button("Delete", icon=":material/delete:", width="stretch"):
         st.session_state["library_confirm_delete"] = generation.id
         st.rerun()
     st.caption(f"Link to this video: `?generation={generation.id}`")
@@ -124,7 +143,10 @@ def grid(rows) -> None:
                     with st.container(height=110, vertical_alignment="center", horizontal_alignment="center"):
                         st.markdown(f"### {STATUS_LABELS.get(generation.status, '')}")
                 st.markdown(f"**{generation.prompt[:70]}{'…' if len(generation.prompt) > 70 else ''}**")
-                status_badge(generation)
+                with st.container(horizontal=True):
+                    status_badge(generation)
+                    if generation.kind == "remix":
+                        st.badge("Remix", icon=":material/auto_fix_high:", color="violet")
                 st.caption(f"{facts(generation)} · {created(generation)}")
                 st.button(
                     "Open",
@@ -198,6 +220,16 @@ kinds = filters[1].multiselect(
 aspects = filters[2].multiselect("Aspect ratio", ["16:9", "9:16"], key="library_aspect", placeholder="Any")
 dates = filters[3].date_input("Made between", value=(), key="library_dates")
 date_from, date_to = (tuple(dates) + (None, None))[:2] if isinstance(dates, tuple | list) else (dates, dates)
+family = st.session_state.get("library_family")
+if family:
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    left.info(
+        f"Showing one family: the original of `{family}` and every remix made from it.",
+        icon=":material/account_tree:",
+    )
+    if right.button("Show everything", icon=":material/close:"):
+        st.session_state.pop("library_family")
+        st.rerun()
 wanted = LibraryFilter(
     text=text or "",
     statuses=tuple(statuses),
@@ -205,6 +237,7 @@ wanted = LibraryFilter(
     aspect_ratios=tuple(aspects),
     date_from=date_from,
     date_to=date_to or date_from,
+    family_pids=library.family_pids(family) if family else (),
 )
 
 per_page = GRID_PAGE if mode == "Grid" else TABLE_PAGE

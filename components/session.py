@@ -8,6 +8,7 @@ from studio.connection import Connection
 from studio.store import Store
 
 ACTIVE = "active_ids"  # generations this session polls
+ACTIVE_CHARACTERS = "active_character_ids"  # character tasks this session polls
 SHOWN = "session_ids"  # generations shown in this session's panel, newest last
 TOASTS = "pending_toasts"
 ADOPTED = "adopted_services"
@@ -15,6 +16,7 @@ ADOPTED = "adopted_services"
 
 def init_session() -> None:
     st.session_state.setdefault(ACTIVE, [])
+    st.session_state.setdefault(ACTIVE_CHARACTERS, [])
     st.session_state.setdefault(SHOWN, [])
     st.session_state.setdefault(TOASTS, [])
     st.session_state.setdefault(ADOPTED, set())
@@ -28,6 +30,8 @@ def adopt_running(store: Store, connection: Connection) -> None:
     st.session_state[ADOPTED].add(connection.service_id)
     for generation_id in store.running_ids(connection.service_id):
         watch(generation_id)
+    for row_id in store.running_character_ids(connection.service_id):
+        watch_character(row_id)
 
 
 def watch(generation_id: int) -> None:
@@ -35,6 +39,11 @@ def watch(generation_id: int) -> None:
         st.session_state[ACTIVE].append(generation_id)
     if generation_id not in st.session_state[SHOWN]:
         st.session_state[SHOWN].append(generation_id)
+
+
+def watch_character(row_id: int) -> None:
+    if row_id not in st.session_state[ACTIVE_CHARACTERS]:
+        st.session_state[ACTIVE_CHARACTERS].append(row_id)
 
 
 def unwatch(generation_id: int) -> None:
@@ -59,3 +68,16 @@ def handoff(page_prefix: str, **values) -> None:
 def take_handoff(page_prefix: str) -> None:
     for key, value in st.session_state.pop(f"{page_prefix}_handoff", {}).items():
         st.session_state[key] = value
+
+
+def restore_widgets(keys: tuple[str, ...]) -> None:
+    """Widget state is dropped when its page is left: bring back what the person had entered."""
+    for key in keys:
+        if key not in st.session_state and f"_kept_{key}" in st.session_state:
+            st.session_state[key] = st.session_state[f"_kept_{key}"]
+
+
+def keep_widgets(keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[f"_kept_{key}"] = st.session_state[key]

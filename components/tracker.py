@@ -11,31 +11,41 @@ from studio.media import MediaStore
 from studio.store import Store
 from studio.tracking import tick
 
-from .session import ACTIVE, toast_later, unwatch
+from .session import ACTIVE, ACTIVE_CHARACTERS, toast_later, unwatch
 
 POLL_SECONDS = 2.0
 ERRORS = "poll_errors"
+CHARACTER_ERRORS = "character_poll_errors"
 
 
-def poll_once(connection: Connection, store: Store, media: MediaStore) -> set[int]:
-    """One tick over the watched generations; returns the ids that stopped being watched."""
+def poll_once(connection: Connection, store: Store, media: MediaStore) -> bool:
+    """One tick over the watched videos and characters; True when something stopped being watched."""
     active = list(st.session_state[ACTIVE])
-    if not active:
-        return set()
+    characters = list(st.session_state[ACTIVE_CHARACTERS])
+    if not active and not characters:
+        return False
     try:
-        report = tick(connection, store, media, active)
+        report = tick(connection, store, media, active, characters)
     except Exception as exc:  # the store or the network hiccuped: say so, try again next tick
         st.session_state[ERRORS] = {i: f"could not check ({type(exc).__name__})" for i in active}
-        return set()
+        return False
     st.session_state[ERRORS] = report.errors
+    st.session_state[CHARACTER_ERRORS] = report.character_errors
     done = {i for i in active if i not in report.still_running}  # finished here, elsewhere, or unpollable
     for generation_id in done:
         unwatch(generation_id)
+    st.session_state[ACTIVE_CHARACTERS] = list(report.characters_still_running)
     for generation in store.get_many(report.finished):
         toast_later(
             "Your video is ready" if generation.status == "succeeded" else "A video could not be made"
         )
-    return done
+    for character in store.get_characters(report.characters_finished):
+        toast_later(
+            f"Character @{character.character_id} is ready"
+            if character.status == "succeeded"
+            else f"The character “{character.label}” could not be made"
+        )
+    return bool(done) or len(report.characters_still_running) < len(characters)
 
 
 def tracker(connection: Connection, store: Store, media: MediaStore) -> None:

@@ -148,7 +148,7 @@ class LibraryFilter:
     date_from: date | None = None
     date_to: date | None = None
     batch_id: int | None = None
-    pids: tuple[str, ...] = ()
+    family_pids: tuple[str, ...] = ()  # one video's family: these pids and every remix of them
 
 
 @dataclass
@@ -165,6 +165,16 @@ class ProgressUpdate:
     failure_reason: str | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CharacterUpdate:
+    row_id: int
+    progress: int
+    status: str = RUNNING
+    character_id: str | None = None
+    failure_reason: str | None = None
+    error: str | None = None
 
 
 def default_url(data_dir: Path) -> str:
@@ -332,8 +342,10 @@ class Store:
             )
         if f.batch_id is not None:
             query = query.where(Generation.batch_id == f.batch_id)
-        if f.pids:
-            query = query.where(or_(Generation.pid.in_(f.pids), Generation.remix_target_id.in_(f.pids)))
+        if f.family_pids:
+            query = query.where(
+                or_(Generation.pid.in_(f.family_pids), Generation.remix_target_id.in_(f.family_pids))
+            )
         return query
 
     def search(self, f: LibraryFilter, *, offset: int = 0, limit: int = 24) -> tuple[list[Generation], int]:
@@ -390,6 +402,149 @@ class Store:
             "by_status": {s: c for s, (c, _) in by_status.items()},
             "spent": sum(cost for _, cost in by_status.values()),
         }
+
+    # -- lineage: original -> remix -> remix of remix ----------------------------------------
+    def ancestors(self, generation: Generation, limit: int = 50) -> list[Generation]:
+        """The chain above a generation, oldest first (its parent, the parent's parent …)."""
+        chain: list[Generation] = []
+        parent_pid = generation.remix_target_id
+        with self.session() as session:
+            while parent_pid and len(chain) < limit:
+                parent = session.scalars(select(Generation).where(Generation.pid == parent_pid)).first()
+                if parent is None:
+                    break
+                chain.insert(0, parent)
+                parent_pid = parent.remix_target_id
+        return chain
+
+    def children(self, pid: str) -> list[Generation]:
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(Generation)
+                    .where(Generation.remix_target_id == pid)
+                    .order_by(Generation.created_at)
+                )
+            )
+
+    def family_pids(self, pid: str, limit: int = 500) -> tuple[str, ...]:
+        """Every pid in a video's family: its root original and all remixes below it."""
+        root = self.by_pid(pid)
+        if root is not None:
+            ancestors = self.ancestors(root)
+            root_pid = ancestors[0].pid if ancestors else pid
+        else:
+            root_pid = pid
+        family, frontier = [root_pid], [root_pid]
+        with self.session() as session:
+            while frontier and len(family) < limit:
+                below = list(
+                    session.scalars(
+                        select(Generation.pid).where(
+                            Generation.remix_target_id.in_(frontier), Generation.pid.is_not(None)
+                        )
+                    )
+                )
+                frontier = [p for p in below if p not in family]
+                family.extend(frontier)
+        return tuple(family)
+
+    # -- characters ------------------------------------------------------------------------------
+    def add_character(
+        self,
+        *,
+        label: str,
+        source: str,
+        timestamps: str,
+        service: str,
+        cost: float,
+        source_pid: str | None = None,
+        source_ref: str | None = None,
+        thumb_path: str | None = None,
+    ) -> Character:
+        character = Character(
+            label=label,
+            source=source,
+            timestamps=timestamps,
+            service=service,
+            cost=cost,
+            source_pid=source_pid,
+            source_ref=source_ref,
+            thumb_path=thumb_path,
+        )
+        with self.session() as session, session.begin():
+            session.add(character)
+        return character
+
+    def mark_character_running(self, character_id: int, task_id: str) -> None:
+        self._set(Character, character_id, status=RUNNING, task_id=task_id)
+
+    def mark_character_unknown(self, character_id: int, message: str) -> None:
+        self._set(Character, character_id, status="unknown", error=message)
+
+    def discard_character(self, character_id: int) -> None:
+        with self.session() as session, session.begin():
+            session.execute(delete(Character).where(Character.id == character_id))
+
+    def apply_characters(self, updates: Sequence[CharacterUpdate]) -> list[int]:
+        finished: list[int] = []
+        with self.session() as session, session.begin():
+            for u in updates:
+                values: dict[str, Any] = {"progress": u.progress}
+                if u.status in FINISHED:
+                    values.update(
+                        status=u.status,
+                        finished_at=utcnow(),
+                        character_id=u.character_id,
+                        failure_reason=u.failure_reason,
+                        error=u.error,
+                    )
+                    if u.status == "failed":
+                        values["cost"] = 0.0
+                result = session.execute(
+                    update(Character)
+                    .where(Character.id == u.row_id, Character.status == RUNNING)
+                    .values(**values)
+                )
+                if result.rowcount and u.status in FINISHED:
+                    finished.append(u.row_id)
+        return finished
+
+    def get_character(self, row_id: int) -> Character | None:
+        with self.session() as session:
+            return session.get(Character, row_id)
+
+    def get_characters(self, ids: Iterable[int]) -> list[Character]:
+        ids = list(ids)
+        if not ids:
+            return []
+        with self.session() as session:
+            return list(session.scalars(select(Character).where(Character.id.in_(ids))))
+
+    def characters(self, *, ready_only: bool = False) -> list[Character]:
+        query = select(Character).order_by(Character.created_at.desc(), Character.id.desc())
+        if ready_only:
+            query = query.where(Character.status == "succeeded", Character.character_id.is_not(None))
+        with self.session() as session:
+            return list(session.scalars(query))
+
+    def running_character_ids(self, service: str) -> list[int]:
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(Character.id).where(Character.status == RUNNING, Character.service == service)
+                )
+            )
+
+    def rename_character(self, row_id: int, label: str) -> None:
+        self._set(Character, row_id, label=label.strip()[:120])
+
+    def delete_character(self, row_id: int) -> Character | None:
+        with self.session() as session, session.begin():
+            character = session.get(Character, row_id)
+            if character is not None:
+                session.delete(character)
+            return character
 
     # -- helpers --------------------------------------------------------------------------------
     def _set(self, model: type[Base], row_id: int, **values: Any) -> None:

@@ -14,7 +14,7 @@ from grsai_api._base import shared_ssl_context
 
 from .connection import Connection
 from .media import LinkExpired, MediaStore
-from .store import RUNNING, Generation, ProgressUpdate, Store
+from .store import RUNNING, Character, CharacterUpdate, Generation, ProgressUpdate, Store
 
 DOWNLOAD_TIMEOUT = httpx.Timeout(120.0, connect=5.0)
 
@@ -24,6 +24,9 @@ class TickReport:
     finished: list[int] = field(default_factory=list)  # generation ids that ended in this tick
     errors: dict[int, str] = field(default_factory=dict)  # polls that failed; retried next tick
     still_running: list[int] = field(default_factory=list)
+    characters_finished: list[int] = field(default_factory=list)
+    characters_still_running: list[int] = field(default_factory=list)
+    character_errors: dict[int, str] = field(default_factory=dict)
 
 
 async def _collect(
@@ -43,19 +46,58 @@ async def _collect(
     return update
 
 
+def _character_update(row: Character, outcome: Task | BaseException) -> CharacterUpdate | None:
+    if isinstance(outcome, NotFoundError):
+        return CharacterUpdate(
+            row.id,
+            row.progress,
+            "failed",
+            failure_reason="error",
+            error="The service no longer knows this task.",
+        )
+    if isinstance(outcome, GrsaiError):
+        return None
+    if isinstance(outcome, BaseException):
+        raise outcome
+    if outcome.status == "succeeded":
+        return CharacterUpdate(row.id, 100, "succeeded", character_id=outcome.character_id)
+    if outcome.status == "failed":
+        return CharacterUpdate(
+            row.id, outcome.progress, "failed", failure_reason=outcome.failure_reason, error=outcome.error
+        )
+    return CharacterUpdate(row.id, outcome.progress) if outcome.progress != row.progress else None
+
+
 async def tick_async(
-    connection: Connection, store: Store, media: MediaStore, ids: Iterable[int]
+    connection: Connection,
+    store: Store,
+    media: MediaStore,
+    ids: Iterable[int],
+    character_ids: Iterable[int] = (),
 ) -> TickReport:
+    """Poll every watched video and character task together, and write what changed."""
     report = TickReport()
     generations = [g for g in store.get_many(ids) if g.status == RUNNING and g.task_id]
-    if not generations:
+    characters = [c for c in store.get_characters(character_ids) if c.status == RUNNING and c.task_id]
+    if not generations and not characters:
         return report
     updates: list[ProgressUpdate] = []
     succeeded: list[tuple[Generation, Task]] = []
     async with connection.async_client(max_retries=1) as client:
         outcomes = await asyncio.gather(
-            *(client.get_result(g.task_id) for g in generations), return_exceptions=True
+            *(client.get_result(row.task_id) for row in [*generations, *characters]), return_exceptions=True
         )
+    character_outcomes = outcomes[len(generations) :]
+    outcomes = outcomes[: len(generations)]
+    character_updates = []
+    for row, outcome in zip(characters, character_outcomes, strict=True):
+        update = _character_update(row, outcome)
+        if update is not None:
+            character_updates.append(update)
+        if isinstance(outcome, GrsaiError) and not isinstance(outcome, NotFoundError):
+            report.character_errors[row.id] = str(outcome)
+    report.characters_finished = store.apply_characters(character_updates)
+    report.characters_still_running = [c.id for c in characters if c.id not in report.characters_finished]
     for generation, outcome in zip(generations, outcomes, strict=True):
         if isinstance(outcome, NotFoundError):
             updates.append(
@@ -100,5 +142,11 @@ async def tick_async(
     return report
 
 
-def tick(connection: Connection, store: Store, media: MediaStore, ids: Iterable[int]) -> TickReport:
-    return asyncio.run(tick_async(connection, store, media, ids))
+def tick(
+    connection: Connection,
+    store: Store,
+    media: MediaStore,
+    ids: Iterable[int],
+    character_ids: Iterable[int] = (),
+) -> TickReport:
+    return asyncio.run(tick_async(connection, store, media, ids, character_ids))

@@ -1,0 +1,221 @@
+"""Characters (Cameo): make a character from a clip or an earlier video, then use it by @mention."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.resources import connection, credits_left, media, store
+from components.session import handoff, take_handoff, toast_later, watch_character
+from components.span_picker import span_picker
+from components.tracker import CHARACTER_ERRORS
+from components.video import clock
+from grsai_api import GrsaiError, SubmissionUnknownError
+from studio.characters import CharacterService
+from studio.clips import ClipError, download_clip, probe
+from studio.costs import character_cost
+from studio.messages import explain_failure
+
+take_handoff("characters")
+conn, library, files = connection(), store(), media()
+service = CharacterService(library, files, conn)
+COLUMNS = 3
+
+
+def create(action, slot) -> None:
+    """Send one character request; show what went wrong next to the form, or start watching it."""
+    try:
+        character = action()
+    except ClipError as exc:
+        slot.error(str(exc), icon=":material/error:")
+    except SubmissionUnknownError as exc:
+        slot.warning(str(exc), icon=":material/help:")
+    except GrsaiError as exc:
+        slot.error(f"The service did not make this character: {exc.message}", icon=":material/error:")
+    else:
+        watch_character(character.id)
+        credits_left.clear()
+        toast_later("Making your character: it appears in the gallery below")
+        st.rerun()
+
+
+st.title("Characters")
+st.caption("Cameo: make a character once from a short clip, then put it in any video by its @name.")
+st.info(
+    "**No real people.** Use clips of animals, toys, mascots, drawings or made-up figures: the service "
+    "refuses clips of real people. A character comes from at most 3 seconds of a clip.",
+    icon=":material/policy:",
+)
+
+from_clip, from_video = st.tabs(
+    ["From a clip", "From one of your videos"],
+    default="From one of your videos" if st.session_state.get("characters_source_id") else None,
+)
+with from_clip:
+    way = st.segmented_control(
+        "The clip",
+        ["Upload a file", "Web address"],
+        default="Upload a file",
+        required=True,
+        key="characters_clip_way",
+    )
+    clip, clip_url = None, None
+    clip_slot = st.empty()
+    if way == "Upload a file":
+        upload = st.file_uploader(
+            "Video clip (MP4, MOV or WebM, up to 50 MB)",
+            type=["mp4", "mov", "webm", "m4v"],
+            key="characters_upload",
+        )
+        if upload is not None:
+            clip = upload.getvalue()
+    else:
+        url = st.text_input("Clip address", key="characters_clip_url", placeholder="https://…/clip.mp4")
+        if st.button("Load clip", icon=":material/download:", disabled=not url):
+            try:
+                st.session_state["characters_loaded"] = (url.strip(), download_clip(url))
+            except ClipError as exc:
+                clip_slot.error(str(exc), icon=":material/error:")
+        loaded = st.session_state.get("characters_loaded")
+        if loaded and loaded[0] == (url or "").strip():
+            clip_url, clip = loaded
+    if clip is not None:
+        try:
+            info = probe(clip)
+        except ClipError as exc:
+            clip_slot.error(str(exc), icon=":material/error:")
+        else:
+            whole, span = st.columns(2, gap="large")
+            with whole:
+                st.caption(f"The whole clip · {clock(info.duration)} · {info.width}×{info.height}")
+                st.video(clip)
+            with span:
+                start, end = span_picker(clip, info.duration, "characters_clip")
+            label = st.text_input(
+                "Name", key="characters_clip_label", placeholder="e.g. Mascot in a red hat", max_chars=120
+            )
+            slot = st.empty()
+            if st.button(
+                f"Create character · {character_cost():.2f} credits",
+                type="primary",
+                icon=":material/face:",
+                key="characters_create_clip",
+            ):
+                create(lambda: service.from_clip(clip, start, end, label=label, url=clip_url), slot)
+
+with from_video:
+    videos = library.finished_videos(48)
+    chosen_id = st.session_state.get("characters_source_id")
+    if not videos:
+        st.info(
+            "Your finished videos will appear here. Make one on **Generate** first.", icon=":material/movie:"
+        )
+    for begin in range(0, min(len(videos), 12), 4):
+        for column, video in zip(st.columns(4), videos[begin : begin + 4], strict=False):
+            with column, st.container(border=True):
+                if files.exists(video.thumb_path):
+                    st.image(str(files.path(video.thumb_path)), width="stretch")
+                st.caption(video.prompt[:60] + ("…" if len(video.prompt) > 60 else ""))
+                picked = video.id == chosen_id
+                if st.button(
+                    "Chosen" if picked else "Choose",
+                    key=f"characters_choose_{video.id}",
+                    type="primary" if picked else "secondary",
+                    width="stretch",
+                    icon=":material/check:" if picked else None,
+                ):
+                    st.session_state["characters_source_id"] = video.id
+                    st.rerun()
+    chosen = library.get(chosen_id) if chosen_id else None
+    if chosen is not None and chosen.pid:
+        st.markdown(f"**From:** {chosen.prompt}")
+        if files.exists(chosen.video_path):
+            path = files.path(chosen.video_path)
+            start, end = span_picker(path, probe(path).duration, "characters_video")
+        else:
+            start, end = 0.0, 3.0
+            st.caption("The video file is not here, so the first 3 seconds are used.")
+        label = st.text_input(
+            "Name",
+            key="characters_video_label",
+            placeholder="e.g. The fox from the snow video",
+            max_chars=120,
+        )
+        slot = st.empty()
+        if st.button(
+            f"Create character · {character_cost():.2f} credits",
+            type="primary",
+            icon=":material/face:",
+            key="characters_create_video",
+        ):
+            create(lambda: service.from_video(chosen.id, start, end, label=label), slot)
+
+st.divider()
+st.subheader("Your characters")
+characters = library.characters()
+errors = st.session_state.get(CHARACTER_ERRORS, {})
+if not characters:
+    st.caption("None yet. Characters you make appear here, ready to use in prompts.")
+
+
+def rename(row_id: int) -> None:
+    library.rename_character(row_id, st.session_state[f"characters_label_{row_id}"])
+
+
+for begin in range(0, len(characters), COLUMNS):
+    for column, character in zip(st.columns(COLUMNS), characters[begin : begin + COLUMNS], strict=False):
+        with column, st.container(border=True, key=f"character_{character.id}"):
+            if files.exists(character.thumb_path):
+                st.image(str(files.path(character.thumb_path)), width="stretch")
+            st.text_input(
+                "Name",
+                value=character.label,
+                key=f"characters_label_{character.id}",
+                on_change=rename,
+                args=(character.id,),
+                label_visibility="collapsed",
+            )
+            if character.status == "succeeded":
+                st.code(f"@{character.character_id}", language=None)
+            elif character.status in ("running", "submitting"):
+                st.progress(character.progress / 100, text=f"Being made · {character.progress}%")
+                if character.id in errors:
+                    st.caption(":material/wifi_off: Can't reach the service right now; still trying.")
+            elif character.status == "failed":
+                st.error(explain_failure(character.failure_reason, character.error), icon=":material/block:")
+            else:
+                st.warning(
+                    "It is not known whether the service received this; it was not sent again.",
+                    icon=":material/help:",
+                )
+            source = (
+                "From a clip"
+                if character.source == "upload"
+                else f"From the video {character.source_pid[:12]}…"
+            )
+            span = character.timestamps.replace(",", "–")
+            st.caption(f"{source} · {span} s · {character.created_at:%d %b %Y}")
+            use, remove = st.columns(2)
+            if character.status == "succeeded" and use.button(
+                "Use in a prompt",
+                key=f"characters_use_{character.id}",
+                icon=":material/add_comment:",
+                width="stretch",
+            ):
+                kept = st.session_state.get("_kept_generate_prompt") or ""
+                handoff("generate", generate_prompt=f"{kept.rstrip()} @{character.character_id} ".lstrip())
+                st.switch_page("app_pages/generate.py")
+            if st.session_state.get("characters_confirm_delete") == character.id:
+                st.warning("Delete this character? Prompts that name it will no longer find it.")
+                yes, no = st.columns(2)
+                if yes.button("Yes, delete", key=f"characters_yes_{character.id}", type="primary"):
+                    service.delete(character.id)
+                    st.session_state.pop("characters_confirm_delete", None)
+                    st.rerun()
+                if no.button("Keep", key=f"characters_no_{character.id}"):
+                    st.session_state.pop("characters_confirm_delete", None)
+                    st.rerun()
+            elif remove.button(
+                "Delete", key=f"characters_delete_{character.id}", icon=":material/delete:", width="stretch"
+            ):
+                st.session_state["characters_confirm_delete"] = character.id
+                st.rerun()

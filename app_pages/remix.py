@@ -1,0 +1,166 @@
+"""Remix: an earlier video's look with a new prompt, then the two side by side."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.lineage import lineage
+from components.resources import connection, credits_left, generation_service, media, store
+from components.session import take_handoff, watch
+from components.tracker import ERRORS
+from components.video import clock, failure_note, video_player
+from grsai_api import GrsaiError, InvalidRequestError, SubmissionUnknownError, check_pid
+from studio.costs import video_cost
+from studio.store import LibraryFilter
+
+take_handoff("remix")
+conn, library, files = connection(), store(), media()
+
+
+def choose(pid: str) -> None:
+    st.session_state["remix_source_pid"] = pid
+    st.session_state.pop("remix_result_id", None)
+
+
+st.title("Remix")
+st.caption(
+    "A remix keeps the look of an earlier video (its palette and layout) and tells a new story with it."
+)
+
+source_pid = st.session_state.get("remix_source_pid")
+source = library.by_pid(source_pid) if source_pid else None
+
+with st.expander("Choose the video to remix", expanded=source_pid is None, icon=":material/video_library:"):
+    search = st.text_input(
+        "Find a video", key="remix_search", placeholder="Words in its prompt", icon=":material/search:"
+    )
+    found, _ = library.search(LibraryFilter(text=search or "", statuses=("succeeded",)), limit=8)
+    if not found:
+        st.caption("No finished videos match. Make one on **Generate** first.")
+    for begin in range(0, len(found), 4):
+        for column, video in zip(st.columns(4), found[begin : begin + 4], strict=False):
+            with column, st.container(border=True):
+                if files.exists(video.thumb_path):
+                    st.image(str(files.path(video.thumb_path)), width="stretch")
+                st.caption(video.prompt[:70] + ("…" if len(video.prompt) > 70 else ""))
+                st.button(
+                    "Remix this one",
+                    key=f"remix_pick_{video.id}",
+                    on_click=choose,
+                    args=(video.pid,),
+                    width="stretch",
+                    type="primary" if video.pid == source_pid else "secondary",
+                )
+    pasted = st.text_input(
+        "…or paste a pid",
+        key="remix_pasted",
+        placeholder="s_…",
+        help="Every finished Sora video has a pid: s_ and 32 characters.",
+    )
+    if st.button("Use this pid", disabled=not pasted):
+        try:
+            choose(check_pid(pasted, "remix_target_id"))
+            st.rerun()
+        except InvalidRequestError as exc:
+            st.error(exc.message, icon=":material/error:")
+
+if source_pid is None:
+    st.info("Pick a video above to remix it.", icon=":material/auto_fix_high:")
+    st.stop()
+
+original, form = st.columns(2, gap="large")
+with original:
+    st.subheader("Original")
+    if source is not None:
+        video_player(source, files)
+        st.caption(source.prompt)
+        lineage(library, source)
+    else:
+        st.caption(f"`{source_pid}` is not in this library; the service will find it by its pid.")
+
+with form:
+    st.subheader("Your remix")
+    prompt = st.text_area(
+        "New prompt",
+        key="remix_prompt",
+        height=140,
+        max_chars=5000,
+        placeholder="The same scene, but at night in a snowstorm",
+    )
+    left, right = st.columns(2)
+    aspect_ratio = left.segmented_control(
+        "Aspect ratio",
+        ["16:9", "9:16"],
+        required=True,
+        key="remix_aspect_ratio",
+        default=source.aspect_ratio if source else "16:9",
+        format_func={"16:9": ":material/crop_16_9: 16:9", "9:16": ":material/crop_portrait: 9:16"}.get,
+    )
+    duration = right.segmented_control(
+        "Duration",
+        [10, 15],
+        required=True,
+        key="remix_duration",
+        default=source.duration if source else 10,
+        format_func=lambda s: f"{s} s",
+    )
+    slot = st.empty()
+    if st.button(
+        f"Remix · {video_cost():.2f} credits",
+        type="primary",
+        icon=":material/auto_fix_high:",
+        width="stretch",
+    ):
+        params = {
+            "prompt": prompt,
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "size": source.size if source else "small",
+            "remix_target_id": source_pid,
+        }
+        try:
+            remix = generation_service().submit(params)
+        except InvalidRequestError as exc:
+            slot.error(exc.message, icon=":material/error:")
+        except SubmissionUnknownError as exc:
+            slot.warning(str(exc), icon=":material/help:")
+        except GrsaiError as exc:
+            slot.error(f"The service did not start this remix: {exc.message}", icon=":material/error:")
+        else:
+            watch(remix.id)
+            credits_left.clear()
+            st.session_state["remix_result_id"] = remix.id
+            st.toast("Remixing: it appears below when ready.", icon=":material/auto_fix_high:")
+
+result_id = st.session_state.get("remix_result_id")
+if result_id is not None:
+    busy = (library.get(result_id) or source).status in ("running", "submitting")
+
+    @st.fragment(run_every=1.0 if busy else None)
+    def result() -> None:
+        remix = library.get(result_id)
+        if remix is None:
+            return
+        st.divider()
+        if remix.status in ("running", "submitting"):
+            st.progress(
+                remix.progress / 100, text=f"Remixing · {remix.progress}% · {clock(remix.elapsed)} elapsed"
+            )
+            if remix.id in st.session_state.get(ERRORS, {}):
+                st.caption(":material/wifi_off: Can't reach the service right now; still trying.")
+            return
+        if remix.status != "succeeded":
+            failure_note(remix)
+            return
+        st.subheader("Side by side")
+        before, after = st.columns(2, gap="medium")
+        with before:
+            st.caption("Original")
+            if source is not None:
+                video_player(source, files, autoplay=True)
+        with after:
+            st.caption("Remix")
+            video_player(remix, files, autoplay=True)
+        st.code(remix.pid or "", language=None)
+
+    result()

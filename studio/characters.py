@@ -1,0 +1,113 @@
+"""Cameo characters: made from a clip or cut out of an earlier video, stored, then used by id."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+
+from grsai_api import GrsaiError, SubmissionUnknownError
+
+from .clips import ClipError, ClipInfo, check_span, frame_at, probe
+from .connection import Connection
+from .costs import character_cost
+from .media import MediaStore
+from .store import Character, Store
+
+MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_][A-Za-z0-9_.-]*[A-Za-z0-9_]|[A-Za-z0-9_])")
+MAX_PER_VIDEO = 2
+
+
+@dataclass(frozen=True)
+class MentionCheck:
+    unknown: tuple[str, ...]
+    saved: tuple[str, ...]  # saved characters named in the prompt
+    count: int  # characters the video would use: saved ones named + one-off clips
+
+
+def check_mentions(prompt: str, saved_ids: set[str], one_offs: int) -> MentionCheck:
+    """Which @mentions name nothing, and how many characters the video would use."""
+    names = list(dict.fromkeys(MENTION.findall(prompt or "")))
+    numbered = {f"character{n}" for n in range(1, one_offs + 1)}
+    saved = tuple(n for n in names if n in saved_ids)
+    unknown = tuple(n for n in names if n not in saved_ids and n not in numbered)
+    return MentionCheck(unknown=unknown, saved=saved, count=len(saved) + one_offs)
+
+
+class CharacterService:
+    def __init__(self, store: Store, media: MediaStore, connection: Connection) -> None:
+        self.store = store
+        self.media = media
+        self.connection = connection
+
+    def _thumbnail(self, clip, seconds: float) -> str:
+        image = frame_at(clip, seconds)
+        image.thumbnail((320, 320))
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="JPEG", quality=85)
+        ref = self.media.keep_upload(buffer.getvalue(), ".jpg", folder="thumbs/characters")
+        return ref.removeprefix("file:")
+
+    def _send(self, character: Character, call) -> Character:
+        try:
+            with self.connection.client() as client:
+                task_id = call(client)
+        except SubmissionUnknownError as exc:
+            self.store.mark_character_unknown(character.id, str(exc))
+            exc.character_row_id = character.id
+            raise
+        except GrsaiError:
+            self.store.discard_character(character.id)
+            raise
+        self.store.mark_character_running(character.id, task_id)
+        return self.store.get_character(character.id)
+
+    def from_clip(
+        self, clip: bytes, start: float, end: float, *, label: str, url: str | None = None
+    ) -> Character:
+        """Make a character from a clip (its bytes; ``url`` when it came from the web, which is what
+        the service is sent then). ClipError, nothing sent, for a clip or span that will not do."""
+        info: ClipInfo = probe(clip)
+        timestamps = check_span(start, end, info)
+        thumb = self._thumbnail(clip, (start + end) / 2)
+        kept = url or self.media.keep_upload(clip, ".mp4", folder="clips")
+        character = self.store.add_character(
+            label=_label(label, "Character"),
+            source="upload",
+            timestamps=timestamps,
+            service=self.connection.service_id,
+            cost=character_cost(),
+            source_ref=kept,
+            thumb_path=thumb,
+        )
+        return self._send(character, lambda c: c.upload_character(url=url or clip, timestamps=timestamps))
+
+    def from_video(self, generation_id: int, start: float, end: float, *, label: str) -> Character:
+        """Cut a character out of one of our finished videos, by its pid."""
+        generation = self.store.get(generation_id)
+        if generation is None or not generation.pid:
+            raise ClipError("That video has no pid yet: only finished videos can give a character.")
+        path = self.media.path(generation.video_path) if self.media.exists(generation.video_path) else None
+        info = probe(path) if path is not None else ClipInfo(float(generation.duration), 0, 0)
+        timestamps = check_span(start, end, info)
+        thumb = self._thumbnail(path, (start + end) / 2) if path is not None else generation.thumb_path
+        character = self.store.add_character(
+            label=_label(label, generation.prompt[:40]),
+            source="video",
+            timestamps=timestamps,
+            service=self.connection.service_id,
+            cost=character_cost(),
+            source_pid=generation.pid,
+            thumb_path=thumb,
+        )
+        return self._send(character, lambda c: c.create_character(pid=generation.pid, timestamps=timestamps))
+
+    def delete(self, row_id: int) -> None:
+        self.store.delete_character(row_id)
+
+
+def _label(label: str, fallback: str) -> str:
+    return (label or "").strip()[:120] or fallback
+
+
+__all__ = ["MAX_PER_VIDEO", "CharacterService", "ClipError", "MentionCheck", "check_mentions"]
