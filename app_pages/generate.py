@@ -157,6 +157,56 @@ with form:
         slots["image_url"] = st.empty()
 
     with st.expander(
+        f"Characters (optional) · {mentions.count} of {MAX_PER_VIDEO}",
+        icon=":material/face:",
+        expanded=bool(one_offs or mentions.saved),
+    ):
+        st.caption(
+            f"Sora puts up to {MAX_PER_VIDEO} characters in one video. A character joins the video when "
+            "the prompt names it with @."
+        )
+        full = mentions.count >= MAX_PER_VIDEO
+        if saved:
+            st.markdown("**Your characters**")
+            with st.container(horizontal=True):
+                for character in saved[:12]:
+                    named = character.character_id in mentions.saved
+                    st.button(
+                        f"@{character.label}",
+                        key=f"generate_mention_{character.id}",
+                        on_click=mention,
+                        args=(character.character_id,),
+                        disabled=named or full,
+                        icon=":material/check:" if named else ":material/add:",
+                        help=f"Adds @{character.character_id} to the prompt",
+                    )
+        else:
+            st.caption("No saved characters yet: make one on the **Characters** page.")
+        st.markdown("**Or a clip just for this video**")
+        for number, clip in enumerate(one_offs, start=1):
+            left, right = st.columns([4, 1], vertical_alignment="center")
+            left.caption(
+                f"@character{number} · {clip['url'][:60]} · {clip['timestamps'].replace(',', '–')} s"
+            )
+            right.button("Remove", key=f"generate_detach_{number}", on_click=detach_clip, args=(number - 1,))
+        url_col, start_col, length_col = st.columns([3, 1, 1])
+        url_col.text_input("Clip address", key="generate_clip_url", placeholder="https://…/clip.mp4")
+        start_col.number_input("Start (s)", min_value=0.0, value=0.0, step=0.5, key="generate_clip_start")
+        length_col.number_input(
+            "Length (s)", min_value=0.5, max_value=3.0, value=3.0, step=0.5, key="generate_clip_length"
+        )
+        st.button("Attach clip", icon=":material/attach_file:", on_click=attach_clip, disabled=full)
+        if st.session_state.get("generate_clip_error"):
+            st.error(st.session_state.pop("generate_clip_error"), icon=":material/error:")
+        slots["characters"] = st.empty()
+        if mentions.count > MAX_PER_VIDEO:
+            slots["characters"].error(
+                f"Sora takes at most {MAX_PER_VIDEO} characters in one video; this prompt "
+                f"names {mentions.count}. Remove one.",
+                icon=":material/error:",
+            )
+
+    with st.expander(
         "Remix an earlier video (optional)",
         icon=":material/auto_fix_high:",
         expanded=bool(st.session_state.get("generate_remix_pid")),
@@ -200,6 +250,7 @@ with form:
             "size": size,
             "image_url": image_file.getvalue() if image_file is not None else (image_url or "").strip(),
             "remix_target_id": remix_target,
+            "characters": list(one_offs),
         }
         fingerprint = hashlib.sha256(
             repr(sorted((k, str(v)[:200]) for k, v in params.items())).encode()

@@ -64,103 +64,111 @@ with st.expander("Choose the video to remix", expanded=source_pid is None, icon=
         except InvalidRequestError as exc:
             st.error(exc.message, icon=":material/error:")
 
+
+def remix_form(source_pid: str, source) -> None:
+    """The original on the left, the new prompt on the right, and the side by side once it is done."""
+
+    original, form = st.columns(2, gap="large")
+    with original:
+        st.subheader("Original")
+        if source is not None:
+            video_player(source, files)
+            st.caption(source.prompt)
+            lineage(library, source)
+        else:
+            st.caption(f"`{source_pid}` is not in this library; the service will find it by its pid.")
+
+    with form:
+        st.subheader("Your remix")
+        prompt = st.text_area(
+            "New prompt",
+            key="remix_prompt",
+            height=140,
+            max_chars=5000,
+            placeholder="The same scene, but at night in a snowstorm",
+        )
+        left, right = st.columns(2)
+        aspect_ratio = left.segmented_control(
+            "Aspect ratio",
+            ["16:9", "9:16"],
+            required=True,
+            key="remix_aspect_ratio",
+            default=source.aspect_ratio if source else "16:9",
+            format_func={"16:9": ":material/crop_16_9: 16:9", "9:16": ":material/crop_portrait: 9:16"}.get,
+        )
+        duration = right.segmented_control(
+            "Duration",
+            [10, 15],
+            required=True,
+            key="remix_duration",
+            default=source.duration if source else 10,
+            format_func=lambda s: f"{s} s",
+        )
+        slot = st.empty()
+        if st.button(
+            f"Remix · {video_cost():.2f} credits",
+            type="primary",
+            icon=":material/auto_fix_high:",
+            width="stretch",
+        ):
+            params = {
+                "prompt": prompt,
+                "aspect_ratio": aspect_ratio,
+                "duration": duration,
+                "size": source.size if source else "small",
+                "remix_target_id": source_pid,
+            }
+            try:
+                remix = generation_service().submit(params)
+            except InvalidRequestError as exc:
+                slot.error(exc.message, icon=":material/error:")
+            except SubmissionUnknownError as exc:
+                slot.warning(str(exc), icon=":material/help:")
+            except GrsaiError as exc:
+                slot.error(f"The service did not start this remix: {exc.message}", icon=":material/error:")
+            else:
+                watch(remix.id)
+                credits_left.clear()
+                st.session_state["remix_result_id"] = remix.id
+                st.toast("Remixing: it appears below when ready.", icon=":material/auto_fix_high:")
+
+    result_id = st.session_state.get("remix_result_id")
+    shown = library.get(result_id) if result_id is not None else None
+    if shown is not None and shown.remix_target_id == source_pid:  # the remix of the video shown here
+        busy = shown.status in ("running", "submitting")
+
+        @st.fragment(run_every=1.0 if busy else None)
+        def result() -> None:
+            remix = library.get(result_id)
+            if remix is None:
+                return
+            st.divider()
+            if remix.status in ("running", "submitting"):
+                st.progress(
+                    remix.progress / 100,
+                    text=f"Remixing · {remix.progress}% · {clock(remix.elapsed)} elapsed",
+                )
+                if remix.id in st.session_state.get(ERRORS, {}):
+                    st.caption(":material/wifi_off: Can't reach the service right now; still trying.")
+                return
+            if remix.status != "succeeded":
+                failure_note(remix)
+                return
+            st.subheader("Side by side")
+            before, after = st.columns(2, gap="medium")
+            with before:
+                st.caption("Original")
+                if source is not None:
+                    video_player(source, files, autoplay=True)
+            with after:
+                st.caption("Remix")
+                video_player(remix, files, autoplay=True)
+            st.code(remix.pid or "", language=None)
+
+        result()
+
+
 if source_pid is None:
     st.info("Pick a video above to remix it.", icon=":material/auto_fix_high:")
-    st.stop()
-
-original, form = st.columns(2, gap="large")
-with original:
-    st.subheader("Original")
-    if source is not None:
-        video_player(source, files)
-        st.caption(source.prompt)
-        lineage(library, source)
-    else:
-        st.caption(f"`{source_pid}` is not in this library; the service will find it by its pid.")
-
-with form:
-    st.subheader("Your remix")
-    prompt = st.text_area(
-        "New prompt",
-        key="remix_prompt",
-        height=140,
-        max_chars=5000,
-        placeholder="The same scene, but at night in a snowstorm",
-    )
-    left, right = st.columns(2)
-    aspect_ratio = left.segmented_control(
-        "Aspect ratio",
-        ["16:9", "9:16"],
-        required=True,
-        key="remix_aspect_ratio",
-        default=source.aspect_ratio if source else "16:9",
-        format_func={"16:9": ":material/crop_16_9: 16:9", "9:16": ":material/crop_portrait: 9:16"}.get,
-    )
-    duration = right.segmented_control(
-        "Duration",
-        [10, 15],
-        required=True,
-        key="remix_duration",
-        default=source.duration if source else 10,
-        format_func=lambda s: f"{s} s",
-    )
-    slot = st.empty()
-    if st.button(
-        f"Remix · {video_cost():.2f} credits",
-        type="primary",
-        icon=":material/auto_fix_high:",
-        width="stretch",
-    ):
-        params = {
-            "prompt": prompt,
-            "aspect_ratio": aspect_ratio,
-            "duration": duration,
-            "size": source.size if source else "small",
-            "remix_target_id": source_pid,
-        }
-        try:
-            remix = generation_service().submit(params)
-        except InvalidRequestError as exc:
-            slot.error(exc.message, icon=":material/error:")
-        except SubmissionUnknownError as exc:
-            slot.warning(str(exc), icon=":material/help:")
-        except GrsaiError as exc:
-            slot.error(f"The service did not start this remix: {exc.message}", icon=":material/error:")
-        else:
-            watch(remix.id)
-            credits_left.clear()
-            st.session_state["remix_result_id"] = remix.id
-            st.toast("Remixing: it appears below when ready.", icon=":material/auto_fix_high:")
-
-result_id = st.session_state.get("remix_result_id")
-if result_id is not None:
-    busy = (library.get(result_id) or source).status in ("running", "submitting")
-
-    @st.fragment(run_every=1.0 if busy else None)
-    def result() -> None:
-        remix = library.get(result_id)
-        if remix is None:
-            return
-        st.divider()
-        if remix.status in ("running", "submitting"):
-            st.progress(
-                remix.progress / 100, text=f"Remixing · {remix.progress}% · {clock(remix.elapsed)} elapsed"
-            )
-            if remix.id in st.session_state.get(ERRORS, {}):
-                st.caption(":material/wifi_off: Can't reach the service right now; still trying.")
-            return
-        if remix.status != "succeeded":
-            failure_note(remix)
-            return
-        st.subheader("Side by side")
-        before, after = st.columns(2, gap="medium")
-        with before:
-            st.caption("Original")
-            if source is not None:
-                video_player(source, files, autoplay=True)
-        with after:
-            st.caption("Remix")
-            video_player(remix, files, autoplay=True)
-        st.code(remix.pid or "", language=None)
-
-    result()
+else:
+    remix_form(source_pid, source)  # no st.stop(): the sidebar is drawn after the page

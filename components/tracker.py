@@ -49,10 +49,13 @@ def poll_once(connection: Connection, store: Store, media: MediaStore) -> bool:
 
 
 def tracker(connection: Connection, store: Store, media: MediaStore) -> None:
-    @st.fragment(run_every=POLL_SECONDS if st.session_state[ACTIVE] else None)
+    watching = bool(st.session_state[ACTIVE] or st.session_state[ACTIVE_CHARACTERS])
+
+    @st.fragment(run_every=POLL_SECONDS if watching else None)
     def poller() -> None:
         done = poll_once(connection, store, media)
         running = store.get_many(st.session_state[ACTIVE])
+        characters = store.get_characters(st.session_state[ACTIVE_CHARACTERS])
         if running:
             noun = "video is" if len(running) == 1 else "videos are"
             st.caption(f":material/progress_activity: {len(running)} {noun} being made")
@@ -60,7 +63,15 @@ def tracker(connection: Connection, store: Store, media: MediaStore) -> None:
                 st.progress(
                     generation.progress / 100, text=f"{generation.prompt[:28]}… {generation.progress}%"
                 )
-        else:
+        if characters:
+            noun = "character is" if len(characters) == 1 else "characters are"
+            st.caption(f":material/face: {len(characters)} {noun} being made")
+            for character in sorted(characters, key=lambda c: c.id)[:3]:
+                st.progress(
+                    character.progress / 100,
+                    text=f"{(character.label or 'Character')[:28]} {character.progress}%",
+                )
+        if not running and not characters:
             st.caption("Nothing is being made right now.")
         if done:
             st.rerun()  # once, for the whole page

@@ -49,6 +49,8 @@ def probe(clip: bytes | Path) -> ClipInfo:
         with av.open(_source(clip)) as container:
             if not container.streams.video:
                 raise ClipError("This file has no picture: choose a video clip (MP4, MOV or WebM).")
+            if container.format.name == "image2" or container.format.name.endswith("_pipe"):
+                raise ClipError("This is a picture, not a video: choose a video clip (MP4, MOV or WebM).")
             stream = container.streams.video[0]
             if container.duration:
                 duration = container.duration / 1_000_000

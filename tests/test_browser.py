@@ -127,3 +127,61 @@ def test_the_new_video_is_found_in_the_library(page, tmp_path_factory) -> None:
     )
     assert "s_" in page.get_by_role("dialog").inner_text()
     page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "library.png"), full_page=True)
+
+
+def test_cameo_a_clip_becomes_a_character_used_in_a_video(page, tmp_path_factory) -> None:
+    from .conftest import make_clip
+
+    clip = tmp_path_factory.mktemp("clips") / "mascot.mp4"
+    clip.write_bytes(make_clip(4.0, (240, 120, 20), size=(160, 160)))
+    page.keyboard.press("Escape")  # close the Library's dialog from the test before
+    page.get_by_role("dialog").wait_for(state="hidden", timeout=10_000)
+    page.get_by_role("link", name="Characters").click()
+    page.get_by_text("No real people").wait_for(timeout=15_000)
+    page.locator("input[type=file]").first.set_input_files(str(clip))
+    page.get_by_text("The character is taken from").wait_for(timeout=30_000)
+    page.get_by_placeholder("e.g. Mascot in a red hat").fill("Orange mascot")
+    page.keyboard.press("Tab")
+    page.locator("[class*='st-key-characters_create_clip'] button").click()
+    mention = page.locator("[class*='st-key-character_'] code").first
+    try:
+        mention.wait_for(timeout=30_000)
+    except Exception:
+        page.screenshot(path="/tmp/shots/cameo_fail.png", full_page=True)
+        raise
+    character = mention.inner_text().strip()
+    assert character.startswith("@")
+    page.locator("[class*='st-key-characters_use_'] button").first.click()
+    prompt = page.get_by_role("textbox", name="Prompt")
+    prompt.wait_for(timeout=15_000)
+    assert character in prompt.input_value()
+    prompt.fill(prompt.input_value() + "waves from a sunny beach")
+    page.keyboard.press("Tab")
+    page.get_by_role("button", name="Generate").click()
+    card = page.locator("[class*='st-key-card_']").filter(has_text="waves from a sunny beach")
+    card.locator("video").wait_for(timeout=60_000)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll("[class*='st-key-card_'] video")].some(v => v.readyState >= 2)""",
+        timeout=30_000,
+    )
+    page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "cameo.png"), full_page=True)
+
+
+def test_remix_plays_the_original_and_the_remix_side_by_side(page, tmp_path_factory) -> None:
+    page.get_by_role("link", name="Remix").click()
+    page.get_by_role("heading", name="Remix").wait_for(timeout=15_000)
+    page.locator("[class*='st-key-remix_pick_'] button").first.click()
+    page.get_by_role("textbox", name="New prompt").fill("The same scene at night under fireworks")
+    page.keyboard.press("Tab")
+    page.get_by_role("button", name="Remix ·").click()
+    page.get_by_role("heading", name="Side by side").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Side by side").scroll_into_view_if_needed()
+    page.mouse.wheel(0, 400)  # Chrome holds back muted autoplay of videos that are off screen
+    playing = page.wait_for_function(
+        """() => { const videos = [...document.querySelectorAll('video')].slice(-2);
+                   return videos.length === 2 && videos.every(v => v.readyState >= 2 && v.currentTime > 0.2)
+                          && videos.map(v => v.currentTime) }""",
+        timeout=30_000,
+    ).json_value()
+    assert len(playing) == 2  # both autoplay, muted, side by side
+    page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "remix.png"), full_page=True)

@@ -1,0 +1,210 @@
+"""Cameo and Remix through AppTest: clip -> character -> prompt -> video; video -> character;
+video -> remix -> side by side; three generations of lineage; and every bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from grsai_api import Client
+from studio.config import SANDBOX_API_KEY
+from studio.store import LibraryFilter, Store, default_url
+
+from .apptest_helpers import generate, new_app, run_until, sandbox_counters, service_url, texts, widget
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    return new_app(monkeypatch, tmp_path / "data")
+
+
+def store_of(tmp_path) -> Store:
+    return Store(default_url(tmp_path / "data"))
+
+
+def click(at, label: str, *, contains: bool = False) -> None:
+    button = next(b for b in at.button if (label in b.label if contains else b.label == label))
+    button.click()
+    at.run()
+    assert not at.exception, at.exception
+
+
+def sandbox_video_url(at) -> str:
+    """A clip at a web address the service can reach: a video the sandbox made."""
+    with Client(api_key=SANDBOX_API_KEY, base_url=service_url(at)) as client:
+        return client.wait(
+            client.create_video(prompt="a round orange fox mascot waving"), interval=0.2
+        ).video_url
+
+
+def test_clip_to_character_to_prompt_to_video(app, tmp_path) -> None:
+    clip_url = sandbox_video_url(app)
+    app.switch_page("app_pages/characters.py")
+    app.run()
+    assert "No real people" in texts(app)  # said before anything is uploaded
+    widget(app, "characters_clip_way").set_value("Web address")
+    app.run()
+    widget(app, "characters_clip_url").set_value(clip_url)
+    app.run()
+    click(app, "Load clip")
+    assert "from **0.0 s to 3.0 s** of a 10.0 s clip" in texts(app)
+    widget(app, "characters_clip_start").set_value(2.0)
+    widget(app, "characters_clip_label").set_value("Orange fox mascot")
+    app.run()
+    click(app, "Create character", contains=True)
+    run_until(app, lambda at: any(c.value.startswith("@") for c in at.code))
+    [character] = store_of(tmp_path).characters()
+    assert (
+        character.status == "succeeded"
+        and character.timestamps == "2,5"
+        and character.label == "Orange fox mascot"
+    )
+    assert f"@{character.character_id}" in [c.value for c in app.code]
+    click(app, "Use in a prompt")
+    app.switch_page("app_pages/generate.py")  # AppTest follows st.switch_page for one run only
+    prompt = widget(app, "generate_prompt").value
+    assert prompt.strip() == f"@{character.character_id}"
+    widget(app, "generate_prompt").set_value(prompt + "waves from a sunny beach")
+    app.run()
+    assert "matches no character" not in texts(app)
+    click(app, "Generate")
+    run_until(app, lambda at: at.get("video"))
+    made = store_of(tmp_path).search(LibraryFilter(text="sunny beach"))[0][0]
+    assert made.status == "succeeded" and character.character_id in made.prompt
+
+
+def test_a_video_becomes_a_character_from_the_library(app, tmp_path) -> None:
+    generate(app, "a dancer on a rooftop at dusk")
+    run_until(app, lambda at: at.get("video"))
+    video = store_of(tmp_path).search(LibraryFilter())[0][0]
+    app.switch_page("app_pages/library.py")
+    app.run()
+    app.query_params["generation"] = str(video.id)
+    app.run()
+    click(app, "Create character")
+    app.switch_page("app_pages/characters.py")
+    assert f"**From:** {video.prompt}" in texts(app)
+    widget(app, "characters_video_label").set_value("Rooftop dancer")
+    app.run()
+    click(app, "Create character", contains=True)
+    run_until(app, lambda at: any(c.value.startswith("@") for c in at.code))
+    [character] = store_of(tmp_path).characters()
+    assert (
+        character.source == "video" and character.source_pid == video.pid and character.status == "succeeded"
+    )
+    assert f"From the video {video.pid[:12]}" in texts(app)
+
+
+def test_video_to_remix_plays_side_by_side(app, tmp_path) -> None:
+    generate(app, "a quiet harbour at sunrise")
+    run_until(app, lambda at: at.get("video"))
+    app.switch_page("app_pages/remix.py")
+    app.run()
+    click(app, "Remix this one")
+    widget(app, "remix_prompt").set_value("the same harbour in a snowstorm")
+    app.run()
+    click(app, "Remix ·", contains=True)
+    run_until(app, lambda at: "Side by side" in [h.value for h in at.subheader])
+    assert len(app.get("video")) == 3  # the original above, then original and remix side by side
+    remix = store_of(tmp_path).search(LibraryFilter(kinds=("remix",)))[0][0]
+    original = store_of(tmp_path).search(LibraryFilter(kinds=("text",)))[0][0]
+    assert remix.remix_target_id == original.pid and remix.pid in [c.value for c in app.code]
+
+
+def test_three_generations_of_lineage_show_as_a_chain_and_a_family(app, tmp_path) -> None:
+    from studio.generation import GenerationService
+    from studio.media import MediaStore
+    from studio.tracking import tick
+
+    service = GenerationService(
+        store_of(tmp_path), MediaStore(tmp_path / "data" / "media"), app.session_state["connection"]
+    )
+
+    def made(params):
+        generation = service.submit(params)
+        run_until(
+            app,
+            lambda at: (
+                not tick(service.connection, service.store, service.media, [generation.id]).still_running
+            ),
+        )
+        return service.store.get(generation.id)
+
+    original = made({"prompt": "Original: a lighthouse"})
+    remix = made({"prompt": "Remix: the lighthouse in fog", "remix_target_id": original.pid})
+    grandchild = made({"prompt": "Remix of remix: the lighthouse at night", "remix_target_id": remix.pid})
+    made({"prompt": "An unrelated teapot"})
+    app.switch_page("app_pages/library.py")
+    app.run()
+    app.query_params["generation"] = str(grandchild.id)
+    app.run()
+    chain = next(m.value for m in app.markdown if "→" in m.value)
+    assert (
+        chain.index("Original: a lighthouse")
+        < chain.index("Remix: the lighthouse in fog")
+        < chain.index("**Remix of remix")
+    )
+    click(app, "Show this family in the Library")
+    assert "Showing 1–3 of 3" in texts(app) and "teapot" not in texts(app)
+    app.query_params["generation"] = str(original.id)
+    app.run()
+    assert "1 remix of this video" in texts(app)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("/", "not a video we can read"),
+        ("/media/nothing.mp4", "answered HTTP 404"),
+    ],
+)
+def test_a_clip_that_will_not_do_is_explained_and_nothing_is_sent(app, url, message) -> None:
+    app.switch_page("app_pages/characters.py")
+    app.run()
+    widget(app, "characters_clip_way").set_value("Web address")
+    app.run()
+    widget(app, "characters_clip_url").set_value(service_url(app) + url)
+    app.run()
+    click(app, "Load clip")
+    assert message in "\n".join(e.value for e in app.error)
+    assert not [b for b in app.button if b.label.startswith("Create character")]
+    assert sandbox_counters(app).get("received_upload_character", 0) == 0
+
+
+def test_prompts_naming_unknown_or_too_many_characters_are_caught(app, tmp_path) -> None:
+    widget(app, "generate_prompt").set_value("@nobody.abc123 dances")
+    app.run()
+    assert "@nobody.abc123 matches no character" in texts(app)
+    widget(app, "generate_clip_url").set_value("not a link")
+    app.run()
+    click(app, "Attach clip")
+    assert "needs a web address" in "\n".join(e.value for e in app.error)
+    clip = sandbox_video_url(app)
+    for _ in range(2):
+        widget(app, "generate_clip_url").set_value(clip)
+        app.run()
+        click(app, "Attach clip")
+    assert (
+        "@character1" in widget(app, "generate_prompt").value
+        and "@character2" in widget(app, "generate_prompt").value
+    )
+    assert "Characters (optional) · 2 of 2" in [e.label for e in app.expander]
+    widget(app, "generate_prompt").set_value(widget(app, "generate_prompt").value + " @character3")
+    app.run()
+    assert "@character3 matches no character" in texts(app)
+    before = sandbox_counters(app).get("received_video", 0)
+    store = store_of(tmp_path)
+    store_count = store.search(LibraryFilter())[1]
+    click(app, "Remove")  # one clip fewer: still fine
+    click(app, "Generate")
+    assert sandbox_counters(app)["received_video"] == before + 1
+    assert store.search(LibraryFilter())[1] == store_count + 1
+
+
+def test_a_bad_pasted_pid_on_remix_is_explained(app) -> None:
+    app.switch_page("app_pages/remix.py")
+    app.run()
+    widget(app, "remix_pasted").set_value("s_123")
+    app.run()
+    click(app, "Use this pid")
+    assert "s_ followed by 32 characters" in "\n".join(e.value for e in app.error)
+    assert "Pick a video above" in texts(app)
