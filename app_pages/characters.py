@@ -11,7 +11,7 @@ from components.tracker import CHARACTER_ERRORS
 from components.video import clock
 from grsai_api import GrsaiError, SubmissionUnknownError
 from studio.characters import CharacterService
-from studio.clips import ClipError, download_clip, probe
+from studio.clips import MAX_CLIP_BYTES, ClipError, download_clip, probe
 from studio.costs import character_cost
 from studio.messages import explain_failure
 
@@ -62,9 +62,10 @@ with from_clip:
     clip_slot = st.empty()
     if way == "Upload a file":
         upload = st.file_uploader(
-            "Video clip (MP4, MOV or WebM, up to 50 MB)",
+            f"Video clip (MP4, MOV or WebM, up to {MAX_CLIP_BYTES // 2**20} MB)",
             type=["mp4", "mov", "webm", "m4v"],
             key="characters_upload",
+            max_upload_size=MAX_CLIP_BYTES // 2**20,
         )
         if upload is not None:
             clip = upload.getvalue()
@@ -157,6 +158,15 @@ if not characters:
     st.caption("None yet. Characters you make appear here, ready to use in prompts.")
 
 
+def from_video_caption(character) -> str:
+    """Which video a character was cut from, by its prompt: people know their videos, not their pids."""
+    video = library.by_pid(character.source_pid) if character.source_pid else None
+    if video is None:
+        return f"From the video {(character.source_pid or '')[:12]}…"
+    words = video.prompt if len(video.prompt) <= 40 else video.prompt[:40].rsplit(" ", 1)[0] + "…"
+    return f"From “{words}”"
+
+
 def rename(row_id: int) -> None:
     library.rename_character(row_id, st.session_state[f"characters_label_{row_id}"])
 
@@ -187,14 +197,10 @@ for begin in range(0, len(characters), COLUMNS):
                     "It is not known whether the service received this; it was not sent again.",
                     icon=":material/help:",
                 )
-            source = (
-                "From a clip"
-                if character.source == "upload"
-                else f"From the video {character.source_pid[:12]}…"
-            )
+            source = "From a clip" if character.source == "upload" else from_video_caption(character)
             span = character.timestamps.replace(",", "–")
             st.caption(f"{source} · {span} s · {character.created_at:%d %b %Y}")
-            use, remove = st.columns(2)
+            use, remove = st.columns([3, 1])
             if character.status == "succeeded" and use.button(
                 "Use in a prompt",
                 key=f"characters_use_{character.id}",
@@ -215,7 +221,11 @@ for begin in range(0, len(characters), COLUMNS):
                     st.session_state.pop("characters_confirm_delete", None)
                     st.rerun()
             elif remove.button(
-                "Delete", key=f"characters_delete_{character.id}", icon=":material/delete:", width="stretch"
+                "",
+                key=f"characters_delete_{character.id}",
+                icon=":material/delete:",
+                help="Delete this character",
+                width="stretch",
             ):
                 st.session_state["characters_confirm_delete"] = character.id
                 st.rerun()

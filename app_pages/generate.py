@@ -141,7 +141,10 @@ with form:
         expanded=bool(image_file or st.session_state.get("generate_image_url")),
     ):
         image_file = st.file_uploader(
-            "Upload an image", type=["png", "jpg", "jpeg", "webp", "gif"], key="generate_image_file"
+            "Upload an image",
+            type=["png", "jpg", "jpeg", "webp", "gif"],
+            key="generate_image_file",
+            max_upload_size=20,
         )
         image_url = st.text_input(
             "…or give its web address", key="generate_image_url", placeholder="https://…"

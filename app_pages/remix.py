@@ -163,6 +163,7 @@ def remix_form(source_pid: str, source) -> None:
             with after:
                 st.caption("Remix")
                 video_player(remix, files, autoplay=True)
+            st.caption("The remix's pid: paste it here to remix it again, or make a character from it.")
             st.code(remix.pid or "", language=None)
 
         result()

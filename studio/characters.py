@@ -6,6 +6,8 @@ import io
 import re
 from dataclasses import dataclass
 
+from PIL import ImageOps
+
 from grsai_api import GrsaiError, SubmissionUnknownError
 
 from .clips import ClipError, ClipInfo, check_span, frame_at, probe
@@ -16,6 +18,8 @@ from .store import Character, Store
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_][A-Za-z0-9_.-]*[A-Za-z0-9_]|[A-Za-z0-9_])")
 MAX_PER_VIDEO = 2
+THUMB_SIZE = (320, 240)
+THUMB_BACKGROUND = "#F4F2FB"  # .streamlit/config.toml secondaryBackgroundColor
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,10 @@ class CharacterService:
         self.connection = connection
 
     def _thumbnail(self, clip, seconds: float) -> str:
-        image = frame_at(clip, seconds)
-        image.thumbnail((320, 320))
+        # every card the same shape, whatever the clip's: fitted into 4:3 on the page's panel colour
+        image = ImageOps.pad(frame_at(clip, seconds).convert("RGB"), THUMB_SIZE, color=THUMB_BACKGROUND)
         buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="JPEG", quality=85)
+        image.save(buffer, format="JPEG", quality=85)
         ref = self.media.keep_upload(buffer.getvalue(), ".jpg", folder="thumbs/characters")
         return ref.removeprefix("file:")
 

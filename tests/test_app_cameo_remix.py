@@ -91,7 +91,7 @@ def test_a_video_becomes_a_character_from_the_library(app, tmp_path) -> None:
     assert (
         character.source == "video" and character.source_pid == video.pid and character.status == "succeeded"
     )
-    assert f"From the video {video.pid[:12]}" in texts(app)
+    assert f"From “{video.prompt}”" in texts(app)  # people know their videos by prompt, not pid
 
 
 def test_video_to_remix_plays_side_by_side(app, tmp_path) -> None:
