@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.resources import connection, media, store
+from components.resources import batch_runner, connection, media, store
 from components.session import adopt_running, init_session
 from components.sidebar import render_sidebar
 
@@ -16,6 +16,7 @@ page = st.navigation(
         st.Page("app_pages/generate.py", title="Generate", icon=":material/movie:", default=True),
         st.Page("app_pages/remix.py", title="Remix", icon=":material/auto_fix_high:"),
         st.Page("app_pages/characters.py", title="Characters", icon=":material/face:"),
+        st.Page("app_pages/batch.py", title="Batch", icon=":material/dataset:"),
         st.Page("app_pages/library.py", title="Library", icon=":material/video_library:"),
         st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
     ]
@@ -23,6 +24,7 @@ page = st.navigation(
 current = connection()
 st.session_state["connection"] = current
 adopt_running(store(), current)
+batch_runner().resume_all(current)  # batches carry on after a refresh or a restart, on any page
 page.run()
 # The sidebar comes after the page, so its poller sees what this run submitted.
 render_sidebar(current, store(), media())

@@ -147,6 +147,8 @@ def grid(rows) -> None:
                     status_badge(generation)
                     if generation.kind == "remix":
                         st.badge("Remix", icon=":material/auto_fix_high:", color="violet")
+                    if generation.batch_id is not None:
+                        st.badge(f"Batch row {generation.batch_row}", icon=":material/dataset:", color="gray")
                 st.caption(f"{facts(generation)} · {created(generation)}")
                 st.button(
                     "Open",
@@ -220,6 +222,21 @@ kinds = filters[1].multiselect(
 aspects = filters[2].multiselect("Aspect ratio", ["16:9", "9:16"], key="library_aspect", placeholder="Any")
 dates = filters[3].date_input("Made between", value=(), key="library_dates")
 date_from, date_to = (tuple(dates) + (None, None))[:2] if isinstance(dates, tuple | list) else (dates, dates)
+batches = {b.id: b for b in library.batches()}
+if batches:  # batches are groups: pick one to see just its videos
+    if st.session_state.get("library_batch") not in (None, *batches):
+        st.session_state.pop("library_batch")
+    st.selectbox(
+        "Batch",
+        [None, *batches],
+        key="library_batch",
+        format_func=lambda b: (
+            "Every video, batch or not"
+            if b is None
+            else f"{batches[b].name} · {batches[b].created_at:%d %b %Y, %H:%M} · {batches[b].settings.get('rows', 0)} rows"
+        ),
+    )
+in_batch = st.session_state.get("library_batch")
 family = st.session_state.get("library_family")
 if family:
     left, right = st.columns([4, 1], vertical_alignment="center")
@@ -238,6 +255,7 @@ wanted = LibraryFilter(
     date_from=date_from,
     date_to=date_to or date_from,
     family_pids=library.family_pids(family) if family else (),
+    batch_id=in_batch,
 )
 
 per_page = GRID_PAGE if mode == "Grid" else TABLE_PAGE

@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from sandbox import RunningSandbox
+from studio.batch import BatchRunner, BatchService
 from studio.config import AppConfig
 from studio.connection import Connection, resolve_connection
 from studio.generation import GenerationService
@@ -66,6 +67,21 @@ def connection() -> Connection:
     return resolve_connection(
         config, choice, typed_key=typed_key, custom_url=custom_url, sandbox_url=lambda: sandbox().base_url
     )
+
+
+@st.cache_resource(show_spinner=False)
+def _batch_runner(url: str, media_dir: str) -> BatchRunner:
+    """One per process: sends and follows batches in the background, whatever page is open."""
+    return BatchRunner(_store(url), MediaStore(Path(media_dir)))
+
+
+def batch_runner() -> BatchRunner:
+    config = app_config()
+    return _batch_runner(config.database_url or default_url(config.data_dir), str(config.media_dir))
+
+
+def batch_service() -> BatchService:
+    return BatchService(store(), media(), connection())
 
 
 def generation_service() -> GenerationService:

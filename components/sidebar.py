@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from studio.batch import latest_attempts
 from studio.connection import Connection
 from studio.costs import format_credits
 from studio.media import MediaStore
@@ -24,3 +25,27 @@ def render_sidebar(connection: Connection, store: Store, media: MediaStore) -> N
             st.caption(f":material/info: {connection.note}")
         st.metric("Credits left", format_credits(credits_for(connection)))
         tracker(connection, store, media)
+        batches(store)
+
+
+def batches(store: Store) -> None:
+    """Batches still at work, so a batch running in the background is never out of sight."""
+
+    def at_work() -> list[tuple[str, int, int, str]]:
+        lines = []
+        for batch in store.batches(20):
+            if batch.state not in ("running", "paused"):
+                continue
+            rows = latest_attempts(store.batch_rows(batch.id))
+            done = sum(r.status in ("succeeded", "failed", "unknown", "cancelled") for r in rows)
+            if done < len(rows):
+                lines.append((batch.name, done, len(rows), batch.state))
+        return lines
+
+    @st.fragment(run_every=3.0 if at_work() else None)
+    def summary() -> None:
+        for name, done, total, state in at_work():
+            word = "paused" if state == "paused" else "being made"
+            st.caption(f":material/dataset: Batch “{name}”: {done:,} of {total:,} done, {word}")
+
+    summary()

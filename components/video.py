@@ -11,11 +11,13 @@ from studio.messages import explain_failure
 from studio.store import Generation
 
 STATUS_BADGES = {
+    "queued": ("Waiting", "gray", ":material/schedule:"),
     "submitting": ("Sending", "gray", ":material/send:"),
     "running": ("Making", "blue", ":material/progress_activity:"),
     "succeeded": ("Ready", "green", ":material/check_circle:"),
     "failed": ("Failed", "red", ":material/block:"),
     "unknown": ("Unknown", "orange", ":material/help:"),
+    "cancelled": ("Cancelled", "gray", ":material/cancel:"),
 }
 KIND_LABELS = {"text": "Text to video", "image": "Image to video", "remix": "Remix"}
 

@@ -10,11 +10,13 @@ from .media import MediaStore
 from .store import Generation, LibraryFilter, Store
 
 STATUS_LABELS = {
+    "queued": "Waiting",
     "submitting": "Sending",
     "running": "Making",
     "succeeded": "Ready",
     "failed": "Failed",
     "unknown": "Unknown",
+    "cancelled": "Cancelled",
 }
 KIND_LABELS = {"text": "Text to video", "image": "Image to video", "remix": "Remix"}
 EXPORT_COLUMNS = [

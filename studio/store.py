@@ -24,6 +24,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    insert,
     or_,
     select,
     update,
@@ -32,8 +33,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 RUNNING = "running"
+QUEUED = "queued"  # a batch row not sent yet
+CANCELLED = "cancelled"  # a batch row that was never sent because its batch was cancelled
 FINISHED = ("succeeded", "failed")
-STATUSES = ("submitting", "running", "succeeded", "failed", "unknown")
+STATUSES = ("queued", "submitting", "running", "succeeded", "failed", "unknown", "cancelled")
+BATCH_STATES = ("running", "paused", "cancelled", "done")
 KINDS = ("text", "image", "remix")
 
 
@@ -231,8 +235,11 @@ class Store:
             session.add(generation)
         return generation
 
-    def mark_running(self, generation_id: int, task_id: str) -> None:
-        self._set(Generation, generation_id, status=RUNNING, task_id=task_id, submitted_at=utcnow())
+    def mark_running(self, generation_id: int, task_id: str, *, cost: float | None = None) -> None:
+        values: dict[str, Any] = {"status": RUNNING, "task_id": task_id, "submitted_at": utcnow()}
+        if cost is not None:
+            values["cost"] = cost
+        self._set(Generation, generation_id, **values)
 
     def mark_unknown(self, generation_id: int, message: str) -> None:
         self._set(Generation, generation_id, status="unknown", error=message, submitted_at=utcnow())
@@ -283,7 +290,10 @@ class Store:
         with self.session() as session, session.begin():
             result = session.execute(
                 update(Generation)
-                .where(Generation.status == "submitting", Generation.created_at < cutoff)
+                .where(
+                    Generation.status == "submitting",
+                    func.coalesce(Generation.submitted_at, Generation.created_at) < cutoff,
+                )
                 .values(
                     status="unknown",
                     error="The app stopped while sending this request, so it is not known "
@@ -547,9 +557,161 @@ class Store:
             return character
 
     # -- helpers --------------------------------------------------------------------------------
+    # -- batches ---------------------------------------------------------------------------------
+    def add_batch(
+        self, name: str, settings: dict[str, Any], rows: Sequence[tuple[int, dict[str, Any]]]
+    ) -> Batch:
+        """A batch and every row it will send, written together before anything is sent: each row
+        is a ``queued`` generation (not watched by the sidebar; the batch runner follows it)."""
+        service = settings["service"]
+        with self.session() as session, session.begin():
+            batch = Batch(name=name[:200], settings=settings, state="running")
+            session.add(batch)
+            session.flush()
+            values = [_queued_row(params, service, batch.id, row) for row, params in rows]
+            for chunk in range(0, len(values), 1000):
+                session.execute(insert(Generation), values[chunk : chunk + 1000])
+        return batch
+
+    def add_batch_attempts(self, batch_id: int, attempts: Sequence[Generation]) -> int:
+        """Queue one more attempt of each given row (same parameters, a new generation)."""
+        batch = self.get_batch(batch_id)
+        if batch is None or not attempts:
+            return 0
+        values = [
+            _queued_row(g.request_params(), batch.settings["service"], batch_id, g.batch_row)
+            for g in attempts
+        ]
+        with self.session() as session, session.begin():
+            session.execute(insert(Generation), values)
+            session.execute(update(Batch).where(Batch.id == batch_id).values(state="running"))
+        return len(values)
+
+    def get_batch(self, batch_id: int) -> Batch | None:
+        with self.session() as session:
+            return session.get(Batch, batch_id)
+
+    def batches(self, limit: int = 200) -> list[Batch]:
+        with self.session() as session:
+            return list(session.scalars(select(Batch).order_by(Batch.id.desc()).limit(limit)))
+
+    def set_batch(self, batch_id: int, **values: Any) -> None:
+        self._set(Batch, batch_id, **values)
+
+    def update_batch_settings(self, batch_id: int, **changes: Any) -> None:
+        with self.session() as session, session.begin():
+            batch = session.get(Batch, batch_id)
+            if batch is not None:
+                batch.settings = {**batch.settings, **changes}
+
+    def claim_queued(self, batch_id: int) -> Generation | None:
+        """Take the next queued row of a batch for sending (``submitting``), or None when none is
+        left. The status guard makes the claim exclusive across threads and replicas."""
+        for _ in range(20):
+            with self.session() as session, session.begin():
+                next_id = (
+                    select(Generation.id)
+                    .where(Generation.batch_id == batch_id, Generation.status == QUEUED)
+                    .order_by(Generation.batch_row, Generation.id)
+                    .limit(1)
+                    .scalar_subquery()
+                )
+                claimed = session.execute(
+                    update(Generation)
+                    .where(Generation.id == next_id, Generation.status == QUEUED)
+                    .values(status="submitting", submitted_at=utcnow())
+                    .returning(Generation.id)
+                ).scalar()
+            if claimed is not None:
+                return self.get(claimed)
+            if not self.count_status(batch_id, QUEUED):
+                return None
+        return None
+
+    def requeue(self, generation_id: int) -> None:
+        """Put back a claimed row the service provably did not take (a 429, an unreachable host)."""
+        with self.session() as session, session.begin():
+            session.execute(
+                update(Generation)
+                .where(Generation.id == generation_id, Generation.status == "submitting")
+                .values(status=QUEUED, submitted_at=None)
+            )
+
+    def mark_refused(self, generation_id: int, message: str) -> None:
+        """A batch row the service refused outright: failed, not charged, kept for the results."""
+        self._set(
+            Generation,
+            generation_id,
+            status="failed",
+            failure_reason="error",
+            error=message,
+            cost=0.0,
+            finished_at=utcnow(),
+        )
+
+    def cancel_queued(self, batch_id: int) -> int:
+        with self.session() as session, session.begin():
+            result = session.execute(
+                update(Generation)
+                .where(Generation.batch_id == batch_id, Generation.status == QUEUED)
+                .values(status=CANCELLED, cost=0.0)
+            )
+        return result.rowcount or 0
+
+    def count_status(self, batch_id: int, *statuses: str) -> int:
+        with self.session() as session:
+            return session.scalar(
+                select(func.count())
+                .select_from(Generation)
+                .where(Generation.batch_id == batch_id, Generation.status.in_(statuses))
+            )
+
+    def batch_rows(self, batch_id: int, *statuses: str) -> list[Generation]:
+        """Every attempt of a batch (optionally of some statuses), in row order, oldest attempt first."""
+        query = select(Generation).where(Generation.batch_id == batch_id)
+        if statuses:
+            query = query.where(Generation.status.in_(statuses))
+        with self.session() as session:
+            return list(session.scalars(query.order_by(Generation.batch_row, Generation.id)))
+
+    def batches_to_drive(self, service: str) -> list[int]:
+        """Batches on ``service`` with work left: sending (state running) or tasks still out."""
+        with self.session() as session:
+            busy = select(Generation.batch_id).where(
+                Generation.batch_id.is_not(None), Generation.status.in_((RUNNING, "submitting"))
+            )
+            return [
+                b.id
+                for b in session.scalars(
+                    select(Batch).where(or_(Batch.state == "running", Batch.id.in_(busy))).order_by(Batch.id)
+                )
+                if b.settings.get("service") == service
+            ]
+
     def _set(self, model: type[Base], row_id: int, **values: Any) -> None:
         with self.session() as session, session.begin():
             session.execute(update(model).where(model.id == row_id).values(**values))
+
+
+def _queued_row(params: dict[str, Any], service: str, batch_id: int, row: int | None) -> dict[str, Any]:
+    return {
+        "kind": kind_of(params),
+        "status": QUEUED,
+        "prompt": str(params["prompt"]).strip(),
+        "aspect_ratio": str(params.get("aspect_ratio") or "16:9"),
+        "duration": int(params.get("duration") or 10),
+        "size": str(params.get("size") or "small"),
+        "model": "sora-2",
+        "image_ref": params.get("image_url") or None,
+        "remix_target_id": params.get("remix_target_id") or None,
+        "characters": params.get("characters") or None,
+        "service": service,
+        "cost": 0.0,
+        "watch": False,
+        "batch_id": batch_id,
+        "batch_row": row,
+        "created_at": utcnow(),
+    }
 
 
 def kind_of(params: dict[str, Any]) -> str:

@@ -1,0 +1,497 @@
+"""Batch: a CSV of products -> many videos, sent in the background, with results and a zip."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components.resources import (
+    batch_runner,
+    batch_service,
+    connection,
+    credits_for,
+    credits_left,
+    media,
+    store,
+)
+from components.video import clock
+from studio.batch import (
+    DEFAULT_CONCURRENCY,
+    MAX_CONCURRENCY,
+    MAX_MODERATION_RETRIES,
+    BatchInputError,
+    NotEnoughCredits,
+    Plan,
+    plan_rows,
+    read_table,
+)
+from studio.costs import format_credits, video_cost
+from studio.library import STATUS_LABELS
+
+conn, library, files = connection(), store(), media()
+service, runner = batch_service(), batch_runner()
+SHOWN_BATCH = "batch_shown"
+EXAMPLE = (
+    "product,colour,slogan,aspect_ratio\n"
+    "Trail runner sneaker,red,Run further,16:9\n"
+    "Insulated water bottle,sky blue,Cold for 24 hours,9:16\n"
+    "Ceramic coffee mug,sand,Your slow morning,16:9\n"
+)
+DEFAULT_TEMPLATE = (
+    "A {colour} {product} turning slowly on a studio table, soft light, the words “{slogan}” appear"
+)
+
+
+def show_batch(batch_id: int | None) -> None:
+    if batch_id is None:
+        st.session_state.pop(SHOWN_BATCH, None)
+        st.query_params.pop("batch", None)
+    else:
+        st.session_state[SHOWN_BATCH] = batch_id
+        st.query_params["batch"] = str(batch_id)
+
+
+def reading() -> tuple[pd.DataFrame | None, str]:
+    """The table the person gave (upload or paste), or None; and a name for the batch."""
+    way = st.segmented_control(
+        "Your products",
+        ["Upload a CSV", "Paste rows"],
+        default="Upload a CSV",
+        required=True,
+        key="batch_way",
+    )
+    slot = st.empty()
+    data, name = None, ""
+    if way == "Upload a CSV":
+        upload = st.file_uploader(
+            "Product table (CSV with a header row)",
+            type=["csv", "tsv", "txt"],
+            key="batch_file",
+            max_upload_size=20,
+        )
+        if upload is not None:
+            data, name = upload.getvalue(), upload.name.rsplit(".", 1)[0]
+    else:
+        pasted = st.text_area(
+            "Rows, with a header row first (copied from a spreadsheet, or comma-separated)",
+            key="batch_paste",
+            height=160,
+            placeholder=EXAMPLE,
+        )
+        if pasted.strip():
+            data, name = pasted, "Pasted rows"
+    st.download_button(
+        "Example CSV",
+        EXAMPLE,
+        file_name="products-example.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        type="tertiary",
+        on_click="ignore",
+    )
+    if data is None:
+        return None, name
+    try:
+        return read_table(data), name
+    except BatchInputError as exc:
+        slot.error(str(exc), icon=":material/error:")
+        return None, name
+
+
+def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
+    columns = list(frame.columns)
+    st.caption(f"{len(frame):,} rows · columns: " + ", ".join(f"`{c}`" for c in columns))
+    if "prompt" in columns:
+        source = st.segmented_control(
+            "Prompts from",
+            ["The prompt column", "A template"],
+            default="The prompt column",
+            required=True,
+            key="batch_source",
+        )
+    else:
+        source = "A template"
+    template = ""
+    if source == "A template":
+        st.session_state.setdefault(
+            "batch_template", DEFAULT_TEMPLATE if {"colour", "product", "slogan"} <= set(columns) else ""
+        )
+        template = st.text_area(
+            "Prompt template",
+            key="batch_template",
+            height=90,
+            placeholder="A {colour} {product} on a white table, the words “{slogan}” appear",
+            help="Each {column} is replaced by that row's value. Write {{ or }} for a brace.",
+        )
+        st.caption("Placeholders you can use: " + " ".join(f"`{{{c}}}`" for c in columns))
+    st.markdown(
+        "**For rows that do not say** (columns `aspect_ratio`, `duration`, `size` win when a row has them)"
+    )
+    left, middle, right = st.columns(3)
+    defaults = {
+        "aspect_ratio": left.segmented_control(
+            "Aspect ratio", ["16:9", "9:16"], default="16:9", required=True, key="batch_aspect"
+        ),
+        "duration": middle.segmented_control(
+            "Duration",
+            [10, 15],
+            default=10,
+            required=True,
+            key="batch_duration",
+            format_func=lambda s: f"{s} s",
+        ),
+        "size": right.segmented_control(
+            "Size", ["small", "large"], default="small", required=True, key="batch_size"
+        ),
+    }
+    if source == "A template" and not template.strip():
+        st.info("Write the template to see the prompts.", icon=":material/edit_note:")
+        return None, template
+    saved = {c.character_id for c in library.characters(ready_only=True)}
+    try:
+        return plan_rows(frame, template=template, defaults=defaults, saved_characters=saved), template
+    except BatchInputError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return None, template
+
+
+def new_batch() -> None:
+    frame, name = reading()
+    if frame is None:
+        return
+    plan, template = planning(frame)
+    if plan is None:
+        return
+    st.subheader("As they will be sent")
+    if plan.rows:
+        st.dataframe(
+            plan.preview(10),
+            hide_index=True,
+            column_config={
+                "row": st.column_config.NumberColumn("Row", width="small"),
+                "prompt": st.column_config.TextColumn("Prompt", width="large"),
+                "aspect_ratio": st.column_config.TextColumn("Aspect", width="small"),
+                "duration": st.column_config.NumberColumn("Seconds", format="%d s", width="small"),
+                "size": st.column_config.TextColumn("Size", width="small"),
+                "image_url": st.column_config.LinkColumn("Image"),
+                "characters": st.column_config.NumberColumn("Clips", width="small"),
+            },
+        )
+        if len(plan.rows) > 10:
+            st.caption(f"The first 10 of {len(plan.rows):,} rows.")
+    if plan.invalid:
+        st.warning(
+            f"{len(plan.invalid)} row{'s' if len(plan.invalid) != 1 else ''} will be skipped and not sent:",
+            icon=":material/warning:",
+        )
+        st.dataframe(
+            pd.DataFrame([{"row": r.row, "reason": r.reason} for r in plan.invalid]),
+            hide_index=True,
+            column_config={
+                "row": st.column_config.NumberColumn("Row", width="small"),
+                "reason": st.column_config.TextColumn("Why", width="large"),
+            },
+        )
+    if not plan.rows:
+        st.error("No row can be sent. Fix the rows above, or the template.", icon=":material/error:")
+        return
+
+    st.subheader("Before you start")
+    credits = credits_for(conn)
+    affordable = len(plan.rows) if credits is None else int((credits + 1e-9) // video_cost())
+    cap_col, speed_col = st.columns(2)
+    limit = cap_col.number_input(
+        "Make at most this many videos",
+        min_value=1,
+        max_value=len(plan.rows),
+        value=max(1, min(len(plan.rows), affordable)),
+        key="batch_limit",
+        help="The first rows are made; the rest are left out.",
+    )
+    concurrency = speed_col.slider(
+        "Sent at once",
+        1,
+        MAX_CONCURRENCY,
+        DEFAULT_CONCURRENCY,
+        key="batch_concurrency",
+        help="How many requests go out together. The service takes about 500 a minute; it is slowed "
+        "down by itself when the service says to wait.",
+    )
+    cost = video_cost(int(limit))
+    count, total, left = st.columns(3)
+    count.metric("Videos", f"{int(limit):,}")
+    total.metric("Cost", f"{cost:,.2f} credits")
+    left.metric("Credits left", format_credits(credits))
+    too_dear = credits is not None and cost > credits + 1e-9
+    if too_dear:
+        st.error(
+            f"This costs more than the {credits:,.2f} credits left: lower the number of videos to "
+            f"{affordable:,} or fewer, or add credits.",
+            icon=":material/account_balance_wallet:",
+        )
+    name = st.text_input("Batch name", value=name or "Products", key="batch_name", max_chars=200)
+    slot = st.empty()
+    if st.button(
+        f"Start · {int(limit):,} videos · {cost:,.2f} credits",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=too_dear,
+        key="batch_start",
+    ):
+        if st.session_state.get("batch_started_for") == (name, len(plan.rows), template):
+            return  # a second click while the first was starting
+        try:
+            batch = service.create(
+                name, plan, limit=int(limit), concurrency=int(concurrency), credits=credits, template=template
+            )
+        except (NotEnoughCredits, BatchInputError) as exc:
+            slot.error(str(exc), icon=":material/error:")
+            return
+        st.session_state["batch_started_for"] = (name, len(plan.rows), template)
+        runner.drive(batch.id, conn)
+        credits_left.clear()
+        st.toast(f"Batch started: {int(limit):,} videos", icon=":material/dataset:")
+        show_batch(batch.id)
+        st.rerun()
+
+
+def batch_view(batch_id: int) -> None:
+    batch = library.get_batch(batch_id)
+    if batch is None:
+        st.warning("That batch is gone.", icon=":material/search_off:")
+        show_batch(None)
+        return
+    top, back = st.columns([4, 1], vertical_alignment="bottom")
+    top.subheader(batch.name)
+    if back.button("New batch", icon=":material/add:", width="stretch"):
+        show_batch(None)
+        st.rerun()
+
+    active = service.progress(batch_id).active
+
+    @st.fragment(run_every=1.0 if active else None)
+    def live() -> None:
+        current = library.get_batch(batch_id)
+        progress = service.progress(batch_id)
+        state = {"running": "Running", "paused": "Paused", "cancelled": "Cancelled", "done": "Finished"}
+        eta = ""
+        if progress.active and progress.eta_seconds and progress.eta_seconds >= 1:
+            eta = f" · about {clock(progress.eta_seconds)} left"
+        st.progress(
+            progress.fraction,
+            text=f"{state.get(current.state, current.state)} · {progress.done:,} of {progress.total:,} done{eta}",
+        )
+        waiting, making, ready, failed = st.columns(4)
+        waiting.metric("Waiting", f"{progress.queued + progress.sending:,}")
+        making.metric("Being made", f"{progress.running:,}")
+        ready.metric("Ready", f"{progress.succeeded:,}")
+        failed.metric("Failed", f"{progress.failed + progress.unknown:,}")
+        st.caption(
+            f"Created {current.created_at:%d %b %Y, %H:%M} · {progress.spent:,.2f} credits spent"
+            + (f" · {progress.cancelled:,} cancelled" if progress.cancelled else "")
+            + (
+                " · the service asked to slow down, so sending waits a little"
+                if runner.rate_limited(batch_id)
+                else ""
+            )
+        )
+        because = current.settings.get("paused_because")
+        if current.state == "paused" and because:
+            st.warning(f"Paused: {because}", icon=":material/pause_circle:")
+        if active and not progress.active:
+            st.rerun()  # it just finished: draw the results and the zip
+
+    live()
+    controls(batch_id)
+    results(batch_id, active)
+
+
+def controls(batch_id: int) -> None:
+    batch = library.get_batch(batch_id)
+    progress = service.progress(batch_id)
+    pause, cancel, speed = st.columns([1, 1, 2], vertical_alignment="bottom")
+    if batch.state == "running" and progress.queued:
+        if pause.button("Pause", icon=":material/pause:", width="stretch", key="batch_pause"):
+            service.pause(batch_id)
+            st.rerun()
+    elif batch.state == "paused" and pause.button(
+        "Resume", icon=":material/play_arrow:", type="primary", width="stretch", key="batch_resume"
+    ):
+        service.resume(batch_id)
+        runner.drive(batch_id, conn)
+        st.rerun()
+    if batch.state in ("running", "paused") and progress.queued:
+        if st.session_state.get("batch_confirm_cancel") == batch_id:
+            st.warning(
+                f"Cancel the {progress.queued:,} videos not sent yet? They are not charged. "
+                "Videos already being made finish and are kept."
+            )
+            yes, no = st.columns(2)
+            if yes.button("Yes, cancel them", type="primary", key="batch_cancel_yes"):
+                service.cancel(batch_id)
+                st.session_state.pop("batch_confirm_cancel", None)
+                st.rerun()
+            if no.button("Keep going", key="batch_cancel_no"):
+                st.session_state.pop("batch_confirm_cancel", None)
+                st.rerun()
+        elif cancel.button("Cancel", icon=":material/cancel:", width="stretch", key="batch_cancel"):
+            st.session_state["batch_confirm_cancel"] = batch_id
+            st.rerun()
+        speed.slider(
+            "Sent at once",
+            1,
+            MAX_CONCURRENCY,
+            int(batch.settings.get("concurrency", DEFAULT_CONCURRENCY)),
+            key=f"batch_speed_{batch_id}",
+            on_change=lambda: service.set_concurrency(batch_id, st.session_state[f"batch_speed_{batch_id}"]),
+        )
+
+
+RESULTS_PAGE = 50
+
+
+def results(batch_id: int, active: bool) -> None:
+    batch = library.get_batch(batch_id)
+    st.subheader("Results")
+    show, pager = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = show.segmented_control(
+        "Show", ["All", "Ready", "Failed", "Not done"], default="All", required=True, key="batch_show"
+    )
+    page = pager.number_input("Page", min_value=1, value=1, step=1, key=f"batch_page_{batch_id}_{chosen}")
+
+    @st.fragment(run_every=2.0 if active else None)
+    def table() -> None:
+        frame = service.results(batch_id, thumbnails=False)
+        if frame.empty:
+            return
+        wanted = {
+            "Ready": frame["status"] == "succeeded",
+            "Failed": frame["status"].isin(["failed", "unknown"]),
+            "Not done": frame["status"].isin(["queued", "submitting", "running"]),
+        }.get(chosen)
+        frame = frame if wanted is None else frame[wanted]
+        pages = max(1, -(-len(frame) // RESULTS_PAGE))
+        first = (min(int(page), pages) - 1) * RESULTS_PAGE
+        shown = frame.iloc[first : first + RESULTS_PAGE].copy()
+        thumbs = {g.id: g.thumb_path for g in library.get_many(shown["generation_id"].tolist())}
+        shown["thumbnail"] = [files.data_url(thumbs.get(g)) or "" for g in shown["generation_id"]]
+        shown["status"] = shown["status"].map(lambda s: STATUS_LABELS.get(s, s))
+        st.dataframe(
+            shown,
+            hide_index=True,
+            column_order=["thumbnail", "row", "status", "prompt", "reason", "attempts", "cost", "pid"],
+            column_config={
+                "thumbnail": st.column_config.ImageColumn("Preview", width="small"),
+                "row": st.column_config.NumberColumn("Row", width="small"),
+                "status": st.column_config.TextColumn("Status", width="small"),
+                "prompt": st.column_config.TextColumn("Prompt", width="medium"),
+                "reason": st.column_config.TextColumn("Why it failed", width="medium"),
+                "attempts": st.column_config.NumberColumn("Tries", width="small"),
+                "cost": st.column_config.NumberColumn("Cost", format="%.2f", width="small"),
+                "pid": st.column_config.TextColumn("pid"),
+            },
+        )
+        if len(frame) > RESULTS_PAGE or first:
+            st.caption(
+                f"Rows {first + 1:,}–{first + len(shown):,} of {len(frame):,} · page {page} of {pages}"
+            )
+        if not len(frame):
+            st.caption("No rows here.")
+
+    table()
+    skipped = batch.settings.get("skipped") or []
+    if skipped:
+        with st.expander(f"{len(skipped)} rows of the table were skipped and never sent"):
+            st.dataframe(pd.DataFrame(skipped), hide_index=True)
+
+    progress = service.progress(batch_id)
+    retry, download = st.columns(2, gap="large")
+    with retry:
+        moderated = sum(n for reason, n in progress.failures.items() if reason.endswith("moderation"))
+        again = 0
+        if moderated:
+            again = st.number_input(
+                f"Also retry moderation refusals ({moderated}), up to this many times a row",
+                min_value=0,
+                max_value=MAX_MODERATION_RETRIES,
+                value=0,
+                key="batch_moderation_retries",
+                help="Off by default: a prompt refused once is usually refused again, and each try is sent anew.",
+            )
+        count = len(service.retryable(batch_id, moderation_retries=int(again)))
+        if st.button(
+            f"Retry {count} failed" if count else "Nothing to retry",
+            icon=":material/replay:",
+            disabled=not count,
+            key="batch_retry",
+        ):
+            added = service.retry_failed(batch_id, moderation_retries=int(again))
+            runner.drive(batch_id, conn)
+            st.toast(f"Sending {added} rows again", icon=":material/replay:")
+            st.rerun()
+    with download:
+        ready = progress.succeeded
+        target = files.root / "exports" / f"batch-{batch_id}.zip"
+
+        def zip_bytes() -> bytes:
+            return service.write_zip(batch_id, target).read_bytes()
+
+        st.download_button(
+            f"Download zip ({ready} videos + manifest.csv)",
+            zip_bytes,
+            file_name=f"{batch.name.replace(' ', '-').lower()[:40] or 'batch'}-{batch_id}.zip",
+            mime="application/zip",
+            icon=":material/folder_zip:",
+            disabled=not ready,
+            on_click="ignore",
+            key="batch_zip",
+        )
+        st.download_button(
+            "Manifest only (CSV)",
+            service.manifest(batch_id).to_csv(index=False),
+            file_name=f"batch-{batch_id}-manifest.csv",
+            mime="text/csv",
+            icon=":material/table:",
+            type="tertiary",
+            on_click="ignore",
+            key="batch_manifest",
+        )
+        if st.button("See them in the Library", icon=":material/video_library:", type="tertiary"):
+            st.session_state["library_batch"] = batch_id
+            st.switch_page("app_pages/library.py")
+
+
+def earlier_batches() -> None:
+    batches = library.batches(50)
+    if not batches:
+        return
+    st.divider()
+    st.subheader("Earlier batches")
+    for batch in batches[:10]:
+        progress = service.progress(batch.id)
+        name, facts, action = st.columns([3, 4, 1], vertical_alignment="center")
+        name.markdown(f"**{batch.name}**  \n{batch.created_at:%d %b %Y, %H:%M}")
+        facts.caption(
+            f"{progress.total:,} videos · {progress.succeeded:,} ready · {progress.failed + progress.unknown:,} failed"
+            f" · {progress.spent:,.2f} credits · {batch.state}"
+        )
+        if action.button("Open", key=f"batch_open_{batch.id}", width="stretch"):
+            show_batch(batch.id)
+            st.rerun()
+
+
+st.title("Batch")
+st.caption(
+    "One video per product: give a table, turn each row into a prompt, and let them be made in the "
+    "background. Leaving the page, or even restarting the app, does not stop or repeat a batch."
+)
+wanted = st.query_params.get("batch") or st.session_state.get(SHOWN_BATCH)
+try:
+    shown = int(wanted) if wanted else None
+except ValueError:
+    shown = None
+if shown is not None:
+    batch_view(shown)
+else:
+    new_batch()
+    earlier_batches()
