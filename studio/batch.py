@@ -56,6 +56,7 @@ MAX_ROWS = 5000
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 32
 MAX_MODERATION_RETRIES = 3
+POLL_BUDGET = 100  # running tasks asked about per tick
 OPTIONAL_COLUMNS = ("aspect_ratio", "duration", "size", "image_url", "characters")
 FIELD_NAMES = {
     "prompt": "prompt",
@@ -524,6 +525,12 @@ class _Live:
     excess: int = 0  # senders asked to stop because the concurrency was lowered
     stopping: bool = False
     backoff: Backoff = field(default_factory=Backoff)
+    sent: list[tuple[int, str]] = field(default_factory=list)  # accepted, task id not stored yet
+    polled: dict[int, float] = field(default_factory=dict)  # running row -> when last asked about
+
+    def flush(self, store: Store) -> None:
+        sent, self.sent = self.sent, []
+        store.mark_running_many(sent, cost=video_cost())
 
 
 class BatchRunner:
@@ -604,7 +611,7 @@ class BatchRunner:
                 while True:
                     if time.monotonic() - last_poll >= self.poll_seconds:
                         last_poll = time.monotonic()
-                        await self._poll(batch_id, connection)
+                        await self._poll(batch_id, connection, live)
                     if not self._refresh(batch_id, live):
                         break
                     out = self.store.count_status(batch_id, RUNNING, "submitting")
@@ -627,12 +634,20 @@ class BatchRunner:
         ):
             self.store.set_batch(batch_id, state="done")
 
-    async def _poll(self, batch_id: int, connection: Connection) -> None:
+    async def _poll(self, batch_id: int, connection: Connection, live: _Live) -> None:
+        """Ask about the batch's running tasks, at most POLL_BUDGET of them a tick, the ones asked
+        about longest ago first: a big batch does not flood the service (or slow its own sends)."""
         self.store.expire_stale_submissions()
-        ids = [g.id for g in self.store.batch_rows(batch_id, RUNNING)]
-        if ids:
+        running = self.store.batch_row_ids(batch_id, RUNNING)
+        now = time.monotonic()
+        asked = {i: live.polled.get(i, now) for i in running}  # a new task waits its turn
+        live.polled = asked
+        chosen = sorted(running, key=asked.__getitem__)[:POLL_BUDGET]
+        for row_id in chosen:
+            asked[row_id] = now
+        if chosen:
             try:
-                await tick_async(connection, self.store, self.media, ids)
+                await tick_async(connection, self.store, self.media, chosen)
             except Exception:  # noqa: BLE001 - a poll that failed is tried again next time
                 pass
 
@@ -641,12 +656,14 @@ class BatchRunner:
         nothing is left to send, or the batch is paused, cancelled or the runner stops."""
         senders: set[asyncio.Task] = set()
         while True:
+            live.flush(self.store)
             senders = {s for s in senders if not s.done()}
             if live.state == "running" and not live.stopping and live.queued:
                 live.excess = max(0, len(senders) - live.concurrency)
                 while len(senders) < live.concurrency:
                     senders.add(asyncio.create_task(self._sender(batch_id, client, live)))
             elif not senders:
+                live.flush(self.store)
                 return
             await asyncio.sleep(0.05)
 
@@ -689,4 +706,4 @@ class BatchRunner:
                 self.store.mark_refused(row.id, exc.message)
             else:
                 live.backoff.ok()
-                self.store.mark_running(row.id, task_id, cost=video_cost())
+                live.sent.append((row.id, task_id))  # written with others, a few times a second

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -606,27 +607,41 @@ class Store:
 
     def claim_queued(self, batch_id: int) -> Generation | None:
         """Take the next queued row of a batch for sending (``submitting``), or None when none is
-        left. The status guard makes the claim exclusive across threads and replicas."""
+        left. The status guard makes the claim exclusive across threads and replicas. (Core, not
+        the ORM: this runs once a row on the batch's hot path.)"""
+        columns = [getattr(Generation, name) for name in _CLAIMED]
         for _ in range(20):
-            with self.session() as session, session.begin():
-                next_id = (
-                    select(Generation.id)
-                    .where(Generation.batch_id == batch_id, Generation.status == QUEUED)
-                    .order_by(Generation.batch_row, Generation.id)
-                    .limit(1)
-                    .scalar_subquery()
-                )
-                claimed = session.execute(
+            next_id = (
+                select(Generation.id)
+                .where(Generation.batch_id == batch_id, Generation.status == QUEUED)
+                .order_by(Generation.batch_row, Generation.id)
+                .limit(1)
+                .scalar_subquery()
+            )
+            with self.engine.begin() as connection:
+                claimed = connection.execute(
                     update(Generation)
                     .where(Generation.id == next_id, Generation.status == QUEUED)
                     .values(status="submitting", submitted_at=utcnow())
-                    .returning(Generation.id)
-                ).scalar()
+                    .returning(*columns)
+                ).first()
             if claimed is not None:
-                return self.get(claimed)
+                return Generation(**dict(zip(_CLAIMED, claimed, strict=True)))  # detached, read-only
             if not self.count_status(batch_id, QUEUED):
                 return None
         return None
+
+    def mark_running_many(self, sent: Sequence[tuple[int, str]], *, cost: float) -> None:
+        """Record several accepted sends in one transaction (the batch runner flushes them)."""
+        if not sent:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(Generation.__table__)
+                .where(Generation.__table__.c.id == bindparam("row_id"))
+                .values(status=RUNNING, task_id=bindparam("new_task_id"), cost=cost),
+                [{"row_id": row_id, "new_task_id": task_id} for row_id, task_id in sent],
+            )
 
     def requeue(self, generation_id: int) -> None:
         """Put back a claimed row the service provably did not take (a 429, an unreachable host)."""
@@ -674,6 +689,16 @@ class Store:
         with self.session() as session:
             return list(session.scalars(query.order_by(Generation.batch_row, Generation.id)))
 
+    def batch_row_ids(self, batch_id: int, status: str) -> list[int]:
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(Generation.id)
+                    .where(Generation.batch_id == batch_id, Generation.status == status)
+                    .order_by(Generation.id)
+                )
+            )
+
     def batches_to_drive(self, service: str) -> list[int]:
         """Batches on ``service`` with work left: sending (state running) or tasks still out."""
         with self.session() as session:
@@ -691,6 +716,22 @@ class Store:
     def _set(self, model: type[Base], row_id: int, **values: Any) -> None:
         with self.session() as session, session.begin():
             session.execute(update(model).where(model.id == row_id).values(**values))
+
+
+_CLAIMED = (
+    "id",
+    "batch_id",
+    "batch_row",
+    "prompt",
+    "aspect_ratio",
+    "duration",
+    "size",
+    "image_ref",
+    "remix_target_id",
+    "characters",
+    "submitted_at",
+    "created_at",
+)
 
 
 def _queued_row(params: dict[str, Any], service: str, batch_id: int, row: int | None) -> dict[str, Any]:

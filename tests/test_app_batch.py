@@ -1,0 +1,120 @@
+"""The Batch page through AppTest: pasted rows -> preview -> cost -> start -> results and zip;
+bad templates, rows past the balance, and a batch found again from a new session."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from components.resources import credits_left
+from studio.config import SANDBOX_API_KEY
+from studio.store import Store, default_url
+
+from .apptest_helpers import new_app, run_until, sandbox_counters, service_url, texts, widget
+
+ROWS = "product,colour,aspect_ratio\nTrail sneaker,red,16:9\nWater bottle,,9:16\nCoffee mug,sand,9:16\n"
+TEMPLATE = "A {colour} {product} turning on a studio table"
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    at = new_app(monkeypatch, tmp_path / "data")
+    at.switch_page("app_pages/batch.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def paste(at, rows: str, template: str | None = None) -> None:
+    widget(at, "batch_way").set_value("Paste rows")
+    at.run()
+    widget(at, "batch_paste").set_value(rows)
+    at.run()
+    if template is not None:
+        widget(at, "batch_template").set_value(template)
+        at.run()
+    assert not at.exception, at.exception
+
+
+def start_button(at):
+    return next(b for b in at.button if b.label.startswith("Start ·"))
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_pasted_rows_are_previewed_checked_costed_and_made(app, tmp_path) -> None:
+    paste(app, ROWS, TEMPLATE)
+    preview = app.dataframe[0].value
+    assert list(preview["prompt"]) == [
+        "A red Trail sneaker turning on a studio table",
+        "A sand Coffee mug turning on a studio table",
+    ]
+    assert list(preview["aspect_ratio"]) == ["16:9", "9:16"]
+    assert "1 row will be skipped and not sent" in texts(app)
+    assert "colour is empty" in app.dataframe[1].value["reason"][0]
+    assert metric(app, "Videos") == "2" and metric(app, "Cost") == "0.16 credits"
+    assert start_button(app).label == "Start · 2 videos · 0.16 credits"
+    assert sandbox_counters(app).get("received_video", 0) == 0  # nothing is sent before Start
+
+    start_button(app).click()
+    app.run()
+    assert not app.exception, app.exception
+    run_until(app, lambda at: metric(at, "Ready") == "2", timeout=40)
+    assert sandbox_counters(app)["accepted_video"] == 2
+    results = app.dataframe[0].value
+    assert list(results["row"]) == [1, 3] and list(results["status"]) == ["Ready", "Ready"]
+    assert all(str(pid).startswith("s_") for pid in results["pid"])
+    assert "Finished · 2 of 2 done" in [p.text for p in app.get("progress")][0]
+    assert any("Download zip (2 videos" in d.proto.label for d in app.get("download_button"))
+    assert "1 rows of the table were skipped" in [e.label for e in app.expander][0]
+    store = Store(default_url(tmp_path / "data"))
+    [batch] = store.batches()
+    assert batch.state == "done" and batch.settings["skipped"] == [
+        {"row": 2, "reason": batch.settings["skipped"][0]["reason"]}
+    ]
+
+
+def test_a_template_naming_a_missing_column_is_explained_and_nothing_can_start(app) -> None:
+    paste(app, ROWS, "A {color} {product}")
+    assert "The template names {color}, which is not a column of the table" in texts(app)
+    assert not [b for b in app.button if b.label.startswith("Start ·")]
+
+
+def test_rows_without_a_prompt_or_template_ask_for_one(app) -> None:
+    paste(app, "product\nmug\n")
+    assert "Write the template to see the prompts." in texts(app)
+    assert not [b for b in app.button if b.label.startswith("Start ·")]
+
+
+def test_a_batch_past_the_balance_cannot_start_and_the_cap_defaults_to_what_is_affordable(app) -> None:
+    httpx.post(
+        f"{service_url(app)}/sandbox/credits", json={"apiKey": SANDBOX_API_KEY, "credits": 1.0}
+    ).raise_for_status()
+    credits_left.clear()
+    paste(app, "prompt\n" + "".join(f"A lamp number {n}\n" for n in range(30)))
+    assert widget(app, "batch_limit").value == 12  # 12 × 0.08 = 0.96 of the 1.00 left
+    assert start_button(app).disabled is False
+    widget(app, "batch_limit").set_value(30)
+    app.run()
+    assert "This costs more than the 1.00 credits left" in texts(app)
+    assert start_button(app).disabled is True
+    assert sandbox_counters(app).get("received_video", 0) == 0
+
+
+def test_a_new_session_finds_the_batch_and_its_results(app, tmp_path, monkeypatch) -> None:
+    paste(app, "prompt\nA red kite over the sea\nA blue kite over a field\n")
+    start_button(app).click()
+    app.run()
+    run_until(app, lambda at: metric(at, "Ready") == "2", timeout=40)
+
+    fresh = new_app(monkeypatch, tmp_path / "data")  # another tab, or the same one after a refresh
+    fresh.switch_page("app_pages/batch.py")
+    fresh.run()
+    assert "Earlier batches" in [h.value for h in fresh.subheader]
+    assert "2 videos · 2 ready · 0 failed" in texts(fresh)
+    next(b for b in fresh.button if b.label == "Open").click()
+    fresh.run()
+    assert list(fresh.dataframe[0].value["status"]) == ["Ready", "Ready"]
+    assert sandbox_counters(fresh)["accepted_video"] == 2  # opening it again sends nothing
