@@ -14,6 +14,7 @@ import logging
 import random
 import re
 import secrets
+import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -113,6 +114,16 @@ class Engine:
         for path in self.dirs.values():
             path.mkdir(parents=True, exist_ok=True)
         self._pool = ThreadPoolExecutor(self.config.render_workers, thread_name_prefix="sandbox-render")
+        self._exiting = False
+        # Python joins executor threads at exit after they drain their queue: with many renders
+        # waiting, exit would hang for minutes. This hook runs first and turns waiting renders into
+        # no-ops; their tasks stay saved as running and resume at the next start.
+        register = getattr(threading, "_register_atexit", None)
+        if register is not None:
+            try:
+                register(self._exit_soon)
+            except RuntimeError:  # already shutting down
+                self._exiting = True
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0))
         self._load_state()
 
@@ -429,7 +440,12 @@ class Engine:
             reference=Image.open(reference).convert("RGB") if reference.exists() else None,
         )
 
+    def _exit_soon(self) -> None:
+        self._exiting = True
+
     def _render(self, record: TaskRecord) -> None:
+        if self._exiting:
+            raise RuntimeError("not rendered: interpreter shutdown")
         render_video(self._video_spec(record), self.dirs["media"] / f"{record.id}.mp4", self.profile)
 
     async def _run(self, record: TaskRecord) -> None:
@@ -438,6 +454,10 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a sandbox bug must still end the task, refunded
+            if isinstance(exc, RuntimeError) and "interpreter shutdown" in str(exc):
+                # the process is exiting (an app restart): leave the task as saved; it resumes then
+                log.info("task %s left for the next start", record.id)
+                return
             log.exception("task %s crashed", record.id)
             await self._finish(record, failure=("error", f"internal error: {type(exc).__name__}"))
         finally:

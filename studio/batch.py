@@ -15,6 +15,7 @@ Three parts, free of Streamlit:
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import csv
 import io
@@ -313,6 +314,11 @@ def progress_of(rows: list[Generation], *, now: datetime | None = None) -> Batch
         eta = max([0.0, *out])
         if waiting:
             eta = max(eta, (waiting / rate if rate else 0.0) + task_seconds)
+        # when the service is the bottleneck, finishing slower than tasks take: go by the pace so far
+        left = sum(counts[k] for k in (QUEUED, "submitting", RUNNING))
+        if left:
+            pace = (now - sent[0]).total_seconds() / len(finished)
+            eta = max(eta, pace * left)
     failures = Counter(r.failure_reason or "error" for r in rows if r.status == "failed")
     return BatchProgress(
         total=len(rows),
@@ -546,6 +552,8 @@ class BatchRunner:
         self._driving: dict[int, concurrent.futures.Future] = {}
         self._live: dict[int, _Live] = {}
         self._lock = threading.Lock()
+        self._stopped = False
+        atexit.register(self.stop, 3.0)  # a clean shutdown lets the sends already out finish
 
     # -- from any thread ---------------------------------------------------------------------
     def drive(self, batch_id: int, connection: Connection) -> bool:
@@ -578,6 +586,9 @@ class BatchRunner:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop taking new rows, let the sends already out get their answer, then stop."""
+        if self._stopped:
+            return
+        self._stopped = True
         for live in self._live.values():
             live.stopping = True
         for future in list(self._driving.values()):
