@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.feedback import send
 from components.resources import connection, credits_left, media, store
 from components.session import handoff, take_handoff, toast_later, watch_character
 from components.span_picker import span_picker
 from components.tracker import CHARACTER_ERRORS
 from components.video import clock
-from grsai_api import GrsaiError, SubmissionUnknownError
 from studio.characters import CharacterService
 from studio.clips import MAX_CLIP_BYTES, ClipError, download_clip, probe
 from studio.costs import character_cost
@@ -23,15 +23,8 @@ COLUMNS = 3
 
 def create(action, slot) -> None:
     """Send one character request; show what went wrong next to the form, or start watching it."""
-    try:
-        character = action()
-    except ClipError as exc:
-        slot.error(str(exc), icon=":material/error:")
-    except SubmissionUnknownError as exc:
-        slot.warning(str(exc), icon=":material/help:")
-    except GrsaiError as exc:
-        slot.error(f"The service did not make this character: {exc.message}", icon=":material/error:")
-    else:
+    character = send(action, slot, what="make this character")
+    if character is not None:
         watch_character(character.id)
         credits_left.clear()
         toast_later("Making your character: it appears in the gallery below")

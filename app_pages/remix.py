@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.feedback import send
 from components.lineage import lineage
 from components.resources import connection, credits_left, generation_service, media, store
 from components.session import take_handoff, watch
 from components.tracker import ERRORS
 from components.video import clock, failure_note, video_player
-from grsai_api import GrsaiError, InvalidRequestError, SubmissionUnknownError, check_pid
+from grsai_api import InvalidRequestError, check_pid
 from studio.costs import video_cost
 from studio.store import LibraryFilter
 
@@ -118,15 +119,8 @@ def remix_form(source_pid: str, source) -> None:
                 "size": source.size if source else "small",
                 "remix_target_id": source_pid,
             }
-            try:
-                remix = generation_service().submit(params)
-            except InvalidRequestError as exc:
-                slot.error(exc.message, icon=":material/error:")
-            except SubmissionUnknownError as exc:
-                slot.warning(str(exc), icon=":material/help:")
-            except GrsaiError as exc:
-                slot.error(f"The service did not start this remix: {exc.message}", icon=":material/error:")
-            else:
+            remix = send(lambda: generation_service().submit(params), slot, what="start this remix")
+            if remix is not None:
                 watch(remix.id)
                 credits_left.clear()
                 st.session_state["remix_result_id"] = remix.id
