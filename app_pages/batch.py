@@ -357,7 +357,9 @@ def results(batch_id: int, active: bool) -> None:
     chosen = show.segmented_control(
         "Show", ["All", "Ready", "Failed", "Not done"], default="All", required=True, key="batch_show"
     )
-    page = pager.number_input("Page", min_value=1, value=1, step=1, key=f"batch_page_{batch_id}_{chosen}")
+    page = 1
+    if service.progress(batch_id).total > RESULTS_PAGE:
+        page = pager.number_input("Page", min_value=1, value=1, step=1, key=f"batch_page_{batch_id}_{chosen}")
 
     @st.fragment(run_every=2.0 if active else None)
     def table() -> None:
@@ -401,7 +403,10 @@ def results(batch_id: int, active: bool) -> None:
     table()
     skipped = batch.settings.get("skipped") or []
     if skipped:
-        with st.expander(f"{len(skipped)} rows of the table were skipped and never sent"):
+        one = len(skipped) == 1
+        with st.expander(
+            f"{len(skipped)} row{'' if one else 's'} of the table {'was' if one else 'were'} skipped and never sent"
+        ):
             st.dataframe(pd.DataFrame(skipped), hide_index=True)
 
     progress = service.progress(batch_id)

@@ -68,7 +68,7 @@ def test_pasted_rows_are_previewed_checked_costed_and_made(app, tmp_path) -> Non
     assert all(str(pid).startswith("s_") for pid in results["pid"])
     assert "Finished · 2 of 2 done" in [p.text for p in app.get("progress")][0]
     assert any("Download zip (2 videos" in d.proto.label for d in app.get("download_button"))
-    assert "1 rows of the table were skipped" in [e.label for e in app.expander][0]
+    assert "1 row of the table was skipped" in [e.label for e in app.expander][0]
     store = Store(default_url(tmp_path / "data"))
     [batch] = store.batches()
     assert batch.state == "done" and batch.settings["skipped"] == [
