@@ -185,3 +185,27 @@ def test_remix_plays_the_original_and_the_remix_side_by_side(page, tmp_path_fact
     ).json_value()
     assert len(playing) == 2  # both autoplay, muted, side by side
     page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "remix.png"), full_page=True)
+
+
+def test_batch_pasted_rows_become_videos_and_a_zip(page, tmp_path_factory) -> None:
+    import io
+    import zipfile
+
+    rows = "product,colour\nTrail sneaker,red\nWater bottle,blue\nCoffee mug,\n"
+    page.get_by_role("link", name="Batch").click()
+    page.get_by_role("heading", name="Batch").wait_for(timeout=15_000)
+    page.get_by_text("Paste rows").click()
+    page.get_by_role("textbox", name="Rows, with a header row").fill(rows)
+    page.keyboard.press("Tab")
+    page.get_by_role("textbox", name="Prompt template").fill("A {colour} {product} turning on a studio table")
+    page.keyboard.press("Tab")
+    page.get_by_text("1 row will be skipped and not sent").wait_for(timeout=15_000)
+    page.get_by_role("button", name="Start · 2 videos · 0.16 credits").click()
+    page.get_by_text("Finished · 2 of 2 done").wait_for(timeout=90_000)
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="Download zip (2 videos").click()
+    archive = zipfile.ZipFile(io.BytesIO(download.value.path().read_bytes()))
+    names = archive.namelist()
+    assert "manifest.csv" in names and len([n for n in names if n.endswith(".mp4")]) == 2
+    assert "A red Trail sneaker" in archive.read("manifest.csv").decode()
+    page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "batch.png"), full_page=True)
