@@ -23,8 +23,8 @@ page = st.navigation(
 )
 current = connection()
 st.session_state["connection"] = current
-adopt_running(store(), current)
-batch_runner().resume_all(current)  # batches carry on after a refresh or a restart, on any page
+if adopt_running(store(), current):
+    batch_runner().resume_all(current)  # batches carry on after a restart, whichever page opens first
 page.run()
 # The sidebar comes after the page, so its poller sees what this run submitted.
 render_sidebar(current, store(), media())

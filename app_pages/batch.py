@@ -20,6 +20,7 @@ from studio.batch import (
     MAX_CONCURRENCY,
     MAX_MODERATION_RETRIES,
     BatchInputError,
+    BatchProgress,
     NotEnoughCredits,
     Plan,
     plan_rows,
@@ -267,7 +268,8 @@ def batch_view(batch_id: int) -> None:
         show_batch(None)
         st.rerun()
 
-    active = service.progress(batch_id).active
+    progress = service.progress(batch_id)
+    active = progress.active
 
     @st.fragment(run_every=1.0 if active else None)
     def live() -> None:
@@ -302,13 +304,12 @@ def batch_view(batch_id: int) -> None:
             st.rerun()  # it just finished: draw the results and the zip
 
     live()
-    controls(batch_id)
-    results(batch_id, active)
+    controls(batch, progress)
+    results(batch, progress)
 
 
-def controls(batch_id: int) -> None:
-    batch = library.get_batch(batch_id)
-    progress = service.progress(batch_id)
+def controls(batch, progress: BatchProgress) -> None:
+    batch_id = batch.id
     pause, cancel, speed = st.columns([1, 1, 2], vertical_alignment="bottom")
     if batch.state == "running" and progress.queued:
         if pause.button("Pause", icon=":material/pause:", width="stretch", key="batch_pause"):
@@ -350,18 +351,18 @@ def controls(batch_id: int) -> None:
 RESULTS_PAGE = 50
 
 
-def results(batch_id: int, active: bool) -> None:
-    batch = library.get_batch(batch_id)
+def results(batch, progress: BatchProgress) -> None:
+    batch_id = batch.id
     st.subheader("Results")
     show, pager = st.columns([3, 1], vertical_alignment="bottom")
     chosen = show.segmented_control(
         "Show", ["All", "Ready", "Failed", "Not done"], default="All", required=True, key="batch_show"
     )
     page = 1
-    if service.progress(batch_id).total > RESULTS_PAGE:
+    if progress.total > RESULTS_PAGE:
         page = pager.number_input("Page", min_value=1, value=1, step=1, key=f"batch_page_{batch_id}_{chosen}")
 
-    @st.fragment(run_every=2.0 if active else None)
+    @st.fragment(run_every=2.0 if progress.active else None)
     def table() -> None:
         frame = service.results(batch_id, thumbnails=False)
         if frame.empty:
@@ -409,7 +410,6 @@ def results(batch_id: int, active: bool) -> None:
         ):
             st.dataframe(pd.DataFrame(skipped), hide_index=True)
 
-    progress = service.progress(batch_id)
     retry, download = st.columns(2, gap="large")
     with retry:
         moderated = sum(n for reason, n in progress.failures.items() if reason.endswith("moderation"))
@@ -453,7 +453,7 @@ def results(batch_id: int, active: bool) -> None:
         )
         st.download_button(
             "Manifest only (CSV)",
-            service.manifest(batch_id).to_csv(index=False),
+            lambda: service.manifest(batch_id).to_csv(index=False),  # made when clicked
             file_name=f"batch-{batch_id}-manifest.csv",
             mime="text/csv",
             icon=":material/table:",
@@ -472,13 +472,18 @@ def earlier_batches() -> None:
         return
     st.divider()
     st.subheader("Earlier batches")
-    for batch in batches[:10]:
-        progress = service.progress(batch.id)
+    shown = batches[:10]
+    tallies = library.batch_tallies([b.id for b in shown])
+    for batch in shown:
+        # a row's newest attempt is the only one that can be ready, waiting or cancelled
+        statuses, spent = tallies[batch.id]
+        total = int(batch.settings.get("rows", 0))
+        ready = statuses["succeeded"]
+        failed = total - ready - sum(statuses[s] for s in ("queued", "submitting", "running", "cancelled"))
         name, facts, action = st.columns([3, 4, 1], vertical_alignment="center")
         name.markdown(f"**{batch.name}**  \n{batch.created_at:%d %b %Y, %H:%M}")
         facts.caption(
-            f"{progress.total:,} videos · {progress.succeeded:,} ready · {progress.failed + progress.unknown:,} failed"
-            f" · {progress.spent:,.2f} credits · {batch.state}"
+            f"{total:,} videos · {ready:,} ready · {failed:,} failed · {spent:,.2f} credits · {batch.state}"
         )
         if action.button("Open", key=f"batch_open_{batch.id}", width="stretch"):
             show_batch(batch.id)

@@ -10,6 +10,7 @@ from components.session import handoff, take_handoff, toast_later, watch_charact
 from components.span_picker import span_picker
 from components.tracker import CHARACTER_ERRORS
 from components.video import clock
+from components.video_picker import video_picker
 from studio.characters import CharacterService
 from studio.clips import MAX_CLIP_BYTES, ClipError, download_clip, probe
 from studio.costs import character_cost
@@ -103,22 +104,13 @@ with from_video:
         st.info(
             "Your finished videos will appear here. Make one on **Generate** first.", icon=":material/movie:"
         )
-    for begin in range(0, min(len(videos), 12), 4):
-        for column, video in zip(st.columns(4), videos[begin : begin + 4], strict=False):
-            with column, st.container(border=True):
-                if files.exists(video.thumb_path):
-                    st.image(str(files.path(video.thumb_path)), width="stretch")
-                st.caption(video.prompt[:60] + ("…" if len(video.prompt) > 60 else ""))
-                picked = video.id == chosen_id
-                if st.button(
-                    "Chosen" if picked else "Choose",
-                    key=f"characters_choose_{video.id}",
-                    type="primary" if picked else "secondary",
-                    width="stretch",
-                    icon=":material/check:" if picked else None,
-                ):
-                    st.session_state["characters_source_id"] = video.id
-                    st.rerun()
+    video_picker(
+        videos[:12],
+        files,
+        key="characters_choose",
+        chosen=lambda video: video.id == chosen_id,
+        on_pick=lambda video: st.session_state.update(characters_source_id=video.id),
+    )
     chosen = library.get(chosen_id) if chosen_id else None
     if chosen is not None and chosen.pid:
         st.markdown(f"**From:** {chosen.prompt}")

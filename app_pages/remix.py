@@ -10,6 +10,7 @@ from components.resources import connection, credits_left, generation_service, m
 from components.session import take_handoff, watch
 from components.tracker import ERRORS
 from components.video import clock, failure_note, video_player
+from components.video_picker import video_picker
 from grsai_api import InvalidRequestError, check_pid
 from studio.costs import video_cost
 from studio.store import LibraryFilter
@@ -38,20 +39,15 @@ with st.expander("Choose the video to remix", expanded=source_pid is None, icon=
     found, _ = library.search(LibraryFilter(text=search or "", statuses=("succeeded",)), limit=8)
     if not found:
         st.caption("No finished videos match. Make one on **Generate** first.")
-    for begin in range(0, len(found), 4):
-        for column, video in zip(st.columns(4), found[begin : begin + 4], strict=False):
-            with column, st.container(border=True):
-                if files.exists(video.thumb_path):
-                    st.image(str(files.path(video.thumb_path)), width="stretch")
-                st.caption(video.prompt[:70] + ("…" if len(video.prompt) > 70 else ""))
-                st.button(
-                    "Remix this one",
-                    key=f"remix_pick_{video.id}",
-                    on_click=choose,
-                    args=(video.pid,),
-                    width="stretch",
-                    type="primary" if video.pid == source_pid else "secondary",
-                )
+    video_picker(
+        found,
+        files,
+        key="remix_pick",
+        chosen=lambda video: video.pid == source_pid,
+        on_pick=lambda video: choose(video.pid),
+        label="Remix this one",
+        chosen_label="Remix this one",
+    )
     pasted = st.text_input(
         "…or paste a pid",
         key="remix_pasted",

@@ -10,56 +10,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 
 import httpx
 
 from grsai_api import AsyncClient
 
+from . import _sandbox
+
 KEY = "bench-key"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_sandbox(port: int, args: argparse.Namespace) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "--port",
-            str(port),
-            "--render-profile",
-            "light",
-            "--task-seconds",
-            str(args.task_seconds),
-            "--latency-ms",
-            str(args.latency_ms),
-            "--credits",
-            "100000",
-            "--data-dir",
-            tempfile.mkdtemp(prefix="bench-sandbox-"),
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit("the sandbox did not start")
 
 
 async def run(base_url: str, n: int) -> dict[str, float]:
@@ -90,14 +49,19 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--task-seconds", type=float, default=5.0)
     args = parser.parse_args()
-    port = free_port()
-    process = start_sandbox(port, args)
+    process, base_url = _sandbox.start(
+        "--render-profile",
+        "light",
+        "--task-seconds",
+        str(args.task_seconds),
+        "--latency-ms",
+        str(args.latency_ms),
+    )
     try:
-        figures = asyncio.run(run(f"http://127.0.0.1:{port}", args.n))
-        counters = httpx.get(f"http://127.0.0.1:{port}/sandbox/stats").json()["counters"]
+        figures = asyncio.run(run(base_url, args.n))
+        counters = httpx.get(f"{base_url}/sandbox/stats").json()["counters"]
     finally:
-        process.terminate()
-        process.wait(10)
+        _sandbox.stop(process)
     print(
         f"submissions sent at once:  {args.n}  (sandbox latency {args.latency_ms:g} ms, task {args.task_seconds:g} s)"
     )

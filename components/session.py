@@ -22,16 +22,17 @@ def init_session() -> None:
     st.session_state.setdefault(ADOPTED, set())
 
 
-def adopt_running(store: Store, connection: Connection) -> None:
+def adopt_running(store: Store, connection: Connection) -> bool:
     """Once per session and service: take up what the store still has running, so a refresh, a
-    closed tab or an app restart loses nothing."""
+    closed tab or an app restart loses nothing. True the first time (the caller adopts more)."""
     if connection.service_id in st.session_state[ADOPTED]:
-        return
+        return False
     st.session_state[ADOPTED].add(connection.service_id)
     for generation_id in store.running_ids(connection.service_id):
         watch(generation_id)
     for row_id in store.running_character_ids(connection.service_id):
         watch_character(row_id)
+    return True
 
 
 def watch(generation_id: int) -> None:

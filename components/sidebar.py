@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio.batch import latest_attempts
 from studio.connection import Connection
 from studio.costs import format_credits
 from studio.media import MediaStore
@@ -36,10 +35,10 @@ def batches(store: Store) -> None:
         for batch in store.batches(20):
             if batch.state not in ("running", "paused"):
                 continue
-            rows = latest_attempts(store.batch_rows(batch.id))
-            done = sum(r.status in ("succeeded", "failed", "unknown", "cancelled") for r in rows)
-            if done < len(rows):
-                lines.append((batch.name, done, len(rows), batch.state))
+            total = int(batch.settings.get("rows", 0))
+            left = store.count_status(batch.id, "queued", "submitting", "running")  # newest attempts only
+            if left:
+                lines.append((batch.name, total - left, total, batch.state))
         return lines
 
     @st.fragment(run_every=3.0 if at_work() else None)

@@ -59,14 +59,6 @@ MAX_CONCURRENCY = 32
 MAX_MODERATION_RETRIES = 3
 POLL_BUDGET = 100  # running tasks asked about per tick
 OPTIONAL_COLUMNS = ("aspect_ratio", "duration", "size", "image_url", "characters")
-FIELD_NAMES = {
-    "prompt": "prompt",
-    "aspect_ratio": "aspect_ratio",
-    "duration": "duration",
-    "size": "size",
-    "image_url": "image_url",
-    "characters": "characters",
-}
 CLIP_WITH_SPAN = re.compile(
     r"^(?P<url>\S+?)(?:\s+(?P<start>\d+(?:\.\d+)?)\s*[-–]\s*(?P<end>\d+(?:\.\d+)?))?$"
 )
@@ -194,8 +186,9 @@ def plan_rows(
     defaults = {"aspect_ratio": "16:9", "duration": 10, "size": "small", **(defaults or {})}
     template = (template or "").strip()
     columns = set(frame.columns)
+    fields = template_fields(template) if template else []
     if template:
-        missing = [f for f in template_fields(template) if f not in columns]
+        missing = [f for f in fields if f not in columns]
         if missing:
             raise BatchInputError(
                 f"The template names {', '.join('{' + m + '}' for m in missing)}, which "
@@ -207,7 +200,6 @@ def plan_rows(
             "The table has no prompt column. Add one, or write a prompt template with "
             f"{{column}} placeholders from: {', '.join(frame.columns)}."
         )
-    fields = template_fields(template) if template else []
     saved = saved_characters or set()
     plan = Plan()
     for index, record in enumerate(frame.to_dict("records"), start=1):
@@ -233,8 +225,9 @@ def plan_rows(
             validate_video_request(**params)
             params["duration"] = int(float(params["duration"]))
         except InvalidRequestError as exc:
-            column = FIELD_NAMES.get(exc.field or "", exc.field or "")
-            plan.invalid.append(InvalidRow(index, f"{column}: {exc.message}" if column else exc.message))
+            plan.invalid.append(
+                InvalidRow(index, f"{exc.field}: {exc.message}" if exc.field else exc.message)
+            )
             continue
         mentions = check_mentions(params["prompt"], saved, len(params.get("characters") or []))
         if mentions.unknown:

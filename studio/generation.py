@@ -41,9 +41,7 @@ class GenerationService:
             sendable["image_url"] = self.media.resolve(image)
         return sendable
 
-    def submit(
-        self, params: dict[str, Any], *, batch_id: int | None = None, batch_row: int | None = None
-    ) -> Generation:
+    def submit(self, params: dict[str, Any]) -> Generation:
         """Send one video request. InvalidRequestError (nothing stored or sent) for bad input;
         SubmissionUnknownError leaves the generation as ``unknown``; other service errors drop it."""
         params = {k: v for k, v in params.items() if v not in (None, "", [], b"")}
@@ -53,8 +51,6 @@ class GenerationService:
             self._stored_params(params),
             service=self.connection.service_id,
             cost=video_cost(),
-            batch_id=batch_id,
-            batch_row=batch_row,
         )
         try:
             with self.connection.client() as client:

@@ -7,6 +7,7 @@ database; nothing here assumes it is the only writer.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -206,32 +207,9 @@ class Store:
         self.engine.dispose()
 
     # -- generations: the task path -----------------------------------------------------------
-    def add_generation(
-        self,
-        params: dict[str, Any],
-        *,
-        service: str,
-        cost: float,
-        kind: str | None = None,
-        batch_id: int | None = None,
-        batch_row: int | None = None,
-    ) -> Generation:
+    def add_generation(self, params: dict[str, Any], *, service: str, cost: float) -> Generation:
         """Record a generation before it is sent (status ``submitting``)."""
-        generation = Generation(
-            kind=kind or kind_of(params),
-            status="submitting",
-            prompt=str(params["prompt"]).strip(),
-            aspect_ratio=str(params.get("aspect_ratio", "16:9")),
-            duration=int(params.get("duration", 10)),
-            size=str(params.get("size", "small")),
-            image_ref=params.get("image_url") or None,
-            remix_target_id=params.get("remix_target_id") or None,
-            characters=params.get("characters") or None,
-            service=service,
-            cost=cost,
-            batch_id=batch_id,
-            batch_row=batch_row,
-        )
+        generation = Generation(**_generation_row(params, service, status="submitting", cost=cost))
         with self.session() as session, session.begin():
             session.add(generation)
         return generation
@@ -254,34 +232,47 @@ class Store:
         self._set(Generation, generation_id, watch=False)
 
     def apply(self, updates: Sequence[ProgressUpdate]) -> list[int]:
-        """Write a tick's findings in one transaction; returns the ids that finished just now.
+        """Write a tick's findings in one transaction; returns the ids that finished just now."""
+        return self._finish_once(
+            Generation,
+            (
+                (
+                    u.generation_id,
+                    u.status,
+                    u.progress,
+                    {
+                        "pid": u.pid,
+                        "remote_url": u.remote_url,
+                        "video_path": u.video_path,
+                        "thumb_path": u.thumb_path,
+                        "failure_reason": u.failure_reason,
+                        "error": u.error,
+                    },
+                )
+                for u in updates
+            ),
+        )
 
-        A generation is finished once: a second writer (another tab, another replica) that polled
-        the same task finds it no longer running and changes nothing."""
+    def _finish_once(
+        self, model: type[Base], changes: Iterable[tuple[int, str, int, dict[str, Any]]]
+    ) -> list[int]:
+        """Apply (row id, status, progress, what a finished row records) to rows still running, in
+        one transaction; returns the ids that finished just now. A row is finished once: a second
+        writer (another tab, another replica) that polled the same task finds it no longer running
+        and changes nothing. Failed tasks are refunded, so they cost nothing."""
         finished: list[int] = []
         with self.session() as session, session.begin():
-            for u in updates:
-                values: dict[str, Any] = {"progress": u.progress}
-                if u.status in FINISHED:
-                    values.update(
-                        status=u.status,
-                        finished_at=utcnow(),
-                        pid=u.pid,
-                        remote_url=u.remote_url,
-                        video_path=u.video_path,
-                        thumb_path=u.thumb_path,
-                        failure_reason=u.failure_reason,
-                        error=u.error,
-                    )
-                    if u.status == "failed":
-                        values["cost"] = 0.0  # failed tasks are refunded
+            for row_id, status, progress, outcome in changes:
+                values: dict[str, Any] = {"progress": progress}
+                if status in FINISHED:
+                    values.update(outcome, status=status, finished_at=utcnow())
+                    if status == "failed":
+                        values["cost"] = 0.0
                 result = session.execute(
-                    update(Generation)
-                    .where(Generation.id == u.generation_id, Generation.status == RUNNING)
-                    .values(**values)
+                    update(model).where(model.id == row_id, model.status == RUNNING).values(**values)
                 )
-                if result.rowcount and u.status in FINISHED:
-                    finished.append(u.generation_id)
+                if result.rowcount and status in FINISHED:
+                    finished.append(row_id)
         return finished
 
     def expire_stale_submissions(self, older_than: timedelta = timedelta(minutes=2)) -> int:
@@ -498,28 +489,18 @@ class Store:
             session.execute(delete(Character).where(Character.id == character_id))
 
     def apply_characters(self, updates: Sequence[CharacterUpdate]) -> list[int]:
-        finished: list[int] = []
-        with self.session() as session, session.begin():
-            for u in updates:
-                values: dict[str, Any] = {"progress": u.progress}
-                if u.status in FINISHED:
-                    values.update(
-                        status=u.status,
-                        finished_at=utcnow(),
-                        character_id=u.character_id,
-                        failure_reason=u.failure_reason,
-                        error=u.error,
-                    )
-                    if u.status == "failed":
-                        values["cost"] = 0.0
-                result = session.execute(
-                    update(Character)
-                    .where(Character.id == u.row_id, Character.status == RUNNING)
-                    .values(**values)
+        return self._finish_once(
+            Character,
+            (
+                (
+                    u.row_id,
+                    u.status,
+                    u.progress,
+                    {"character_id": u.character_id, "failure_reason": u.failure_reason, "error": u.error},
                 )
-                if result.rowcount and u.status in FINISHED:
-                    finished.append(u.row_id)
-        return finished
+                for u in updates
+            ),
+        )
 
     def get_character(self, row_id: int) -> Character | None:
         with self.session() as session:
@@ -569,7 +550,10 @@ class Store:
             batch = Batch(name=name[:200], settings=settings, state="running")
             session.add(batch)
             session.flush()
-            values = [_queued_row(params, service, batch.id, row) for row, params in rows]
+            values = [
+                _generation_row(params, service, status=QUEUED, watch=False, batch_id=batch.id, batch_row=row)
+                for row, params in rows
+            ]
             for chunk in range(0, len(values), 1000):
                 session.execute(insert(Generation), values[chunk : chunk + 1000])
         return batch
@@ -580,7 +564,14 @@ class Store:
         if batch is None or not attempts:
             return 0
         values = [
-            _queued_row(g.request_params(), batch.settings["service"], batch_id, g.batch_row)
+            _generation_row(
+                g.request_params(),
+                batch.settings["service"],
+                status=QUEUED,
+                watch=False,
+                batch_id=batch_id,
+                batch_row=g.batch_row,
+            )
             for g in attempts
         ]
         with self.session() as session, session.begin():
@@ -689,6 +680,23 @@ class Store:
         with self.session() as session:
             return list(session.scalars(query.order_by(Generation.batch_row, Generation.id)))
 
+    def batch_tallies(self, batch_ids: Sequence[int]) -> dict[int, tuple[Counter[str], float]]:
+        """For each batch, in one query: its attempts by status, and what they cost together."""
+        tallies: dict[int, tuple[Counter[str], float]] = {b: (Counter(), 0.0) for b in batch_ids}
+        if not batch_ids:
+            return tallies
+        with self.session() as session:
+            rows = session.execute(
+                select(Generation.batch_id, Generation.status, func.count(), func.sum(Generation.cost))
+                .where(Generation.batch_id.in_(batch_ids))
+                .group_by(Generation.batch_id, Generation.status)
+            )
+            for batch_id, status, count, cost in rows:
+                statuses, spent = tallies[batch_id]
+                statuses[status] = count
+                tallies[batch_id] = (statuses, spent + (cost or 0.0))
+        return tallies
+
     def batch_row_ids(self, batch_id: int, status: str) -> list[int]:
         with self.session() as session:
             return list(
@@ -734,24 +742,24 @@ _CLAIMED = (
 )
 
 
-def _queued_row(params: dict[str, Any], service: str, batch_id: int, row: int | None) -> dict[str, Any]:
+def _generation_row(
+    params: dict[str, Any], service: str, *, status: str, cost: float = 0.0, **extra: Any
+) -> dict[str, Any]:
+    """A generation's columns from request parameters (as the client takes them)."""
     return {
         "kind": kind_of(params),
-        "status": QUEUED,
+        "status": status,
         "prompt": str(params["prompt"]).strip(),
         "aspect_ratio": str(params.get("aspect_ratio") or "16:9"),
         "duration": int(params.get("duration") or 10),
         "size": str(params.get("size") or "small"),
-        "model": "sora-2",
         "image_ref": params.get("image_url") or None,
         "remix_target_id": params.get("remix_target_id") or None,
         "characters": params.get("characters") or None,
         "service": service,
-        "cost": 0.0,
-        "watch": False,
-        "batch_id": batch_id,
-        "batch_row": row,
+        "cost": cost,
         "created_at": utcnow(),
+        **extra,
     }
 
 
