@@ -22,6 +22,23 @@ RUNTIME_KNOBS = (
 )
 
 
+# Knobs counted in whole credits (the real service's unit: a sora-2 video is 1,600).
+INTEGER_KNOBS = ("credits", "video_price", "character_price")
+
+
+def whole_credits(value: object, name: str = "credits") -> int:
+    """``value`` as a whole, non-negative number of credits (1.0 is fine; 0.08 is refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a whole number of credits, not {value!r}")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(
+            f"{name} must be a whole number of credits, not {value!r} (a sora-2 video costs 1600 credits)"
+        )
+    if value < 0:
+        raise ValueError(f"{name} must not be negative: {value!r}")
+    return int(value)
+
+
 @dataclass
 class SandboxConfig:
     data_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="grsai-sandbox-")))
@@ -35,9 +52,9 @@ class SandboxConfig:
     rate_5xx: float = 0.0
     retry_after: float = 1.0
     latency_ms: float = 0.0
-    credits: float = 100.0
-    video_price: float = 0.08
-    character_price: float = 0.01
+    credits: int = 2_000_000  # integer credits, as the real service counts them
+    video_price: int = 1600
+    character_price: int = 200
     api_keys: tuple[str, ...] = ()
     render_profile: str = "standard"
     render_workers: int = 2
@@ -45,6 +62,12 @@ class SandboxConfig:
     data_prefix: bool = False
     model_available: bool = True
     seed: int | None = None
+    webhook_attempts: int = 5  # tries of one webHook delivery (the final state's; progress once)
+    webhook_backoff: float = 0.25  # seconds before the first retry, doubling after each
+
+    def __post_init__(self) -> None:
+        for name in INTEGER_KNOBS:
+            setattr(self, name, whole_credits(getattr(self, name), name))
 
     def runtime_view(self) -> dict[str, object]:
         return {name: _jsonable(getattr(self, name)) for name in RUNTIME_KNOBS}
@@ -133,14 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every API request")
     parser.add_argument(
-        "--credits", type=float, default=d["credits"].default, help="starting credits of a key"
+        "--credits", type=int, default=d["credits"].default, help="starting credits of a key (whole credits)"
     )
     parser.add_argument(
-        "--video-price", type=float, default=d["video_price"].default, help="credits a video costs"
+        "--video-price", type=int, default=d["video_price"].default, help="credits a video costs"
     )
     parser.add_argument(
         "--character-price",
-        type=float,
+        type=int,
         default=d["character_price"].default,
         help="credits a character upload/create costs",
     )
@@ -170,6 +193,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-prefix",
         action="store_true",
         help="prefix immediate replies with 'data: ', as some real replies are",
+    )
+    parser.add_argument(
+        "--webhook-attempts",
+        type=int,
+        default=d["webhook_attempts"].default,
+        help="tries of a webHook delivery of a task's final state",
+    )
+    parser.add_argument(
+        "--webhook-backoff",
+        type=float,
+        default=d["webhook_backoff"].default,
+        help="seconds before the first webHook retry, doubling after each",
     )
     parser.add_argument("--model-down", action="store_true", help="report sora-2 as unavailable")
     parser.add_argument("--seed", type=int, default=None, help="seed for the random failure rates")

@@ -19,14 +19,15 @@ import time
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 from PIL import Image
 
-from .config import SandboxConfig
+from .config import SandboxConfig, whole_credits
 from .inputs import BadInput, load_bytes, open_image, parse_timestamps
 from .render import Cameo, Look, NotAVideo, RenderProfile, VideoSpec, frame_at, probe_clip, render_video
 
@@ -35,9 +36,63 @@ log = logging.getLogger("sandbox")
 MODEL = "sora-2"
 CODE_ERROR = -1
 CODE_TASK_NOT_FOUND = -22
+# Balances and costs were once kept in a unit 20,000 times larger (0.08 a video); such saved values
+# are strings ("99.92") and are converted when read. Whole credits are saved as JSON integers.
+LEGACY_CREDIT_FACTOR = 20_000
+FAULT_KINDS = ("status", "garbage", "truncated", "malformed")
 _MENTION = re.compile(r"@([A-Za-z0-9_][A-Za-z0-9_.-]*[A-Za-z0-9_])")
 _NAMES = ("sunny", "brisk", "velvet", "lucky", "quiet", "bold", "amber", "misty", "swift", "cosmic")
 _NOUNS = ("fox", "otter", "comet", "maple", "pixel", "harbor", "falcon", "willow", "ember", "koi")
+
+
+def stored_credits(value: object) -> int:
+    """A saved balance or cost as whole credits: an int as it is, an old decimal string (or float)
+    in the old unit multiplied by 20,000 and rounded."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        old = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"not an amount of credits: {value!r}") from None
+    if not old.is_finite():
+        raise ValueError(f"not an amount of credits: {value!r}")
+    return int((old * LEGACY_CREDIT_FACTOR).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def parse_fault(spec: object) -> dict[str, Any]:
+    """A queued fault from ``POST /sandbox/faults``: ``{"status": 429 | 5xx}`` or
+    ``{"kind": "garbage" | "truncated" | "malformed"}``, with ``count`` (1), ``path`` (any API path)
+    and ``after`` (false: answered instead of the request; true: answered after the request was
+    served, so a create has made and charged its task)."""
+    if not isinstance(spec, dict):
+        raise ValueError("a fault is a JSON object")
+    unknown = set(spec) - {"status", "kind", "count", "path", "after"}
+    if unknown:
+        raise ValueError(f"unknown fault fields: {sorted(unknown)}")
+    kind = spec.get("kind") or "status"
+    if kind not in FAULT_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(FAULT_KINDS)}")
+    status = spec.get("status")
+    if kind == "status":
+        status = 500 if status is None else status
+        if (
+            isinstance(status, bool)
+            or not isinstance(status, int)
+            or not (status == 429 or 500 <= status < 600)
+        ):
+            raise ValueError("status must be 429 or 5xx")
+    elif status is not None:
+        raise ValueError(f"a {kind!r} fault takes no status (it answers HTTP 200 or breaks the reply)")
+    count = spec.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError("count must be a whole number of at least 1")
+    path = spec.get("path")
+    if path is not None and (not isinstance(path, str) or not path.startswith("/")):
+        raise ValueError("path must be a request path such as /v1/draw/result")
+    after = spec.get("after", False)
+    if not isinstance(after, bool):
+        raise ValueError("after must be true or false")
+    return {"status": status, "kind": kind, "after": after, "count": count, "path": path}
 
 
 class Refused(Exception):
@@ -54,7 +109,7 @@ class TaskRecord:
     id: str
     kind: str  # video | upload_character | create_character
     owner: str  # a fingerprint of the key, never the key
-    cost: str
+    cost: int  # whole credits charged (refunded if the task fails)
     created_at: float
     run_seconds: float
     public_base: str
@@ -99,9 +154,12 @@ class Engine:
         self.tasks: dict[str, TaskRecord] = {}
         self.pids: dict[str, str] = {}  # pid -> task id
         self.characters: dict[str, str] = {}  # character_id -> task id
-        self.balances: dict[str, Decimal] = {}
+        self.balances: dict[str, int] = {}
         self.stats: Counter[str] = Counter()
+        self.polls_by_task: Counter[str] = Counter()  # task id -> result polls served
+        self.downloads_by_name: Counter[str] = Counter()  # media file name -> GET requests
         self.faults: deque[dict[str, Any]] = deque()
+        self._webhooks: dict[str, _Delivery] = {}  # task id -> its webHook sender
         self._subscribers: dict[str, list[asyncio.Queue[dict[str, Any]]]] = {}
         self._runners: dict[str, asyncio.Task[None]] = {}
         self._pool: ThreadPoolExecutor | None = None
@@ -131,6 +189,10 @@ class Engine:
         for runner in list(self._runners.values()):
             runner.cancel()
         await asyncio.gather(*self._runners.values(), return_exceptions=True)
+        senders = [delivery.sender for delivery in self._webhooks.values() if delivery.sender is not None]
+        for sender in senders:
+            sender.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
         if self.http is not None:
             await self.http.aclose()
         if self._pool is not None:
@@ -139,10 +201,11 @@ class Engine:
     def _load_state(self) -> None:
         balances = Path(self.config.data_dir) / "balances.json"
         if balances.exists():
-            self.balances = {k: Decimal(v) for k, v in json.loads(balances.read_text()).items()}
+            self.balances = {k: stored_credits(v) for k, v in json.loads(balances.read_text()).items()}
         for path in sorted(self.dirs["tasks"].glob("*.json")):
             try:
                 record = TaskRecord(**json.loads(path.read_text()))
+                record.cost = stored_credits(record.cost)
             except (ValueError, TypeError):
                 log.warning("skipping unreadable task record %s", path.name)
                 continue
@@ -171,7 +234,7 @@ class Engine:
     def _save_balances(self) -> None:
         path = Path(self.config.data_dir) / "balances.json"
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({k: str(v) for k, v in self.balances.items()}))
+        tmp.write_text(json.dumps({k: int(v) for k, v in self.balances.items()}))
         tmp.replace(path)
 
     # -- accounts ------------------------------------------------------------------------------
@@ -181,47 +244,58 @@ class Engine:
         if self.config.api_keys and api_key not in self.config.api_keys:
             raise Refused("apikey is invalid")
         owner = fingerprint(api_key)
-        self.balances.setdefault(owner, Decimal(str(self.config.credits)))
+        self.balances.setdefault(owner, self.config.credits)
         return owner
 
-    def balance(self, owner: str) -> Decimal:
-        return self.balances.get(owner, Decimal(str(self.config.credits)))
+    def balance(self, owner: str) -> int:
+        return self.balances.get(owner, self.config.credits)
 
-    def set_balance(self, owner: str, credits: float) -> None:
-        self.balances[owner] = Decimal(str(credits))
+    def set_balance(self, owner: str, credits: object) -> None:
+        self.balances[owner] = whole_credits(credits)
         self._save_balances()
 
-    def _charge(self, owner: str, price: float) -> Decimal:
-        cost = Decimal(str(price))
-        if self.balance(owner) < cost:
+    def _charge(self, owner: str, price: int) -> int:
+        if self.balance(owner) < price:
             raise Refused(
-                f"insufficient credits: this call costs {cost}, the balance is {self.balance(owner)}"
+                f"insufficient credits: this call costs {price}, the balance is {self.balance(owner)}"
             )
-        self.balances[owner] = self.balance(owner) - cost
+        self.balances[owner] = self.balance(owner) - price
         self._save_balances()
-        return cost
+        return price
 
     def _refund(self, record: TaskRecord) -> None:
-        self.balances[record.owner] = self.balance(record.owner) + Decimal(record.cost)
+        self.balances[record.owner] = self.balance(record.owner) + record.cost
         self._save_balances()
 
     # -- faults --------------------------------------------------------------------------------
-    def next_fault(self, path: str) -> int | None:
-        """The status to answer instead of serving this API request, if any."""
+    def queue_fault(self, spec: object) -> dict[str, Any]:
+        fault = parse_fault(spec)
+        self.faults.append(fault)
+        return fault
+
+    def next_fault(self, path: str, *, queued_only: bool = False) -> dict[str, Any] | None:
+        """The fault to inject into this request, if any: the first queued one whose path matches
+        (a fault without a path matches every API request), else one of the random rates.
+        ``queued_only``: media downloads, where only a fault naming their path applies."""
         for fault in list(self.faults):
-            if fault.get("path") in (None, path):
+            if fault.get("path") == path or (fault.get("path") is None and not queued_only):
                 fault["count"] -= 1
                 if fault["count"] <= 0:
                     self.faults.remove(fault)
                 self.stats["faults_injected"] += 1
-                return int(fault["status"])
+                if fault["after"]:
+                    self.stats["faults_injected_after"] += 1
+                return {k: v for k, v in fault.items() if k != "count"}
+        if queued_only:
+            return None
         roll = self.rng.random()
         if roll < self.config.rate_429:
             self.stats["faults_injected"] += 1
-            return 429
+            return {"status": 429, "kind": "status", "after": False, "path": None}
         if roll < self.config.rate_429 + self.config.rate_5xx:
             self.stats["faults_injected"] += 1
-            return self.rng.choice((500, 502, 503))
+            status = self.rng.choice((500, 502, 503))
+            return {"status": status, "kind": "status", "after": False, "path": None}
         return None
 
     # -- creating tasks ------------------------------------------------------------------------
@@ -261,7 +335,7 @@ class Engine:
         self,
         kind: str,
         owner: str,
-        price: float,
+        price: int,
         run_seconds: float,
         public_base: str,
         params: dict[str, Any],
@@ -272,7 +346,7 @@ class Engine:
             id=f"sbx_{secrets.token_hex(12)}",
             kind=kind,
             owner=owner,
-            cost=str(cost),
+            cost=cost,
             created_at=time.time(),
             run_seconds=run_seconds,
             public_base=public_base,
@@ -307,6 +381,7 @@ class Engine:
         if size not in ("small", "large"):
             raise Refused("size must be small or large")
         inputs: dict[str, Image.Image] = {}
+        webhook = _webhook_url(body)  # checked before anything is downloaded or charged
         params: dict[str, Any] = {
             "prompt": prompt.strip(),
             "aspect_ratio": aspect,
@@ -343,7 +418,6 @@ class Engine:
         mentioned = [m for m in dict.fromkeys(_MENTION.findall(prompt)) if m in self.characters]
         params["cameos"] = labels + mentioned[: max(0, 4 - len(labels))]
         params["has_reference"] = "reference" in inputs
-        webhook = body.get("webHook")
         record = self._new_task(
             "video",
             owner,
@@ -351,7 +425,7 @@ class Engine:
             self.config.task_seconds,
             public_base,
             params,
-            webhook if webhook not in (None, "", "-1") else None,
+            webhook,
         )
         self._start(record, inputs)
         return record
@@ -361,6 +435,7 @@ class Engine:
     ) -> TaskRecord:
         kind = "create_character" if from_pid else "upload_character"
         self.stats[f"received_{kind}"] += 1
+        webhook = _webhook_url(body)
         try:
             if from_pid:
                 pid = body.get("pid")
@@ -376,7 +451,6 @@ class Engine:
                 params = {"timestamps": body.get("timestamps")}
         except BadInput as exc:
             raise Refused(str(exc)) from None
-        webhook = body.get("webHook")
         record = self._new_task(
             kind,
             owner,
@@ -384,7 +458,7 @@ class Engine:
             self.config.character_seconds,
             public_base,
             params,
-            webhook if webhook not in (None, "", "-1") else None,
+            webhook,
         )
         self._start(record, {"character": frame})
         return record
@@ -406,13 +480,64 @@ class Engine:
         snapshot = record.task_object()
         for queue in self._subscribers.get(record.id, []):
             queue.put_nowait(snapshot)
-        if record.webhook and self.http is not None:
-            try:
-                await self.http.post(record.webhook, json=snapshot, timeout=5.0)
-                self.stats["webhooks_sent"] += 1
-            except httpx.HTTPError as exc:
-                self.stats["webhook_failures"] += 1
-                log.warning("webhook for %s failed: %s", record.id, type(exc).__name__)
+        if record.webhook:
+            self._notify_webhook(record, snapshot)
+
+    # -- webHook deliveries --------------------------------------------------------------------
+    def _notify_webhook(self, record: TaskRecord, snapshot: dict[str, Any]) -> None:
+        """Hand the newest task object to the task's sender, which posts it apart from the task, so
+        a slow or failing receiver never holds up or breaks the task."""
+        assert record.webhook is not None
+        delivery = self._webhooks.get(record.id)
+        if delivery is None:
+            delivery = self._webhooks[record.id] = _Delivery(record.webhook)
+            delivery.sender = asyncio.create_task(self._deliver(record.id, delivery))
+        delivery.latest = snapshot
+        delivery.wake.set()
+
+    async def _deliver(self, task_id: str, delivery: _Delivery) -> None:
+        """Posts task objects in order, skipping those a newer one has overtaken. A progress update
+        is tried once; the final state up to ``webhook_attempts`` times with doubling pauses."""
+        try:
+            while True:
+                await delivery.wake.wait()
+                delivery.wake.clear()
+                snapshot = delivery.latest
+                final = snapshot["status"] != "running"
+                attempts = max(1, self.config.webhook_attempts) if final else 1
+                pause = self.config.webhook_backoff
+                for attempt in range(1, attempts + 1):
+                    if await self._post_webhook(task_id, delivery.url, snapshot):
+                        break
+                    if attempt == attempts:
+                        if final:
+                            self.stats["webhooks_abandoned"] += 1
+                            log.warning("webhook for %s: final state not delivered", task_id)
+                        break
+                    self.stats["webhook_retries"] += 1
+                    await asyncio.sleep(pause)
+                    pause *= 2
+                if final:
+                    return
+        finally:
+            if self._webhooks.get(task_id) is delivery:
+                del self._webhooks[task_id]
+
+    async def _post_webhook(self, task_id: str, url: str, snapshot: dict[str, Any]) -> bool:
+        if self.http is None:
+            return False
+        try:
+            response = await self.http.post(url, json=snapshot, timeout=5.0)
+        except Exception as exc:  # any failure of the receiver is the receiver's, never the task's
+            self.stats["webhook_failures"] += 1
+            log.warning("webhook for %s failed: %s", task_id, type(exc).__name__)
+            return False
+        if not response.is_success:
+            self.stats["webhook_failures"] += 1
+            log.warning("webhook for %s answered HTTP %d", task_id, response.status_code)
+            return False
+        self.stats["webhooks_sent"] += 1
+        return True
 
     def _blocked_word(self, prompt: str) -> str | None:
         lowered = prompt.lower()
@@ -517,6 +642,8 @@ class Engine:
         await self._finish(record)
 
     async def _finish(self, record: TaskRecord, failure: tuple[str, str] | None = None) -> None:
+        if record.status != "running":  # finished already (a crash after that): never refund twice
+            return
         if failure:
             record.status, (record.failure_reason, record.error) = "failed", failure
             self._refund(record)
@@ -529,7 +656,9 @@ class Engine:
         await self._publish(record)
 
     # -- reading -------------------------------------------------------------------------------
-    def get(self, owner: str, task_id: str) -> TaskRecord:
+    def get(self, owner: str, task_id: str, *, poll: bool = False) -> TaskRecord:
+        if poll and task_id:
+            self.polls_by_task[task_id] += 1
         record = self.tasks.get(task_id)
         if record is None or record.owner != owner:
             raise Refused("task not found", CODE_TASK_NOT_FOUND)
@@ -550,5 +679,31 @@ class Engine:
             "tasks": dict(statuses),
             "running": len(self._runners),
             "queued_faults": list(self.faults),
-            "balances": {k: float(v) for k, v in self.balances.items()},
+            "balances": dict(self.balances),
+            "creates_by_prompt": dict(
+                Counter(r.params.get("prompt", "") for r in self.tasks.values() if r.kind == "video")
+            ),
+            "polls_by_task": dict(self.polls_by_task),
+            "downloads_by_name": dict(self.downloads_by_name),
         }
+
+
+class _Delivery:
+    """The webHook sender of one task: the newest task object, and a flag saying it is new."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.latest: dict[str, Any] = {}
+        self.wake = asyncio.Event()
+        self.sender: asyncio.Task[None] | None = None
+
+
+def _webhook_url(body: dict[str, Any]) -> str | None:
+    """The URL to post task objects to: None for "-1" (poll) or no webHook; only http(s) is fetched."""
+    webhook = body.get("webHook")
+    if webhook in (None, "", "-1", -1):
+        return None
+    parsed = urlparse(webhook) if isinstance(webhook, str) else None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise Refused('webHook must be "-1" (poll for the result) or an http(s) URL')
+    return webhook

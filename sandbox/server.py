@@ -14,12 +14,33 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from .config import SandboxConfig
 from .engine import CODE_ERROR, Engine, Refused, TaskRecord, fingerprint
 
 log = logging.getLogger("sandbox")
 Handler = Callable[[Request], Awaitable[Response]]
+
+GARBAGE_BODY = "<html><head><title>502 Bad Gateway</title></head><body>bad gateway</body></html>"
+MALFORMED_BODY = {"code": 0, "msg": "success", "data": {"nope": 1}}
+# What a cut reply starts with when there was no reply to cut (a fault before the request is served).
+_CUT_PLACEHOLDER = json.dumps({"code": 0, "msg": "success", "data": {"id": "sbx_" + "0" * 24}}).encode()
+
+
+class TruncatedResponse(Response):
+    """Declares the whole body's length, sends the first half, then ends without finishing: the
+    server closes the connection mid-reply and the client sees the body cut short (a transport
+    error such as httpx.RemoteProtocolError), never a complete reply."""
+
+    def __init__(self, body: bytes, media_type: str = "application/json") -> None:
+        super().__init__(body, media_type=media_type)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cut = max(1, len(self.body) // 2)
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body[:cut], "more_body": True})
+        # Returning now leaves the reply incomplete; uvicorn closes the connection (and logs it).
 
 
 def _reply(data: Any = None, *, code: int = 0, msg: str = "success", prefix: bool = False) -> Response:
@@ -39,27 +60,35 @@ def _bearer(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def fault_response(fault: dict[str, Any], engine: Engine, served: Response | None = None) -> Response:
+    """The reply an injected fault gives; ``served`` is the real reply it replaces (``after``)."""
+    kind = fault["kind"]
+    if kind == "garbage":
+        return Response(GARBAGE_BODY, media_type="text/html")
+    if kind == "malformed":
+        return JSONResponse(MALFORMED_BODY)
+    if kind == "truncated":
+        body = getattr(served, "body", None)  # a streamed reply has none: cut a plain one instead
+        return TruncatedResponse(body if isinstance(body, bytes) and len(body) > 1 else _CUT_PLACEHOLDER)
+    if fault["status"] == 429:
+        return JSONResponse(
+            {"code": 429, "msg": "too many requests, slow down"},
+            status_code=429,
+            headers={"Retry-After": f"{engine.config.retry_after:g}"},
+        )
+    return PlainTextResponse("upstream error (injected by the sandbox)", status_code=fault["status"])
+
+
 def api_route(
     engine: Engine, *, authenticated: bool = True
 ) -> Callable[[Callable[..., Awaitable[Response]]], Handler]:
-    """Latency, injected faults, JSON parsing and the key check, the same for every API route."""
+    """Latency, injected faults, JSON parsing and the key check, the same for every API route.
+
+    A fault is answered instead of serving the request, or with ``after`` once the request has been
+    served (a create has then made and charged its task; its real reply is thrown away)."""
 
     def decorate(handler: Callable[..., Awaitable[Response]]) -> Handler:
-        @functools.wraps(handler)
-        async def wrapper(request: Request) -> Response:
-            engine.stats["requests"] += 1
-            raw = await request.body() if request.method == "POST" else b""  # received in full ...
-            if engine.config.latency_ms:  # ... then the service takes its time, as a slow one does
-                await asyncio.sleep(engine.config.latency_ms / 1000)
-            fault = engine.next_fault(request.url.path)
-            if fault == 429:
-                return JSONResponse(
-                    {"code": 429, "msg": "too many requests, slow down"},
-                    status_code=429,
-                    headers={"Retry-After": f"{engine.config.retry_after:g}"},
-                )
-            if fault is not None:
-                return PlainTextResponse("upstream error (injected by the sandbox)", status_code=fault)
+        async def serve(request: Request, raw: bytes) -> Response:
             body: dict[str, Any] = {}
             if request.method == "POST":
                 try:
@@ -74,9 +103,35 @@ def api_route(
             except Refused as exc:
                 return _reply(code=exc.code, msg=exc.msg)
 
+        @functools.wraps(handler)
+        async def wrapper(request: Request) -> Response:
+            engine.stats["requests"] += 1
+            raw = await request.body() if request.method == "POST" else b""  # received in full ...
+            if engine.config.latency_ms:  # ... then the service takes its time, as a slow one does
+                await asyncio.sleep(engine.config.latency_ms / 1000)
+            fault = engine.next_fault(request.url.path)
+            if fault is None:
+                return await serve(request, raw)
+            if not fault["after"]:
+                log.info("fault %s instead of %s", fault["kind"], request.url.path)
+                return fault_response(fault, engine)
+            served = await serve(request, raw)
+            if isinstance(served, StreamingResponse):
+                await _discard(served)
+            log.info("fault %s after serving %s", fault["kind"], request.url.path)
+            return fault_response(fault, engine, served)
+
         return wrapper
 
     return decorate
+
+
+async def _discard(response: StreamingResponse) -> None:
+    """Close a streamed reply that will never be sent, so it lets go of what it holds."""
+    iterator = response.body_iterator
+    close = getattr(iterator, "aclose", None)
+    if close is not None:
+        await close()
 
 
 def create_app(config: SandboxConfig | None = None) -> Starlette:
@@ -86,15 +141,15 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         """The three reply modes: webHook "-1" or a URL answer at once; none streams."""
         if "webHook" in body and body["webHook"] not in (None, ""):
             return _reply({"id": record.id}, prefix=engine.config.data_prefix)
-        queue = engine.subscribe(record.id)
         shut = bool(body.get("shutProgress"))
         base = _base(request)
 
         async def stream() -> AsyncIterator[str]:
+            queue = engine.subscribe(record.id)  # here, so a reply never sent holds no queue
             try:
-                if not shut:
+                if not shut or record.status != "running":
                     yield f"data: {json.dumps(record.task_object(base))}\n\n"
-                while record.status == "running" or not queue.empty():
+                while record.status == "running":
                     try:
                         await asyncio.wait_for(queue.get(), timeout=15)
                     except TimeoutError:
@@ -128,13 +183,14 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     @api_route(engine)
     async def draw_result(request: Request, body: dict[str, Any], owner: str) -> Response:
         engine.stats["polls"] += 1
-        return _reply(engine.get(owner, str(body.get("id", ""))).task_object(_base(request)))
+        record = engine.get(owner, str(body.get("id", "")), poll=True)
+        return _reply(record.task_object(_base(request)))
 
     @api_route(engine)
     async def task_alias(request: Request, body: dict[str, Any], owner: str) -> Response:
         engine.stats["polls"] += 1
         try:
-            record = engine.get(owner, request.path_params["task_id"])
+            record = engine.get(owner, request.path_params["task_id"], poll=True)
         except Refused as exc:
             return JSONResponse({"code": exc.code, "msg": exc.msg}, status_code=404)
         return JSONResponse(record.task_object(_base(request)))
@@ -142,7 +198,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     @api_route(engine, authenticated=False)
     async def credits(request: Request, body: dict[str, Any], owner: str) -> Response:
         owner = engine.authenticate(str(body.get("apiKey") or "") or None)
-        return _reply({"credits": float(engine.balance(owner))})
+        return _reply({"credits": engine.balance(owner)})
 
     @api_route(engine, authenticated=False)
     async def model_status(request: Request, body: dict[str, Any], owner: str) -> Response:
@@ -153,9 +209,17 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         return _reply({"status": up, "error": "" if up else "sora-2 is temporarily unavailable"})
 
     async def media(request: Request) -> Response:
-        path = engine.media_path(request.path_params["name"])
+        name = request.path_params["name"]
+        if request.method == "GET":
+            engine.downloads_by_name[name] += 1
+        fault = engine.next_fault(request.url.path, queued_only=True)  # only a fault naming this file
+        if fault is not None and not fault["after"]:
+            return fault_response(fault, engine)
+        path = engine.media_path(name)
         if path is None:
             return PlainTextResponse("this link has expired or never existed", status_code=404)
+        if fault is not None:
+            return fault_response(fault, engine, Response(path.read_bytes(), media_type="video/mp4"))
         return FileResponse(path, media_type="video/mp4")
 
     # -- controls of the sandbox itself (not part of GrsAI's API) -------------------------------
@@ -170,27 +234,31 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         return JSONResponse(engine.config.runtime_view())
 
     async def sandbox_faults(request: Request) -> Response:
-        """Queue faults: {"status": 429, "count": 2, "path": "/v1/draw/result"} (path optional)."""
+        """Queue faults for the next matching requests (see ``engine.parse_fault``), e.g.
+        {"status": 429, "count": 2, "path": "/v1/draw/result"},
+        {"status": 503, "after": true, "path": "/v1/video/sora-video"}, {"kind": "truncated"}."""
         if request.method == "DELETE":
             engine.faults.clear()
             return JSONResponse({"queued": []})
-        fault = await request.json()
-        status = int(fault.get("status", 500))
-        if status != 429 and not 500 <= status < 600:
-            return JSONResponse({"error": "status must be 429 or 5xx"}, status_code=400)
-        engine.faults.append(
-            {"status": status, "count": int(fault.get("count", 1)), "path": fault.get("path")}
-        )
+        try:
+            engine.queue_fault(await request.json())
+        except ValueError as exc:  # a body that is not JSON is a ValueError too
+            return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse({"queued": list(engine.faults)})
 
     async def sandbox_stats(request: Request) -> Response:
         return JSONResponse(engine.summary())
 
     async def sandbox_credits(request: Request) -> Response:
-        body = await request.json()
-        owner = fingerprint(str(body.get("apiKey", "")))
-        engine.set_balance(owner, float(body["credits"]))
-        return JSONResponse({"credits": float(engine.balance(owner))})
+        try:
+            body = await request.json()
+            owner = fingerprint(str(body.get("apiKey", "")))
+            engine.set_balance(owner, body["credits"])
+        except (ValueError, KeyError, AttributeError) as exc:
+            return JSONResponse(
+                {"error": f"send {{apiKey, credits: <whole credits>}}: {exc}"}, status_code=400
+            )
+        return JSONResponse({"credits": engine.balance(owner)})
 
     async def index(request: Request) -> Response:
         return JSONResponse(

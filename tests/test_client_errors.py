@@ -50,11 +50,11 @@ def test_a_refused_key_is_an_authentication_error_without_the_key(make_sandbox) 
 
 
 def test_too_few_credits_is_refused_and_nothing_is_charged(make_sandbox) -> None:
-    running = make_sandbox(credits=0.05, video_price=0.08)
+    running = make_sandbox(credits=1000, video_price=1600)
     with Client(api_key=API_KEY, base_url=running.base_url) as client:
         with pytest.raises(InsufficientCreditsError, match="insufficient credits"):
             client.create_video(prompt="hello")
-        assert client.credits() == pytest.approx(0.05)
+        assert client.credits() == 1000
 
 
 def test_an_unknown_task_is_not_found(client: Client) -> None:

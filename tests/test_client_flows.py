@@ -158,14 +158,14 @@ def test_the_unwrapped_task_alias_path_answers_the_same_task(client: Client, san
 
 
 def test_credits_fall_by_the_price_and_failures_are_refunded(make_sandbox) -> None:
-    running = make_sandbox(credits=1.0, video_price=0.08)
+    running = make_sandbox(credits=20_000, video_price=1600)
     with Client(api_key=API_KEY, base_url=running.base_url) as client:
-        assert client.credits() == pytest.approx(1.0)
+        assert client.credits() == 20_000
         client.wait(client.create_video(prompt="ok"), interval=0.1)
-        assert client.credits() == pytest.approx(0.92)
+        assert client.credits() == 18_400
         with pytest.raises(TaskFailedError):
             client.wait(client.create_video(prompt="lots of gore"), interval=0.1)
-        assert client.credits() == pytest.approx(0.92)
+        assert client.credits() == 18_400
 
 
 def test_model_status_reports_up_and_down(make_sandbox) -> None:
