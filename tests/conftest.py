@@ -16,6 +16,8 @@ from PIL import Image
 from grsai_api import AsyncClient, Client
 from sandbox import RunningSandbox, SandboxConfig, serve_in_thread
 
+pytest_plugins = ["tests.databases"]
+
 API_KEY = "sk-test-0123456789abcdef"
 FAST = dict(task_seconds=0.6, character_seconds=0.3, progress_interval=0.1, retry_after=0.0)
 
