@@ -5,27 +5,21 @@ Three parts, free of Streamlit:
 - planning: read a CSV (or pasted rows), fill a prompt template from each row's columns, check every
   row the way a single request is checked; invalid rows are listed with the reason and never sent;
 - ``BatchService``: write the batch and all its rows to the store *before* anything is sent (each a
-  ``queued`` generation), then pause / resume / cancel / retry the failed, results, the zip;
-- ``BatchRunner``: one per process, a background thread with its own event loop that sends the
-  queued rows through ``AsyncClient`` with bounded concurrency (a shared back-off on 429 and 503),
-  follows the running ones with the same tick as the sidebar, and picks up where it was after a
-  restart. A row is claimed in the store before it is sent, so no row is ever sent twice.
+  ``queued`` generation), then pause / resume / cancel / retry the failed, results, the zip.
+
+The task engine (studio.engine) sends the rows, a batch's ``concurrency`` at a time, and follows
+them; a row is claimed in the store before it is sent, so no row is ever sent twice.
 """
 
 from __future__ import annotations
 
-import asyncio
-import atexit
-import concurrent.futures
 import csv
 import io
-import random
 import re
 import string
-import threading
-import time
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -33,25 +27,13 @@ from typing import Any
 
 import pandas as pd
 
-from grsai_api import (
-    APIConnectionError,
-    AuthenticationError,
-    GrsaiError,
-    InsufficientCreditsError,
-    InternalServerError,
-    InvalidRequestError,
-    RateLimitError,
-    SubmissionUnknownError,
-    check_timestamps,
-    validate_video_request,
-)
+from grsai_api import InvalidRequestError, check_timestamps, validate_video_request
 
 from .characters import check_mentions
 from .connection import Connection
-from .costs import video_cost
+from .costs import affordable, credits_text, video_cost
+from .db import Batch, BatchState, Generation, Status, Store, utcnow
 from .media import MediaStore
-from .store import CANCELLED, QUEUED, RUNNING, Batch, Generation, Store, utcnow
-from .tracking import tick_async
 
 MAX_ROWS = 5000
 DEFAULT_CONCURRENCY = 8
@@ -137,7 +119,7 @@ class Plan:
     rows: list[PlannedRow] = field(default_factory=list)
     invalid: list[InvalidRow] = field(default_factory=list)
 
-    def cost(self, limit: int | None = None) -> float:
+    def cost(self, limit: int | None = None) -> int:
         return video_cost(len(self.rows) if limit is None else min(limit, len(self.rows)))
 
     def preview(self, count: int = 10) -> pd.DataFrame:
@@ -256,7 +238,7 @@ class BatchProgress:
     failed: int
     unknown: int
     cancelled: int
-    spent: float
+    spent: int
     eta_seconds: float | None
     failures: dict[str, int]  # failure reason -> rows
 
@@ -301,28 +283,28 @@ def progress_of(rows: list[Generation], *, now: datetime | None = None) -> Batch
         out = [
             task_seconds - (now - _aware(r.submitted_at)).total_seconds()
             for r in rows
-            if r.status == RUNNING and r.submitted_at
+            if r.status in (Status.RUNNING, Status.SAVING) and r.submitted_at
         ]
-        waiting = counts[QUEUED] + counts["submitting"]
+        waiting = counts[Status.QUEUED] + counts[Status.SUBMITTING]
         eta = max([0.0, *out])
         if waiting:
             eta = max(eta, (waiting / rate if rate else 0.0) + task_seconds)
         # when the service is the bottleneck, finishing slower than tasks take: go by the pace so far
-        left = sum(counts[k] for k in (QUEUED, "submitting", RUNNING))
+        left = sum(counts[k] for k in (Status.QUEUED, Status.SUBMITTING, Status.RUNNING, Status.SAVING))
         if left:
             pace = (now - sent[0]).total_seconds() / len(finished)
             eta = max(eta, pace * left)
     failures = Counter(r.failure_reason or "error" for r in rows if r.status == "failed")
     return BatchProgress(
         total=len(rows),
-        queued=counts[QUEUED],
-        sending=counts["submitting"],
-        running=counts[RUNNING],
+        queued=counts[Status.QUEUED],
+        sending=counts[Status.SUBMITTING],
+        running=counts[Status.RUNNING] + counts[Status.SAVING],
         succeeded=counts["succeeded"],
         failed=counts["failed"],
         unknown=counts["unknown"],
-        cancelled=counts[CANCELLED],
-        spent=round(sum(r.cost for r in attempts), 4),
+        cancelled=counts[Status.CANCELLED],
+        spent=sum(r.cost for r in attempts),
         eta_seconds=eta,
         failures=dict(failures),
     )
@@ -330,10 +312,17 @@ def progress_of(rows: list[Generation], *, now: datetime | None = None) -> Batch
 
 # -- the service the page calls ------------------------------------------------------------------
 class BatchService:
-    def __init__(self, store: Store, media: MediaStore, connection: Connection) -> None:
+    def __init__(
+        self,
+        store: Store,
+        media: MediaStore,
+        connection: Connection,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
         self.store = store
         self.media = media
         self.connection = connection
+        self.on_queued = on_queued or (lambda: None)
 
     def create(
         self,
@@ -342,46 +331,55 @@ class BatchService:
         *,
         limit: int | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
-        credits: float | None = None,
+        credits: int | None = None,
         template: str = "",
+        request_key: str | None = None,
     ) -> Batch:
         """Write the batch and its rows (nothing sent yet). NotEnoughCredits when it costs more
-        than the balance: nothing is written then."""
+        than the balance: nothing is written then. The same request key returns the same batch."""
         rows = plan.rows[: limit if limit is not None else None]
         if not rows:
             raise BatchInputError("There is no valid row to send.")
         cost = video_cost(len(rows))
-        if credits is not None and cost > credits + 1e-9:
-            affordable = int(credits // video_cost())
+        if credits is not None and cost > credits:
             raise NotEnoughCredits(
-                f"{len(rows)} videos cost {cost:,.2f} credits and {credits:,.2f} are left: "
-                f"cap the batch at {affordable} videos or add credits."
+                f"{len(rows)} videos cost {credits_text(cost)} and {credits_text(credits)} are left: "
+                f"cap the batch at {affordable(credits, video_cost())} videos or add credits."
             )
         settings = {
-            "service": self.connection.service_id,
-            "concurrency": max(1, min(int(concurrency), MAX_CONCURRENCY)),
             "template": template,
             "rows": len(rows),
             "skipped": [{"row": r.row, "reason": r.reason} for r in plan.invalid],
             "capped": len(plan.rows) - len(rows),
         }
-        return self.store.add_batch(name, settings, [(r.row, r.params) for r in rows])
+        batch, created = self.store.add_batch(
+            name,
+            settings,
+            [(r.row, r.params) for r in rows],
+            service=self.connection.service_id,
+            account=self.connection.account,
+            concurrency=max(1, min(int(concurrency), MAX_CONCURRENCY)),
+            request_key=request_key,
+        )
+        if created:
+            self.on_queued()
+        return batch
 
     def pause(self, batch_id: int) -> None:
-        self.store.set_batch(batch_id, state="paused")
+        self.store.set_batch(batch_id, state=BatchState.PAUSED, paused_because=None)
 
     def resume(self, batch_id: int) -> None:
-        self.store.set_batch(batch_id, state="running")
-        self.store.update_batch_settings(batch_id, paused_because=None)
+        self.store.set_batch(batch_id, state=BatchState.RUNNING, paused_because=None)
+        self.on_queued()
 
     def cancel(self, batch_id: int) -> int:
         """Stop sending: rows not sent yet are cancelled (never charged). Tasks already with the
         service run to the end and are kept."""
-        self.store.set_batch(batch_id, state="cancelled")
+        self.store.set_batch(batch_id, state=BatchState.CANCELLED)
         return self.store.cancel_queued(batch_id)
 
     def set_concurrency(self, batch_id: int, concurrency: int) -> None:
-        self.store.update_batch_settings(batch_id, concurrency=max(1, min(int(concurrency), MAX_CONCURRENCY)))
+        self.store.set_batch(batch_id, concurrency=max(1, min(int(concurrency), MAX_CONCURRENCY)))
 
     def progress(self, batch_id: int) -> BatchProgress:
         return progress_of(self.store.batch_rows(batch_id))
@@ -402,7 +400,10 @@ class BatchService:
     def retry_failed(self, batch_id: int, *, moderation_retries: int = 0) -> int:
         """Queue one more attempt of each retryable row; the batch runs again."""
         rows = self.retryable(batch_id, moderation_retries=moderation_retries)
-        return self.store.add_batch_attempts(batch_id, rows)
+        added = self.store.add_batch_attempts(batch_id, rows)
+        if added:
+            self.on_queued()
+        return added
 
     def results(self, batch_id: int, *, thumbnails: bool = True) -> pd.DataFrame:
         """One line a row: its newest attempt, with how many attempts it took."""
@@ -428,7 +429,7 @@ class BatchService:
     def manifest(self, batch_id: int) -> pd.DataFrame:
         """The CSV in the zip: row -> file, pid, prompt, cost (every attempt's cost added up)."""
         attempts = self.store.batch_rows(batch_id)
-        cost = Counter()
+        cost: Counter[int] = Counter()
         for g in attempts:
             cost[g.batch_row] += g.cost
         lines = []
@@ -445,7 +446,7 @@ class BatchService:
                     "duration": g.duration,
                     "size": g.size,
                     "failure_reason": g.failure_reason or "",
-                    "cost": round(cost[g.batch_row], 4),
+                    "cost": cost[g.batch_row],
                 }
             )
         return pd.DataFrame(lines)
@@ -480,234 +481,10 @@ def failure_words(generation: Generation) -> str:
         reason = {
             "input_moderation": "Refused by moderation (the prompt or image)",
             "output_moderation": "Refused by moderation (the finished video)",
+            "refused": "The service refused the request",
+            "copy": "Made, but the file could not be kept",
         }.get(generation.failure_reason or "", "The service could not make it")
         return f"{reason}: {generation.error}" if generation.error else reason
     if generation.status == "unknown":
         return generation.error or "Not known whether the service received it; not sent again."
     return ""
-
-
-# -- the runner ---------------------------------------------------------------------------------
-class Backoff:
-    """One back-off shared by a batch's senders: a 429 or 503 slows them all, not just one."""
-
-    def __init__(self) -> None:
-        self.until = 0.0
-        self.strikes = 0
-        self.hits = 0
-
-    def hit(self, retry_after: float | None) -> None:
-        self.hits += 1
-        delay = (
-            retry_after
-            if retry_after is not None
-            else min(0.5 * 2**self.strikes, 8.0) * (1 - 0.25 * random.random())
-        )
-        self.strikes += 1
-        self.until = max(self.until, time.monotonic() + delay)
-
-    def ok(self) -> None:
-        self.strikes = 0
-
-    async def wait(self) -> None:
-        while (left := self.until - time.monotonic()) > 0:
-            await asyncio.sleep(left)
-
-
-@dataclass
-class _Live:
-    """What a batch's senders need to know, read from the store a few times a second."""
-
-    state: str = "running"
-    concurrency: int = DEFAULT_CONCURRENCY
-    queued: int = 0
-    excess: int = 0  # senders asked to stop because the concurrency was lowered
-    stopping: bool = False
-    backoff: Backoff = field(default_factory=Backoff)
-    sent: list[tuple[int, str]] = field(default_factory=list)  # accepted, task id not stored yet
-    polled: dict[int, float] = field(default_factory=dict)  # running row -> when last asked about
-
-    def flush(self, store: Store) -> None:
-        sent, self.sent = self.sent, []
-        store.mark_running_many(sent, cost=video_cost())
-
-
-class BatchRunner:
-    """Drives batches in a background thread; one per process (Streamlit's cache_resource)."""
-
-    def __init__(self, store: Store, media: MediaStore, *, poll_seconds: float = 2.0) -> None:
-        self.store = store
-        self.media = media
-        self.poll_seconds = poll_seconds
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="batch-runner", daemon=True)
-        self._thread.start()
-        self._driving: dict[int, concurrent.futures.Future] = {}
-        self._live: dict[int, _Live] = {}
-        self._lock = threading.Lock()
-        self._stopped = False
-        atexit.register(self.stop, 3.0)  # a clean shutdown lets the sends already out finish
-
-    # -- from any thread ---------------------------------------------------------------------
-    def drive(self, batch_id: int, connection: Connection) -> bool:
-        """Start following a batch in this process unless it already is; True if it started."""
-        with self._lock:
-            future = self._driving.get(batch_id)
-            if future is not None and not future.done():
-                return False
-            self._driving[batch_id] = asyncio.run_coroutine_threadsafe(
-                self._drive(batch_id, connection), self._loop
-            )
-            return True
-
-    def resume_all(self, connection: Connection) -> list[int]:
-        """Take up every batch of this service that has work left (after a restart, say)."""
-        return [b for b in self.store.batches_to_drive(connection.service_id) if self.drive(b, connection)]
-
-    def driving(self, batch_id: int) -> bool:
-        future = self._driving.get(batch_id)
-        return future is not None and not future.done()
-
-    def rate_limited(self, batch_id: int) -> int:
-        live = self._live.get(batch_id)
-        return live.backoff.hits if live else 0
-
-    def wait(self, batch_id: int, timeout: float | None = None) -> None:
-        future = self._driving.get(batch_id)
-        if future is not None:
-            future.result(timeout)
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop taking new rows, let the sends already out get their answer, then stop."""
-        if self._stopped:
-            return
-        self._stopped = True
-        for live in self._live.values():
-            live.stopping = True
-        for future in list(self._driving.values()):
-            try:
-                future.result(timeout)
-            except Exception:  # noqa: BLE001 - stopping regardless
-                future.cancel()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout)
-
-    # -- in the runner's loop ----------------------------------------------------------------
-    def _refresh(self, batch_id: int, live: _Live) -> bool:
-        batch = self.store.get_batch(batch_id)
-        if batch is None:
-            return False
-        live.state = batch.state
-        wanted = int(batch.settings.get("concurrency", DEFAULT_CONCURRENCY))
-        live.concurrency = max(1, min(wanted, MAX_CONCURRENCY))
-        live.queued = self.store.count_status(batch_id, QUEUED)
-        return True
-
-    async def _drive(self, batch_id: int, connection: Connection) -> None:
-        live = self._live.setdefault(batch_id, _Live())
-        live.stopping = False
-        if not self._refresh(batch_id, live):
-            return
-        async with connection.async_client(max_retries=2) as client:
-            sender = asyncio.create_task(self._send_all(batch_id, client, live))
-            last_poll = 0.0
-            try:
-                while True:
-                    if time.monotonic() - last_poll >= self.poll_seconds:
-                        last_poll = time.monotonic()
-                        await self._poll(batch_id, connection, live)
-                    if not self._refresh(batch_id, live):
-                        break
-                    out = self.store.count_status(batch_id, RUNNING, "submitting")
-                    if live.stopping and sender.done():
-                        break
-                    if sender.done() and live.state == "running" and live.queued and not live.stopping:
-                        await sender  # rows were added (a retry): send them too
-                        sender = asyncio.create_task(self._send_all(batch_id, client, live))
-                    if sender.done() and not out and (live.state != "running" or not live.queued):
-                        break
-                    await asyncio.sleep(min(0.25, self.poll_seconds))
-            finally:
-                live.stopping = True
-                await sender
-        if (
-            self._refresh(batch_id, live)
-            and live.state == "running"
-            and not live.queued
-            and not self.store.count_status(batch_id, RUNNING, "submitting")
-        ):
-            self.store.set_batch(batch_id, state="done")
-
-    async def _poll(self, batch_id: int, connection: Connection, live: _Live) -> None:
-        """Ask about the batch's running tasks, at most POLL_BUDGET of them a tick, the ones asked
-        about longest ago first: a big batch does not flood the service (or slow its own sends)."""
-        self.store.expire_stale_submissions()
-        running = self.store.batch_row_ids(batch_id, RUNNING)
-        now = time.monotonic()
-        asked = {i: live.polled.get(i, now) for i in running}  # a new task waits its turn
-        live.polled = asked
-        chosen = sorted(running, key=asked.__getitem__)[:POLL_BUDGET]
-        for row_id in chosen:
-            asked[row_id] = now
-        if chosen:
-            try:
-                await tick_async(connection, self.store, self.media, chosen)
-            except Exception:  # noqa: BLE001 - a poll that failed is tried again next time
-                pass
-
-    async def _send_all(self, batch_id: int, client, live: _Live) -> None:
-        """Keep ``concurrency`` senders going while the batch runs and rows wait; return when
-        nothing is left to send, or the batch is paused, cancelled or the runner stops."""
-        senders: set[asyncio.Task] = set()
-        while True:
-            live.flush(self.store)
-            senders = {s for s in senders if not s.done()}
-            if live.state == "running" and not live.stopping and live.queued:
-                live.excess = max(0, len(senders) - live.concurrency)
-                while len(senders) < live.concurrency:
-                    senders.add(asyncio.create_task(self._sender(batch_id, client, live)))
-            elif not senders:
-                live.flush(self.store)
-                return
-            await asyncio.sleep(0.05)
-
-    async def _sender(self, batch_id: int, client, live: _Live) -> None:
-        while live.state == "running" and not live.stopping:
-            if live.excess > 0:
-                live.excess -= 1
-                return
-            await live.backoff.wait()
-            row = self.store.claim_queued(batch_id)
-            if row is None:
-                live.queued = 0
-                return
-            params = {k: v for k, v in row.request_params().items() if v not in (None, "", [])}
-            if isinstance(params.get("image_url"), str) and params["image_url"].startswith("file:"):
-                params["image_url"] = self.media.resolve(params["image_url"])
-            try:
-                task_id = await client.create_video(**params)
-            except RateLimitError as exc:  # refused, not created: send again after the pause
-                self.store.requeue(row.id)
-                live.backoff.hit(exc.retry_after)
-            except SubmissionUnknownError as exc:  # it may have been created: never resend by itself
-                self.store.mark_unknown(row.id, str(exc))
-            except InternalServerError as exc:
-                if exc.status_code == 503:  # unavailable: the request was not taken
-                    self.store.requeue(row.id)
-                    live.backoff.hit(None)
-                else:
-                    self.store.mark_refused(row.id, f"The service answered with an error: {exc.message}")
-            except APIConnectionError:  # never reached the service (the client knows)
-                self.store.requeue(row.id)
-                live.backoff.hit(None)
-            except (AuthenticationError, InsufficientCreditsError) as exc:  # every row would fail the same
-                self.store.requeue(row.id)
-                self.store.set_batch(batch_id, state="paused")
-                self.store.update_batch_settings(batch_id, paused_because=exc.message)
-                live.state = "paused"
-                return
-            except GrsaiError as exc:
-                self.store.mark_refused(row.id, exc.message)
-            else:
-                live.backoff.ok()
-                live.sent.append((row.id, task_id))  # written with others, a few times a second

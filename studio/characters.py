@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import ImageOps
 
-from grsai_api import GrsaiError, SubmissionUnknownError
-
 from .clips import ClipError, ClipInfo, check_span, frame_at, probe
 from .connection import Connection
 from .costs import character_cost
+from .db import Character, Store
 from .media import MediaStore
-from .store import Character, Store
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_][A-Za-z0-9_.-]*[A-Za-z0-9_]|[A-Za-z0-9_])")
 MAX_PER_VIDEO = 2
@@ -39,10 +38,19 @@ def check_mentions(prompt: str, saved_ids: set[str], one_offs: int) -> MentionCh
 
 
 class CharacterService:
-    def __init__(self, store: Store, media: MediaStore, connection: Connection) -> None:
+    """Character requests are written ``queued``; the task engine sends and follows them."""
+
+    def __init__(
+        self,
+        store: Store,
+        media: MediaStore,
+        connection: Connection,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
         self.store = store
         self.media = media
         self.connection = connection
+        self.on_queued = on_queued or (lambda: None)
 
     def _thumbnail(self, clip, seconds: float) -> str:
         # every card the same shape, whatever the clip's: fitted into 4:3 on the page's panel colour
@@ -52,41 +60,48 @@ class CharacterService:
         ref = self.media.keep_upload(buffer.getvalue(), ".jpg", folder="thumbs/characters")
         return ref.removeprefix("file:")
 
-    def _send(self, character: Character, call) -> Character:
-        try:
-            with self.connection.client() as client:
-                task_id = call(client)
-        except SubmissionUnknownError as exc:
-            self.store.mark_character_unknown(character.id, str(exc))
-            exc.character_row_id = character.id
-            raise
-        except GrsaiError:
-            self.store.discard_character(character.id)
-            raise
-        self.store.mark_character_running(character.id, task_id)
-        return self.store.get_character(character.id)
+    def _queue(self, request_key: str | None, **values) -> Character:
+        character, created = self.store.add_character(
+            service=self.connection.service_id,
+            account=self.connection.account,
+            request_key=request_key,
+            **values,
+        )
+        if created:
+            self.on_queued()
+        return character
+
+    def _default_label(self) -> str:
+        return f"Character {self.store.count_characters() + 1}"
 
     def from_clip(
-        self, clip: bytes, start: float, end: float, *, label: str, url: str | None = None
+        self,
+        clip: bytes,
+        start: float,
+        end: float,
+        *,
+        label: str,
+        url: str | None = None,
+        request_key: str | None = None,
     ) -> Character:
         """Make a character from a clip (its bytes; ``url`` when it came from the web, which is what
-        the service is sent then). ClipError, nothing sent, for a clip or span that will not do."""
+        the service is sent then). ClipError, nothing stored, for a clip or span that will not do."""
         info: ClipInfo = probe(clip)
         timestamps = check_span(start, end, info)
         thumb = self._thumbnail(clip, (start + end) / 2)
         kept = url or self.media.keep_upload(clip, ".mp4", folder="clips")
-        character = self.store.add_character(
-            label=_label(label, "Character"),
+        return self._queue(
+            request_key,
+            label=_label(label, self._default_label()),
             source="upload",
             timestamps=timestamps,
-            service=self.connection.service_id,
-            cost=character_cost(),
             source_ref=kept,
             thumb_path=thumb,
         )
-        return self._send(character, lambda c: c.upload_character(url=url or clip, timestamps=timestamps))
 
-    def from_video(self, generation_id: int, start: float, end: float, *, label: str) -> Character:
+    def from_video(
+        self, generation_id: int, start: float, end: float, *, label: str, request_key: str | None = None
+    ) -> Character:
         """Cut a character out of one of our finished videos, by its pid."""
         generation = self.store.get(generation_id)
         if generation is None or not generation.pid:
@@ -95,19 +110,21 @@ class CharacterService:
         info = probe(path) if path is not None else ClipInfo(float(generation.duration), 0, 0)
         timestamps = check_span(start, end, info)
         thumb = self._thumbnail(path, (start + end) / 2) if path is not None else generation.thumb_path
-        character = self.store.add_character(
+        return self._queue(
+            request_key,
             label=_label(label, generation.prompt[:40]),
             source="video",
             timestamps=timestamps,
-            service=self.connection.service_id,
-            cost=character_cost(),
             source_pid=generation.pid,
             thumb_path=thumb,
         )
-        return self._send(character, lambda c: c.create_character(pid=generation.pid, timestamps=timestamps))
 
     def delete(self, row_id: int) -> None:
         self.store.delete_character(row_id)
+
+    @staticmethod
+    def price() -> int:
+        return character_cost()
 
 
 def _label(label: str, fallback: str) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SANDBOX_API_KEY = "sandbox-key"  # the in-process sandbox accepts any key; this one is not a secret
+from .accounts import SANDBOX_API_KEY  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 from grsai_api import HOSTS, AsyncClient, Client
 
+from .accounts import fingerprint
 from .config import SANDBOX_API_KEY, AppConfig
 
 CHOICES = {
@@ -26,6 +27,17 @@ class Connection:
     api_key: str = field(repr=False)
     is_sandbox: bool = False
     note: str | None = None  # why this is not what was asked for, if it is not
+
+    @property
+    def account(self) -> str:
+        """Who owns the tasks sent with this key: a fingerprint of it, never the key."""
+        return fingerprint(self.api_key)
+
+    @property
+    def is_local(self) -> bool:
+        """The service runs on this machine (the sandbox): its file links are on loopback."""
+        host = urlparse(self.base_url).hostname or ""
+        return self.is_sandbox or host in ("127.0.0.1", "localhost", "::1")
 
     @property
     def service_id(self) -> str:

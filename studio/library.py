@@ -6,13 +6,14 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from .db import Generation, LibraryFilter, Store
 from .media import MediaStore
-from .store import Generation, LibraryFilter, Store
 
 STATUS_LABELS = {
     "queued": "Waiting",
     "submitting": "Sending",
     "running": "Making",
+    "saving": "Saving",
     "succeeded": "Ready",
     "failed": "Failed",
     "unknown": "Unknown",

@@ -12,15 +12,14 @@ import io
 from pathlib import Path
 
 import av
-import httpx
 from PIL import Image
 
 THUMB_WIDTH = 320
 FILE_PREFIX = "file:"
 
 
-class LinkExpired(Exception):
-    """The provider no longer serves the video (404/410)."""
+class MediaError(ValueError):
+    """A reference that does not name a file kept in the media folder."""
 
 
 class MediaStore:
@@ -28,30 +27,19 @@ class MediaStore:
         self.root = Path(root)
 
     def path(self, relative: str) -> Path:
-        return self.root / relative
+        """The file for a relative name, which must stay inside the media folder."""
+        target = (self.root / relative).resolve()
+        if not target.is_relative_to(self.root.resolve()):
+            raise MediaError(f"{relative!r} is not a file of the media folder")
+        return target
 
     def exists(self, relative: str | None) -> bool:
-        return bool(relative) and self.path(relative).exists()
-
-    # -- videos -------------------------------------------------------------------------------
-    async def download_video(self, http: httpx.AsyncClient, url: str, name: str) -> str:
-        """Copy ``url`` to videos/<name>.mp4 (whole, then renamed into place). No credentials are
-        sent: the link is the provider's CDN, not the API."""
-        relative = f"videos/{name}.mp4"
-        target = self.path(relative)
-        if target.exists():
-            return relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{name}.part")
-        async with http.stream("GET", url, follow_redirects=True) as response:
-            if response.status_code in (404, 410):
-                raise LinkExpired(f"the video link answered {response.status_code}")
-            response.raise_for_status()
-            with partial.open("wb") as out:
-                async for chunk in response.aiter_bytes(1 << 16):
-                    out.write(chunk)
-        partial.replace(target)
-        return relative
+        if not relative:
+            return False
+        try:
+            return self.path(relative).exists()
+        except MediaError:
+            return False
 
     def make_thumbnail(self, video_relative: str, name: str, at_seconds: float = 1.0) -> str | None:
         """A JPEG of the frame at ``at_seconds`` (or the last one), THUMB_WIDTH wide."""

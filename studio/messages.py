@@ -14,11 +14,15 @@ FAILURE_HELP = {
         "scene more gently."
     ),
     "error": "The service could not make this video. Trying again usually works.",
+    "refused": "The service refused this request before making anything.",
+    "copy": "The video was made, but its file could not be copied before the link expired.",
 }
 
 
 def explain_failure(reason: str | None, detail: str | None = None) -> str:
     text = FAILURE_HELP.get(reason or "error", FAILURE_HELP["error"])
     if detail:
-        text += f" (Service said: {detail})"
+        text += f" ({detail})" if reason in ("refused", "copy") else f" (Service said: {detail})"
+    if reason == "copy":
+        return f"{text} It was charged: the service made it."
     return f"{text} {REFUND_NOTE}"

@@ -1,0 +1,297 @@
+"""Generations: written by pages (queued), read by the Library, Generate, Remix and Batch pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .database import Database
+from .models import Generation
+from .status import ACTIVE, Status
+from .types import utcnow
+
+KINDS = ("text", "image", "remix")
+
+
+@dataclass(frozen=True)
+class LibraryFilter:
+    text: str = ""
+    statuses: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    aspect_ratios: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    batch_id: int | None = None
+    family_pids: tuple[str, ...] = ()  # one video's family: these pids and every remix of them
+    tz: str = "UTC"  # the zone the dates are in (the browser's)
+
+
+def kind_of(params: dict[str, Any]) -> str:
+    if params.get("remix_target_id"):
+        return "remix"
+    if params.get("image_url"):
+        return "image"
+    return "text"
+
+
+def generation_row(
+    params: dict[str, Any], *, service: str, account: str | None, status: str, cost: int = 0, **extra: Any
+) -> dict[str, Any]:
+    """A generation's columns from request parameters (as the client takes them)."""
+    return {
+        "kind": kind_of(params),
+        "status": status,
+        "prompt": str(params.get("prompt") or "").strip(),
+        "aspect_ratio": str(params.get("aspect_ratio") or "16:9"),
+        "duration": int(params.get("duration") or 10),
+        "size": str(params.get("size") or "small"),
+        "image_ref": params.get("image_url") or None,
+        "remix_target_id": params.get("remix_target_id") or None,
+        "characters": params.get("characters") or None,
+        "service": service,
+        "account": account,
+        "cost": int(cost),
+        "created_at": utcnow(),
+        **extra,
+    }
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern that finds ``text`` literally (a % or _ typed in the search is not a wildcard)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _day_start(day: date, tz: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    try:
+        zone = ZoneInfo(tz)
+    except (KeyError, ValueError):
+        zone = UTC
+    return datetime.combine(day, time.min, zone).astimezone(UTC)
+
+
+class GenerationQueries(Database):
+    # -- writing ------------------------------------------------------------------------------
+    def add_generation(
+        self,
+        params: dict[str, Any],
+        *,
+        service: str,
+        account: str | None,
+        request_key: str | None = None,
+        **extra: Any,
+    ) -> tuple[Generation, bool]:
+        """Write a generation as ``queued`` (the engine sends it). A second write with the same
+        request key (a double click, a second tab of the same submission) returns the first row
+        and False."""
+        values = generation_row(
+            params, service=service, account=account, status=Status.QUEUED, **extra
+        )
+        values["request_key"] = request_key
+        try:
+            with self.session() as session, session.begin():
+                row_id = session.execute(insert(Generation).values(**values).returning(Generation.id)).scalar_one()
+        except IntegrityError:
+            existing = self.by_request_key(request_key) if request_key else None
+            if existing is None:
+                raise
+            return existing, False
+        return self.get(row_id), True
+
+    def by_request_key(self, request_key: str) -> Generation | None:
+        with self.session() as session:
+            return session.scalars(select(Generation).where(Generation.request_key == request_key)).first()
+
+    def hide(self, generation_id: int) -> None:
+        """Hide from Generate's list; the engine still follows it and the Library still shows it."""
+        self._set(Generation, generation_id, hidden=True)
+
+    def cancel_queued_generation(self, generation_id: int) -> bool:
+        with self.session() as session, session.begin():
+            result = session.execute(
+                update(Generation)
+                .where(Generation.id == generation_id, Generation.status == Status.QUEUED)
+                .values(status=Status.CANCELLED, cost=0, finished_at=utcnow())
+            )
+        return bool(result.rowcount)
+
+    def delete(self, generation_id: int) -> Generation | None:
+        with self.session() as session, session.begin():
+            generation = session.get(Generation, generation_id)
+            if generation is not None:
+                session.delete(generation)
+            return generation
+
+    # -- reading ------------------------------------------------------------------------------
+    def get(self, generation_id: int) -> Generation | None:
+        with self.session() as session:
+            return session.get(Generation, generation_id)
+
+    def get_many(self, ids) -> list[Generation]:
+        ids = list(ids)
+        if not ids:
+            return []
+        with self.session() as session:
+            return list(session.scalars(select(Generation).where(Generation.id.in_(ids))))
+
+    def by_pid(self, pid: str) -> Generation | None:
+        with self.session() as session:
+            return session.scalars(select(Generation).where(Generation.pid == pid)).first()
+
+    def recent_for(self, service: str, account: str | None, limit: int = 6) -> list[Generation]:
+        """An account's latest single generations (not batch rows, not hidden), newest first."""
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(Generation)
+                    .where(
+                        Generation.service == service,
+                        Generation.account == account,
+                        Generation.batch_id.is_(None),
+                        Generation.hidden.is_(False),
+                    )
+                    .order_by(Generation.id.desc())
+                    .limit(limit)
+                )
+            )
+
+    def active_for(self, service: str, account: str | None) -> list[Generation]:
+        """An account's single generations still being sent, made or saved."""
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(Generation)
+                    .where(
+                        Generation.service == service,
+                        Generation.account == account,
+                        Generation.batch_id.is_(None),
+                        Generation.status.in_(ACTIVE),
+                    )
+                    .order_by(Generation.id)
+                )
+            )
+
+    def _filtered(self, f: LibraryFilter):
+        query = select(Generation)
+        if f.text.strip():
+            like = _like(f.text.strip())
+            query = query.where(
+                or_(Generation.prompt.ilike(like, escape="\\"), Generation.pid.ilike(like, escape="\\"))
+            )
+        if f.statuses:
+            query = query.where(Generation.status.in_(f.statuses))
+        if f.kinds:
+            query = query.where(Generation.kind.in_(f.kinds))
+        if f.aspect_ratios:
+            query = query.where(Generation.aspect_ratio.in_(f.aspect_ratios))
+        if f.date_from:
+            query = query.where(Generation.created_at >= _day_start(f.date_from, f.tz))
+        if f.date_to:
+            query = query.where(Generation.created_at < _day_start(f.date_to + timedelta(days=1), f.tz))
+        if f.batch_id is not None:
+            query = query.where(Generation.batch_id == f.batch_id)
+        if f.family_pids:
+            query = query.where(
+                or_(Generation.pid.in_(f.family_pids), Generation.remix_target_id.in_(f.family_pids))
+            )
+        return query
+
+    def search(self, f: LibraryFilter, *, offset: int = 0, limit: int = 24) -> tuple[list[Generation], int]:
+        """One page of generations, newest first, and how many match in all."""
+        query = self._filtered(f)
+        with self.session() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = session.scalars(
+                query.order_by(Generation.created_at.desc(), Generation.id.desc()).offset(offset).limit(limit)
+            )
+            return list(rows), total
+
+    def export_rows(self, f: LibraryFilter) -> list[Generation]:
+        with self.session() as session:
+            return list(session.scalars(self._filtered(f).order_by(Generation.created_at.desc())))
+
+    def recent_prompts(self, limit: int = 10) -> list[str]:
+        """Prompts people typed (batch rows are left out: they are a template's output)."""
+        with self.session() as session:
+            rows = session.execute(
+                select(Generation.prompt, func.max(Generation.created_at).label("last"))
+                .where(Generation.batch_id.is_(None))
+                .group_by(Generation.prompt)
+                .order_by(func.max(Generation.created_at).desc())
+                .limit(limit)
+            )
+            return [r.prompt for r in rows]
+
+    def finished_videos(self, limit: int = 200) -> list[Generation]:
+        """Videos that can be remixed or cut into characters (they have a pid)."""
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(Generation)
+                    .where(Generation.status == Status.SUCCEEDED, Generation.pid.is_not(None))
+                    .order_by(Generation.created_at.desc())
+                    .limit(limit)
+                )
+            )
+
+    def totals(self) -> dict[str, Any]:
+        with self.session() as session:
+            rows = session.execute(
+                select(Generation.status, func.count(), func.sum(Generation.cost)).group_by(Generation.status)
+            )
+            by_status = {status: (count, int(cost or 0)) for status, count, cost in rows}
+        return {
+            "count": sum(c for c, _ in by_status.values()),
+            "by_status": {s: c for s, (c, _) in by_status.items()},
+            "spent": sum(cost for _, cost in by_status.values()),
+        }
+
+    # -- lineage: original -> remix -> remix of remix ----------------------------------------
+    def ancestors(self, generation: Generation, limit: int = 50) -> list[Generation]:
+        """The chain above a generation, oldest first (its parent, the parent's parent …)."""
+        chain: list[Generation] = []
+        parent_pid = generation.remix_target_id
+        with self.session() as session:
+            while parent_pid and len(chain) < limit:
+                parent = session.scalars(select(Generation).where(Generation.pid == parent_pid)).first()
+                if parent is None:
+                    break
+                chain.insert(0, parent)
+                parent_pid = parent.remix_target_id
+        return chain
+
+    def children(self, pid: str) -> list[Generation]:
+        with self.session() as session:
+            return list(
+                session.scalars(
+                    select(Generation).where(Generation.remix_target_id == pid).order_by(Generation.created_at)
+                )
+            )
+
+    def family_pids(self, pid: str, limit: int = 500) -> tuple[str, ...]:
+        """Every pid in a video's family: its root original and all remixes below it."""
+        root = self.by_pid(pid)
+        if root is not None:
+            ancestors = self.ancestors(root)
+            root_pid = ancestors[0].pid if ancestors else pid
+        else:
+            root_pid = pid
+        family, frontier = [root_pid], [root_pid]
+        with self.session() as session:
+            while frontier and len(family) < limit:
+                below = list(
+                    session.scalars(
+                        select(Generation.pid).where(
+                            Generation.remix_target_id.in_(frontier), Generation.pid.is_not(None)
+                        )
+                    )
+                )
+                frontier = [p for p in below if p not in family]
+                family.extend(frontier)
+        return tuple(family)

@@ -1,0 +1,147 @@
+"""The tables. Alembic migrations (migrations/versions) take an existing store to this shape."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .status import BatchState, Status
+from .types import UTCDateTime, as_utc, utcnow
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+class TaskColumns:
+    """What every remote task row carries for the engine: who owns it, its lease, its schedule."""
+
+    status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED)
+    service: Mapped[str] = mapped_column(String(300))  # "sandbox" or the live base URL; never a key
+    account: Mapped[str | None] = mapped_column(String(40), default=None)  # a fingerprint of the key
+    request_key: Mapped[str | None] = mapped_column(String(80), unique=True, default=None)
+    task_id: Mapped[str | None] = mapped_column(String(120), unique=True, default=None)
+    progress: Mapped[int] = mapped_column(default=0)
+    failure_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    cost: Mapped[int] = mapped_column(Integer, default=0)  # credits that were, or may have been, charged
+    lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    next_poll_at: Mapped[datetime | None] = mapped_column(default=None)
+    polls: Mapped[int] = mapped_column(default=0)
+    poll_failures: Mapped[int] = mapped_column(default=0)  # in a row; reset by a good answer
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def state(self) -> Status:
+        return Status(self.status)
+
+    @property
+    def elapsed(self) -> float:
+        start = self.submitted_at or self.created_at
+        end = self.finished_at or utcnow()
+        return max(0.0, (as_utc(end) - as_utc(start)).total_seconds())
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # written once: template, skipped …
+    state: Mapped[str] = mapped_column(String(16), default=BatchState.RUNNING)
+    service: Mapped[str] = mapped_column(String(300), default="sandbox")
+    account: Mapped[str | None] = mapped_column(String(40), default=None)
+    concurrency: Mapped[int] = mapped_column(default=8)
+    paused_because: Mapped[str | None] = mapped_column(Text, default=None)
+    request_key: Mapped[str | None] = mapped_column(String(80), unique=True, default=None)
+
+
+class Generation(TaskColumns, Base):
+    __tablename__ = "generations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # text | image | remix
+    prompt: Mapped[str] = mapped_column(Text)
+    aspect_ratio: Mapped[str] = mapped_column(String(8))
+    duration: Mapped[int]
+    size: Mapped[str] = mapped_column(String(8))
+    model: Mapped[str] = mapped_column(String(32), default="sora-2")
+    image_ref: Mapped[str | None] = mapped_column(Text, default=None)  # a URL, or "file:<media path>"
+    remix_target_id: Mapped[str | None] = mapped_column(String(40), default=None)  # the parent's pid
+    characters: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    pid: Mapped[str | None] = mapped_column(String(40), default=None)
+    remote_url: Mapped[str | None] = mapped_column(Text, default=None)
+    video_path: Mapped[str | None] = mapped_column(String(300), default=None)
+    thumb_path: Mapped[str | None] = mapped_column(String(300), default=None)
+    hidden: Mapped[bool] = mapped_column(default=False)  # hidden from Generate's list; still followed
+    resend_of: Mapped[int | None] = mapped_column(default=None)  # an unknown send the person sent again
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), default=None)
+    batch_row: Mapped[int | None] = mapped_column(default=None)
+
+    __table_args__ = (
+        Index("ix_generations_created", "created_at"),
+        Index("ix_generations_status", "status", "service"),
+        Index("ix_generations_due", "status", "next_poll_at"),
+        Index("ix_generations_account", "account", "created_at"),
+        Index("ix_generations_pid", "pid"),
+        Index("ix_generations_parent", "remix_target_id"),
+        Index("ix_generations_batch", "batch_id", "batch_row"),
+    )
+
+    def request_params(self) -> dict[str, Any]:
+        """The parameters as the client takes them (reference files resolved by the caller)."""
+        return {
+            "prompt": self.prompt,
+            "aspect_ratio": self.aspect_ratio,
+            "duration": self.duration,
+            "size": self.size,
+            "image_url": self.image_ref,
+            "remix_target_id": self.remix_target_id,
+            "characters": self.characters or None,
+        }
+
+
+class Character(TaskColumns, Base):
+    __tablename__ = "characters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    character_id: Mapped[str | None] = mapped_column(String(120), unique=True, default=None)
+    label: Mapped[str] = mapped_column(String(120))
+    source: Mapped[str] = mapped_column(String(16))  # upload | video
+    source_pid: Mapped[str | None] = mapped_column(String(40), default=None)
+    source_ref: Mapped[str | None] = mapped_column(Text, default=None)  # the clip: URL or "file:<media path>"
+    timestamps: Mapped[str] = mapped_column(String(32))
+    thumb_path: Mapped[str | None] = mapped_column(String(300), default=None)
+
+    __table_args__ = (Index("ix_characters_due", "status", "next_poll_at"),)
+
+
+class EngineAccount(Base):
+    """Which engine holds which account's key, renewed while it runs: pages tell "waiting for the
+    key of account …" from "being made" by it, across processes."""
+
+    __tablename__ = "engine_accounts"
+
+    engine_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    service: Mapped[str] = mapped_column(String(300), primary_key=True)
+    account: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Setting(Base):
+    """Small values every process of a deployment must agree on (the webhook secret)."""
+
+    __tablename__ = "settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+TASK_MODELS: tuple[type[Generation] | type[Character], ...] = (Generation, Character)

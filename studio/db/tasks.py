@@ -1,0 +1,362 @@
+"""The engine's side of the store: claims, leases, schedules and the finish-once write, the same
+for every kind of remote task (generations, batch rows, characters).
+
+Every claim is a conditional UPDATE, so any number of engines (threads, worker processes, app
+replicas) can share one database: a send is claimed by one engine only; a running task is polled
+by the engine holding its lease, and a lease that is not renewed expires so another takes over.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, delete, false, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from .database import Database
+from .models import Batch, Character, EngineAccount, Generation
+from .status import FOLLOWED, BatchState, Status
+from .types import as_utc, utcnow
+
+TaskRow = Generation | Character
+TaskModel = type[Generation] | type[Character]
+Held = tuple[str, str]  # (service, account) whose key an engine holds
+
+UNKNOWN_AFTER_CRASH = (
+    "The app stopped while sending this request, so it is not known whether the service received it. "
+    "It was not sent again by itself."
+)
+
+
+def _owned_by(model: TaskModel, held: Sequence[Held], adopt_services: Iterable[str] = ()):
+    """Rows whose account's key is held; rows of no known account (made before accounts were
+    recorded) may be adopted by any key of their service."""
+    pairs = [and_(model.service == service, model.account == account) for service, account in held]
+    services = list(adopt_services)
+    if services:
+        pairs.append(and_(model.account.is_(None), model.service.in_(services)))
+    return or_(*pairs) if pairs else false()
+
+
+def _lease_free(model: TaskModel, engine_id: str, now: datetime):
+    return or_(model.lease_until.is_(None), model.lease_until < now, model.lease_owner == engine_id)
+
+
+class TaskQueries(Database):
+    # -- sending ------------------------------------------------------------------------------
+    def claim_sends(
+        self,
+        model: TaskModel,
+        engine_id: str,
+        held: Sequence[Held],
+        *,
+        limit: int,
+        lease_seconds: float,
+        busy_batches: dict[int, int] | None = None,
+    ) -> list[TaskRow]:
+        """Take up to ``limit`` queued rows for sending (``submitting``, leased to this engine).
+        Single requests go first; a batch row only while its batch runs and has a free slot."""
+        if limit <= 0 or not held:
+            return []
+        now = utcnow()
+        query = select(model.id).where(model.status == Status.QUEUED, _owned_by(model, held))
+        slots: dict[int, int] = {}
+        in_flight: dict[int, int] = {}
+        if model is Generation:
+            query = (
+                query.outerjoin(Batch, Generation.batch_id == Batch.id)
+                .where(or_(Generation.batch_id.is_(None), Batch.state == BatchState.RUNNING))
+                .add_columns(Generation.batch_id, Batch.concurrency)
+                .order_by(Generation.batch_id.is_not(None), Generation.batch_row, Generation.id)
+            )
+            with self.session() as session:
+                in_flight = dict(
+                    session.execute(
+                        select(Generation.batch_id, func.count())
+                        .where(Generation.status == Status.SUBMITTING, Generation.batch_id.is_not(None))
+                        .group_by(Generation.batch_id)
+                    ).all()
+                )
+            for batch_id, count in (busy_batches or {}).items():
+                in_flight[batch_id] = max(in_flight.get(batch_id, 0), count)
+        else:
+            query = query.order_by(model.id)
+        with self.session() as session:
+            candidates = session.execute(query.limit(limit * 4 + 50)).all()
+        chosen: list[int] = []
+        for candidate in candidates:
+            if model is Generation and candidate[1] is not None:
+                batch_id, concurrency = candidate[1], candidate[2] or 1
+                free = slots.setdefault(batch_id, concurrency - in_flight.get(batch_id, 0))
+                if free <= 0:
+                    continue
+                slots[batch_id] = free - 1
+            chosen.append(candidate[0])
+            if len(chosen) >= limit:
+                break
+        if not chosen:
+            return []
+        with self.engine.begin() as connection:
+            claimed = connection.execute(
+                update(model)
+                .where(model.id.in_(chosen), model.status == Status.QUEUED)
+                .values(
+                    status=Status.SUBMITTING,
+                    lease_owner=engine_id,
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    submitted_at=now,
+                )
+                .returning(model.id)
+            ).scalars().all()
+        return self._load(model, claimed)
+
+    def _load(self, model: TaskModel, ids: Sequence[int]) -> list[TaskRow]:
+        if not ids:
+            return []
+        with self.session() as session:
+            return list(session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id)))
+
+    def mark_sent(
+        self, model: TaskModel, engine_id: str, sent: Sequence[tuple[int, str, int, datetime]]
+    ) -> None:
+        """Record accepted sends (row id, task id, credits, first poll) in one transaction."""
+        if not sent:
+            return
+        table = model.__table__
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(table)
+                .where(
+                    table.c.id == bindparam("row_id"),
+                    table.c.status == Status.SUBMITTING,
+                    table.c.lease_owner == engine_id,
+                )
+                .values(
+                    status=Status.RUNNING,
+                    task_id=bindparam("new_task_id"),
+                    cost=bindparam("credits"),
+                    next_poll_at=bindparam("first_poll"),
+                    lease_until=bindparam("first_poll"),
+                    error=None,
+                ),
+                [
+                    {"row_id": row_id, "new_task_id": task_id, "credits": credits, "first_poll": first_poll}
+                    for row_id, task_id, credits, first_poll in sent
+                ],
+            )
+
+    def _after_send(self, model: TaskModel, row_id: int, **values: Any) -> bool:
+        with self.session() as session, session.begin():
+            result = session.execute(
+                update(model).where(model.id == row_id, model.status == Status.SUBMITTING).values(**values)
+            )
+        return bool(result.rowcount)
+
+    def requeue(self, model: TaskModel, row_id: int, note: str | None = None) -> bool:
+        """Put back a claimed row the service provably did not take (it may be sent again)."""
+        return self._after_send(
+            model, row_id, status=Status.QUEUED, submitted_at=None, lease_owner=None, lease_until=None, error=note
+        )
+
+    def mark_send_unknown(self, model: TaskModel, row_id: int, message: str, credits: int) -> bool:
+        """The send may have reached the service: kept, shown, counted as maybe charged, never
+        re-sent by itself."""
+        return self._after_send(
+            model, row_id, status=Status.UNKNOWN, error=message, cost=credits, lease_owner=None, lease_until=None
+        )
+
+    def mark_refused(self, model: TaskModel, row_id: int, message: str) -> bool:
+        """The service refused it before making anything: failed, not charged."""
+        return self._after_send(
+            model,
+            row_id,
+            status=Status.FAILED,
+            failure_reason="refused",
+            error=message,
+            cost=0,
+            finished_at=utcnow(),
+            lease_owner=None,
+            lease_until=None,
+        )
+
+    def expire_stale_sends(self) -> int:
+        """A row still ``submitting`` after its lease was cut off mid-send (a crash): whether the
+        service got it is unknown, so say so rather than guess, and never send it again."""
+        now = utcnow()
+        total = 0
+        for model in (Generation, Character):
+            with self.session() as session, session.begin():
+                result = session.execute(
+                    update(model)
+                    .where(
+                        model.status == Status.SUBMITTING,
+                        or_(
+                            model.lease_until < now,
+                            and_(model.lease_until.is_(None), model.created_at < now - timedelta(minutes=2)),
+                        ),
+                    )
+                    .values(status=Status.UNKNOWN, error=UNKNOWN_AFTER_CRASH, lease_owner=None, lease_until=None)
+                )
+                total += result.rowcount or 0
+        return total
+
+    # -- following ----------------------------------------------------------------------------
+    def lease_due(
+        self,
+        model: TaskModel,
+        engine_id: str,
+        held: Sequence[Held],
+        *,
+        limit: int,
+        lease_seconds: float,
+        adopt_services: Iterable[str] = (),
+    ) -> list[TaskRow]:
+        """Running (or saving) tasks whose next poll is due, leased to this engine, soonest first."""
+        if limit <= 0 or not held:
+            return []
+        now = utcnow()
+        due = (
+            select(model.id)
+            .where(
+                model.status.in_(FOLLOWED),
+                or_(model.next_poll_at.is_(None), model.next_poll_at <= now),
+                _lease_free(model, engine_id, now),
+                _owned_by(model, held, adopt_services),
+            )
+            .order_by(model.next_poll_at)
+            .limit(limit)
+        )
+        with self.session() as session:
+            ids = session.scalars(due).all()
+        if not ids:
+            return []
+        with self.engine.begin() as connection:
+            leased = connection.execute(
+                update(model)
+                .where(model.id.in_(ids), model.status.in_(FOLLOWED), _lease_free(model, engine_id, now))
+                .values(lease_owner=engine_id, lease_until=now + timedelta(seconds=lease_seconds))
+                .returning(model.id)
+            ).scalars().all()
+        return self._load(model, leased)
+
+    def record_progress(
+        self, model: TaskModel, engine_id: str, updates: Sequence[tuple[int, int, datetime, datetime]]
+    ) -> None:
+        """A poll's news for tasks still running: (row id, progress, next poll, lease until)."""
+        if not updates:
+            return
+        table = model.__table__
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(table)
+                .where(
+                    table.c.id == bindparam("row_id"),
+                    table.c.status == Status.RUNNING,
+                    table.c.lease_owner == engine_id,
+                )
+                .values(
+                    progress=bindparam("new_progress"),
+                    next_poll_at=bindparam("next_poll"),
+                    lease_until=bindparam("lease"),
+                    polls=table.c.polls + 1,
+                    poll_failures=0,
+                ),
+                [
+                    {"row_id": r, "new_progress": p, "next_poll": n, "lease": lease}
+                    for r, p, n, lease in updates
+                ],
+            )
+
+    def record_poll_failure(
+        self, model: TaskModel, engine_id: str, row_id: int, next_poll: datetime, note: str | None = None
+    ) -> int:
+        """A poll that got no usable answer: try again later; returns the failures in a row."""
+        with self.session() as session, session.begin():
+            session.execute(
+                update(model)
+                .where(model.id == row_id, model.lease_owner == engine_id)
+                .values(
+                    poll_failures=model.poll_failures + 1,
+                    polls=model.polls + 1,
+                    next_poll_at=next_poll,
+                    lease_until=next_poll,
+                    error=note,
+                )
+            )
+            return session.scalar(select(model.poll_failures).where(model.id == row_id)) or 0
+
+    def finish(self, model: TaskModel, row_id: int, *, expect: Iterable[Status], **values: Any) -> bool:
+        """Move a task on from one of the ``expect`` statuses, once: a second writer (another engine,
+        a webhook) that learned the same finds it moved already and changes nothing."""
+        with self.session() as session, session.begin():
+            result = session.execute(
+                update(model).where(model.id == row_id, model.status.in_(list(expect))).values(**values)
+            )
+        return bool(result.rowcount)
+
+    def by_task_id(self, task_id: str) -> TaskRow | None:
+        for model in (Generation, Character):
+            with self.session() as session:
+                row = session.scalars(select(model).where(model.task_id == task_id)).first()
+            if row is not None:
+                return row
+        return None
+
+    def release_leases(self, engine_id: str) -> None:
+        """On a clean stop: what this engine was following may be taken up by another at once."""
+        for model in (Generation, Character):
+            with self.session() as session, session.begin():
+                session.execute(
+                    update(model)
+                    .where(model.lease_owner == engine_id, model.status.in_(FOLLOWED))
+                    .values(lease_owner=None, lease_until=None)
+                )
+        with self.session() as session, session.begin():
+            session.execute(delete(EngineAccount).where(EngineAccount.engine_id == engine_id))
+
+    # -- who holds which key ------------------------------------------------------------------
+    def heartbeat(self, engine_id: str, held: Sequence[Held]) -> None:
+        now = utcnow()
+        rows = [{"engine_id": engine_id, "service": s, "account": a, "seen_at": now} for s, a in held]
+        if not rows:
+            return
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        statement = insert(EngineAccount).values(rows)
+        statement = statement.on_conflict_do_update(
+            index_elements=["engine_id", "service", "account"], set_={"seen_at": statement.excluded.seen_at}
+        )
+        with self.engine.begin() as connection:
+            connection.execute(statement)
+            connection.execute(delete(EngineAccount).where(EngineAccount.seen_at < now - timedelta(hours=1)))
+
+    def held_recently(self, within: timedelta = timedelta(seconds=45)) -> set[Held]:
+        """The (service, account) pairs some engine held lately: work of others waits for a key."""
+        with self.session() as session:
+            rows = session.execute(
+                select(EngineAccount.service, EngineAccount.account).where(
+                    EngineAccount.seen_at >= utcnow() - within
+                )
+            ).all()
+        return {(s, a) for s, a in rows}
+
+    def typical_seconds(self, model: TaskModel, service: str, sample: int = 40) -> float | None:
+        """How long this service's tasks of this kind took lately (median), to plan polls."""
+        with self.session() as session:
+            rows = session.execute(
+                select(model.submitted_at, model.finished_at)
+                .where(
+                    model.service == service,
+                    model.status == Status.SUCCEEDED,
+                    model.submitted_at.is_not(None),
+                    model.finished_at.is_not(None),
+                )
+                .order_by(model.id.desc())
+                .limit(sample)
+            ).all()
+        seconds = [(as_utc(f) - as_utc(s)).total_seconds() for s, f in rows]
+        seconds = [s for s in seconds if s > 0]
+        return statistics.median(seconds) if len(seconds) >= 3 else None

@@ -1,0 +1,18 @@
+"""The task engine (see engine.py): sends, follows and saves every remote task."""
+
+from .engine import EngineSettings, TaskEngine
+from .keys import KeyRing
+from .outcomes import Outcome, Verdict, judge
+from .schedule import PollPolicy, first_poll, next_poll
+
+__all__ = [
+    "EngineSettings",
+    "KeyRing",
+    "Outcome",
+    "PollPolicy",
+    "TaskEngine",
+    "Verdict",
+    "first_poll",
+    "judge",
+    "next_poll",
+]

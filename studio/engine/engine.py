@@ -1,0 +1,608 @@
+"""The task engine: the one owner of every remote task (single videos, batch rows, characters).
+
+It sends what pages queued, follows what is running with scheduled polls (or webhooks), copies
+finished files into the media store and writes everything to the store. It runs as a thread with
+its own event loop, embedded in each app process or alone in ``python -m studio.worker``; claims
+and leases in the database keep any number of them from sending or polling the same task twice.
+Pages never call the service for tasks: they write requests and read the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from grsai_api import AsyncClient, GrsaiError, NotFoundError, Task
+from grsai_api._base import shared_ssl_context
+
+from ..connection import Connection
+from ..costs import character_cost, video_cost
+from ..db import Batch, BatchState, Character, Generation, Status, Store, TaskRow, as_utc, utcnow
+from ..media import FILE_PREFIX, MediaStore
+from ..safe_fetch import FetchError, fetch_to_file
+from .keys import Held, KeyRing
+from .outcomes import Outcome, judge
+from .schedule import PollPolicy, first_poll, next_poll
+
+log = logging.getLogger("studio.engine")
+
+LINK_LIFETIME = timedelta(hours=2)  # GrsAI's result links
+MAX_VIDEO_BYTES = 1 << 30
+NOT_FOUND_STRIKES = 3
+
+
+@dataclass
+class EngineSettings:
+    policy: PollPolicy = field(default_factory=PollPolicy)
+    sends_per_account: int = 16  # creates in flight at once, per account (batches also keep their own cap)
+    polls_per_second: float = 10.0  # per account: a client following many tasks spreads its polls
+    send_lease: float = 90.0  # longer than a create can take; a crash leaves "submitting" no longer
+    poll_lease: float = 30.0  # how long after a missed poll another engine may take the task over
+    tick: float = 0.2
+    copy_timeout: float = 180.0
+    webhook_url: str | None = None  # where the service should post task updates (public address)
+    typical_seconds: dict[str, float] = field(default_factory=dict)  # by service, before any were seen
+
+
+@dataclass
+class _Bucket:
+    """Requests a second per account: tokens refill over time, each poll takes one."""
+
+    rate: float
+    tokens: float = 0.0
+    at: float = field(default_factory=time.monotonic)
+
+    def take(self, wanted: int) -> int:
+        now = time.monotonic()
+        self.tokens = min(self.rate * 2, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        granted = min(wanted, int(self.tokens))
+        self.tokens -= granted
+        return granted
+
+
+class TaskEngine:
+    def __init__(
+        self,
+        store: Store,
+        media: MediaStore,
+        *,
+        settings: EngineSettings | None = None,
+        keys: KeyRing | None = None,
+        engine_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.media = media
+        self.settings = settings or EngineSettings()
+        self.keys = keys or KeyRing()
+        self.engine_id = engine_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.policy = (
+            self.settings.policy.with_webhooks() if self.settings.webhook_url else self.settings.policy
+        )
+        self._rng = random.Random()
+        self._clients: dict[tuple[str, str], AsyncClient] = {}
+        self._http: httpx.AsyncClient | None = None
+        self._clients_loop: asyncio.AbstractEventLoop | None = None
+        self._sending: dict[Held, int] = defaultdict(int)
+        self._in_flight: set[asyncio.Task] = set()
+        self._sent: dict[type, list[tuple[int, str, int, datetime]]] = defaultdict(list)
+        self._buckets: dict[Held, _Bucket] = {}
+        self._backoff_until: dict[Held, float] = {}
+        self._typical: dict[tuple[type, str], tuple[float, float]] = {}
+        self._chores_at: dict[str, float] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._wake: asyncio.Event | None = None
+        self._stopping = False
+        self.stats: dict[str, int] = defaultdict(int)
+
+    # -- from any thread ---------------------------------------------------------------------
+    def use_webhooks(self, url: str) -> None:
+        """Creates carry this webhook address from now on; polls become the slower fallback."""
+        self.settings.webhook_url = url
+        self.policy = self.settings.policy.with_webhooks()
+
+    def hold(self, connection: Connection) -> None:
+        """Send and follow this account's work with this key (kept in memory only)."""
+        if self.keys.hold(connection):
+            self.wake()
+
+    def wake(self) -> None:
+        """Something was queued: look now rather than at the next tick."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def start(self) -> TaskEngine:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run_thread, name="task-engine", daemon=True)
+            self._thread.start()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and not self._stopping
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking new work, let the sends already out get their answer, release the leases."""
+        if self._thread is None or self._stopping:
+            return
+        self._stopping = True
+        self.wake()
+        self._thread.join(timeout)
+
+    def _run_thread(self) -> None:
+        asyncio.run(self.run())
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        try:
+            while not self._stopping:
+                try:
+                    await self.cycle()
+                except Exception:  # noqa: BLE001 - the engine must outlive any one bad cycle
+                    log.exception("engine cycle failed; carrying on")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.tick)
+                self._wake.clear()
+            await self._settle(timeout=8.0)
+        finally:
+            await self._close()
+            with contextlib.suppress(Exception):
+                self.store.release_leases(self.engine_id)
+
+    # -- one cycle ----------------------------------------------------------------------------
+    async def cycle(self) -> None:
+        """Housekeeping, then send what is queued, then follow what is due."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._clients_loop:  # clients belong to one event loop (tests run several)
+            self._clients, self._http, self._clients_loop = {}, None, loop
+        held = self.keys.held()
+        if self._every("heartbeat", 10.0):
+            await asyncio.to_thread(self.store.heartbeat, self.engine_id, held)
+        if self._every("expire", 5.0):
+            await asyncio.to_thread(self.store.expire_stale_sends)
+        if self._every("batches", 2.0):
+            await asyncio.to_thread(self.store.finish_batches)
+        self._flush_sent()
+        if not self._stopping:
+            await self._start_sends(held)
+        await self._follow_due(held)
+        self._flush_sent()
+
+    async def drain(self, timeout: float = 60.0) -> None:
+        """Run cycles until this engine has nothing in flight and nothing due (tests, benches)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            await self.cycle()
+            if self._in_flight:
+                await asyncio.wait(self._in_flight, timeout=0.5)
+                continue
+            if not self._has_work():
+                return
+            await asyncio.sleep(self.settings.tick)
+        raise TimeoutError("the engine still had work after the timeout")
+
+    def _has_work(self) -> bool:
+        held = self.keys.held()
+        for model in (Generation, Character):
+            with self.store.session() as session:
+                from sqlalchemy import func, select
+
+                from ..db.tasks import _owned_by
+
+                count = session.scalar(
+                    select(func.count())
+                    .select_from(model)
+                    .where(model.status.in_(("queued", "submitting", "running", "saving")), _owned_by(model, held))
+                )
+            if count:
+                return True
+        return False
+
+    def _every(self, chore: str, seconds: float) -> bool:
+        now = time.monotonic()
+        if now - self._chores_at.get(chore, -1e9) >= seconds:
+            self._chores_at[chore] = now
+            return True
+        return False
+
+    async def _settle(self, timeout: float) -> None:
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=timeout)
+        self._flush_sent()
+
+    async def _close(self) -> None:
+        for client in self._clients.values():
+            with contextlib.suppress(Exception):
+                await client.close()
+        self._clients.clear()
+        if self._http is not None:
+            with contextlib.suppress(Exception):
+                await self._http.aclose()
+            self._http = None
+
+    def _client(self, connection: Connection) -> AsyncClient:
+        """One long-lived client per account and host."""
+        key = (connection.base_url, connection.account)
+        client = self._clients.get(key)
+        if client is None:
+            client = connection.async_client(max_retries=2)
+            self._clients[key] = client
+        return client
+
+    def typical(self, model: type, service: str) -> float:
+        cached = self._typical.get((model, service))
+        if cached is not None and time.monotonic() - cached[1] < 60:
+            return cached[0]
+        learned = self.store.typical_seconds(model, service)
+        default = self.policy.video_seconds if model is Generation else self.policy.character_seconds
+        value = learned or self.settings.typical_seconds.get(service) or default
+        self._typical[(model, service)] = (value, time.monotonic())
+        return value
+
+    # -- sending ------------------------------------------------------------------------------
+    async def _start_sends(self, held: list[Held]) -> None:
+        now = time.monotonic()
+        for account in held:
+            if self.keys.paused(account) or self._backoff_until.get(account, 0) > now:
+                continue
+            free = self.settings.sends_per_account - self._sending[account]
+            if free <= 0:
+                continue
+            busy = self._busy_batches()
+            for model in (Character, Generation):
+                rows = await asyncio.to_thread(
+                    self.store.claim_sends,
+                    model,
+                    self.engine_id,
+                    [account],
+                    limit=free,
+                    lease_seconds=self.settings.send_lease,
+                    busy_batches=busy,
+                )
+                for row in rows:
+                    self._sending[account] += 1
+                    task = asyncio.create_task(self._send(model, row, account))
+                    self._in_flight.add(task)
+                    task.add_done_callback(self._in_flight.discard)
+                free -= len(rows)
+                if free <= 0:
+                    break
+
+    def _busy_batches(self) -> dict[int, int]:
+        return {}
+
+    async def _send(self, model: type, row: TaskRow, account: Held) -> None:
+        connection = self.keys.get(*account)
+        try:
+            if connection is None:  # the key went away between the claim and now
+                await asyncio.to_thread(self.store.requeue, model, row.id)
+                return
+            client = self._client(connection)
+            webhook = self._webhook()
+            try:
+                if model is Generation:
+                    params = self._video_params(row)
+                    task_id = await client.create_video(**params, webhook=webhook)
+                    credits = video_cost(model=row.model)
+                elif row.source_pid:
+                    task_id = await client.create_character(
+                        pid=row.source_pid, timestamps=row.timestamps, webhook=webhook
+                    )
+                    credits = character_cost()
+                else:
+                    clip = self.media.resolve(row.source_ref)
+                    task_id = await client.upload_character(url=clip, timestamps=row.timestamps, webhook=webhook)
+                    credits = character_cost()
+            except (OSError, ValueError) as exc:  # our own file is gone: nothing was sent
+                await asyncio.to_thread(
+                    self.store.mark_refused, model, row.id, f"A file this request needs is missing: {exc}"
+                )
+                return
+            except Exception as exc:  # noqa: BLE001 - every outcome is judged by the one rule set
+                await self._after_failed_send(model, row, account, exc)
+                return
+            self.stats["sent"] += 1
+            typical = self.typical(model, row.service)
+            first = utcnow() + timedelta(seconds=first_poll(self.policy, typical, self._rng))
+            self._sent[model].append((row.id, task_id, credits, first))
+            self._backoff_until.pop(account, None)
+        finally:
+            self._sending[account] -= 1
+
+    def _video_params(self, row: Generation) -> dict[str, Any]:
+        params = {k: v for k, v in row.request_params().items() if v not in (None, "", [])}
+        image = params.get("image_url")
+        if isinstance(image, str) and image.startswith(FILE_PREFIX):
+            params["image_url"] = self.media.resolve(image)
+        return params
+
+    def _webhook(self) -> str:
+        return self.settings.webhook_url or "-1"
+
+    async def _after_failed_send(self, model: type, row: TaskRow, account: Held, exc: BaseException) -> None:
+        verdict = judge(exc)
+        self.stats[f"send_{verdict.outcome}"] += 1
+        store = self.store
+        if verdict.outcome is Outcome.UNKNOWN:
+            credits = video_cost(model=row.model) if model is Generation else character_cost()
+            await asyncio.to_thread(store.mark_send_unknown, model, row.id, verdict.message, credits)
+        elif verdict.outcome is Outcome.RETRY:
+            delay = verdict.retry_after if verdict.retry_after is not None else 1.0 + self._rng.random()
+            self._backoff_until[account] = time.monotonic() + delay
+            await asyncio.to_thread(store.requeue, model, row.id, f"Waiting to send: {verdict.message}")
+        elif verdict.outcome is Outcome.HOLD:
+            self.keys.pause(account, 60.0, verdict.message)
+            note = f"Waiting: the service refused the key ({verdict.message}). Fix the key in Settings, or cancel."
+            await asyncio.to_thread(store.requeue, model, row.id, note)
+            await self._pause_batch(row, verdict.message)
+        elif verdict.outcome is Outcome.NO_CREDITS and getattr(row, "batch_id", None):
+            await asyncio.to_thread(store.requeue, model, row.id)
+            await self._pause_batch(row, verdict.message)
+        else:  # refused (or out of credits for a single request): failed, nothing charged
+            await asyncio.to_thread(store.mark_refused, model, row.id, verdict.message)
+
+    async def _pause_batch(self, row: TaskRow, why: str) -> None:
+        batch_id = getattr(row, "batch_id", None)
+        if batch_id is not None:
+            await asyncio.to_thread(
+                self.store.set_batch, batch_id, state=BatchState.PAUSED, paused_because=why
+            )
+
+    def _flush_sent(self) -> None:
+        for model, sent in list(self._sent.items()):
+            if sent:
+                self._sent[model] = []
+                self.store.mark_sent(model, self.engine_id, sent)
+
+    # -- following ----------------------------------------------------------------------------
+    async def _follow_due(self, held: list[Held]) -> None:
+        services = self.keys.services()
+        jobs = []
+        for account in held:
+            bucket = self._buckets.setdefault(account, _Bucket(self.settings.polls_per_second))
+            allowance = bucket.take(int(self.settings.polls_per_second * 2))
+            if allowance <= 0:
+                continue
+            for model in (Character, Generation):
+                rows = await asyncio.to_thread(
+                    self.store.lease_due,
+                    model,
+                    self.engine_id,
+                    [account],
+                    limit=allowance,
+                    lease_seconds=self.settings.poll_lease,
+                    adopt_services=services if account[0] in services else (),
+                )
+                allowance -= len(rows)
+                bucket.tokens += 0  # taken up front
+                jobs.extend(self._follow(model, row) for row in rows)
+            bucket.tokens += max(0, allowance)  # give back what was not used
+        if jobs:
+            updates = await asyncio.gather(*jobs, return_exceptions=True)
+            progress: dict[type, list] = defaultdict(list)
+            for update in updates:
+                if isinstance(update, tuple):
+                    model, values = update
+                    progress[model].append(values)
+                elif isinstance(update, BaseException):
+                    log.error("following a task failed: %r", update)
+            for model, values in progress.items():
+                await asyncio.to_thread(self.store.record_progress, model, self.engine_id, values)
+
+    async def _follow(self, model: type, row: TaskRow):
+        """Poll one task (or copy its file) and write what changed; returns a progress update to
+        write with the others, or None. Never raises: one bad task never stalls the rest."""
+        try:
+            if row.status == Status.SAVING:
+                await self._copy(row)
+                return None
+            connection = self.keys.get(row.service, row.account)
+            if connection is None:
+                return None
+            try:
+                task = await self._client(connection).get_result(row.task_id)
+            except NotFoundError:
+                await self._not_found(model, row)
+                return None
+            except GrsaiError as exc:
+                await self._poll_failed(model, row, f"Can't reach the service right now; still trying. ({exc.message})")
+                return None
+            self.stats["polls"] += 1
+            if row.account is None:  # adopted: this key answered for it, so it is this key's
+                await asyncio.to_thread(self.store._set, model, row.id, account=connection.account)
+            return await self.apply(model, row, task)
+        except Exception as exc:  # noqa: BLE001
+            log.exception("task %s: following failed", row.id)
+            with contextlib.suppress(Exception):
+                await self._poll_failed(model, row, f"Checking this task failed ({type(exc).__name__}); still trying.")
+            return None
+
+    async def apply(self, model: type, row: TaskRow, task: Task):
+        """What a task object (from a poll or a webhook) means for its row."""
+        now = utcnow()
+        if task.status == "running":
+            elapsed = (now - as_utc(row.submitted_at or row.created_at)).total_seconds()
+            wait = next_poll(
+                self.policy,
+                elapsed=elapsed,
+                progress=task.progress,
+                typical=self.typical(model, row.service),
+                rng=self._rng,
+            )
+            due = now + timedelta(seconds=wait)
+            return model, (row.id, task.progress, due, due + timedelta(seconds=self.settings.poll_lease))
+        if task.status == "failed":
+            done = await asyncio.to_thread(
+                self.store.finish,
+                model,
+                row.id,
+                expect=(Status.RUNNING,),
+                status=Status.FAILED,
+                failure_reason=task.failure_reason or "error",
+                error=task.error,
+                cost=0,  # failed tasks are refunded
+                finished_at=now,
+                progress=task.progress,
+                lease_owner=None,
+                lease_until=None,
+            )
+            self.stats["failed"] += int(done)
+            return None
+        if model is Character:
+            await asyncio.to_thread(
+                self.store.finish,
+                model,
+                row.id,
+                expect=(Status.RUNNING,),
+                status=Status.SUCCEEDED,
+                character_id=task.character_id,
+                progress=100,
+                finished_at=now,
+                lease_owner=None,
+                lease_until=None,
+            )
+            self.stats["succeeded"] += 1
+            return None
+        url = task.video_url or (task.raw.get("url") if isinstance(task.raw.get("url"), str) else None)
+        moved = await asyncio.to_thread(
+            self.store.finish,
+            model,
+            row.id,
+            expect=(Status.RUNNING,),
+            status=Status.SAVING,
+            pid=task.pid,
+            remote_url=url,
+            progress=100,
+            finished_at=now,
+            polls=row.polls + 1,
+        )
+        if moved:
+            row = await asyncio.to_thread(self.store.get, row.id)
+            await self._copy(row)
+        return None
+
+    async def _not_found(self, model: type, row: TaskRow) -> None:
+        if row.account is None:  # asked with a key that may not be its owner's: never fail it for that
+            await self._poll_failed(model, row, None, wait=600.0)
+            return
+        failures = await self._poll_failed(model, row, "The service does not know this task (yet).")
+        if failures >= NOT_FOUND_STRIKES:
+            await asyncio.to_thread(
+                self.store.finish,
+                model,
+                row.id,
+                expect=(Status.RUNNING,),
+                status=Status.FAILED,
+                failure_reason="error",
+                error="The service no longer knows this task.",
+                cost=0,
+                finished_at=utcnow(),
+                lease_owner=None,
+                lease_until=None,
+            )
+
+    async def _poll_failed(self, model: type, row: TaskRow, note: str | None, wait: float | None = None) -> int:
+        self.stats["poll_errors"] += 1
+        if wait is None:
+            wait = min(self.policy.max_gap, self.policy.min_gap * 2 ** min(row.poll_failures + 1, 6))
+        due = utcnow() + timedelta(seconds=wait)
+        return await asyncio.to_thread(self.store.record_poll_failure, model, self.engine_id, row.id, due, note)
+
+    # -- copying ------------------------------------------------------------------------------
+    async def _copy(self, row: Generation) -> None:
+        """Copy a finished video into the media store, check it plays, make its thumbnail. A copy
+        that fails is tried again until the link's two hours are up, then said in words."""
+        deadline = as_utc(row.finished_at or utcnow()) + LINK_LIFETIME
+        if not row.remote_url:
+            await self._finish_copy(row, failed="The service said the video was made but gave no link to it.")
+            return
+        connection = self.keys.get(row.service, row.account)
+        allow_local = connection is not None and connection.is_local
+        if self._http is None:
+            self._http = httpx.AsyncClient(
+                timeout=httpx.Timeout(60.0, connect=10.0), verify=shared_ssl_context(), follow_redirects=False
+            )
+        relative = f"videos/{row.id}.mp4"
+        try:
+            await fetch_to_file(
+                self._http,
+                row.remote_url,
+                self.media.path(relative),
+                kind="video",
+                max_bytes=MAX_VIDEO_BYTES,
+                total_timeout=self.settings.copy_timeout,
+                allow_local=allow_local,
+            )
+        except FetchError as exc:
+            if exc.permanent or utcnow() >= deadline:
+                why = exc.message if exc.permanent else "its link expired before it could be copied"
+                await self._finish_copy(row, failed=f"The video was made but could not be kept: {why}.")
+                return
+            wait = min(300.0, self.policy.copy_retry * 2 ** min(row.poll_failures, 6))
+            local = deadline.astimezone().strftime("%H:%M")
+            await self._poll_failed(
+                Generation,
+                row,
+                f"Copying the finished video failed ({exc.message}); trying again until {local}, "
+                "when its link expires.",
+                wait=wait,
+            )
+            return
+        thumb = await asyncio.to_thread(self.media.make_thumbnail, relative, str(row.id))
+        await self._finish_copy(row, video_path=relative, thumb_path=thumb)
+
+    async def _finish_copy(
+        self, row: Generation, *, video_path: str | None = None, thumb_path: str | None = None, failed: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
+        if failed:  # made and charged, but lost: say so (the cost stays: it was paid)
+            values.update(status=Status.FAILED, failure_reason="copy", error=failed)
+        else:
+            values.update(status=Status.SUCCEEDED, video_path=video_path, thumb_path=thumb_path, error=None)
+        done = await asyncio.to_thread(self.store.finish, Generation, row.id, expect=(Status.SAVING,), **values)
+        self.stats["copied" if not failed else "copy_failed"] += int(done)
+
+    # -- webhooks -----------------------------------------------------------------------------
+    def report(self, payload: dict[str, Any]) -> bool:
+        """A task object posted by the service (any thread). True when it named a task we follow."""
+        try:
+            task = Task.from_payload(payload)
+        except Exception:  # noqa: BLE001
+            return False
+        if not task.id or self._loop is None:
+            return False
+        future = asyncio.run_coroutine_threadsafe(self._reported(task), self._loop)
+        try:
+            return future.result(timeout=30)
+        except Exception:  # noqa: BLE001
+            return False
+
+    async def _reported(self, task: Task) -> bool:
+        row = await asyncio.to_thread(self.store.by_task_id, task.id)
+        if row is None or row.status != Status.RUNNING:
+            return False
+        model = type(row)
+        update = await self.apply(model, row, task)
+        if update is not None:
+            _, (row_id, progress, _due, _lease) = update
+            await asyncio.to_thread(self.store._set, model, row_id, progress=progress)
+        self.stats["webhooks"] += 1
+        return True
+
+
+__all__ = ["Batch", "EngineSettings", "TaskEngine"]

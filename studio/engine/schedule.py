@@ -1,0 +1,69 @@
+"""When to ask about a running task next: from how long such tasks take and the progress the
+service reports, so a video is asked about a handful of times and its end is noticed quickly."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    min_gap: float = 1.0  # never ask about one task more often than this
+    max_gap: float = 60.0
+    first_fraction: float = 0.15  # the first poll, as a fraction of the typical duration ...
+    first_max: float = 20.0  # ... but no later than this (early refusals show up early)
+    aim_after: float = 0.4  # aim this long after the predicted end
+    approach: float = 0.75  # far from the end, go this fraction of the way there
+    jitter: float = 0.08  # spread polls of tasks sent together
+    video_seconds: float = 180.0  # typical durations before any were seen
+    character_seconds: float = 30.0
+    copy_retry: float = 5.0  # first wait before copying a file again
+
+    def scaled(self, factor: float) -> PollPolicy:
+        """The same policy on a faster clock (benchmarks run time-scaled tasks)."""
+        return replace(
+            self,
+            min_gap=self.min_gap * factor,
+            max_gap=self.max_gap * factor,
+            first_max=self.first_max * factor,
+            aim_after=self.aim_after * factor,
+            video_seconds=self.video_seconds * factor,
+            character_seconds=self.character_seconds * factor,
+            copy_retry=self.copy_retry * factor,
+        )
+
+    def with_webhooks(self) -> PollPolicy:
+        """Webhooks bring the news; polls stay as a slower fallback."""
+        return replace(self, min_gap=max(self.min_gap, 15.0), aim_after=max(self.aim_after, 10.0))
+
+
+_RNG = random.Random()
+
+
+def _spread(policy: PollPolicy, seconds: float, rng: random.Random) -> float:
+    return seconds * (1 + policy.jitter * (2 * rng.random() - 1))
+
+
+def first_poll(policy: PollPolicy, typical: float, rng: random.Random = _RNG) -> float:
+    return max(policy.min_gap, min(_spread(policy, typical * policy.first_fraction, rng), policy.first_max))
+
+
+def next_poll(
+    policy: PollPolicy, *, elapsed: float, progress: int, typical: float, rng: random.Random = _RNG
+) -> float:
+    """Seconds until the next poll of a task ``elapsed`` seconds in, at ``progress`` percent."""
+    if progress > 0:
+        remaining = elapsed * (100 - progress) / progress  # the pace so far
+        if elapsed < typical * 0.25:  # an early reading says little: lean on the typical duration
+            remaining = max(remaining, (typical - elapsed) * 0.5)
+    else:
+        remaining = typical - elapsed
+    if remaining <= 0:  # past its expected end: ask again soon, then less often
+        overdue = -remaining
+        wait = policy.min_gap + overdue * 0.1
+    elif remaining > 6 * policy.min_gap:
+        wait = _spread(policy, remaining * policy.approach, rng)
+    else:
+        wait = remaining + policy.aim_after
+    return max(policy.min_gap, min(wait, policy.max_gap))

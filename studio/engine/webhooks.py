@@ -1,0 +1,79 @@
+"""The webhook receiver: when the deployment has a public address (``SORA_PUBLIC_URL``), tasks are
+created with ``webHook`` pointing here and the service posts task objects as they change. A secret
+in the path (shared by every process through the store) keeps strangers from posting. Polls stay
+the fallback, slower, for anything a webhook misses."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+if TYPE_CHECKING:
+    from .engine import TaskEngine
+
+MAX_BODY = 1 << 20
+PATH = "/grsai/webhook/{secret}"
+
+
+def receiver(engine: TaskEngine, secret: str) -> Starlette:
+    async def hook(request: Request) -> JSONResponse:
+        if request.path_params["secret"] != secret:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"error": "too large"}, status_code=413)
+        try:
+            payload = json.loads(body.decode().removeprefix("data:").strip() or "{}")
+        except (ValueError, UnicodeDecodeError):
+            return JSONResponse({"error": "not JSON"}, status_code=400)
+        if isinstance(payload, dict) and isinstance(payload.get("data"), dict) and "status" not in payload:
+            payload = payload["data"]
+        if not isinstance(payload, dict):
+            return JSONResponse({"error": "not a task object"}, status_code=400)
+        known = await _off_loop(engine, payload)
+        return JSONResponse({"ok": True, "known": known})
+
+    return Starlette(routes=[Route(PATH, hook, methods=["POST"])])
+
+
+async def _off_loop(engine: TaskEngine, payload: dict) -> bool:
+    import asyncio
+
+    return await asyncio.to_thread(engine.report, payload)
+
+
+@dataclass
+class WebhookServer:
+    server: uvicorn.Server
+    thread: threading.Thread
+    url: str  # what the service is told to post to
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def serve_webhooks(engine: TaskEngine, *, public_url: str, host: str = "127.0.0.1", port: int = 8599) -> WebhookServer:
+    """Start the receiver in a thread and point the engine's creates at it."""
+    secret = engine.store.webhook_secret()
+    config = uvicorn.Config(receiver(engine, secret), host=host, port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="webhooks", daemon=True)
+    thread.start()
+    ready = threading.Event()
+    for _ in range(200):
+        if server.started:
+            ready.set()
+            break
+        ready.wait(0.05)
+    url = public_url.rstrip("/") + PATH.format(secret=secret)
+    engine.use_webhooks(url)
+    return WebhookServer(server, thread, url)
