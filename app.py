@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
-from components.resources import batch_runner, connection, media, store
-from components.session import adopt_running, init_session
+from components.resources import connection, store, task_engine
+from components.session import init_session
 from components.sidebar import render_sidebar
 
 st.set_page_config(page_title="Sora 2 Playground", page_icon=":material/movie:", layout="wide")
@@ -23,8 +25,15 @@ page = st.navigation(
 )
 current = connection()
 st.session_state["connection"] = current
-if adopt_running(store(), current):
-    batch_runner().resume_all(current)  # batches carry on after a restart, whichever page opens first
-page.run()
-# The sidebar comes after the page, so its poller sees what this run submitted.
-render_sidebar(current, store(), media())
+task_engine().hold(current)  # the engine sends and follows this account's work with this key
+try:
+    page.run()
+except Exception:  # noqa: BLE001 - a page's bug must never show a traceback to the person using it
+    logging.getLogger("studio.pages").exception("page %s failed", page.title)
+    st.error(
+        "Something went wrong on this page. Nothing was sent or charged by the error itself; your work "
+        "is safe in the Library. Reload the page to carry on.",
+        icon=":material/error:",
+    )
+# The sidebar comes after the page, so it shows what this run queued.
+render_sidebar(current, store())

@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from components.resources import (
-    batch_runner,
     batch_service,
     connection,
     credits_for,
@@ -14,7 +13,9 @@ from components.resources import (
     media,
     store,
 )
-from components.video import clock
+from components.session import request_key
+from components.text import plain
+from components.video import clock, local_time
 from studio.batch import (
     DEFAULT_CONCURRENCY,
     MAX_CONCURRENCY,
@@ -26,11 +27,12 @@ from studio.batch import (
     plan_rows,
     read_table,
 )
-from studio.costs import format_credits, video_cost
+from studio.costs import affordable as affordable_count
+from studio.costs import credits_text, format_credits, video_cost
 from studio.library import STATUS_LABELS
 
 conn, library, files = connection(), store(), media()
-service, runner = batch_service(), batch_runner()
+service = batch_service()
 SHOWN_BATCH = "batch_shown"
 EXAMPLE = (
     "product,colour,slogan,aspect_ratio\n"
@@ -199,7 +201,7 @@ def new_batch() -> None:
 
     st.subheader("Before you start")
     credits = credits_for(conn)
-    affordable = len(plan.rows) if credits is None else int((credits + 1e-9) // video_cost())
+    affordable = len(plan.rows) if credits is None else affordable_count(credits, video_cost())
     cap_col, speed_col = st.columns(2)
     limit = cap_col.number_input(
         "Make at most this many videos",
@@ -221,35 +223,38 @@ def new_batch() -> None:
     cost = video_cost(int(limit))
     count, total, left = st.columns(3)
     count.metric("Videos", f"{int(limit):,}")
-    total.metric("Cost", f"{cost:,.2f} credits")
+    total.metric("Cost", f"{format_credits(cost)} credits", help=credits_text(cost))
     left.metric("Credits left", format_credits(credits))
-    too_dear = credits is not None and cost > credits + 1e-9
+    too_dear = credits is not None and cost > credits
     if too_dear:
         st.error(
-            f"This costs more than the {credits:,.2f} credits left: lower the number of videos to "
+            f"This costs more than the {format_credits(credits)} credits left: lower the number of videos to "
             f"{affordable:,} or fewer, or add credits.",
             icon=":material/account_balance_wallet:",
         )
     name = st.text_input("Batch name", value=name or "Products", key="batch_name", max_chars=200)
     slot = st.empty()
     if st.button(
-        f"Start · {int(limit):,} videos · {cost:,.2f} credits",
+        f"Start · {int(limit):,} videos · {format_credits(cost)} credits",
         type="primary",
         icon=":material/play_arrow:",
         disabled=too_dear,
         key="batch_start",
     ):
-        if st.session_state.get("batch_started_for") == (name, len(plan.rows), template):
-            return  # a second click while the first was starting
+        key = request_key("batch", name, template, int(limit), [(r.row, r.params["prompt"]) for r in plan.rows])
         try:
             batch = service.create(
-                name, plan, limit=int(limit), concurrency=int(concurrency), credits=credits, template=template
+                name,
+                plan,
+                limit=int(limit),
+                concurrency=int(concurrency),
+                credits=credits,
+                template=template,
+                request_key=key,
             )
         except (NotEnoughCredits, BatchInputError) as exc:
             slot.error(str(exc), icon=":material/error:")
             return
-        st.session_state["batch_started_for"] = (name, len(plan.rows), template)
-        runner.drive(batch.id, conn)
         credits_left.clear()
         st.toast(f"Batch started: {int(limit):,} videos", icon=":material/dataset:")
         show_batch(batch.id)
@@ -263,7 +268,7 @@ def batch_view(batch_id: int) -> None:
         show_batch(None)
         return
     top, back = st.columns([4, 1], vertical_alignment="bottom")
-    top.subheader(batch.name)
+    top.subheader(plain(batch.name))
     if back.button("New batch", icon=":material/add:", width="stretch"):
         show_batch(None)
         st.rerun()
@@ -277,7 +282,7 @@ def batch_view(batch_id: int) -> None:
         progress = service.progress(batch_id)
         state = {"running": "Running", "paused": "Paused", "cancelled": "Cancelled", "done": "Finished"}
         eta = ""
-        if progress.active and progress.eta_seconds and progress.eta_seconds >= 1:
+        if current.state == "running" and progress.active and progress.eta_seconds and progress.eta_seconds >= 1:
             eta = f" · about {clock(progress.eta_seconds)} left"
         st.progress(
             progress.fraction,
@@ -289,15 +294,10 @@ def batch_view(batch_id: int) -> None:
         ready.metric("Ready", f"{progress.succeeded:,}")
         failed.metric("Failed", f"{progress.failed + progress.unknown:,}")
         st.caption(
-            f"Created {current.created_at:%d %b %Y, %H:%M} · {progress.spent:,.2f} credits spent"
+            f"Created {local_time(current.created_at)} · {credits_text(progress.spent)} spent"
             + (f" · {progress.cancelled:,} cancelled" if progress.cancelled else "")
-            + (
-                " · the service asked to slow down, so sending waits a little"
-                if runner.rate_limited(batch_id)
-                else ""
-            )
         )
-        because = current.settings.get("paused_because")
+        because = current.paused_because
         if current.state == "paused" and because:
             st.warning(f"Paused: {because}", icon=":material/pause_circle:")
         if active and not progress.active:
@@ -319,7 +319,6 @@ def controls(batch, progress: BatchProgress) -> None:
         "Resume", icon=":material/play_arrow:", type="primary", width="stretch", key="batch_resume"
     ):
         service.resume(batch_id)
-        runner.drive(batch_id, conn)
         st.rerun()
     if batch.state in ("running", "paused") and progress.queued:
         if st.session_state.get("batch_confirm_cancel") == batch_id:
@@ -342,7 +341,7 @@ def controls(batch, progress: BatchProgress) -> None:
             "Sent at once",
             1,
             MAX_CONCURRENCY,
-            int(batch.settings.get("concurrency", DEFAULT_CONCURRENCY)),
+            int(batch.concurrency or DEFAULT_CONCURRENCY),
             key=f"batch_speed_{batch_id}",
             on_change=lambda: service.set_concurrency(batch_id, st.session_state[f"batch_speed_{batch_id}"]),
         )
@@ -390,7 +389,7 @@ def results(batch, progress: BatchProgress) -> None:
                 "prompt": st.column_config.TextColumn("Prompt", width="medium"),
                 "reason": st.column_config.TextColumn("Why it failed", width="medium"),
                 "attempts": st.column_config.NumberColumn("Tries", width="small"),
-                "cost": st.column_config.NumberColumn("Cost", format="%.2f", width="small"),
+                "cost": st.column_config.NumberColumn("Credits", format="%d", width="small"),
                 "pid": st.column_config.TextColumn("pid"),
             },
         )
@@ -431,7 +430,6 @@ def results(batch, progress: BatchProgress) -> None:
             key="batch_retry",
         ):
             added = service.retry_failed(batch_id, moderation_retries=int(again))
-            runner.drive(batch_id, conn)
             st.toast(f"Sending {added} rows again", icon=":material/replay:")
             st.rerun()
     with download:
@@ -483,7 +481,7 @@ def earlier_batches() -> None:
         name, facts, action = st.columns([3, 4, 1], vertical_alignment="center")
         name.markdown(f"**{batch.name}**  \n{batch.created_at:%d %b %Y, %H:%M}")
         facts.caption(
-            f"{total:,} videos · {ready:,} ready · {failed:,} failed · {spent:,.2f} credits · {batch.state}"
+            f"{total:,} videos · {ready:,} ready · {failed:,} failed · {format_credits(spent)} credits · {batch.state}"
         )
         if action.button("Open", key=f"batch_open_{batch.id}", width="stretch"):
             show_batch(batch.id)

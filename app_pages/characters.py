@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from components.feedback import send
-from components.resources import connection, credits_left, media, store
-from components.session import handoff, take_handoff, toast_later, watch_character
+from components.resources import character_service, connection, credits_left, media, store
+from components.session import handoff, request_key, take_handoff, toast_later
 from components.span_picker import span_picker
-from components.tracker import CHARACTER_ERRORS
+from components.text import plain
 from components.video import clock
 from components.video_picker import video_picker
-from studio.characters import CharacterService
 from studio.clips import MAX_CLIP_BYTES, ClipError, download_clip, probe
-from studio.costs import character_cost
+from studio.costs import character_cost, credits_text
 from studio.messages import explain_failure
 
 take_handoff("characters")
 conn, library, files = connection(), store(), media()
-service = CharacterService(library, files, conn)
+service = character_service()
 COLUMNS = 3
 
 
@@ -26,7 +27,6 @@ def create(action, slot) -> None:
     """Send one character request; show what went wrong next to the form, or start watching it."""
     character = send(action, slot, what="make this character")
     if character is not None:
-        watch_character(character.id)
         credits_left.clear()
         toast_later("Making your character: it appears in the gallery below")
         st.rerun()
@@ -90,12 +90,15 @@ with from_clip:
             )
             slot = st.empty()
             if st.button(
-                f"Create character · {character_cost():.2f} credits",
+                f"Create character · {credits_text(character_cost())}",
                 type="primary",
                 icon=":material/face:",
                 key="characters_create_clip",
             ):
-                create(lambda: service.from_clip(clip, start, end, label=label, url=clip_url), slot)
+                key = request_key("characters", "clip", clip_url or hashlib.sha256(clip).hexdigest(), start, end, label)
+                create(
+                    lambda: service.from_clip(clip, start, end, label=label, url=clip_url, request_key=key), slot
+                )
 
 with from_video:
     videos = library.finished_videos(48)
@@ -128,17 +131,17 @@ with from_video:
         )
         slot = st.empty()
         if st.button(
-            f"Create character · {character_cost():.2f} credits",
+            f"Create character · {credits_text(character_cost())}",
             type="primary",
             icon=":material/face:",
             key="characters_create_video",
         ):
-            create(lambda: service.from_video(chosen.id, start, end, label=label), slot)
+            key = request_key("characters", "video", chosen.id, start, end, label)
+            create(lambda: service.from_video(chosen.id, start, end, label=label, request_key=key), slot)
 
 st.divider()
 st.subheader("Your characters")
 characters = library.characters()
-errors = st.session_state.get(CHARACTER_ERRORS, {})
 if not characters:
     st.caption("None yet. Characters you make appear here, ready to use in prompts.")
 
@@ -171,10 +174,10 @@ for begin in range(0, len(characters), COLUMNS):
             )
             if character.status == "succeeded":
                 st.code(f"@{character.character_id}", language=None)
-            elif character.status in ("running", "submitting"):
+            elif character.status in ("queued", "running", "submitting"):
                 st.progress(character.progress / 100, text=f"Being made · {character.progress}%")
-                if character.id in errors:
-                    st.caption(":material/wifi_off: Can't reach the service right now; still trying.")
+                if character.error:
+                    st.caption(f":material/info: {plain(character.error)}")
             elif character.status == "failed":
                 st.error(explain_failure(character.failure_reason, character.error), icon=":material/block:")
             else:

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-import time
+import io
 
 import streamlit as st
+from PIL import Image, UnidentifiedImageError
 
 from components.resources import connection, credits_for, credits_left, generation_service, media, store
-from components.session import SHOWN, keep_widgets, restore_widgets, take_handoff, watch
+from components.session import keep_widgets, new_request, request_key, restore_widgets, take_handoff
 from components.task_panel import task_panel
-from grsai_api import (
-    MAX_PROMPT_CHARS,
-    GrsaiError,
-    InvalidRequestError,
-    SubmissionUnknownError,
-    check_timestamps,
-)
+from components.text import plain
+from grsai_api import MAX_PROMPT_CHARS, InvalidRequestError, check_timestamps
 from studio.characters import MAX_PER_VIDEO, check_mentions
 from studio.connection import valid_url
-from studio.costs import format_credits, video_cost
+from studio.costs import credits_text, format_credits, video_cost
 
-DOUBLE_CLICK_SECONDS = 3.0
 KEPT = (
     "generate_prompt",
     "generate_aspect_ratio",
@@ -150,13 +145,22 @@ with form:
             "…or give its web address", key="generate_image_url", placeholder="https://…"
         )
         if image_file is not None:
-            st.image(image_file, caption="The video starts from this image.", width=220)
+            try:
+                with Image.open(io.BytesIO(image_file.getvalue())) as picture:
+                    picture.verify()
+            except (UnidentifiedImageError, OSError, ValueError):
+                st.error(
+                    "This file is not an image that can be read (PNG, JPEG, WebP or GIF). Choose another.",
+                    icon=":material/broken_image:",
+                )
+            else:
+                st.image(image_file.getvalue(), caption="The video starts from this image.", width=220)
             if image_url:
                 st.caption("The uploaded image is used; the address is ignored.")
         elif image_url and valid_url(image_url.strip()):
-            st.image(image_url.strip(), caption="The video starts from this image.", width=220)
+            st.caption(":material/link: The video starts from the image at this address (checked when it is sent).")
         elif image_url:
-            st.caption(":material/error: This is not a web address yet: it should start with https://")
+            st.caption(":material/error: This is not a web address: it should start with https://")
         slots["image_url"] = st.empty()
 
     with st.expander(
@@ -237,7 +241,7 @@ with form:
 
     cost = video_cost()
     credits = credits_for(conn)
-    st.markdown(f"This video costs **{cost:.2f}** credits · **{format_credits(credits)}** left")
+    st.markdown(f"This video costs **{credits_text(cost)}** · **{format_credits(credits)}** left")
     if credits is not None and credits < cost:
         st.warning(
             "There are not enough credits left for this video.", icon=":material/account_balance_wallet:"
@@ -247,7 +251,7 @@ with form:
 
     if clicked:
         params = {
-            "prompt": prompt,
+            "prompt": prompt or "",
             "aspect_ratio": aspect_ratio,
             "duration": duration,
             "size": size,
@@ -256,39 +260,76 @@ with form:
             "characters": list(one_offs),
         }
         fingerprint = hashlib.sha256(
-            repr(sorted((k, str(v)[:200]) for k, v in params.items())).encode()
+            repr(sorted((k, v if isinstance(v, bytes) else str(v)) for k, v in params.items())).encode()
         ).hexdigest()
-        last = st.session_state.get("generate_last_send")
         if mentions.count > MAX_PER_VIDEO:
             pass  # explained next to Characters; nothing is sent
-        elif last and last[0] == fingerprint and time.monotonic() - last[1] < DOUBLE_CLICK_SECONDS:
-            slots["general"].info(
-                "That request was just sent; it is being made on the right.", icon=":material/info:"
+        elif mentions.unknown:
+            slots["prompt"].error(
+                f"{plain(', '.join('@' + n for n in mentions.unknown))} names no character, so nothing was sent. "
+                "Add the character, or remove the @.",
+                icon=":material/person_off:",
             )
         else:
             try:
-                generation = generation_service().submit(params)
+                generation, created = generation_service().queue(
+                    params, request_key=request_key("generate", fingerprint)
+                )
             except InvalidRequestError as exc:
                 slot = slots.get(
                     exc.field or "",
                     slots["settings" if exc.field in ("aspect_ratio", "duration", "size") else "general"],
                 )
                 slot.error(exc.message, icon=":material/error:")
-            except SubmissionUnknownError as exc:
-                st.session_state["generate_last_send"] = (fingerprint, time.monotonic())
-                st.session_state[SHOWN].append(exc.generation_id)  # shown as "unknown", never re-sent
-                slots["general"].warning(str(exc), icon=":material/help:")
-            except GrsaiError as exc:
-                slots["general"].error(
-                    f"The service did not start this video: {exc.message}", icon=":material/error:"
-                )
             else:
-                st.session_state["generate_last_send"] = (fingerprint, time.monotonic())
-                watch(generation.id)
-                credits_left.clear()
-                st.toast("Started: watch it on the right.", icon=":material/hourglass_top:")
+                if created:
+                    credits_left.clear()
+                    st.toast("Started: it appears in the list as it is made.", icon=":material/hourglass_top:")
+                else:
+                    slots["general"].info(
+                        "This exact request was already sent: it is in the list. To make one more of it, "
+                        "press “Make another”.",
+                        icon=":material/info:",
+                    )
+                    st.session_state["generate_offer_another"] = True
+    if st.session_state.get("generate_offer_another") and st.button(
+        "Make another", icon=":material/add:", help="Sends the same request once more (charged again)."
+    ):
+        new_request("generate")
+        st.session_state["generate_offer_another"] = False
+        st.rerun()
+
+
+def ask_resend(generation_id: int) -> None:
+    """Open the confirmation from page state, so it is drawn on every full run until answered."""
+    st.session_state["generate_resend"] = generation_id
+    st.rerun()
+
+
+@st.dialog("Send it again?", on_dismiss=lambda: st.session_state.pop("generate_resend", None))
+def confirm_resend(generation_id: int) -> None:
+    st.write(
+        "It is not known whether the service received this request. If it did, sending it again "
+        "makes a second video and is charged a second time."
+    )
+    if st.button("Send it again", type="primary", icon=":material/send:"):
+        generation_service().resend(generation_id, request_key=f"resend-{generation_id}")
+        st.session_state.pop("generate_resend", None)
+        st.rerun()
+
 
 with results:
-    task_panel(library, files)
+    task_panel(
+        conn,
+        library,
+        files,
+        {
+            "cancel": lambda gid: (generation_service().cancel(gid), st.rerun()),
+            "hide": lambda gid: (generation_service().hide(gid), st.rerun()),
+            "resend": ask_resend,
+        },
+    )
+if st.session_state.get("generate_resend") is not None:
+    confirm_resend(st.session_state["generate_resend"])
 
 keep_widgets(KEPT)

@@ -9,7 +9,7 @@ import streamlit as st
 
 from components.lineage import lineage
 from components.resources import connection, credits_left, generation_service, media, store
-from components.session import handoff, toast_later, watch
+from components.session import handoff, request_key, toast_later
 from components.video import (
     KIND_LABELS,
     created,
@@ -20,8 +20,9 @@ from components.video import (
     video_player,
 )
 from grsai_api import GrsaiError
+from studio.costs import credits_text
+from studio.db import KINDS, LibraryFilter, Status
 from studio.library import STATUS_LABELS, export_csv, page_frame
-from studio.store import KINDS, STATUSES, LibraryFilter
 
 GRID_PAGE = 12
 TABLE_PAGE = 50
@@ -61,7 +62,7 @@ def detail(generation_id: int) -> None:
     with right:
         status_badge(generation)
         st.markdown(generation.prompt)
-        st.caption(f"{facts(generation)} · {created(generation)} · {generation.cost:.2f} credits")
+        st.caption(f"{facts(generation)} · {created(generation)} · {credits_text(generation.cost)}")
         if generation.pid:
             st.caption("pid (names this video for remixes and characters)")
             st.code(generation.pid, language=None)
@@ -91,11 +92,10 @@ def detail(generation_id: int) -> None:
         help="Make a new video with exactly these settings (charged again).",
     ):
         try:
-            again = generation_service().rerun(generation.id)
+            generation_service().rerun(generation.id, request_key=request_key("library_rerun", generation.id))
         except GrsaiError as exc:
             st.error(f"It was not started: {exc.message}", icon=":material/error:")
         else:
-            watch(again.id)
             credits_left.clear()
             toast_later("Started again: follow it in the sidebar")
             close_detail()
@@ -189,7 +189,7 @@ def table(rows) -> None:
             "kind": st.column_config.TextColumn("Kind", width="small"),
             "aspect": st.column_config.TextColumn("Aspect", width="small"),
             "duration": st.column_config.NumberColumn("Seconds", format="%d s", width="small"),
-            "cost": st.column_config.NumberColumn("Cost", format="%.2f", width="small"),
+            "cost": st.column_config.NumberColumn("Credits", format="%d", width="small"),
             "created": st.column_config.DatetimeColumn("Created", format="D MMM YYYY, HH:mm"),
         },
     )
@@ -198,7 +198,7 @@ def table(rows) -> None:
 st.title("Library")
 totals = library.totals()
 ready = totals["by_status"].get("succeeded", 0)
-st.caption(f"{totals['count']:,} generations · {ready:,} videos ready · {totals['spent']:,.2f} credits spent")
+st.caption(f"{totals['count']:,} generations · {ready:,} videos ready · {credits_text(totals['spent'])} spent or maybe spent")
 
 search, view = st.columns([4, 1], vertical_alignment="bottom")
 text = search.text_input(
@@ -211,7 +211,7 @@ mode = view.segmented_control("View", ["Grid", "Table"], default="Grid", require
 filters = st.columns(4)
 statuses = filters[0].multiselect(
     "Status",
-    STATUSES,
+    tuple(Status),
     key="library_status",
     format_func=STATUS_LABELS.get,
     placeholder="Any",

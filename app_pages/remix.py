@@ -7,13 +7,13 @@ import streamlit as st
 from components.feedback import send
 from components.lineage import lineage
 from components.resources import connection, credits_left, generation_service, media, store
-from components.session import take_handoff, watch
-from components.tracker import ERRORS
+from components.session import request_key, take_handoff
+from components.text import plain
 from components.video import clock, failure_note, video_player
 from components.video_picker import video_picker
 from grsai_api import InvalidRequestError, check_pid
-from studio.costs import video_cost
-from studio.store import LibraryFilter
+from studio.costs import credits_text, video_cost
+from studio.db import LibraryFilter
 
 take_handoff("remix")
 conn, library, files = connection(), store(), media()
@@ -103,7 +103,7 @@ def remix_form(source_pid: str, source) -> None:
         )
         slot = st.empty()
         if st.button(
-            f"Remix · {video_cost():.2f} credits",
+            f"Remix · {credits_text(video_cost())}",
             type="primary",
             icon=":material/auto_fix_high:",
             width="stretch",
@@ -115,9 +115,9 @@ def remix_form(source_pid: str, source) -> None:
                 "size": source.size if source else "small",
                 "remix_target_id": source_pid,
             }
-            remix = send(lambda: generation_service().submit(params), slot, what="start this remix")
+            key = request_key("remix", source_pid, prompt, aspect_ratio, duration)
+            remix = send(lambda: generation_service().submit(params, request_key=key), slot, what="start this remix")
             if remix is not None:
-                watch(remix.id)
                 credits_left.clear()
                 st.session_state["remix_result_id"] = remix.id
                 st.toast("Remixing: it appears below when ready.", icon=":material/auto_fix_high:")
@@ -125,7 +125,7 @@ def remix_form(source_pid: str, source) -> None:
     result_id = st.session_state.get("remix_result_id")
     shown = library.get(result_id) if result_id is not None else None
     if shown is not None and shown.remix_target_id == source_pid:  # the remix of the video shown here
-        busy = shown.status in ("running", "submitting")
+        busy = shown.status in ("queued", "running", "submitting", "saving")
 
         @st.fragment(run_every=1.0 if busy else None)
         def result() -> None:
@@ -133,13 +133,13 @@ def remix_form(source_pid: str, source) -> None:
             if remix is None:
                 return
             st.divider()
-            if remix.status in ("running", "submitting"):
+            if remix.status in ("queued", "running", "submitting", "saving"):
                 st.progress(
                     remix.progress / 100,
                     text=f"Remixing · {remix.progress}% · {clock(remix.elapsed)} elapsed",
                 )
-                if remix.id in st.session_state.get(ERRORS, {}):
-                    st.caption(":material/wifi_off: Can't reach the service right now; still trying.")
+                if remix.error:
+                    st.caption(f":material/info: {plain(remix.error)}")
                 return
             if remix.status != "succeeded":
                 failure_note(remix)

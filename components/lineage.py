@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from studio.store import Generation, Store
+from studio.db import Generation, Store
 
 
 def _link(generation: Generation, current: bool) -> str:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import streamlit as st
 
 from sandbox import RunningSandbox
-from studio.batch import BatchRunner, BatchService
+from studio.batch import BatchService
+from studio.characters import CharacterService
 from studio.config import AppConfig
 from studio.connection import Connection, resolve_connection
+from studio.db import Store, default_url
+from studio.engine import EngineSettings, TaskEngine
 from studio.generation import GenerationService
 from studio.media import MediaStore
 from studio.sandbox_host import start_sandbox
-from studio.store import Store, default_url
 
 
 def _secrets() -> dict:
@@ -27,16 +30,17 @@ def app_config() -> AppConfig:
     return AppConfig.load(secrets=_secrets())
 
 
+def _url(config: AppConfig) -> str:
+    return config.database_url or default_url(config.data_dir)
+
+
 @st.cache_resource(show_spinner=False)
 def _store(url: str) -> Store:
-    store = Store(url)
-    store.expire_stale_submissions()
-    return store
+    return Store(url)  # migrates an older store on the way
 
 
 def store() -> Store:
-    config = app_config()
-    return _store(config.database_url or default_url(config.data_dir))
+    return _store(_url(app_config()))
 
 
 def media() -> MediaStore:
@@ -69,34 +73,65 @@ def connection() -> Connection:
     )
 
 
-@st.cache_resource(show_spinner=False)
-def _batch_runner(url: str, media_dir: str) -> BatchRunner:
-    """One per process: sends and follows batches in the background, whatever page is open."""
-    return BatchRunner(_store(url), MediaStore(Path(media_dir)))
+def _engine_alive(engine: TaskEngine) -> bool:
+    return engine.alive
 
 
-def batch_runner() -> BatchRunner:
+@st.cache_resource(show_spinner=False, validate=_engine_alive)
+def _task_engine(url: str, media_dir: str, sandbox_seconds: float) -> TaskEngine:
+    """One per process: sends, follows and saves every task, whether or not a tab is open."""
+    settings = EngineSettings(typical_seconds={"sandbox": sandbox_seconds})
+    engine = TaskEngine(_store(url), MediaStore(Path(media_dir)), settings=settings)
+    public_url = os.environ.get("SORA_PUBLIC_URL", "").strip()
+    if public_url:  # the service posts task updates here; polls stay the slower fallback
+        from studio.engine.webhooks import serve_webhooks
+
+        port = int(os.environ.get("SORA_WEBHOOK_PORT", "8599"))
+        serve_webhooks(engine, public_url=public_url, host=os.environ.get("SORA_WEBHOOK_HOST", "0.0.0.0"), port=port)
+    return engine.start()
+
+
+class _ExternalEngine:
+    """SORA_ENGINE=external: workers (python -m studio.worker) do the work; the app only queues."""
+
+    alive = True
+
+    def hold(self, connection: Connection) -> None:
+        pass
+
+    def wake(self) -> None:
+        pass
+
+
+def task_engine() -> TaskEngine | _ExternalEngine:
+    if os.environ.get("SORA_ENGINE", "").strip().lower() == "external":
+        return _ExternalEngine()
     config = app_config()
-    return _batch_runner(config.database_url or default_url(config.data_dir), str(config.media_dir))
+    return _task_engine(_url(config), str(config.media_dir), config.sandbox_task_seconds)
 
 
 def batch_service() -> BatchService:
-    return BatchService(store(), media(), connection())
+    return BatchService(store(), media(), connection(), on_queued=task_engine().wake)
 
 
 def generation_service() -> GenerationService:
-    return GenerationService(store(), media(), connection())
+    return GenerationService(store(), media(), connection(), on_queued=task_engine().wake)
+
+
+def character_service() -> CharacterService:
+    return CharacterService(store(), media(), connection(), on_queued=task_engine().wake)
 
 
 @st.cache_data(ttl=20, show_spinner=False, max_entries=16)
-def credits_left(_connection: Connection, cache_key: str) -> float | None:
-    """The key's credits, cached briefly (``cache_key`` names the connection, never the key)."""
+def credits_left(_connection: Connection, cache_key: str) -> int | None:
+    """The key's credits as the service reports them, cached briefly (``cache_key`` names the
+    connection by its account fingerprint, never the key)."""
     try:
         with _connection.client(max_retries=0, timeout=5.0) as client:
-            return client.credits()
+            return int(client.credits())
     except Exception:
         return None
 
 
-def credits_for(conn: Connection) -> float | None:
-    return credits_left(conn, f"{conn.base_url}|{hash(conn.api_key)}")
+def credits_for(conn: Connection) -> int | None:
+    return credits_left(conn, f"{conn.base_url}|{conn.account}")

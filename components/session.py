@@ -2,54 +2,30 @@
 
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
 
-from studio.connection import Connection
-from studio.store import Store
-
-ACTIVE = "active_ids"  # generations this session polls
-ACTIVE_CHARACTERS = "active_character_ids"  # character tasks this session polls
-SHOWN = "session_ids"  # generations shown in this session's panel, newest last
 TOASTS = "pending_toasts"
-ADOPTED = "adopted_services"
+SEEN_ACTIVE = "seen_active"  # what was being made at the sidebar's last look: its end earns a toast
 
 
 def init_session() -> None:
-    st.session_state.setdefault(ACTIVE, [])
-    st.session_state.setdefault(ACTIVE_CHARACTERS, [])
-    st.session_state.setdefault(SHOWN, [])
     st.session_state.setdefault(TOASTS, [])
-    st.session_state.setdefault(ADOPTED, set())
+    st.session_state.setdefault(SEEN_ACTIVE, {})
 
 
-def adopt_running(store: Store, connection: Connection) -> bool:
-    """Once per session and service: take up what the store still has running, so a refresh, a
-    closed tab or an app restart loses nothing. True the first time (the caller adopts more)."""
-    if connection.service_id in st.session_state[ADOPTED]:
-        return False
-    st.session_state[ADOPTED].add(connection.service_id)
-    for generation_id in store.running_ids(connection.service_id):
-        watch(generation_id)
-    for row_id in store.running_character_ids(connection.service_id):
-        watch_character(row_id)
-    return True
+def request_key(scope: str, *parts: object) -> str:
+    """The key of one submission: the same while the person has not asked for another, so a
+    second click on the same request finds the first one's row instead of paying twice."""
+    nonce = st.session_state.setdefault(f"{scope}_nonce", uuid.uuid4().hex)
+    digest = uuid.uuid5(uuid.NAMESPACE_URL, repr((nonce, *parts))).hex
+    return f"{scope}-{digest}"
 
 
-def watch(generation_id: int) -> None:
-    if generation_id not in st.session_state[ACTIVE]:
-        st.session_state[ACTIVE].append(generation_id)
-    if generation_id not in st.session_state[SHOWN]:
-        st.session_state[SHOWN].append(generation_id)
-
-
-def watch_character(row_id: int) -> None:
-    if row_id not in st.session_state[ACTIVE_CHARACTERS]:
-        st.session_state[ACTIVE_CHARACTERS].append(row_id)
-
-
-def unwatch(generation_id: int) -> None:
-    if generation_id in st.session_state[ACTIVE]:
-        st.session_state[ACTIVE].remove(generation_id)
+def new_request(scope: str) -> None:
+    """The person asks for another one of the same: the next submission gets a new key."""
+    st.session_state[f"{scope}_nonce"] = uuid.uuid4().hex
 
 
 def toast_later(message: str) -> None:

@@ -5,25 +5,26 @@ from __future__ import annotations
 import streamlit as st
 
 from studio.connection import Connection
-from studio.costs import format_credits
-from studio.media import MediaStore
-from studio.store import Store
+from studio.costs import format_credits, format_yuan
+from studio.db import BatchState, Status, Store
 
 from .resources import credits_for
+from .text import plain
 from .tracker import tracker
 
 
-def render_sidebar(connection: Connection, store: Store, media: MediaStore) -> None:
+def render_sidebar(connection: Connection, store: Store) -> None:
     with st.sidebar:
         if connection.is_sandbox:
             st.badge("Sandbox", icon=":material/science:", color="orange")
-            st.caption("Videos are made on this machine by the built-in sandbox: no key, no cost.")
+            st.caption("Videos are made on this machine by the built-in sandbox, with free test credits.")
         else:
             st.badge(connection.label, icon=":material/cloud_done:", color="green")
         if connection.note:
             st.caption(f":material/info: {connection.note}")
-        st.metric("Credits left", format_credits(credits_for(connection)))
-        tracker(connection, store, media)
+        credits = credits_for(connection)
+        st.metric("Credits left", format_credits(credits), help=f"As the service reports them ({format_yuan(credits)})")
+        tracker(connection, store)
         batches(store)
 
 
@@ -33,10 +34,10 @@ def batches(store: Store) -> None:
     def at_work() -> list[tuple[str, int, int, str]]:
         lines = []
         for batch in store.batches(20):
-            if batch.state not in ("running", "paused"):
+            if batch.state not in (BatchState.RUNNING, BatchState.PAUSED):
                 continue
             total = int(batch.settings.get("rows", 0))
-            left = store.count_status(batch.id, "queued", "submitting", "running")  # newest attempts only
+            left = store.count_status(batch.id, Status.QUEUED, Status.SUBMITTING, Status.RUNNING, Status.SAVING)
             if left:
                 lines.append((batch.name, total - left, total, batch.state))
         return lines
@@ -44,7 +45,7 @@ def batches(store: Store) -> None:
     @st.fragment(run_every=3.0 if at_work() else None)
     def summary() -> None:
         for name, done, total, state in at_work():
-            word = "paused" if state == "paused" else "being made"
-            st.caption(f":material/dataset: Batch “{name}”: {done:,} of {total:,} done, {word}")
+            word = "paused" if state == BatchState.PAUSED else "being made"
+            st.caption(f":material/dataset: Batch “{plain(name)}”: {max(done, 0):,} of {total:,} done, {word}")
 
     summary()

@@ -1,49 +1,65 @@
-"""This session's videos on Generate: progress while they are made, the video when done.
-
-Redrawn from the store by a fragment while anything is running; the sidebar's tracker does the
-polling, so this never talks to the service."""
+"""Generate's list: the account's latest videos, from the store, so a reload or a closed laptop
+forgets nothing. Progress while they are made, the video when done. A fragment re-reads the store
+while anything is active; the task engine does the work, so this never talks to the service."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from studio.accounts import short
+from studio.connection import Connection
+from studio.costs import credits_text
+from studio.db import Generation, Status, Store
 from studio.media import MediaStore
-from studio.store import Generation, Store
 
-from .session import SHOWN, handoff, show_toasts, unwatch
-from .tracker import ERRORS
+from .session import handoff, show_toasts
+from .text import plain
 from .video import clock, download_button, facts, failure_note, status_badge, video_player
 
-REDRAW_SECONDS = 1.0  # reads the store only; the sidebar's tracker does the polling
+REDRAW_SECONDS = 1.0  # reads the store only
+SHOWN = 6
 
 
-def _card(generation: Generation, media: MediaStore, poll_error: str | None) -> None:
+def _card(generation: Generation, media: MediaStore, held: bool, actions) -> None:
     with st.container(border=True, key=f"card_{generation.id}"):
         status_badge(generation)
-        st.markdown(f"**{generation.prompt[:160]}{'…' if len(generation.prompt) > 160 else ''}**")
-        if generation.status in ("running", "submitting"):
+        st.markdown(f"**{plain(generation.prompt, 160)}**")
+        if generation.status in (Status.QUEUED, Status.SUBMITTING, Status.RUNNING, Status.SAVING):
+            words = {
+                Status.QUEUED: "waiting to be sent",
+                Status.SUBMITTING: "sending",
+                Status.RUNNING: f"{generation.progress}%",
+                Status.SAVING: "saving the video",
+            }[Status(generation.status)]
             st.progress(
                 generation.progress / 100,
-                text=f"{generation.progress}% · {clock(generation.elapsed)} elapsed · {facts(generation)}",
+                text=f"{words} · {clock(generation.elapsed)} elapsed · {facts(generation)}",
             )
-            if poll_error:
+            if not held:
                 st.caption(
-                    f":material/wifi_off: Can't reach the service right now; still trying. ({poll_error})"
+                    f":material/key_off: Waiting for the key of account {short(generation.account)}: "
+                    "enter it in Settings to carry on."
                 )
-            if st.button(
-                "Stop watching",
-                key=f"stop_{generation.id}",
+            elif generation.error:
+                st.caption(f":material/info: {plain(generation.error)}")
+            left, right = st.columns(2)
+            if generation.status == Status.QUEUED and left.button(
+                "Cancel", key=f"cancel_{generation.id}", icon=":material/cancel:", type="tertiary"
+            ):
+                actions["cancel"](generation.id)
+            if right.button(
+                "Hide",
+                key=f"hide_{generation.id}",
                 icon=":material/visibility_off:",
                 type="tertiary",
                 help="It goes on being made; you will find it in the Library.",
             ):
-                st.session_state["stop_watching"] = generation.id
-                st.rerun()
+                actions["hide"](generation.id)
             return
-        if generation.status == "succeeded":
+        if generation.status == Status.SUCCEEDED:
             video_player(generation, media)
             st.caption(
-                f"{facts(generation)} · made in {clock(generation.elapsed)} · {generation.cost:.2f} credits · pid"
+                f"{facts(generation)} · made in {clock(generation.elapsed)} · {credits_text(generation.cost)} · pid"
             )
             st.code(generation.pid or "", language=None)
             left, right = st.columns(2)
@@ -54,35 +70,38 @@ def _card(generation: Generation, media: MediaStore, poll_error: str | None) -> 
                 st.rerun()
             return
         failure_note(generation)
-        if st.button("Use this prompt again", key=f"again_{generation.id}", icon=":material/undo:"):
+        left, right = st.columns(2)
+        if left.button("Use this prompt again", key=f"again_{generation.id}", icon=":material/undo:"):
             handoff("generate", generate_prompt=generation.prompt)
             st.rerun()
+        if generation.status == Status.UNKNOWN and right.button(
+            "Send again…", key=f"resend_{generation.id}", icon=":material/send:"
+        ):
+            actions["resend"](generation.id)
 
 
-def task_panel(store: Store, media: MediaStore) -> None:
-    stopped = st.session_state.pop("stop_watching", None)
-    if stopped is not None:
-        store.stop_watching(stopped)
-        unwatch(stopped)
-        st.session_state[SHOWN].remove(stopped)
+def task_panel(connection: Connection, store: Store, media: MediaStore, actions) -> None:
+    """``actions``: callables by name (cancel, hide, resend) taking a generation id."""
     show_toasts()
-    shown = store.get_many(st.session_state[SHOWN])
-    busy = any(g.status in ("running", "submitting") for g in shown)
+    recent = store.recent_for(connection.service_id, connection.account, SHOWN)
+    busy = any(Status(g.status).is_active for g in recent)
 
     @st.fragment(run_every=REDRAW_SECONDS if busy else None)
     def panel() -> None:
-        generations = sorted(store.get_many(st.session_state[SHOWN]), key=lambda g: g.id, reverse=True)
-        running = sum(g.status == "running" for g in generations)
+        generations = store.recent_for(connection.service_id, connection.account, SHOWN)
+        held = (connection.service_id, connection.account) in store.held_recently()
+        active = sum(Status(g.status).is_active for g in generations)
         if not generations:
             st.info(
                 "Your videos will appear here. Write a prompt and press **Generate**.",
                 icon=":material/movie:",
             )
-        elif running:
-            noun = "video is" if running == 1 else "videos are"
-            st.caption(f"{running} {noun} being made")
-        errors = st.session_state.get(ERRORS, {})
+        elif active:
+            noun = "video is" if active == 1 else "videos are"
+            st.caption(f"{active} {noun} being made")
         for generation in generations:
-            _card(generation, media, errors.get(generation.id))
+            _card(generation, media, held, actions)
+        if busy and not active:
+            st.rerun()  # everything ended: let the page (and its fragment timer) catch up
 
     panel()

@@ -1,79 +1,83 @@
-"""The session's one poller, in the sidebar of every page: a fragment that asks about every watched
-generation together (studio.tracking.tick), writes through to the store, and switches itself off
-when nothing is left. When something finishes it reruns the page once, so the page catches up."""
+"""What is being made, in the sidebar of every page. It only reads the store: the task engine
+(studio.engine) does the sending, polling and copying, whether or not a tab is open. A fragment
+re-reads while anything is active and switches itself off when nothing is; when something ends it
+says so in a toast and reruns the page once, so the page catches up."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from studio.accounts import short
 from studio.connection import Connection
-from studio.media import MediaStore
-from studio.store import Store
-from studio.tracking import tick
+from studio.db import Store
 
-from .session import ACTIVE, ACTIVE_CHARACTERS, toast_later, unwatch
+from .resources import credits_left
+from .session import SEEN_ACTIVE, toast_later
+from .text import plain
 
-POLL_SECONDS = 2.0
-ERRORS = "poll_errors"
-CHARACTER_ERRORS = "character_poll_errors"
+REDRAW_SECONDS = 2.0
 
 
-def poll_once(connection: Connection, store: Store, media: MediaStore) -> bool:
-    """One tick over the watched videos and characters; True when something stopped being watched."""
-    active = list(st.session_state[ACTIVE])
-    characters = list(st.session_state[ACTIVE_CHARACTERS])
-    if not active and not characters:
-        return False
-    try:
-        report = tick(connection, store, media, active, characters)
-    except Exception as exc:  # the store or the network hiccuped: say so, try again next tick
-        st.session_state[ERRORS] = {i: f"could not check ({type(exc).__name__})" for i in active}
-        return False
-    st.session_state[ERRORS] = report.errors
-    st.session_state[CHARACTER_ERRORS] = report.character_errors
-    done = {i for i in active if i not in report.still_running}  # finished here, elsewhere, or unpollable
-    for generation_id in done:
-        unwatch(generation_id)
-    st.session_state[ACTIVE_CHARACTERS] = list(report.characters_still_running)
-    for generation in store.get_many(report.finished):
-        toast_later(
-            "Your video is ready" if generation.status == "succeeded" else "A video could not be made"
+def _ended_words(kind: str, row) -> str:
+    if kind == "video":
+        return {"succeeded": "Your video is ready", "unknown": "A video's send could not be confirmed"}.get(
+            row.status, "A video could not be made"
         )
-    for character in store.get_characters(report.characters_finished):
-        toast_later(
-            f"Character @{character.character_id} is ready"
-            if character.status == "succeeded"
-            else f"The character “{character.label}” could not be made"
-        )
-    return bool(done) or len(report.characters_still_running) < len(characters)
+    if row.status == "succeeded":
+        return f"Character @{row.character_id} is ready"
+    return f"The character “{row.label}” could not be made"
 
 
-def tracker(connection: Connection, store: Store, media: MediaStore) -> None:
-    watching = bool(st.session_state[ACTIVE] or st.session_state[ACTIVE_CHARACTERS])
+def look(connection: Connection, store: Store) -> tuple[list, list, bool]:
+    """The account's active videos and characters; True when something seen active has ended."""
+    videos = store.active_for(connection.service_id, connection.account)
+    characters = store.active_characters(connection.service_id, connection.account)
+    now_active = {("video", g.id) for g in videos} | {("character", c.id) for c in characters}
+    seen = st.session_state[SEEN_ACTIVE]
+    ended = [key for key in seen.get(connection.service_id, set()) if key not in now_active]
+    if ended:
+        credits_left.clear()  # the engine sent it (charged) or it failed (refunded): read the balance again
+        for kind, row_id in ended:
+            row = store.get(row_id) if kind == "video" else store.get_character(row_id)
+            if row is not None:
+                toast_later(plain(_ended_words(kind, row)))
+    seen[connection.service_id] = now_active
+    return videos, characters, bool(ended)
 
-    @st.fragment(run_every=POLL_SECONDS if watching else None)
-    def poller() -> None:
-        done = poll_once(connection, store, media)
-        running = store.get_many(st.session_state[ACTIVE])
-        characters = store.get_characters(st.session_state[ACTIVE_CHARACTERS])
-        if running:
-            noun = "video is" if len(running) == 1 else "videos are"
-            st.caption(f":material/progress_activity: {len(running)} {noun} being made")
-            for generation in sorted(running, key=lambda g: g.id)[:5]:
+
+def tracker(connection: Connection, store: Store) -> None:
+    active = bool(
+        store.active_for(connection.service_id, connection.account)
+        or store.active_characters(connection.service_id, connection.account)
+    )
+
+    @st.fragment(run_every=REDRAW_SECONDS if active else None)
+    def watcher() -> None:
+        videos, characters, ended = look(connection, store)
+        held = store.held_recently()
+        if (videos or characters) and (connection.service_id, connection.account) not in held:
+            st.caption(
+                f":material/key_off: Waiting for the key of account {short(connection.account)}: "
+                "the app's engine is not running."
+            )
+        if videos:
+            noun = "video is" if len(videos) == 1 else "videos are"
+            st.caption(f":material/progress_activity: {len(videos)} {noun} being made")
+            for generation in videos[:5]:
                 st.progress(
-                    generation.progress / 100, text=f"{generation.prompt[:28]}… {generation.progress}%"
+                    generation.progress / 100, text=f"{plain(generation.prompt, 28)} {generation.progress}%"
                 )
         if characters:
             noun = "character is" if len(characters) == 1 else "characters are"
             st.caption(f":material/face: {len(characters)} {noun} being made")
-            for character in sorted(characters, key=lambda c: c.id)[:3]:
+            for character in characters[:3]:
                 st.progress(
                     character.progress / 100,
-                    text=f"{(character.label or 'Character')[:28]} {character.progress}%",
+                    text=f"{plain(character.label or 'Character', 28)} {character.progress}%",
                 )
-        if not running and not characters:
+        if not videos and not characters:
             st.caption("Nothing is being made right now.")
-        if done:
+        if ended:
             st.rerun()  # once, for the whole page
 
-    poller()
+    watcher()

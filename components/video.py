@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
+from studio.db import Generation, as_utc
 from studio.media import MediaStore
 from studio.messages import explain_failure
-from studio.store import Generation
 
 STATUS_BADGES = {
     "queued": ("Waiting", "gray", ":material/schedule:"),
     "submitting": ("Sending", "gray", ":material/send:"),
     "running": ("Making", "blue", ":material/progress_activity:"),
+    "saving": ("Saving", "blue", ":material/download:"),
     "succeeded": ("Ready", "green", ":material/check_circle:"),
     "failed": ("Failed", "red", ":material/block:"),
     "unknown": ("Unknown", "orange", ":material/help:"),
@@ -41,11 +43,25 @@ def facts(generation: Generation) -> str:
     return " · ".join(p for p in parts if p)
 
 
+def browser_zone() -> str:
+    """The browser's time zone (st.context), UTC when it is not known."""
+    try:
+        zone = st.context.timezone
+    except Exception:  # noqa: BLE001 - no browser (AppTest, a script)
+        zone = None
+    try:
+        ZoneInfo(zone or "UTC")
+    except (KeyError, ValueError):
+        return "UTC"
+    return zone or "UTC"
+
+
+def local_time(moment: datetime, pattern: str = "%d %b %Y, %H:%M") -> str:
+    return as_utc(moment).astimezone(ZoneInfo(browser_zone())).strftime(pattern)
+
+
 def created(generation: Generation) -> str:
-    moment = (
-        generation.created_at if generation.created_at.tzinfo else generation.created_at.replace(tzinfo=UTC)
-    )
-    return moment.astimezone().strftime("%d %b %Y, %H:%M")
+    return local_time(generation.created_at)
 
 
 def video_player(generation: Generation, media: MediaStore, *, autoplay: bool = False) -> None:
@@ -79,6 +95,7 @@ def failure_note(generation: Generation) -> None:
     elif generation.status == "unknown":
         st.warning(
             "We could not tell whether the service received this request, so it was not sent again "
-            "(every send is charged). If no video appears in your GrsAI account, send it again.",
+            "(every send is charged, so it counts as spent). If no video appears in your GrsAI account, "
+            "send it again.",
             icon=":material/help:",
         )

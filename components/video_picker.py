@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
+from studio.db import Generation
 from studio.media import MediaStore
-from studio.store import Generation
 
 COLUMNS = 4
 
