@@ -8,9 +8,17 @@ import pytest
 
 from components.resources import credits_left
 from studio.config import SANDBOX_API_KEY
-from studio.store import Store, default_url
+from studio.db import Store, default_url
 
-from .apptest_helpers import new_app, run_until, sandbox_counters, service_url, texts, widget
+from .apptest_helpers import (
+    new_app,
+    run_until,
+    sandbox_counters,
+    service_url,
+    stop_engines,  # noqa: F401 - autouse: stops this module's engines and sandboxes
+    texts,
+    widget,
+)
 
 ROWS = "product,colour,aspect_ratio\nTrail sneaker,red,16:9\nWater bottle,,9:16\nCoffee mug,sand,9:16\n"
 TEMPLATE = "A {colour} {product} turning on a studio table"
@@ -54,15 +62,16 @@ def test_pasted_rows_are_previewed_checked_costed_and_made(app, tmp_path) -> Non
     assert list(preview["aspect_ratio"]) == ["16:9", "9:16"]
     assert "1 row will be skipped and not sent" in texts(app)
     assert "colour is empty" in app.dataframe[1].value["reason"][0]
-    assert metric(app, "Videos") == "2" and metric(app, "Cost") == "0.16 credits"
-    assert start_button(app).label == "Start · 2 videos · 0.16 credits"
+    assert metric(app, "Videos") == "2" and metric(app, "Cost") == "3,200 credits"
+    assert metric(app, "Credits left") == "2,000,000"
+    assert start_button(app).label == "Start · 2 videos · 3,200 credits"
     assert sandbox_counters(app).get("received_video", 0) == 0  # nothing is sent before Start
 
     start_button(app).click()
     app.run()
     assert not app.exception, app.exception
-    run_until(app, lambda at: metric(at, "Ready") == "2", timeout=40)
-    assert sandbox_counters(app)["accepted_video"] == 2
+    run_until(app, lambda at: "Finished" in at.get("progress")[0].text, timeout=40)
+    assert metric(app, "Ready") == "2" and sandbox_counters(app)["accepted_video"] == 2
     results = app.dataframe[0].value
     assert list(results["row"]) == [1, 3] and list(results["status"]) == ["Ready", "Ready"]
     assert all(str(pid).startswith("s_") for pid in results["pid"])
@@ -90,15 +99,15 @@ def test_rows_without_a_prompt_or_template_ask_for_one(app) -> None:
 
 def test_a_batch_past_the_balance_cannot_start_and_the_cap_defaults_to_what_is_affordable(app) -> None:
     httpx.post(
-        f"{service_url(app)}/sandbox/credits", json={"apiKey": SANDBOX_API_KEY, "credits": 1.0}
+        f"{service_url(app)}/sandbox/credits", json={"apiKey": SANDBOX_API_KEY, "credits": 20_000}
     ).raise_for_status()
     credits_left.clear()
     paste(app, "prompt\n" + "".join(f"A lamp number {n}\n" for n in range(30)))
-    assert widget(app, "batch_limit").value == 12  # 12 × 0.08 = 0.96 of the 1.00 left
+    assert widget(app, "batch_limit").value == 12  # 12 × 1,600 = 19,200 of the 20,000 left
     assert start_button(app).disabled is False
     widget(app, "batch_limit").set_value(30)
     app.run()
-    assert "This costs more than the 1.00 credits left" in texts(app)
+    assert "This costs more than the 20,000 credits left" in texts(app)
     assert start_button(app).disabled is True
     assert sandbox_counters(app).get("received_video", 0) == 0
 

@@ -7,9 +7,23 @@ import pytest
 
 from grsai_api import Client
 from studio.config import SANDBOX_API_KEY
-from studio.store import LibraryFilter, Store, default_url
+from studio.db import LibraryFilter, Store, default_url
 
-from .apptest_helpers import generate, new_app, run_until, sandbox_counters, service_url, texts, widget
+from .apptest_helpers import (
+    beside,
+    block_of,
+    click,
+    creates,
+    errors,
+    generate,
+    new_app,
+    run_until,
+    sandbox_counters,
+    service_url,
+    stop_engines,  # noqa: F401 - autouse: stops this module's engines and sandboxes
+    texts,
+    widget,
+)
 
 
 @pytest.fixture
@@ -19,13 +33,6 @@ def app(tmp_path, monkeypatch):
 
 def store_of(tmp_path) -> Store:
     return Store(default_url(tmp_path / "data"))
-
-
-def click(at, label: str, *, contains: bool = False) -> None:
-    button = next(b for b in at.button if (label in b.label if contains else b.label == label))
-    button.click()
-    at.run()
-    assert not at.exception, at.exception
 
 
 def sandbox_video_url(at) -> str:
@@ -113,20 +120,14 @@ def test_video_to_remix_plays_side_by_side(app, tmp_path) -> None:
 def test_three_generations_of_lineage_show_as_a_chain_and_a_family(app, tmp_path) -> None:
     from studio.generation import GenerationService
     from studio.media import MediaStore
-    from studio.tracking import tick
 
     service = GenerationService(
         store_of(tmp_path), MediaStore(tmp_path / "data" / "media"), app.session_state["connection"]
     )
 
     def made(params):
-        generation = service.submit(params)
-        run_until(
-            app,
-            lambda at: (
-                not tick(service.connection, service.store, service.media, [generation.id]).still_running
-            ),
-        )
+        generation = service.submit(params)  # queued: the app's engine sends and follows it
+        run_until(app, lambda _: service.store.get(generation.id).status == "succeeded")
         return service.store.get(generation.id)
 
     original = made({"prompt": "Original: a lighthouse"})
@@ -191,13 +192,24 @@ def test_prompts_naming_unknown_or_too_many_characters_are_caught(app, tmp_path)
     widget(app, "generate_prompt").set_value(widget(app, "generate_prompt").value + " @character3")
     app.run()
     assert "@character3 matches no character" in texts(app)
-    before = sandbox_counters(app).get("received_video", 0)
     store = store_of(tmp_path)
-    store_count = store.search(LibraryFilter())[1]
-    click(app, "Remove")  # one clip fewer: still fine
+    before = creates(app)
+    click(app, "Remove")  # one clip fewer: @character2 now names nothing either
     click(app, "Generate")
-    assert sandbox_counters(app)["received_video"] == before + 1
-    assert store.search(LibraryFilter())[1] == store_count + 1
+    said = beside(app, "generate_prompt")
+    assert "@nobody.abc123, @character2, @character3 names no character, so nothing was sent" in said.replace(
+        "\\", ""
+    )
+    assert store.search(LibraryFilter())[1] == 0
+    prompt = widget(app, "generate_prompt").value
+    for unknown in ("@nobody.abc123", "@character2", "@character3"):
+        prompt = prompt.replace(unknown, "")
+    widget(app, "generate_prompt").set_value(prompt)
+    click(app, "Generate")  # one clip, named once: sent
+    assert not errors(app)
+    [made] = store.search(LibraryFilter())[0]
+    assert len(made.characters) == 1 and "@character1" in made.prompt
+    run_until(app, lambda _: creates(app) == before + 1)
 
 
 def test_a_bad_pasted_pid_on_remix_is_explained(app) -> None:
@@ -208,3 +220,19 @@ def test_a_bad_pasted_pid_on_remix_is_explained(app) -> None:
     click(app, "Use this pid")
     assert "s_ followed by 32 characters" in "\n".join(e.value for e in app.error)
     assert "Pick a video above" in texts(app)
+
+
+def test_an_empty_remix_prompt_is_explained_and_nothing_is_sent(app, tmp_path) -> None:
+    generate(app, "a quiet harbour at sunrise")
+    run_until(app, lambda at: at.get("video"))
+    app.switch_page("app_pages/remix.py")
+    app.run()
+    click(app, "Remix this one")
+    widget(app, "remix_prompt").set_value("   ")
+    app.run()
+    click(app, "Remix ·", contains=True)
+    form = block_of(app, "remix_prompt")  # the "Your remix" column
+    assert "Write a prompt first" in "\n".join(e.value for e in form.error)
+    assert store_of(tmp_path).search(LibraryFilter(kinds=("remix",)))[1] == 0
+    assert "Side by side" not in [h.value for h in app.subheader] and not app.get("progress")
+    assert creates(app) == 1  # the original only

@@ -1,12 +1,33 @@
-"""Generate, through AppTest: submit, watch progress to done, see the video; bad input explained."""
+"""Generate, through AppTest: a request is queued, the engine makes it, the list shows it to done;
+bad input is explained next to its field and nothing is sent; the list is the store's, so it
+survives a reload; a second click on the same request is the same request."""
 
 from __future__ import annotations
 
+import io
+
+import httpx
 import pytest
+from PIL import Image
+from streamlit.testing.v1.element_tree import Block
 
-from studio.store import LibraryFilter, Store, default_url
+from studio.db import LibraryFilter, Status, Store, default_url
 
-from .apptest_helpers import generate, new_app, run_until, sandbox_counters, sidebar_text, texts, widget
+from .apptest_helpers import (
+    beside,
+    block_of,
+    click,
+    creates,
+    errors,
+    generate,
+    new_app,
+    run_until,
+    service_url,
+    sidebar_text,
+    stop_engines,  # noqa: F401 - autouse: stops this module's engines and sandboxes
+    texts,
+    widget,
+)
 
 
 @pytest.fixture
@@ -18,11 +39,27 @@ def stored(tmp_path) -> list:
     return Store(default_url(tmp_path / "data")).search(LibraryFilter(), limit=100)[0]
 
 
+def cards(at) -> list[Block]:
+    """Generate's list: one bordered card a generation."""
+    return [node for node in at.main if isinstance(node, Block) and (node.key or "").startswith("card_")]
+
+
+def card_prompts(at) -> list[str]:
+    return [next(m.value for m in card.markdown if m.value.startswith("**")).strip("*") for card in cards(at)]
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 36), (200, 40, 40)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def test_with_no_key_the_app_runs_on_the_sandbox_and_says_so(app) -> None:
     assert app.session_state["connection"].is_sandbox
-    assert "Sandbox" in sidebar_text(app) and "no key" in sidebar_text(app)
-    assert app.sidebar.metric[0].value == "100.00"
-    assert "costs **0.08** credits" in texts(app)
+    assert "Sandbox" in sidebar_text(app) and "built-in sandbox" in sidebar_text(app)
+    assert app.sidebar.metric[0].value == "2,000,000"
+    assert "This video costs **1,600 credits (¥0.08)**" in texts(app)
+    assert "Your videos will appear here" in texts(app)
 
 
 def test_a_prompt_becomes_a_stored_video_that_plays_inline(app, tmp_path) -> None:
@@ -37,24 +74,78 @@ def test_a_prompt_becomes_a_stored_video_that_plays_inline(app, tmp_path) -> Non
         tmp_path / "data" / "media" / row.video_path
     ).stat().st_size > 10_000  # a copy, not the provider's link
     assert (tmp_path / "data" / "media" / row.thumb_path).exists()
-    assert row.cost == pytest.approx(0.08) and sandbox_counters(app)["accepted_video"] == 1
-    assert app.sidebar.metric[0].value == "99.92"
+    assert row.cost == 1600 and creates(app) == 1
+    assert "1,600 credits (¥0.08)" in texts(app)
+    assert app.sidebar.metric[0].value == "1,998,400"
 
 
-@pytest.mark.parametrize(
-    ("widgets", "message"),
-    [
-        ({}, "Write a prompt first"),
-        ({"generate_remix_pid": "s_not-a-pid"}, "s_ followed by 32 characters"),
-        ({"generate_image_url": "not a link"}, "web address (https://...) or an image file"),
-    ],
-)
-def test_bad_input_is_explained_and_nothing_is_sent_or_stored(app, tmp_path, widgets, message) -> None:
-    generate(app, "   " if not widgets else "a fine prompt", **widgets)
-    assert message in "\n".join(e.value for e in app.error)
-    assert not app.get("progress")
-    assert sandbox_counters(app).get("received_video", 0) == 0
-    assert stored(tmp_path) == []
+BAD_INPUT = [
+    pytest.param("   ", {}, "generate_prompt", "Write a prompt first", id="empty prompt"),
+    pytest.param(
+        "a fine prompt",
+        {"generate_remix_pid": "s_not-a-pid"},
+        "generate_remix_pid",
+        "s_ followed by 32 characters",
+        id="bad pid",
+    ),
+    pytest.param(
+        "a fine prompt",
+        {"generate_image_url": "not a link"},
+        "generate_image_url",
+        "must be a web address starting with https://",
+        id="not a link",
+    ),
+    pytest.param(
+        "a fine prompt",
+        {"generate_image_url": "file:///etc/passwd"},
+        "generate_image_url",
+        "must be a web address starting with https://",
+        id="file url",
+    ),
+    pytest.param(
+        "a fine prompt",
+        {"generate_image_url": "../x.png"},
+        "generate_image_url",
+        "must be a web address starting with https://",
+        id="local path",
+    ),
+]
+
+
+@pytest.mark.parametrize(("prompt", "widgets", "field", "message"), BAD_INPUT)
+def test_bad_input_is_explained_next_to_its_field_and_nothing_is_sent(
+    app, tmp_path, prompt, widgets, field, message
+) -> None:
+    generate(app, prompt, **widgets)
+    assert message in beside(app, field)
+    assert not app.get("progress") and not cards(app)
+    assert stored(tmp_path) == [] and creates(app) == 0
+    # Put right, the same form sends exactly one request: the refused one was never queued.
+    for key in widgets:
+        widget(app, key).set_value("")
+    generate(app, "a fine prompt")
+    assert not errors(app)
+    run_until(app, lambda at: at.get("video"))
+    assert creates(app) == 1 and len(stored(tmp_path)) == 1
+
+
+def test_a_text_file_named_png_is_refused_as_the_reference_image(app, tmp_path) -> None:
+    widget(app, "generate_image_file").set_value(
+        ("photo.png", b"just some text, not a picture\n", "image/png")
+    )
+    app.run()
+    section = block_of(app, "generate_image_file")  # the "Reference image" section
+    assert "not an image that can be read" in "\n".join(e.value for e in section.error)
+    generate(app, "a red ball bouncing")
+    section = block_of(app, "generate_image_file")
+    assert "must be a web address (https://...) or an image file" in "\n".join(e.value for e in section.error)
+    assert stored(tmp_path) == [] and creates(app) == 0
+    widget(app, "generate_image_file").set_value(("photo.png", png(), "image/png"))  # a real picture
+    app.run()
+    click(app, "Generate")
+    run_until(app, lambda at: at.get("video"))
+    [row] = stored(tmp_path)
+    assert row.kind == "image" and row.image_ref.startswith("file:") and creates(app) == 1
 
 
 def test_a_refused_prompt_is_explained_refunded_and_can_be_put_back(app, tmp_path) -> None:
@@ -63,9 +154,9 @@ def test_a_refused_prompt_is_explained_refunded_and_can_be_put_back(app, tmp_pat
     message = app.error[0].value
     assert "content moderation" in message and "Rephrase" in message and "refunded" in message
     assert stored(tmp_path)[0].cost == 0
+    assert app.sidebar.metric[0].value == "2,000,000"
     widget(app, "generate_prompt").set_value("something else")
-    next(b for b in app.button if b.label == "Use this prompt again").click()
-    app.run()
+    click(app, "Use this prompt again")
     assert widget(app, "generate_prompt").value == "a scene full of gore"
 
 
@@ -74,26 +165,92 @@ def test_several_videos_at_once_are_counted_not_spinners(app) -> None:
         generate(app, prompt)
     assert "3 videos are being made" in texts(app)
     run_until(app, lambda at: len(at.get("video")) == 3)
-    assert sandbox_counters(app)["accepted_video"] == 3
+    assert creates(app) == 3
 
 
-def test_a_double_click_sends_once(app) -> None:
+def test_the_same_request_twice_is_one_request_until_another_is_asked_for(app, tmp_path) -> None:
     generate(app, "a lighthouse")
-    generate(app, "a lighthouse")
-    assert "just sent" in "\n".join(i.value for i in app.info)
-    assert sandbox_counters(app)["received_video"] == 1
+    generate(app, "a lighthouse")  # a double click
+    assert "This exact request was already sent" in "\n".join(i.value for i in app.info)
+    assert len(stored(tmp_path)) == 1
+    run_until(app, lambda at: at.get("video"))
+    generate(app, "a lighthouse")  # long after: still the same request, not a time window
+    assert "This exact request was already sent" in "\n".join(i.value for i in app.info)
+    assert creates(app) == 1 and len(stored(tmp_path)) == 1 and len(cards(app)) == 1
+    click(app, "Make another")
+    click(app, "Generate")
+    run_until(app, lambda at: len(at.get("video")) == 2)
+    assert creates(app) == 2 and len(stored(tmp_path)) == 2
+    assert card_prompts(app) == ["a lighthouse", "a lighthouse"]
+
+
+def test_the_list_is_the_store_s_latest_six_and_survives_a_reload(tmp_path, monkeypatch) -> None:
+    # No engine in this process (SORA_ENGINE=external): requests stay queued, so they can be cancelled.
+    data = tmp_path / "data"
+    at = new_app(monkeypatch, data, SORA_ENGINE="external")
+    for number in range(1, 8):
+        generate(at, f"a paper lantern number {number}")
+    assert card_prompts(at) == [f"a paper lantern number {n}" for n in range(7, 1, -1)]
+    assert "6 videos are being made" in texts(at.main) and "7 videos are being made" in sidebar_text(at)
+    assert "Waiting for the key of account" in texts(at)
+    reloaded = new_app(monkeypatch, data, SORA_ENGINE="external")  # a new tab, or the same after a reload
+    assert card_prompts(reloaded) == card_prompts(at)
+    newest = cards(reloaded)[0]
+    next(b for b in newest.button if b.label == "Cancel").click()
+    reloaded.run()
+    assert not reloaded.exception, reloaded.exception
+    assert "Cancelled" in texts(cards(reloaded)[0])
+    statuses = {g.prompt: g.status for g in stored(tmp_path)}
+    assert statuses["a paper lantern number 7"] == Status.CANCELLED
+    assert sum(s == Status.QUEUED for s in statuses.values()) == 6
+    assert "Cancel" not in [b.label for b in cards(reloaded)[0].button]
+    assert creates(reloaded) == 0
+
+
+def test_hide_takes_a_video_off_the_list_while_it_goes_on_being_made(tmp_path, monkeypatch) -> None:
+    at = new_app(monkeypatch, tmp_path / "data", SANDBOX_TASK_SECONDS="4")
+    generate(at, "a snail crossing a leaf")
+    [card] = cards(at)
+    next(b for b in card.button if b.label == "Hide").click()
+    at.run()
+    assert not cards(at) and "Your videos will appear here" in texts(at)
+    assert "1 video is being made" in sidebar_text(at)  # still followed
+    store = Store(default_url(tmp_path / "data"))
+    [row] = stored(tmp_path)
+    run_until(at, lambda _: store.get(row.id).status == Status.SUCCEEDED)
+    assert not cards(at) and creates(at) == 1
+    at.switch_page("app_pages/library.py")
+    at.run()
+    assert "a snail crossing a leaf" in texts(at)
+
+
+def test_an_unknown_send_is_sent_again_only_when_confirmed(app, tmp_path) -> None:
+    # The service makes the video but its answer is lost: the send's outcome is unknown.
+    httpx.post(
+        f"{service_url(app)}/sandbox/faults",
+        json={"status": 500, "after": True, "path": "/v1/video/sora-video"},
+    ).raise_for_status()
+    generate(app, "a teacup in a storm")
+    run_until(app, lambda at: "could not tell whether the service received" in texts(at))
+    [unknown] = stored(tmp_path)
+    assert unknown.status == Status.UNKNOWN and unknown.cost == 1600 and creates(app) == 1
+    click(app, "Send again…")
+    assert "makes a second video and is charged a second time" in texts(app)
+    assert creates(app) == 1  # asking is not sending
+    click(app, "Send it again")
+    run_until(app, lambda at: at.get("video"))
+    again = next(g for g in stored(tmp_path) if g.id != unknown.id)
+    assert again.resend_of == unknown.id and again.status == Status.SUCCEEDED and creates(app) == 2
 
 
 def test_remix_this_fills_the_remix_target_and_makes_a_remix(app, tmp_path) -> None:
     generate(app, "a harbour at sunrise")
     run_until(app, lambda at: at.get("video"))
     original = stored(tmp_path)[0]
-    next(b for b in app.button if b.label == "Remix this").click()
-    app.run()
+    click(app, "Remix this")
     assert widget(app, "generate_remix_pid").value == original.pid
     widget(app, "generate_prompt").set_value("the same harbour in a snowstorm")
-    next(b for b in app.button if b.label == "Generate").click()
-    app.run()
+    click(app, "Generate")
     run_until(app, lambda at: len(at.get("video")) == 2)
     remix = next(g for g in stored(tmp_path) if g.id != original.id)
     assert remix.kind == "remix" and remix.remix_target_id == original.pid and remix.status == "succeeded"
@@ -103,6 +260,5 @@ def test_recent_prompts_can_be_picked_again(app) -> None:
     generate(app, "a teapot pouring itself")
     widget(app, "generate_prompt").set_value("")
     app.run()
-    next(b for b in app.button if b.label.startswith("a teapot")).click()
-    app.run()
+    click(app, "a teapot pouring itself")
     assert widget(app, "generate_prompt").value == "a teapot pouring itself"

@@ -7,10 +7,19 @@ import io
 import pandas as pd
 import pytest
 
+from studio.db import LibraryFilter, Store, default_url
 from studio.library import export_csv
-from studio.store import LibraryFilter, Store, default_url
 
-from .apptest_helpers import generate, new_app, run_until, sandbox_counters, texts, widget
+from .apptest_helpers import (
+    click,
+    creates,
+    generate,
+    new_app,
+    run_until,
+    stop_engines,  # noqa: F401 - autouse: stops this module's engines and sandboxes
+    texts,
+    widget,
+)
 from .seed import seed, seed_thumbnail
 
 
@@ -32,7 +41,7 @@ def tile_prompts(at) -> list[str]:
 
 def test_lists_every_generation_newest_first_in_pages(library) -> None:
     at, _ = library
-    assert "30 generations · 24 videos ready" in texts(at)
+    assert "30 generations · 24 videos ready · 38,400 credits (¥1.92) spent" in texts(at)
     assert "Showing 1–12 of 30" in texts(at)
     assert tile_prompts(at)[0].endswith("#0") and tile_prompts(at)[1].endswith("#1")
     at.get("pagination")[0].set_value(3)
@@ -90,11 +99,9 @@ def test_delete_asks_first_then_removes(library) -> None:
     newest = store.search(LibraryFilter(), limit=1)[0][0]
     at.query_params["generation"] = str(newest.id)
     at.run()
-    next(b for b in at.button if b.label == "Delete").click()
-    at.run()
+    click(at, "Delete")
     assert "for good" in texts(at) and store.get(newest.id) is not None
-    next(b for b in at.button if b.label == "Yes, delete").click()
-    at.run()
+    click(at, "Yes, delete")
     assert store.get(newest.id) is None
     assert "29 generations" in texts(at)
 
@@ -104,14 +111,14 @@ def test_re_run_sends_the_same_parameters_as_a_new_generation(library) -> None:
     newest = store.search(LibraryFilter(), limit=1)[0][0]
     at.query_params["generation"] = str(newest.id)
     at.run()
-    next(b for b in at.button if b.label == "Re-run").click()
-    at.run()
-    assert sandbox_counters(at)["accepted_video"] == 1
+    click(at, "Re-run")
     again = store.search(LibraryFilter(), limit=1)[0][0]
     assert (
         again.id != newest.id and again.prompt == newest.prompt and again.aspect_ratio == newest.aspect_ratio
     )
     run_until(at, lambda a: store.get(again.id).status == "succeeded")
+    assert creates(at) == 1 and store.get(again.id).cost == 1600
+    assert "31 generations · 25 videos ready" in texts(at)
 
 
 def test_a_video_made_on_generate_is_found_in_the_library(tmp_path, monkeypatch) -> None:
@@ -130,3 +137,4 @@ def test_the_csv_export_has_every_matching_row(tmp_path) -> None:
     frame = pd.read_csv(io.BytesIO(export_csv(store, LibraryFilter(statuses=("succeeded",)))))
     assert len(frame) == 24 and set(frame["status"]) == {"succeeded"}
     assert {"prompt", "pid", "cost", "created", "parent_pid"} <= set(frame.columns)
+    assert set(frame["cost"]) == {1600}

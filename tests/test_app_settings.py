@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import httpx
 
-from .apptest_helpers import new_app, service_url, sidebar_text, texts, widget
+from .apptest_helpers import (
+    generate,
+    new_app,
+    run_until,
+    service_url,
+    sidebar_text,
+    stop_engines,  # noqa: F401 - autouse: stops this module's engines and sandboxes
+    texts,
+    widget,
+)
 
 KEY = "sk-team-key-42"
 
@@ -33,7 +42,7 @@ def test_a_live_service_without_a_key_stays_on_the_sandbox_and_says_why(monkeypa
 def test_a_custom_service_with_a_typed_key_connects_and_the_key_is_never_shown(
     monkeypatch, tmp_path, make_sandbox
 ) -> None:
-    service = make_sandbox(api_keys=(KEY,), credits=12.5)
+    service = make_sandbox(api_keys=(KEY,), credits=12_500)
     at = settings_page(monkeypatch, tmp_path)
     widget(at, "settings_connection").set_value("custom")
     at.run()
@@ -42,8 +51,8 @@ def test_a_custom_service_with_a_typed_key_connects_and_the_key_is_never_shown(
     at.run()
     assert service_url(at) == service.base_url and not at.session_state["connection"].is_sandbox
     click(at, "Test connection")
-    assert "12.50 credits left; sora-2 is up" in texts(at)
-    assert at.sidebar.metric[0].value == "12.50"
+    assert "12,500 credits left; sora-2 is up" in texts(at)
+    assert at.sidebar.metric[0].value == "12,500"
     page = (
         texts(at) + sidebar_text(at) + repr([w.value for w in at.text_input if w.key != "settings_api_key"])
     )
@@ -51,6 +60,13 @@ def test_a_custom_service_with_a_typed_key_connects_and_the_key_is_never_shown(
     at.switch_page("app_pages/generate.py")  # the choice outlives the page that set it
     at.run()
     assert service_url(at) == service.base_url
+    generate(at, "a kite made with the typed key")  # the app's engine sends it with that key
+
+    def accepted(_) -> int:
+        return httpx.get(f"{service.base_url}/sandbox/stats").json()["counters"].get("accepted_video", 0)
+
+    run_until(at, accepted)
+    assert accepted(at) == 1 and "1 video is being made" in sidebar_text(at)
 
 
 def test_a_wrong_key_is_reported_without_showing_it(monkeypatch, tmp_path, make_sandbox) -> None:

@@ -1,30 +1,32 @@
-"""Batch core: planning rows from a table, the cost check, and the runner against a real sandbox
-over HTTP (pause, resume, cancel, restart, 429 storms, retries, the zip)."""
+"""Batch core: planning rows from a table, the credit check, and a batch sent and followed by the
+task engine against a real sandbox over HTTP (pause, resume, cancel, concurrency, restarts, two
+engines at once, 429 storms, retries, running out of credits, the zip), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 import time
 import zipfile
 from collections import Counter
+from dataclasses import dataclass
 
 import httpx
 import pandas as pd
 import pytest
 
-from studio.batch import (
-    BatchInputError,
-    BatchRunner,
-    BatchService,
-    NotEnoughCredits,
-    plan_rows,
-    read_table,
-)
+from sandbox import RunningSandbox
+from studio.batch import BatchInputError, BatchService, NotEnoughCredits, plan_rows, read_table
 from studio.connection import Connection
+from studio.costs import video_cost
+from studio.db import BatchState, Generation, LibraryFilter, Status, Store
+from studio.db.tasks import UNKNOWN_AFTER_CRASH
+from studio.engine import TaskEngine
 from studio.media import MediaStore
-from studio.store import LibraryFilter, Store
 
-from .conftest import API_KEY, counter
+from .conftest import API_KEY, counter, stats
+from .seed import TASK_SECONDS, cycles_until, drain, fast_engine
 
 PRODUCTS = (
     "Product Name,Colour,Slogan,duration\n"
@@ -34,49 +36,63 @@ PRODUCTS = (
     "Desk lamp,black,See clearly,15\n"
 )
 TEMPLATE = "A {colour} {product_name} on a studio table, the words “{slogan}” appear"
-LIGHT = dict(render_profile="light", task_seconds=0.4, progress_interval=0.1)
+LIGHT = dict(render_profile="light", task_seconds=TASK_SECONDS, progress_interval=0.1)
+ACTIVE = (Status.QUEUED, Status.SUBMITTING, Status.RUNNING, Status.SAVING)
 
 
 def rows_csv(count: int, word: str = "sneaker") -> str:
     return "prompt\n" + "".join(f"A {word} number {n}\n" for n in range(count))
 
 
-def wait_for(condition, timeout: float = 30.0, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError("the condition did not come true in time")
+@dataclass
+class Parts:
+    sandbox: RunningSandbox
+    connection: Connection
+    store: Store
+    media: MediaStore
+    service: BatchService
+
+    def engine(self, **settings) -> TaskEngine:
+        return fast_engine(self.store, self.media, self.connection, **settings)
+
+    def accepted(self) -> int:
+        return counter(self.sandbox, "accepted_video")
+
+    def creates_by_prompt(self) -> Counter[str]:
+        return Counter(stats(self.sandbox)["creates_by_prompt"])
+
+    def start(self, table: str, *, template: str = "", concurrency: int = 4, limit=None):
+        plan = plan_rows(read_table(table), template=template)
+        return self.service.create("Test batch", plan, concurrency=concurrency, limit=limit, template=template)
 
 
 @pytest.fixture
-def parts(tmp_path, make_sandbox):
-    """A store, a media folder, a sandbox and a runner that polls fast; stopped afterwards."""
-    made: list[BatchRunner] = []
+def parts(database_url, tmp_path, make_sandbox):
+    """``parts(**sandbox_knobs)``: a store on the test's database, a media folder, a private fast
+    sandbox, a key for it and the Batch page's service."""
+    stores: list[Store] = []
 
-    def build(**knobs):
+    def build(**knobs) -> Parts:
         running = make_sandbox(**{**LIGHT, **knobs})
         connection = Connection("Sandbox", running.base_url, API_KEY, is_sandbox=True)
-        store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+        store = Store(database_url)
+        stores.append(store)
         media = MediaStore(tmp_path / "media")
-        service = BatchService(store, media, connection)
-
-        def runner() -> BatchRunner:
-            made.append(BatchRunner(store, media, poll_seconds=0.1))
-            return made[-1]
-
-        return running, connection, store, service, runner
+        return Parts(running, connection, store, media, BatchService(store, media, connection))
 
     yield build
-    for runner in made:
-        runner.stop(timeout=5)
+    for store in stores:
+        store.dispose()
 
 
-def start(service, frame_text: str, *, template: str = "", concurrency: int = 4, limit=None):
-    plan = plan_rows(read_table(frame_text), template=template)
-    return service.create("Test batch", plan, concurrency=concurrency, limit=limit, template=template)
+def wait_until(condition, timeout: float = 30.0, what: str = "the condition"):
+    """For an engine running in its own thread: check often, fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        threading.Event().wait(0.02)
+    return value
 
 
 # -- planning ------------------------------------------------------------------------------------
@@ -91,7 +107,7 @@ def test_a_template_fills_each_row_and_rows_that_will_not_do_are_listed_with_rea
     reasons = {r.row: r.reason for r in plan.invalid}
     assert reasons[2] == "colour is empty, so the template cannot be filled."
     assert reasons[3].startswith("duration:") and "10 or 15" in reasons[3]
-    assert plan.cost() == pytest.approx(0.16)
+    assert plan.cost() == 2 * video_cost() == 3200 and plan.cost(limit=1) == 1600
     assert list(plan.preview()["prompt"]) == [r.params["prompt"] for r in plan.rows]
 
 
@@ -102,8 +118,9 @@ def test_pasted_spreadsheet_rows_with_per_row_settings_and_clips() -> None:
         "A lamp at night\t4:3\tsmall\t\n"
         "Three friends @character1 @character2 @character3\t16:9\tsmall\thttps://a.example/1.mp4|https://a.example/2.mp4\n"
         "@nobody dances\t16:9\tsmall\t\n"
+        "@fox.a1b2c3 and @character1 meet @owl.d4e5f6\t16:9\tsmall\thttps://a.example/1.mp4\n"
     )
-    plan = plan_rows(read_table(pasted), defaults={"duration": 15})
+    plan = plan_rows(read_table(pasted), defaults={"duration": 15}, saved_characters={"fox.a1b2c3", "owl.d4e5f6"})
     [first] = plan.rows
     assert first.params["aspect_ratio"] == "9:16" and first.params["size"] == "large"
     assert first.params["duration"] == 15
@@ -112,6 +129,7 @@ def test_pasted_spreadsheet_rows_with_per_row_settings_and_clips() -> None:
     assert reasons[2].startswith("aspect_ratio:")
     assert reasons[3] == "prompt: @character3 is not one of your characters."
     assert reasons[4] == "prompt: @nobody is not one of your characters."
+    assert reasons[5] == "characters: Sora takes at most 2 in one video; this row has 3."
 
 
 @pytest.mark.parametrize(
@@ -126,153 +144,254 @@ def test_pasted_spreadsheet_rows_with_per_row_settings_and_clips() -> None:
     ],
 )
 def test_tables_and_templates_that_cannot_be_used_say_why(table, template, message) -> None:
-    with pytest.raises(BatchInputError, match=None) as caught:
+    with pytest.raises(BatchInputError) as caught:
         plan_rows(read_table(table), template=template)
     assert message in str(caught.value)
 
 
+def test_a_csv_file_with_a_byte_order_mark_and_semicolons_reads_like_a_spreadsheet() -> None:
+    frame = read_table("\ufeffPrompt;Aspect Ratio\nA kite;9:16\n;\nA boat;16:9\n".encode())
+    assert list(frame.columns) == ["prompt", "aspect_ratio"] and list(frame["prompt"]) == ["A kite", "A boat"]
+
+
+# -- writing a batch -------------------------------------------------------------------------------
 def test_a_batch_costing_more_than_the_credits_is_refused_and_nothing_is_written(parts) -> None:
-    _, _, store, service, _ = parts()
+    p = parts()
     plan = plan_rows(read_table(rows_csv(30)))
+    credits = 12 * video_cost() + 100
     with pytest.raises(NotEnoughCredits, match="cap the batch at 12 videos"):
-        service.create("Too dear", plan, credits=1.0)
-    assert store.batches() == [] and store.search(LibraryFilter())[1] == 0
-    capped = service.create("Capped", plan, credits=1.0, limit=12)
-    assert service.progress(capped.id).total == 12 and service.progress(capped.id).queued == 12
+        p.service.create("Too dear", plan, credits=credits)
+    assert p.store.batches() == [] and p.store.search(LibraryFilter())[1] == 0
+    capped = p.service.create("Capped", plan, credits=credits, limit=12)
+    progress = p.service.progress(capped.id)
+    assert (progress.total, progress.queued, progress.spent) == (12, 12, 0)
+    assert capped.settings["capped"] == 18 and capped.account == p.connection.account
+    assert p.accepted() == 0  # written, not sent: the engine sends
 
 
-# -- running -------------------------------------------------------------------------------------
+def test_a_second_click_on_start_is_the_same_batch(parts) -> None:
+    p = parts()
+    plan = plan_rows(read_table(rows_csv(5)))
+    first = p.service.create("Once", plan, request_key="batch-form-1")
+    again = p.service.create("Once", plan, request_key="batch-form-1")
+    assert again.id == first.id and len(p.store.batches()) == 1
+    assert len(p.store.batch_rows(first.id)) == 5
+
+
+# -- running ---------------------------------------------------------------------------------------
 def test_every_row_is_sent_once_and_the_zip_holds_every_video_and_a_manifest(parts, tmp_path) -> None:
-    sandbox, connection, store, service, runner = parts()
-    batch = start(service, PRODUCTS, template=TEMPLATE)
-    driver = runner()
-    assert driver.drive(batch.id, connection)
-    driver.wait(batch.id, 60)
-    progress = service.progress(batch.id)
+    p = parts()
+    batch = p.start(PRODUCTS, template=TEMPLATE)
+    assert p.store.finish_batches() == 0  # rows still to send: not done
+    drain(p.engine())
+    progress = p.service.progress(batch.id)
     assert (progress.succeeded, progress.failed, progress.total) == (2, 0, 2)
-    assert counter(sandbox, "accepted_video") == 2
-    assert store.get_batch(batch.id).state == "done"
-    assert progress.spent == pytest.approx(0.16)
+    assert p.accepted() == 2 and set(p.creates_by_prompt().values()) == {1}
+    assert progress.spent == 2 * video_cost() and not progress.active
+    p.store.finish_batches()  # the engine's periodic chore
+    assert p.store.get_batch(batch.id).state == BatchState.DONE
+    assert p.store.search(LibraryFilter(batch_id=batch.id))[1] == 2  # the Library shows the batch's videos
+    assert p.store.recent_prompts() == []  # a template's output is not something a person typed
 
-    archive = zipfile.ZipFile(service.write_zip(batch.id, tmp_path / "out.zip"))
+    archive = zipfile.ZipFile(p.service.write_zip(batch.id, tmp_path / "out.zip"))
     manifest = pd.read_csv(io.BytesIO(archive.read("manifest.csv")), keep_default_na=False)
     assert list(manifest["row"]) == [1, 4]
     assert set(manifest.columns) >= {"row", "file", "pid", "prompt", "cost"}
     assert sorted(manifest["file"]) == sorted(n for n in archive.namelist() if n.endswith(".mp4"))
-    assert all(p.startswith("s_") for p in manifest["pid"])
+    assert all(pid.startswith("s_") for pid in manifest["pid"]) and set(manifest["cost"]) == {video_cost()}
     for name in manifest["file"]:
         assert archive.read(name)[4:8] == b"ftyp"  # real MP4s
     assert "A red Trail sneaker" in manifest.loc[0, "prompt"]
 
 
 def test_a_429_storm_slows_the_batch_down_but_loses_and_repeats_nothing(parts) -> None:
-    sandbox, connection, store, service, runner = parts(rate_429=0.6, retry_after=0.05)
-    batch = start(service, rows_csv(25), concurrency=6)
-    driver = runner()
-    driver.drive(batch.id, connection)
-    driver.wait(batch.id, 90)
-    assert service.progress(batch.id).succeeded == 25
-    assert counter(sandbox, "accepted_video") == 25
-    assert driver.rate_limited(batch.id) > 0
-    task_ids = [g.task_id for g in store.batch_rows(batch.id)]
-    assert len(set(task_ids)) == 25
+    p = parts(rate_429=0.6, retry_after=0.05)
+    batch = p.start(rows_csv(25), concurrency=6)
+    engine = drain(p.engine(), 120)
+    assert p.service.progress(batch.id).succeeded == 25
+    assert p.accepted() == 25 and set(p.creates_by_prompt().values()) == {1}
+    assert engine.stats["send_retry"] > 0  # it was told to slow down, and did
+    assert len({g.task_id for g in p.store.batch_rows(batch.id)}) == 25
+
+
+def test_a_batch_never_has_more_sends_out_than_its_concurrency(parts) -> None:
+    p = parts(latency_ms=150)
+    batch = p.start(rows_csv(8), concurrency=8)
+    p.service.set_concurrency(batch.id, 2)
+    assert p.store.get_batch(batch.id).concurrency == 2
+    engine = p.engine()
+    out: list[int] = []
+
+    def all_sent() -> bool:
+        out.append(p.store.count_status(batch.id, Status.SUBMITTING))
+        return p.store.count_status(batch.id, Status.QUEUED, Status.SUBMITTING) == 0
+
+    async def scenario() -> None:
+        await cycles_until(engine, all_sent)
+        await engine.drain(30)
+
+    asyncio.run(scenario())
+    assert max(out) == 2  # two at a time: never more, and the cap was used
+    assert p.service.progress(batch.id).succeeded == 8 and p.accepted() == 8
 
 
 def test_pause_stops_sending_resume_finishes_and_cancel_drops_what_was_not_sent(parts) -> None:
-    sandbox, connection, store, service, runner = parts(latency_ms=60)
-    batch = start(service, rows_csv(30), concurrency=1)
-    driver = runner()
-    driver.drive(batch.id, connection)
-    wait_for(lambda: counter(sandbox, "accepted_video") >= 3)
-    service.pause(batch.id)
-    time.sleep(0.4)  # a send already out gets its answer
-    sent = counter(sandbox, "accepted_video")
-    time.sleep(0.6)
-    assert counter(sandbox, "accepted_video") == sent < 30  # nothing more goes out while paused
-    assert service.progress(batch.id).queued == 30 - sent
+    p = parts(latency_ms=50)
+    total = 12
+    batch = p.start(rows_csv(total), concurrency=1)
+    engine = p.engine()
+    paused: dict[str, int] = {}
 
-    service.resume(batch.id)
-    driver.drive(batch.id, connection)
-    wait_for(lambda: counter(sandbox, "accepted_video") >= sent + 3)
-    cancelled = service.cancel(batch.id)
+    def nothing_out() -> bool:
+        return p.store.count_status(batch.id, Status.SUBMITTING, Status.RUNNING, Status.SAVING) == 0
+
+    async def scenario() -> None:
+        await cycles_until(engine, lambda: p.accepted() >= 3)
+        p.service.pause(batch.id)
+        await cycles_until(engine, nothing_out)  # a send already out gets its answer, tasks finish
+        paused["sent"] = p.accepted()
+        for _ in range(3):  # and then the engine, going round, sends nothing more
+            await engine.cycle()
+        paused["after"] = p.accepted()
+        paused["queued"] = p.service.progress(batch.id).queued
+
+        p.service.resume(batch.id)
+        await cycles_until(engine, lambda: p.accepted() >= paused["sent"] + 3)
+        paused["cancelled"] = p.service.cancel(batch.id)
+        await engine.drain(30)
+
+    asyncio.run(scenario())
+    assert paused["after"] == paused["sent"] < total  # nothing more went out while paused
+    assert paused["queued"] == total - paused["sent"]
+    cancelled = paused["cancelled"]
     assert cancelled > 0
-    driver.wait(batch.id, 30)
-    progress = service.progress(batch.id)
+    progress = p.service.progress(batch.id)
     assert progress.cancelled == cancelled
-    assert progress.succeeded == counter(sandbox, "accepted_video") == 30 - cancelled
-    assert store.get_batch(batch.id).state == "cancelled"
-    assert all(g.cost == 0 for g in store.batch_rows(batch.id, "cancelled"))
+    assert progress.succeeded == p.accepted() == total - cancelled
+    assert p.store.get_batch(batch.id).state == BatchState.CANCELLED
+    assert all(g.cost == 0 and g.task_id is None for g in p.store.batch_rows(batch.id, Status.CANCELLED))
+    assert p.service.cancel(batch.id) == 0  # nothing left to cancel
 
 
 def test_a_restart_mid_batch_carries_on_without_sending_any_row_twice(parts) -> None:
-    sandbox, connection, store, service, runner = parts(latency_ms=40)
-    batch = start(service, rows_csv(20), concurrency=2)
-    first = runner()
-    first.drive(batch.id, connection)
-    wait_for(lambda: counter(sandbox, "accepted_video") >= 5)
-    first.stop()  # the app goes down
-    assert 5 <= counter(sandbox, "accepted_video") < 20
+    p = parts(latency_ms=40)
+    total = 20
+    batch = p.start(rows_csv(total), concurrency=2)
+    first = p.engine().start()  # the app's engine thread
+    try:
+        wait_until(lambda: p.accepted() >= 5, what="five rows sent")
+    finally:
+        first.stop()  # the app goes down: sends out get their answer, leases are let go
+    sent = p.accepted()
+    assert 5 <= sent < total
+    assert p.store.count_status(batch.id, Status.SUBMITTING) == 0  # no send left in doubt
+    assert p.store.count_status(batch.id, Status.QUEUED) == total - sent
 
-    second = runner()  # the app comes back: it finds the batch and carries on
-    assert second.resume_all(connection) == [batch.id]
-    second.wait(batch.id, 60)
-    rows = store.batch_rows(batch.id)
-    assert len(rows) == 20 and {g.status for g in rows} == {"succeeded"}
-    assert counter(sandbox, "accepted_video") == 20
-    assert len({g.task_id for g in rows}) == 20
+    drain(p.engine())  # the app comes back: a new engine finds the batch and carries on
+    rows = p.store.batch_rows(batch.id)
+    assert len(rows) == total and {g.status for g in rows} == {Status.SUCCEEDED}
+    assert p.accepted() == total and p.creates_by_prompt() == Counter({g.prompt: 1 for g in rows})
+    assert len({g.task_id for g in rows}) == total
     assert Counter(g.batch_row for g in rows).most_common(1)[0][1] == 1
 
 
+def test_two_engines_on_one_store_send_every_row_once(parts) -> None:
+    p = parts(latency_ms=20)
+    total = 16
+    batch = p.start(rows_csv(total), concurrency=8)
+    one, two = p.engine(), p.engine()
+
+    async def together() -> None:
+        await asyncio.gather(one.drain(60), two.drain(60))
+
+    asyncio.run(together())
+    rows = p.store.batch_rows(batch.id)
+    assert {g.status for g in rows} == {Status.SUCCEEDED} and len({g.task_id for g in rows}) == total
+    assert p.accepted() == total and set(p.creates_by_prompt().values()) == {1}
+    assert one.stats["sent"] + two.stats["sent"] == total
+
+
 def test_a_row_cut_off_mid_send_is_shown_as_unknown_and_never_sent_again(parts) -> None:
-    sandbox, connection, store, service, runner = parts()
-    batch = start(service, rows_csv(4))
-    cut = store.claim_queued(batch.id)  # claimed by a process that then died before the answer
-    with store.session() as session, session.begin():
-        session.get(type(cut), cut.id).submitted_at = cut.submitted_at.replace(year=2020)
-    driver = runner()
-    driver.drive(batch.id, connection)
-    driver.wait(batch.id, 30)
-    progress = service.progress(batch.id)
+    p = parts()
+    batch = p.start(rows_csv(4))
+    held = [(p.connection.service_id, p.connection.account)]
+    [cut] = p.store.claim_sends(Generation, "died-mid-send", held, limit=1, lease_seconds=0)
+    assert cut.batch_row == 1
+    drain(p.engine())
+    progress = p.service.progress(batch.id)
     assert (progress.succeeded, progress.unknown) == (3, 1)
-    assert counter(sandbox, "accepted_video") == 3
-    assert "not known" in service.results(batch.id).set_index("row").loc[1, "reason"]
+    assert p.accepted() == 3 and counter(p.sandbox, "received_video") == 3
+    reason = p.service.results(batch.id).set_index("row").loc[1, "reason"]
+    assert reason == UNKNOWN_AFTER_CRASH and "not known" in reason
+    assert p.service.retryable(batch.id) == []  # unknown is not failed: never retried by itself
 
 
 def test_retry_failed_sends_service_errors_again_and_moderation_only_when_asked(parts) -> None:
-    sandbox, connection, store, service, runner = parts(error_rate=1.0)
-    table = "prompt\nA red kite\nA blue kite\nviolence in the street\n"
-    batch = start(service, table)
-    driver = runner()
-    driver.drive(batch.id, connection)
-    driver.wait(batch.id, 30)
-    assert service.progress(batch.id).failures == {"error": 2, "input_moderation": 1}
+    p = parts(error_rate=1.0)
+    batch = p.start("prompt\nA red kite\nA blue kite\nviolence in the street\n")
+    drain(p.engine())
+    assert p.service.progress(batch.id).failures == {"error": 2, "input_moderation": 1}
+    assert p.service.progress(batch.id).spent == 0  # failed tasks are refunded
 
-    httpx.patch(f"{sandbox.base_url}/sandbox/config", json={"error_rate": 0.0}).raise_for_status()
-    assert service.retry_failed(batch.id) == 2  # the refused prompt is not sent again by default
-    driver.drive(batch.id, connection)
-    driver.wait(batch.id, 30)
-    progress = service.progress(batch.id)
+    httpx.patch(f"{p.sandbox.base_url}/sandbox/config", json={"error_rate": 0.0}).raise_for_status()
+    assert p.service.retry_failed(batch.id) == 2  # the refused prompt is not sent again by default
+    drain(p.engine())
+    progress = p.service.progress(batch.id)
     assert (progress.succeeded, progress.failed) == (2, 1)
-    assert service.retryable(batch.id) == []
-    assert len(service.retryable(batch.id, moderation_retries=1)) == 1
-    assert service.retry_failed(batch.id, moderation_retries=1) == 1
-    driver.drive(batch.id, connection)
-    driver.wait(batch.id, 30)
-    assert service.retryable(batch.id, moderation_retries=1) == []  # the cap is reached
-    results = service.results(batch.id).set_index("row")
+    assert p.service.retryable(batch.id) == []
+    assert len(p.service.retryable(batch.id, moderation_retries=1)) == 1
+    assert p.service.retry_failed(batch.id, moderation_retries=1) == 1
+    drain(p.engine())
+    assert p.service.retryable(batch.id, moderation_retries=1) == []  # the cap is reached
+    assert len(p.service.retryable(batch.id, moderation_retries=2)) == 1
+    results = p.service.results(batch.id).set_index("row")
     assert results.loc[3, "attempts"] == 2 and "moderation" in results.loc[3, "reason"]
     assert results.loc[1, "attempts"] == 2 and results.loc[1, "status"] == "succeeded"
-    assert counter(sandbox, "received_video") == 3 + 2 + 1
+    assert counter(p.sandbox, "received_video") == 3 + 2 + 1
+    assert p.service.progress(batch.id).spent == 2 * video_cost()
 
 
 def test_running_out_of_credits_pauses_the_batch_and_keeps_the_unsent_rows(parts) -> None:
-    sandbox, connection, store, service, runner = parts()
-    httpx.post(f"{sandbox.base_url}/sandbox/credits", json={"apiKey": API_KEY, "credits": 0.24})
-    batch = start(service, rows_csv(6), concurrency=1)
-    driver = runner()
-    driver.drive(batch.id, connection)
-    driver.wait(batch.id, 30)
-    current = store.get_batch(batch.id)
-    assert current.state == "paused" and "credit" in current.settings["paused_because"].lower()
-    progress = service.progress(batch.id)
-    assert progress.succeeded == 3 and progress.queued == 3  # nothing lost, nothing charged twice
+    p = parts()
+    set_credits = f"{p.sandbox.base_url}/sandbox/credits"
+    httpx.post(set_credits, json={"apiKey": API_KEY, "credits": 3 * video_cost()}).raise_for_status()
+    batch = p.start(rows_csv(6), concurrency=1)
+    engine = p.engine()
+
+    def paused_and_settled() -> bool:
+        return (
+            p.store.get_batch(batch.id).state == BatchState.PAUSED
+            and p.store.count_status(batch.id, Status.SUBMITTING, Status.RUNNING, Status.SAVING) == 0
+        )
+
+    asyncio.run(cycles_until(engine, paused_and_settled))
+    current = p.store.get_batch(batch.id)
+    assert "credit" in current.paused_because.lower()
+    progress = p.service.progress(batch.id)
+    assert (progress.succeeded, progress.queued, progress.failed) == (3, 3, 0)  # nothing lost
+    assert p.accepted() == 3 and counter(p.sandbox, "received_video") == 4  # the fourth was refused
+
+    httpx.post(set_credits, json={"apiKey": API_KEY, "credits": 10 * video_cost()}).raise_for_status()
+    p.service.resume(batch.id)
+    assert p.store.get_batch(batch.id).paused_because is None
+    drain(p.engine())
+    assert p.service.progress(batch.id).succeeded == 6 and p.accepted() == 6
+    assert p.service.progress(batch.id).spent == 6 * video_cost()  # nothing charged twice
+
+
+def test_a_send_turned_away_after_its_batch_was_cancelled_is_cancelled_too(parts) -> None:
+    p = parts(latency_ms=1000)  # the service is slow to answer: the cancel comes while row 1 is out
+    batch = p.start(rows_csv(3), concurrency=1)
+    httpx.post(f"{p.sandbox.base_url}/sandbox/faults", json={"status": 429, "path": "/v1/video/sora-video"})
+    engine = p.engine()
+
+    async def scenario() -> None:
+        await engine.cycle()
+        assert p.store.count_status(batch.id, Status.SUBMITTING) == 1
+        assert p.service.cancel(batch.id) == 2
+        await cycles_until(engine, lambda: p.store.count_status(batch.id, Status.SUBMITTING) == 0)
+
+    asyncio.run(scenario())
+    assert p.accepted() == 0 and engine.stats["send_retry"] == 1  # turned away (429): not made
+    progress = p.service.progress(batch.id)
+    assert (progress.queued, progress.cancelled) == (0, 3) and not progress.active

@@ -111,6 +111,14 @@ def test_a_typed_prompt_becomes_a_playing_video(page, tmp_path_factory) -> None:
     page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "generate.png"), full_page=True)
 
 
+def test_the_list_survives_a_reload(page) -> None:
+    page.reload()  # a new session: the list comes from the store, not from the session
+    card = page.locator("[class*='st-key-card_']").filter(has_text=PROMPT)
+    card.locator("video").wait_for(timeout=30_000)
+    assert "s_" in card.inner_text()  # the video's pid, under it
+    assert page.locator("[class*='st-key-card_']").count() == 1
+
+
 def test_the_new_video_is_found_in_the_library(page, tmp_path_factory) -> None:
     page.get_by_role("link", name="Library").click()
     page.get_by_role("heading", name="Library").wait_for(timeout=15_000)
@@ -200,7 +208,7 @@ def test_batch_pasted_rows_become_videos_and_a_zip(page, tmp_path_factory) -> No
     page.get_by_role("textbox", name="Prompt template").fill("A {colour} {product} turning on a studio table")
     page.keyboard.press("Tab")
     page.get_by_text("1 row will be skipped and not sent").wait_for(timeout=15_000)
-    page.get_by_role("button", name="Start · 2 videos · 0.16 credits").click()
+    page.get_by_role("button", name="Start · 2 videos · 3,200 credits").click()
     page.get_by_text("Finished · 2 of 2 done").wait_for(timeout=90_000)
     with page.expect_download(timeout=30_000) as download:
         page.get_by_role("button", name="Download zip (2 videos").click()

@@ -1,33 +1,58 @@
-"""Clips and characters without Streamlit: what is refused before sending, and what is made."""
+"""Clips and characters without Streamlit: what is refused before anything is written, what is
+queued, what the task engine makes of it against a real sandbox, and the gallery's store."""
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 
-import httpx
 import pytest
 
+from sandbox import RunningSandbox
 from studio.characters import CharacterService, check_mentions
 from studio.clips import MAX_CLIP_BYTES, ClipError, check_span, probe
-from studio.connection import sandbox_connection
+from studio.connection import Connection, sandbox_connection
+from studio.costs import character_cost
+from studio.db import Status, Store
+from studio.generation import GenerationService
 from studio.media import MediaStore
-from studio.store import Store
-from studio.tracking import tick
 
-from .conftest import make_clip, png
+from .conftest import counter, make_clip, png
+from .seed import TASK_SECONDS, drain, fast_engine
+
+LIGHT = dict(render_profile="light", task_seconds=TASK_SECONDS, character_seconds=0.3, progress_interval=0.1)
+
+
+@dataclass
+class Parts:
+    sandbox: RunningSandbox
+    store: Store
+    media: MediaStore
+    connection: Connection
+    service: CharacterService
+
+    def drain(self) -> None:
+        drain(fast_engine(self.store, self.media, self.connection))
+
+    def sent(self, kind: str) -> int:
+        return counter(self.sandbox, f"received_{kind}")
 
 
 @pytest.fixture
-def service(tmp_path, sandbox):
-    return CharacterService(
-        Store(f"sqlite:///{tmp_path / 'p.db'}"),
-        MediaStore(tmp_path / "media"),
-        sandbox_connection(sandbox.base_url),
-    )
+def parts(database_url, tmp_path, make_sandbox):
+    running = make_sandbox(**LIGHT)
+    store = Store(database_url)
+    media = MediaStore(tmp_path / "media")
+    connection = sandbox_connection(running.base_url)
+    yield Parts(running, store, media, connection, CharacterService(store, media, connection))
+    store.dispose()
 
 
-def sent(sandbox, kind: str) -> int:
-    return httpx.get(f"{sandbox.base_url}/sandbox/stats").json()["counters"].get(f"received_{kind}", 0)
+@pytest.fixture
+def offline(tmp_path):
+    """The page-side service with nothing behind it: what it refuses, it refuses before any send."""
+    store = Store(f"sqlite:///{tmp_path / 'p.db'}")
+    yield CharacterService(store, MediaStore(tmp_path / "media"), sandbox_connection("http://127.0.0.1:9"))
+    store.dispose()
 
 
 @pytest.mark.parametrize(
@@ -39,40 +64,84 @@ def sent(sandbox, kind: str) -> int:
         (b"\x00" * (MAX_CLIP_BYTES + 1), "at most 50 MB"),
     ],
 )
-def test_clips_that_will_not_do_are_refused_before_sending(service, sandbox, clip, message) -> None:
-    before = sent(sandbox, "upload_character")
+def test_clips_that_will_not_do_are_refused_before_anything_is_written(offline, clip, message) -> None:
     with pytest.raises(ClipError, match=message):
-        service.from_clip(clip, 0, 3, label="x")
-    assert sent(sandbox, "upload_character") == before and service.store.characters() == []
+        offline.from_clip(clip, 0, 3, label="x")
+    assert offline.store.characters() == [] and offline.store.count_characters() == 0
 
 
 @pytest.mark.parametrize(
     ("start", "end", "message"),
     [(1.0, 4.5, "at most 3 seconds"), (1.5, 2.5 + 1.0, "only 2.0 s long"), (2.0, 1.0, "must come after")],
 )
-def test_spans_outside_the_rules_or_the_clip_are_refused(service, start, end, message) -> None:
+def test_spans_outside_the_rules_or_the_clip_are_refused(start, end, message) -> None:
     with pytest.raises(ClipError, match=message):
         check_span(start, end, probe(make_clip(2.0)))
 
 
-def test_a_clip_becomes_a_character_with_a_thumbnail_of_its_span(service, sandbox) -> None:
-    character = service.from_clip(make_clip(3.0), 0.5, 2.5, label="  Magenta blob  ")
-    assert (
-        character.status == "running"
-        and character.label == "Magenta blob"
-        and character.timestamps == "0.5,2.5"
+def test_a_clip_is_queued_then_made_into_a_character_by_the_engine(parts) -> None:
+    character = parts.service.from_clip(
+        make_clip(3.0), 0.5, 2.5, label="  Magenta blob  ", request_key="characters-1"
     )
-    assert service.media.exists(character.thumb_path)
-    for _ in range(50):
-        report = tick(service.connection, service.store, service.media, [], [character.id])
-        if not report.characters_still_running:
-            break
-        time.sleep(0.1)
-    done = service.store.get_character(character.id)
-    assert done.status == "succeeded" and done.character_id and report.characters_finished == [character.id]
+    assert character.state is Status.QUEUED and character.label == "Magenta blob"
+    assert character.timestamps == "0.5,2.5" and character.source == "upload"
+    assert character.account == parts.connection.account and character.source_ref.startswith("file:clips/")
+    assert parts.media.exists(character.thumb_path)  # drawn from the span's middle, before sending
+    assert parts.sent("upload_character") == 0  # the page sent nothing
+    again = parts.service.from_clip(make_clip(3.0), 0.5, 2.5, label="Magenta blob", request_key="characters-1")
+    assert again.id == character.id and parts.store.count_characters() == 1  # a second click
+
+    parts.drain()
+    done = parts.store.get_character(character.id)
+    assert done.state is Status.SUCCEEDED and done.character_id and done.task_id
+    assert done.cost == character_cost() == 200
+    assert parts.sent("upload_character") == 1 and counter(parts.sandbox, "accepted_upload_character") == 1
+    assert [c.id for c in parts.store.characters(ready_only=True)] == [character.id]
+
+
+def test_a_finished_video_gives_a_character_by_its_pid(parts) -> None:
+    videos = GenerationService(parts.store, parts.media, parts.connection)
+    video = videos.submit({"prompt": "a fox in a red scarf waves"})
+    with pytest.raises(ClipError, match="no pid yet"):
+        parts.service.from_video(video.id, 1, 3, label="")  # not made yet
+    parts.drain()
+    with pytest.raises(ClipError, match="at most 3 seconds"):
+        parts.service.from_video(video.id, 1, 5, label="")
+
+    character = parts.service.from_video(video.id, 1, 3, label="")
+    made = parts.store.get(video.id)
+    assert character.source == "video" and character.source_pid == made.pid and character.timestamps == "1,3"
+    assert character.label == "a fox in a red scarf waves"  # named after the video when left blank
+    assert parts.media.exists(character.thumb_path)
+    parts.drain()
+    done = parts.store.get_character(character.id)
+    assert done.state is Status.SUCCEEDED and done.character_id and done.cost == character_cost()
+    assert parts.sent("create_character") == 1 and parts.sent("upload_character") == 0
+
+
+def test_the_gallery_lists_renames_and_deletes(parts) -> None:
+    clip = make_clip(3.0)
+    first = parts.service.from_clip(clip, 0, 2, label="", request_key="a")
+    second = parts.service.from_clip(clip, 1, 3, label="Owl", request_key="b")
+    assert first.label == "Character 1"  # a name is made up when none is given
+    assert [c.id for c in parts.store.characters()] == [second.id, first.id]  # newest first
+    assert parts.store.characters(ready_only=True) == []  # nothing made yet
+    service, account = parts.connection.service_id, parts.connection.account
+    assert {c.id for c in parts.store.active_characters(service, account)} == {first.id, second.id}
+
+    parts.drain()
+    assert parts.store.active_characters(service, account) == []
+    parts.store.rename_character(first.id, "   Fox  ")
+    assert parts.store.get_character(first.id).label == "Fox"
+    parts.store.rename_character(first.id, "x" * 200)
+    assert parts.store.get_character(first.id).label == "x" * 120
+    parts.service.delete(second.id)
+    assert [c.id for c in parts.store.characters(ready_only=True)] == [first.id]
+    assert parts.store.get_character(second.id) is None
 
 
 def test_mentions_are_checked_against_saved_characters_and_attached_clips() -> None:
     check = check_mentions("@fox.a1b2c3 meets @character1 and @ghost; mail me at a@b.com", {"fox.a1b2c3"}, 1)
     assert check.unknown == ("ghost",) and check.saved == ("fox.a1b2c3",) and check.count == 2
     assert check_mentions("@character2 alone", set(), 1).unknown == ("character2",)
+    assert check_mentions("@fox.a1b2c3, then @fox.a1b2c3.", {"fox.a1b2c3"}, 0).saved == ("fox.a1b2c3",)

@@ -21,10 +21,19 @@ APP_LIKE = textwrap.dedent(
 
     running = serve_in_thread(SandboxConfig(data_dir=sys.argv[1], task_seconds=0.2, render_workers=1))
     with Client(api_key=sys.argv[2], base_url=running.base_url) as client:
-        for n in range(8):
-            print(client.create_video(prompt=f"A lantern number {n}", size="large"), flush=True)
-    time.sleep(0.6)  # every task now waits for the one render worker
-    # the process ends here without stopping the sandbox, as Streamlit's does
+        task_ids = [client.create_video(prompt=f"A lantern number {n}", size="large") for n in range(8)]
+        for task_id in task_ids:
+            print(task_id, flush=True)
+        # Wait until the tasks' time is up and they wait for the one render worker (99%, running).
+        deadline = time.monotonic() + 10
+        while True:
+            tasks = [client.get_result(task_id) for task_id in task_ids]
+            waiting = [t for t in tasks if t.status == "running" and t.progress >= 99]
+            if len(waiting) >= 6 and all(t.status == "succeeded" or t.progress >= 99 for t in tasks):
+                break
+            assert time.monotonic() < deadline, [(t.status, t.progress) for t in tasks]
+            time.sleep(0.05)
+    # the process ends here, renders still waiting, without stopping the sandbox, as Streamlit's does
     """
 )
 
