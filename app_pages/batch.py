@@ -274,7 +274,7 @@ def batch_view(batch_id: int) -> None:
         st.rerun()
 
     progress = service.progress(batch_id)
-    active = progress.active
+    active = progress.active or batch.state == "running"  # the engine marks it done just after its last row
 
     @st.fragment(run_every=1.0 if active else None)
     def live() -> None:
@@ -300,7 +300,7 @@ def batch_view(batch_id: int) -> None:
         because = current.paused_because
         if current.state == "paused" and because:
             st.warning(f"Paused: {because}", icon=":material/pause_circle:")
-        if active and not progress.active:
+        if active and not progress.active and current.state != "running":
             st.rerun()  # it just finished: draw the results and the zip
 
     live()
@@ -369,7 +369,7 @@ def results(batch, progress: BatchProgress) -> None:
         wanted = {
             "Ready": frame["status"] == "succeeded",
             "Failed": frame["status"].isin(["failed", "unknown"]),
-            "Not done": frame["status"].isin(["queued", "submitting", "running"]),
+            "Not done": frame["status"].isin(["queued", "submitting", "running", "saving"]),
         }.get(chosen)
         frame = frame if wanted is None else frame[wanted]
         pages = max(1, -(-len(frame) // RESULTS_PAGE))
@@ -477,7 +477,8 @@ def earlier_batches() -> None:
         statuses, spent = tallies[batch.id]
         total = int(batch.settings.get("rows", 0))
         ready = statuses["succeeded"]
-        failed = total - ready - sum(statuses[s] for s in ("queued", "submitting", "running", "cancelled"))
+        not_failed = ("queued", "submitting", "running", "saving", "cancelled")
+        failed = total - ready - sum(statuses[s] for s in not_failed)
         name, facts, action = st.columns([3, 4, 1], vertical_alignment="center")
         name.markdown(f"**{batch.name}**  \n{batch.created_at:%d %b %Y, %H:%M}")
         facts.caption(

@@ -12,6 +12,7 @@ from components.resources import connection, credits_left, generation_service, m
 from components.session import handoff, request_key, toast_later
 from components.video import (
     KIND_LABELS,
+    browser_zone,
     created,
     download_button,
     facts,
@@ -161,7 +162,7 @@ def grid(rows) -> None:
 
 
 def table(rows) -> None:
-    frame = page_frame(rows, files)
+    frame = page_frame(rows, files, tz=browser_zone())
     st.session_state["library_table_ids"] = frame["id"].tolist()
     st.dataframe(
         frame.drop(columns=["id"]),
@@ -256,6 +257,7 @@ wanted = LibraryFilter(
     date_to=date_to or date_from,
     family_pids=library.family_pids(family) if family else (),
     batch_id=in_batch,
+    tz=browser_zone(),
 )
 
 per_page = GRID_PAGE if mode == "Grid" else TABLE_PAGE

@@ -38,6 +38,7 @@ from ._models import ModelStatus, Task
 from ._validation import CharacterLike, Timestamps
 
 ProgressCallback = Callable[[Task], Any]
+KEEPALIVE_SECONDS = 2.0
 
 
 class Client(BaseClient):
@@ -56,7 +57,10 @@ class Client(BaseClient):
         super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
-            timeout=self.timeout, transport=transport, verify=shared_ssl_context()
+            timeout=self.timeout,
+            transport=transport,
+            verify=shared_ssl_context(),
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
         )
         self._sleep: Callable[[float], None] = time.sleep
 
@@ -227,7 +231,11 @@ class AsyncClient(BaseClient):
             timeout=self.timeout,
             transport=transport,
             verify=shared_ssl_context(),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=20),
+            # idle connections are let go before a server's usual 5 s keep-alive ends: a create sent on a
+            # connection the server is closing would come back unknown (and must not be sent again)
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_SECONDS
+            ),
         )
         self._sleep: Callable[[float], Any] = asyncio.sleep
 

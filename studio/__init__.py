@@ -1,1 +1,1 @@
-"""The app's core, free of Streamlit: configuration, connections, task tracking, media."""
+"""The app's core, free of Streamlit: the store, the task engine, services that queue work, media."""

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .db import Generation, LibraryFilter, Store
+from .db import Generation, LibraryFilter, Store, as_utc
 from .media import MediaStore
 
 STATUS_LABELS = {
@@ -39,7 +39,8 @@ EXPORT_COLUMNS = [
 ]
 
 
-def page_frame(rows: Sequence[Generation], media: MediaStore) -> pd.DataFrame:
+def page_frame(rows: Sequence[Generation], media: MediaStore, tz: str = "UTC") -> pd.DataFrame:
+    """One page of the Library's table; times in ``tz`` (the browser's zone)."""
     return pd.DataFrame(
         {
             "id": [g.id for g in rows],
@@ -52,7 +53,7 @@ def page_frame(rows: Sequence[Generation], media: MediaStore) -> pd.DataFrame:
             "duration": [g.duration for g in rows],
             "cost": [g.cost for g in rows],
             "created": [
-                pd.Timestamp(g.created_at).tz_convert(None) if g.created_at.tzinfo else g.created_at
+                pd.Timestamp(as_utc(g.created_at)).tz_convert(tz).tz_localize(None)
                 for g in rows
             ],
         }

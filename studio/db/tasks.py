@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, false, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -32,7 +32,7 @@ UNKNOWN_AFTER_CRASH = (
 )
 
 
-def _owned_by(model: TaskModel, held: Sequence[Held], adopt_services: Iterable[str] = ()):
+def owned_by(model: TaskModel, held: Sequence[Held], adopt_services: Iterable[str] = ()):
     """Rows whose account's key is held; rows of no known account (made before accounts were
     recorded) may be adopted by any key of their service."""
     pairs = [and_(model.service == service, model.account == account) for service, account in held]
@@ -63,7 +63,7 @@ class TaskQueries(Database):
         if limit <= 0 or not held:
             return []
         now = utcnow()
-        query = select(model.id).where(model.status == Status.QUEUED, _owned_by(model, held))
+        query = select(model.id).where(model.status == Status.QUEUED, owned_by(model, held))
         slots: dict[int, int] = {}
         in_flight: dict[int, int] = {}
         if model is Generation:
@@ -157,9 +157,14 @@ class TaskQueries(Database):
         return bool(result.rowcount)
 
     def requeue(self, model: TaskModel, row_id: int, note: str | None = None) -> bool:
-        """Put back a claimed row the service provably did not take (it may be sent again)."""
+        """Put back a claimed row the service provably did not take (it may be sent again); a row
+        whose batch was cancelled meanwhile is cancelled instead (never charged)."""
+        status: Any = Status.QUEUED
+        if model is Generation:
+            cancelled = select(Batch.id).where(Batch.state == BatchState.CANCELLED)
+            status = case((Generation.batch_id.in_(cancelled), Status.CANCELLED.value), else_=Status.QUEUED.value)
         return self._after_send(
-            model, row_id, status=Status.QUEUED, submitted_at=None, lease_owner=None, lease_until=None, error=note
+            model, row_id, status=status, submitted_at=None, lease_owner=None, lease_until=None, error=note
         )
 
     def mark_send_unknown(self, model: TaskModel, row_id: int, message: str, credits: int) -> bool:
@@ -225,7 +230,7 @@ class TaskQueries(Database):
                 model.status.in_(FOLLOWED),
                 or_(model.next_poll_at.is_(None), model.next_poll_at <= now),
                 _lease_free(model, engine_id, now),
-                _owned_by(model, held, adopt_services),
+                owned_by(model, held, adopt_services),
             )
             .order_by(model.next_poll_at)
             .limit(limit)
@@ -238,7 +243,12 @@ class TaskQueries(Database):
             leased = connection.execute(
                 update(model)
                 .where(model.id.in_(ids), model.status.in_(FOLLOWED), _lease_free(model, engine_id, now))
-                .values(lease_owner=engine_id, lease_until=now + timedelta(seconds=lease_seconds))
+                # not due again while this poll (or copy) is under way; its outcome sets the next one
+                .values(
+                    lease_owner=engine_id,
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    next_poll_at=now + timedelta(seconds=lease_seconds),
+                )
                 .returning(model.id)
             ).scalars().all()
         return self._load(model, leased)

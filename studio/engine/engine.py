@@ -19,11 +19,13 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import func, or_, select
 
 from grsai_api import AsyncClient, GrsaiError, NotFoundError, Task
 from grsai_api._base import shared_ssl_context
@@ -31,6 +33,7 @@ from grsai_api._base import shared_ssl_context
 from ..connection import Connection
 from ..costs import character_cost, video_cost
 from ..db import Batch, BatchState, Character, Generation, Status, Store, TaskRow, as_utc, utcnow
+from ..db.tasks import owned_by
 from ..media import FILE_PREFIX, MediaStore
 from ..safe_fetch import FetchError, fetch_to_file
 from .keys import Held, KeyRing
@@ -49,6 +52,7 @@ class EngineSettings:
     policy: PollPolicy = field(default_factory=PollPolicy)
     sends_per_account: int = 16  # creates in flight at once, per account (batches also keep their own cap)
     polls_per_second: float = 10.0  # per account: a client following many tasks spreads its polls
+    follows_per_account: int = 24  # polls and copies in flight at once, per account
     send_lease: float = 90.0  # longer than a create can take; a crash leaves "submitting" no longer
     poll_lease: float = 30.0  # how long after a missed poll another engine may take the task over
     tick: float = 0.2
@@ -97,8 +101,10 @@ class TaskEngine:
         self._http: httpx.AsyncClient | None = None
         self._clients_loop: asyncio.AbstractEventLoop | None = None
         self._sending: dict[Held, int] = defaultdict(int)
+        self._following: dict[Held, int] = defaultdict(int)
         self._in_flight: set[asyncio.Task] = set()
         self._sent: dict[type, list[tuple[int, str, int, datetime]]] = defaultdict(list)
+        self._progress: dict[type, list[tuple[int, int, datetime, datetime]]] = defaultdict(list)
         self._buckets: dict[Held, _Bucket] = {}
         self._backoff_until: dict[Held, float] = {}
         self._typical: dict[tuple[type, str], tuple[float, float]] = {}
@@ -170,6 +176,9 @@ class TaskEngine:
         loop = asyncio.get_running_loop()
         if loop is not self._clients_loop:  # clients belong to one event loop (tests run several)
             self._clients, self._http, self._clients_loop = {}, None, loop
+            # store writes, thumbnails and file checks run in threads: enough of them that the
+            # pass's own queries never wait behind a crowd of follow-ups
+            loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="task-engine"))
         held = self.keys.held()
         if self._every("heartbeat", 10.0):
             await asyncio.to_thread(self.store.heartbeat, self.engine_id, held)
@@ -177,11 +186,10 @@ class TaskEngine:
             await asyncio.to_thread(self.store.expire_stale_sends)
         if self._every("batches", 2.0):
             await asyncio.to_thread(self.store.finish_batches)
-        self._flush_sent()
+        await asyncio.to_thread(self._flush)
         if not self._stopping:
             await self._start_sends(held)
         await self._follow_due(held)
-        self._flush_sent()
 
     async def drain(self, timeout: float = 60.0) -> None:
         """Run cycles until this engine has nothing in flight and nothing due (tests, benches)."""
@@ -189,9 +197,10 @@ class TaskEngine:
         while time.monotonic() < deadline:
             await self.cycle()
             if self._in_flight:
-                await asyncio.wait(self._in_flight, timeout=0.5)
+                await asyncio.wait(self._in_flight, timeout=self.settings.tick, return_when=asyncio.FIRST_COMPLETED)
                 continue
             if not self._has_work():
+                await asyncio.to_thread(self.store.finish_batches)
                 return
             await asyncio.sleep(self.settings.tick)
         raise TimeoutError("the engine still had work after the timeout")
@@ -200,15 +209,18 @@ class TaskEngine:
         held = self.keys.held()
         for model in (Generation, Character):
             with self.store.session() as session:
-                from sqlalchemy import func, select
-
-                from ..db.tasks import _owned_by
-
-                count = session.scalar(
-                    select(func.count())
-                    .select_from(model)
-                    .where(model.status.in_(("queued", "submitting", "running", "saving")), _owned_by(model, held))
+                query = select(func.count()).select_from(model).where(
+                    model.status.in_(("queued", "submitting", "running", "saving")), owned_by(model, held)
                 )
+                if model is Generation:  # queued rows of a paused or cancelled batch are not work now
+                    query = query.outerjoin(Batch, Generation.batch_id == Batch.id).where(
+                        or_(
+                            Generation.status != Status.QUEUED,
+                            Generation.batch_id.is_(None),
+                            Batch.state == BatchState.RUNNING,
+                        )
+                    )
+                count = session.scalar(query)
             if count:
                 return True
         return False
@@ -223,7 +235,12 @@ class TaskEngine:
     async def _settle(self, timeout: float) -> None:
         if self._in_flight:
             await asyncio.wait(self._in_flight, timeout=timeout)
+        self._flush()
+
+    def _flush(self) -> None:
+        """Write accepted sends and poll progress gathered since the last pass, a batch at a time."""
         self._flush_sent()
+        self._flush_progress()
 
     async def _close(self) -> None:
         for client in self._clients.values():
@@ -323,6 +340,7 @@ class TaskEngine:
             self._backoff_until.pop(account, None)
         finally:
             self._sending[account] -= 1
+            self.wake()  # a slot is free: claim the next row now, not at the next tick
 
     def _video_params(self, row: Generation) -> dict[str, Any]:
         params = {k: v for k, v in row.request_params().items() if v not in (None, "", [])}
@@ -348,11 +366,11 @@ class TaskEngine:
         elif verdict.outcome is Outcome.HOLD:
             self.keys.pause(account, 60.0, verdict.message)
             note = f"Waiting: the service refused the key ({verdict.message}). Fix the key in Settings, or cancel."
+            await self._pause_batch(row, verdict.message)  # first, so no pass in between sends it again
             await asyncio.to_thread(store.requeue, model, row.id, note)
-            await self._pause_batch(row, verdict.message)
         elif verdict.outcome is Outcome.NO_CREDITS and getattr(row, "batch_id", None):
-            await asyncio.to_thread(store.requeue, model, row.id)
             await self._pause_batch(row, verdict.message)
+            await asyncio.to_thread(store.requeue, model, row.id)
         else:  # refused (or out of credits for a single request): failed, nothing charged
             await asyncio.to_thread(store.mark_refused, model, row.id, verdict.message)
 
@@ -371,11 +389,13 @@ class TaskEngine:
 
     # -- following ----------------------------------------------------------------------------
     async def _follow_due(self, held: list[Held]) -> None:
+        """Lease what is due (within each account's polls a second) and follow each in the
+        background, so a slow poll or copy never holds up sending."""
         services = self.keys.services()
-        jobs = []
         for account in held:
             bucket = self._buckets.setdefault(account, _Bucket(self.settings.polls_per_second))
-            allowance = bucket.take(int(self.settings.polls_per_second * 2))
+            room = self.settings.follows_per_account - self._following[account]
+            allowance = bucket.take(max(0, min(int(self.settings.polls_per_second * 2), room)))
             if allowance <= 0:
                 continue
             for model in (Character, Generation):
@@ -385,24 +405,33 @@ class TaskEngine:
                     self.engine_id,
                     [account],
                     limit=allowance,
-                    lease_seconds=self.settings.poll_lease,
+                    lease_seconds=max(self.settings.poll_lease, self.settings.copy_timeout + 30),
                     adopt_services=services if account[0] in services else (),
                 )
                 allowance -= len(rows)
-                bucket.tokens += 0  # taken up front
-                jobs.extend(self._follow(model, row) for row in rows)
+                for row in rows:
+                    self._following[account] += 1
+                    self._spawn(self._follow_and_keep(model, row, account))
             bucket.tokens += max(0, allowance)  # give back what was not used
-        if jobs:
-            updates = await asyncio.gather(*jobs, return_exceptions=True)
-            progress: dict[type, list] = defaultdict(list)
-            for update in updates:
-                if isinstance(update, tuple):
-                    model, values = update
-                    progress[model].append(values)
-                elif isinstance(update, BaseException):
-                    log.error("following a task failed: %r", update)
-            for model, values in progress.items():
-                await asyncio.to_thread(self.store.record_progress, model, self.engine_id, values)
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _follow_and_keep(self, model: type, row: TaskRow, account: Held) -> None:
+        try:
+            update = await self._follow(model, row)
+            if update is not None:
+                self._progress[update[0]].append(update[1])
+        finally:
+            self._following[account] -= 1
+
+    def _flush_progress(self) -> None:
+        for model, values in list(self._progress.items()):
+            if values:
+                self._progress[model] = []
+                self.store.record_progress(model, self.engine_id, values)
 
     async def _follow(self, model: type, row: TaskRow):
         """Poll one task (or copy its file) and write what changed; returns a progress update to
@@ -490,6 +519,11 @@ class TaskEngine:
             progress=100,
             finished_at=now,
             polls=row.polls + 1,
+            poll_failures=0,
+            # copied right now by this engine: not due for anyone else while the copy runs
+            next_poll_at=now + timedelta(seconds=self.settings.copy_timeout + 30),
+            lease_owner=self.engine_id,
+            lease_until=now + timedelta(seconds=self.settings.copy_timeout + 30),
         )
         if moved:
             row = await asyncio.to_thread(self.store.get, row.id)
