@@ -16,7 +16,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from studio.store import Store, default_url
+from studio.db import Store, default_url
 from tests.seed import seed, seed_thumbnail
 
 APP = Path(__file__).resolve().parent.parent / "app.py"

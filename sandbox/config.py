@@ -10,6 +10,7 @@ from pathlib import Path
 # Knobs that may be changed while the server runs (PATCH /sandbox/config, the app's Settings page).
 RUNTIME_KNOBS = (
     "task_seconds",
+    "task_seconds_max",
     "character_seconds",
     "output_moderation_rate",
     "error_rate",
@@ -43,6 +44,7 @@ def whole_credits(value: object, name: str = "credits") -> int:
 class SandboxConfig:
     data_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="grsai-sandbox-")))
     task_seconds: float = 6.0
+    task_seconds_max: float = 0.0  # above task_seconds: each video takes a random time between the two
     character_seconds: float = 2.0
     progress_interval: float = 0.5
     output_moderation_rate: float = 0.0
@@ -116,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=d["task_seconds"].default,
         help="how long a video task runs, progress rising",
+    )
+    parser.add_argument(
+        "--task-seconds-max",
+        type=float,
+        default=d["task_seconds_max"].default,
+        help="if above --task-seconds, each video takes a random time between the two",
     )
     parser.add_argument(
         "--character-seconds",

@@ -422,7 +422,7 @@ class Engine:
             "video",
             owner,
             self.config.video_price,
-            self.config.task_seconds,
+            self._video_seconds(),
             public_base,
             params,
             webhook,
@@ -672,6 +672,10 @@ class Engine:
         path = self.dirs["media"] / name
         return path if path.exists() else None
 
+    def _video_seconds(self) -> float:
+        low, high = self.config.task_seconds, self.config.task_seconds_max
+        return self.rng.uniform(low, high) if high > low else low
+
     def summary(self) -> dict[str, Any]:
         statuses = Counter(r.status for r in self.tasks.values())
         return {
@@ -685,6 +689,7 @@ class Engine:
             ),
             "polls_by_task": dict(self.polls_by_task),
             "downloads_by_name": dict(self.downloads_by_name),
+            "finished_at_by_task": {r.id: r.finished_at for r in self.tasks.values() if r.finished_at},
         }
 
 
