@@ -116,7 +116,7 @@ with from_video:
     )
     chosen = library.get(chosen_id) if chosen_id else None
     if chosen is not None and chosen.pid:
-        st.markdown(f"**From:** {chosen.prompt}")
+        st.markdown(f"**From:** {plain(chosen.prompt)}")
         if files.exists(chosen.video_path):
             path = files.path(chosen.video_path)
             start, end = span_picker(path, probe(path).duration, "characters_video")
@@ -150,9 +150,9 @@ def from_video_caption(character) -> str:
     """Which video a character was cut from, by its prompt: people know their videos, not their pids."""
     video = library.by_pid(character.source_pid) if character.source_pid else None
     if video is None:
-        return f"From the video {(character.source_pid or '')[:12]}…"
+        return f"From the video {plain((character.source_pid or '')[:12])}…"
     words = video.prompt if len(video.prompt) <= 40 else video.prompt[:40].rsplit(" ", 1)[0] + "…"
-    return f"From “{words}”"
+    return f"From “{plain(words)}”"
 
 
 def rename(row_id: int) -> None:

@@ -10,6 +10,7 @@ import streamlit as st
 from components.lineage import lineage
 from components.resources import connection, credits_left, generation_service, media, store
 from components.session import handoff, request_key, toast_later
+from components.text import plain
 from components.video import (
     KIND_LABELS,
     browser_zone,
@@ -62,7 +63,7 @@ def detail(generation_id: int) -> None:
         failure_note(generation)
     with right:
         status_badge(generation)
-        st.markdown(generation.prompt)
+        st.text(generation.prompt)
         st.caption(f"{facts(generation)} · {created(generation)} · {credits_text(generation.cost)}")
         if generation.pid:
             st.caption("pid (names this video for remixes and characters)")
@@ -143,7 +144,7 @@ def grid(rows) -> None:
                 else:
                     with st.container(height=110, vertical_alignment="center", horizontal_alignment="center"):
                         st.markdown(f"### {STATUS_LABELS.get(generation.status, '')}")
-                st.markdown(f"**{generation.prompt[:70]}{'…' if len(generation.prompt) > 70 else ''}**")
+                st.markdown(f"**{plain(generation.prompt, 70)}**")
                 with st.container(horizontal=True):
                     status_badge(generation)
                     if generation.kind == "remix":

@@ -70,7 +70,7 @@ def remix_form(source_pid: str, source) -> None:
         st.subheader("Original")
         if source is not None:
             video_player(source, files)
-            st.caption(source.prompt)
+            st.caption(plain(source.prompt))
             lineage(library, source)
         else:
             st.caption(f"`{source_pid}` is not in this library; the service will find it by its pid.")

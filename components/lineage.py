@@ -6,10 +6,11 @@ import streamlit as st
 
 from studio.db import Generation, Store
 
+from .text import plain
+
 
 def _link(generation: Generation, current: bool) -> str:
-    text = generation.prompt[:48] + ("…" if len(generation.prompt) > 48 else "")
-    text = text.replace("[", "(").replace("]", ")")
+    text = plain(generation.prompt, 48)
     return f"**{text}**" if current else f"[{text}](/library?generation={generation.id})"
 
 

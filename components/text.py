@@ -13,4 +13,7 @@ def plain(text: str | None, limit: int | None = None) -> str:
     value = text or ""
     if limit is not None and len(value) > limit:
         value = value[:limit].rstrip() + "…"
-    return _MARKDOWN.sub(r"\\\1", value).replace("\n", " ")
+    escaped = _MARKDOWN.sub(r"\\\1", value).replace("\n", " ")
+    # escaping does not stop Markdown from turning a bare web address into a link: break the
+    # address with an invisible joiner so it is shown as the words it is
+    return escaped.replace("\\:", "\\:\u2060").replace("www\\.", "www\u2060\\.")

@@ -10,6 +10,8 @@ import streamlit as st
 from studio.db import Generation
 from studio.media import MediaStore
 
+from .text import plain
+
 COLUMNS = 4
 
 
@@ -29,7 +31,7 @@ def video_picker(
             with column, st.container(border=True):
                 if files.exists(video.thumb_path):
                     st.image(str(files.path(video.thumb_path)), width="stretch")
-                st.caption(video.prompt[:70] + ("…" if len(video.prompt) > 70 else ""))
+                st.caption(plain(video.prompt, 70))
                 picked = chosen(video)
                 st.button(
                     chosen_label if picked else label,

@@ -217,3 +217,21 @@ def test_batch_pasted_rows_become_videos_and_a_zip(page, tmp_path_factory) -> No
     assert "manifest.csv" in names and len([n for n in names if n.endswith(".mp4")]) == 2
     assert "A red Trail sneaker" in archive.read("manifest.csv").decode()
     page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "batch.png"), full_page=True)
+
+
+def test_a_prompt_is_shown_as_typed_never_as_links_or_formulas(page) -> None:
+    """Markdown in a prompt ([a link](…), $x^2$) stays words on Generate's list and Library tiles."""
+    page.get_by_role("link", name="Generate").click()
+    page.get_by_role("textbox", name="Prompt").fill("Links stay words [map](http://evil.example) and $x^2$")
+    page.keyboard.press("Tab")
+    page.get_by_role("button", name="Generate").click()
+    card = page.locator("[class*='st-key-card_']").filter(has_text="Links stay words")
+    card.wait_for(timeout=30_000)
+    for where in ("Generate", "Library"):
+        if where == "Library":
+            page.get_by_role("link", name="Library").click()
+            page.get_by_text("Links stay words").first.wait_for(timeout=30_000)
+        main = page.get_by_test_id("stMainBlockContainer")
+        assert main.locator("a[href*='evil.example']").count() == 0, where
+        assert main.locator(".katex").count() == 0, where
+        assert "$x^2$" in main.inner_text(), where

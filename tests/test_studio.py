@@ -432,3 +432,13 @@ def test_three_generations_of_remixes_form_a_chain_and_a_family(studio) -> None:
     shown, total = parts.store.search(LibraryFilter(family_pids=family))
     assert total == 4 and stranger.id not in {g.id for g in shown}
     assert [g.id for g in parts.store.finished_videos()][0] == stranger.id
+
+
+def test_user_text_is_escaped_for_markdown() -> None:
+    from components.text import plain
+
+    shown = plain("[map](http://evil.example) *bold* $x^2$ <b>hi</b> www.example.com", 200)
+    for raw in ("[", "]", "(", ")", "*", "$", "<", ">"):
+        assert all(shown[i - 1] == "\\" for i, c in enumerate(shown) if c == raw), raw
+    assert "://" not in shown.replace("\\", "") and "www." not in shown.replace("\\", "")  # no autolinks
+    assert plain("x" * 300, 10) == "x" * 10 + "…"
