@@ -31,7 +31,7 @@ def start(*flags: str) -> tuple[subprocess.Popen, str]:
             "--log-level",
             "warning",
             "--credits",
-            "100000",
+            "100000000",
             *flags,
         ],
         stdout=subprocess.DEVNULL,

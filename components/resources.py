@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -16,7 +17,7 @@ from studio.db import Store, default_url
 from studio.engine import EngineSettings, TaskEngine
 from studio.generation import GenerationService
 from studio.media import MediaStore
-from studio.sandbox_host import start_sandbox
+from studio.sandbox_host import sandbox_id, start_sandbox
 
 
 def _secrets() -> dict:
@@ -68,9 +69,12 @@ def connection() -> Connection:
     choice = st.session_state.get("conn_choice")
     typed_key = st.session_state.get("conn_api_key") or None
     custom_url = st.session_state.get("conn_custom_url") or None
-    return resolve_connection(
+    chosen = resolve_connection(
         config, choice, typed_key=typed_key, custom_url=custom_url, sandbox_url=lambda: sandbox().base_url
     )
+    if chosen.is_sandbox:
+        return replace(chosen, sandbox_id=sandbox_id(config, chosen.base_url))
+    return chosen
 
 
 def _engine_alive(engine: TaskEngine) -> bool:

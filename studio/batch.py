@@ -19,7 +19,6 @@ import re
 import string
 import zipfile
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -30,10 +29,9 @@ import pandas as pd
 from grsai_api import InvalidRequestError, check_timestamps, validate_video_request
 
 from .characters import check_mentions
-from .connection import Connection
 from .costs import affordable, credits_text, video_cost
-from .db import Batch, BatchState, Generation, Status, Store, utcnow
-from .media import MediaStore
+from .db import Batch, BatchState, Generation, Status, utcnow
+from .queueing import QueueingService
 
 MAX_ROWS = 5000
 DEFAULT_CONCURRENCY = 8
@@ -311,19 +309,7 @@ def progress_of(rows: list[Generation], *, now: datetime | None = None) -> Batch
 
 
 # -- the service the page calls ------------------------------------------------------------------
-class BatchService:
-    def __init__(
-        self,
-        store: Store,
-        media: MediaStore,
-        connection: Connection,
-        on_queued: Callable[[], None] | None = None,
-    ) -> None:
-        self.store = store
-        self.media = media
-        self.connection = connection
-        self.on_queued = on_queued or (lambda: None)
-
+class BatchService(QueueingService):
     def create(
         self,
         name: str,

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import ImageOps
 
 from .clips import ClipError, ClipInfo, check_span, frame_at, probe
-from .connection import Connection
 from .costs import character_cost
-from .db import Character, Store
-from .media import MediaStore
+from .db import Character
+from .queueing import QueueingService
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_][A-Za-z0-9_.-]*[A-Za-z0-9_]|[A-Za-z0-9_])")
 MAX_PER_VIDEO = 2
@@ -37,20 +35,8 @@ def check_mentions(prompt: str, saved_ids: set[str], one_offs: int) -> MentionCh
     return MentionCheck(unknown=unknown, saved=saved, count=len(saved) + one_offs)
 
 
-class CharacterService:
+class CharacterService(QueueingService):
     """Character requests are written ``queued``; the task engine sends and follows them."""
-
-    def __init__(
-        self,
-        store: Store,
-        media: MediaStore,
-        connection: Connection,
-        on_queued: Callable[[], None] | None = None,
-    ) -> None:
-        self.store = store
-        self.media = media
-        self.connection = connection
-        self.on_queued = on_queued or (lambda: None)
 
     def _thumbnail(self, clip, seconds: float) -> str:
         # every card the same shape, whatever the clip's: fitted into 4:3 on the page's panel colour

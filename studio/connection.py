@@ -27,6 +27,7 @@ class Connection:
     api_key: str = field(repr=False)
     is_sandbox: bool = False
     note: str | None = None  # why this is not what was asked for, if it is not
+    sandbox_id: str = "sandbox"  # which sandbox: "sandbox" is the data folder's own (see sandbox_host)
 
     @property
     def account(self) -> str:
@@ -42,7 +43,7 @@ class Connection:
     @property
     def service_id(self) -> str:
         """Which service a task belongs to, as stored: "sandbox" (whatever its port) or the base URL."""
-        return "sandbox" if self.is_sandbox else self.base_url
+        return self.sandbox_id if self.is_sandbox else self.base_url
 
     def client(self, **kwargs) -> Client:
         return Client(api_key=self.api_key, base_url=self.base_url, **kwargs)

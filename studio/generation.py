@@ -8,15 +8,15 @@ submission) finds the row the first one wrote instead of making another.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from grsai_api import InvalidRequestError, validate_video_request
 
-from .connection import Connection, valid_url
+from .connection import valid_url
 from .costs import video_cost
-from .db import Generation, Status, Store
-from .media import FILE_PREFIX, MediaStore
+from .db import Generation, Status
+from .media import FILE_PREFIX
+from .queueing import QueueingService
 
 IMAGE_SUFFIXES = {b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg", b"GIF8": ".gif", b"RIFF": ".webp"}
 
@@ -28,19 +28,7 @@ def _drop_empty(params: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-class GenerationService:
-    def __init__(
-        self,
-        store: Store,
-        media: MediaStore,
-        connection: Connection,
-        on_queued: Callable[[], None] | None = None,
-    ) -> None:
-        self.store = store
-        self.media = media
-        self.connection = connection
-        self.on_queued = on_queued or (lambda: None)
-
+class GenerationService(QueueingService):
     def check(self, params: dict[str, Any], *, from_store: bool = False) -> dict[str, Any]:
         """The parameters as they will be stored, or InvalidRequestError (with the field) for what
         will not do. A typed image address must be a web address: a ``file:`` or local path typed

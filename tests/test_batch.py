@@ -326,6 +326,22 @@ def test_a_row_cut_off_mid_send_is_shown_as_unknown_and_never_sent_again(parts) 
     assert p.service.retryable(batch.id) == []  # unknown is not failed: never retried by itself
 
 
+@pytest.mark.parametrize("reply", [{"status": 503, "after": True}, {"kind": "garbage", "after": True}])
+def test_a_row_whose_reply_was_lost_after_it_was_made_is_never_made_again(parts, reply) -> None:
+    """The playground re-queued a 503 (and failed a 502 or an unreadable 200, which "Retry failed"
+    then sent again): each was a second charge for a task the service had made."""
+    p = parts()
+    batch = p.start(rows_csv(3), concurrency=1)
+    httpx.post(f"{p.sandbox.base_url}/sandbox/faults", json={**reply, "path": "/v1/video/sora-video"})
+    drain(p.engine())
+    progress = p.service.progress(batch.id)
+    assert (progress.succeeded, progress.unknown) == (2, 1)
+    assert progress.spent == 3 * video_cost()  # the unknown one may have been charged: it is counted
+    assert p.service.retry_failed(batch.id) == 0
+    drain(p.engine())
+    assert set(p.creates_by_prompt().values()) == {1} and sum(p.creates_by_prompt().values()) == 3
+
+
 def test_retry_failed_sends_service_errors_again_and_moderation_only_when_asked(parts) -> None:
     p = parts(error_rate=1.0)
     batch = p.start("prompt\nA red kite\nA blue kite\nviolence in the street\n")

@@ -10,6 +10,7 @@ import asyncio
 import socket
 import sqlite3
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -292,3 +293,36 @@ def test_webhooks_bring_the_news_and_polls_stay_the_fallback(make_sandbox, store
     done = store.get(row.id)
     assert engine.stats["webhooks"] >= 1
     assert stats(running)["polls_by_task"].get(done.task_id, 0) == 0  # a 60 s task was never polled in 1 s
+
+
+def test_two_app_processes_on_one_data_folder_never_follow_each_others_sandbox_tasks(tmp_path, store, media):
+    """Each app process starts a sandbox; the folder's own keeps its port across restarts, a
+    second one at the same time is a sandbox of its own, so neither fails the other's tasks."""
+    from studio.config import AppConfig
+    from studio.sandbox_host import sandbox_id, start_sandbox
+
+    config = AppConfig(data_dir=tmp_path / "data", sandbox_task_seconds=0.6)
+    first, second = start_sandbox(config), start_sandbox(config)
+    try:
+        ids = sandbox_id(config, first.base_url), sandbox_id(config, second.base_url)
+        assert ids[0] == "sandbox" and ids[1].startswith("sandbox:") and first.base_url != second.base_url
+        a = replace(sandbox_connection(first.base_url), sandbox_id=ids[0])
+        b = replace(sandbox_connection(second.base_url), sandbox_id=ids[1])
+        made_by_a = GenerationService(store, media, a).submit({"prompt": "made in process A"})
+        made_by_b = GenerationService(store, media, b).submit({"prompt": "made in process B"})
+        engine_a, engine_b = engine_for(store, media, a), engine_for(store, media, b)
+
+        async def both() -> None:
+            await asyncio.gather(engine_a.drain(60), engine_b.drain(60))
+
+        asyncio.run(both())
+        assert store.get(made_by_a.id).status == store.get(made_by_b.id).status == Status.SUCCEEDED
+        assert engine_a.stats["sent"] == engine_b.stats["sent"] == 1
+    finally:
+        second.stop()
+        first.stop()
+    again = start_sandbox(config)  # a restart takes the folder's port back
+    try:
+        assert again.base_url == first.base_url
+    finally:
+        again.stop()

@@ -144,38 +144,23 @@ class GenerationQueries(Database):
         with self.session() as session:
             return session.scalars(select(Generation).where(Generation.pid == pid)).first()
 
+    def _singles(self, service: str, account: str | None):
+        """An account's single generations (not batch rows)."""
+        return select(Generation).where(
+            Generation.service == service, Generation.account == account, Generation.batch_id.is_(None)
+        )
+
     def recent_for(self, service: str, account: str | None, limit: int = 6) -> list[Generation]:
-        """An account's latest single generations (not batch rows, not hidden), newest first."""
+        """An account's latest single generations (not hidden), newest first."""
+        query = self._singles(service, account).where(Generation.hidden.is_(False))
         with self.session() as session:
-            return list(
-                session.scalars(
-                    select(Generation)
-                    .where(
-                        Generation.service == service,
-                        Generation.account == account,
-                        Generation.batch_id.is_(None),
-                        Generation.hidden.is_(False),
-                    )
-                    .order_by(Generation.id.desc())
-                    .limit(limit)
-                )
-            )
+            return list(session.scalars(query.order_by(Generation.id.desc()).limit(limit)))
 
     def active_for(self, service: str, account: str | None) -> list[Generation]:
         """An account's single generations still being sent, made or saved."""
+        query = self._singles(service, account).where(Generation.status.in_(ACTIVE))
         with self.session() as session:
-            return list(
-                session.scalars(
-                    select(Generation)
-                    .where(
-                        Generation.service == service,
-                        Generation.account == account,
-                        Generation.batch_id.is_(None),
-                        Generation.status.in_(ACTIVE),
-                    )
-                    .order_by(Generation.id)
-                )
-            )
+            return list(session.scalars(query.order_by(Generation.id)))
 
     def _filtered(self, f: LibraryFilter):
         query = select(Generation)

@@ -56,7 +56,6 @@ class TaskQueries(Database):
         *,
         limit: int,
         lease_seconds: float,
-        busy_batches: dict[int, int] | None = None,
     ) -> list[TaskRow]:
         """Take up to ``limit`` queued rows for sending (``submitting``, leased to this engine).
         Single requests go first; a batch row only while its batch runs and has a free slot."""
@@ -81,8 +80,6 @@ class TaskQueries(Database):
                         .group_by(Generation.batch_id)
                     ).all()
                 )
-            for batch_id, count in (busy_batches or {}).items():
-                in_flight[batch_id] = max(in_flight.get(batch_id, 0), count)
         else:
             query = query.order_by(model.id)
         with self.session() as session:
@@ -120,34 +117,44 @@ class TaskQueries(Database):
         with self.session() as session:
             return list(session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id)))
 
-    def mark_sent(
-        self, model: TaskModel, engine_id: str, sent: Sequence[tuple[int, str, int, datetime]]
+    def _update_leased(
+        self, model: TaskModel, engine_id: str, status: Status, values: dict[str, Any], rows: list[dict[str, Any]]
     ) -> None:
-        """Record accepted sends (row id, task id, credits, first poll) in one transaction."""
-        if not sent:
+        """One statement for many rows (``row_id`` in each), only where this engine holds them."""
+        if not rows:
             return
         table = model.__table__
         with self.engine.begin() as connection:
             connection.execute(
                 update(table)
                 .where(
-                    table.c.id == bindparam("row_id"),
-                    table.c.status == Status.SUBMITTING,
-                    table.c.lease_owner == engine_id,
+                    table.c.id == bindparam("row_id"), table.c.status == status, table.c.lease_owner == engine_id
                 )
-                .values(
-                    status=Status.RUNNING,
-                    task_id=bindparam("new_task_id"),
-                    cost=bindparam("credits"),
-                    next_poll_at=bindparam("first_poll"),
-                    lease_until=bindparam("first_poll"),
-                    error=None,
-                ),
-                [
-                    {"row_id": row_id, "new_task_id": task_id, "credits": credits, "first_poll": first_poll}
-                    for row_id, task_id, credits, first_poll in sent
-                ],
+                .values(**values),
+                rows,
             )
+
+    def mark_sent(
+        self, model: TaskModel, engine_id: str, sent: Sequence[tuple[int, str, int, datetime]]
+    ) -> None:
+        """Record accepted sends (row id, task id, credits, first poll) in one transaction."""
+        self._update_leased(
+            model,
+            engine_id,
+            Status.SUBMITTING,
+            {
+                "status": Status.RUNNING,
+                "task_id": bindparam("new_task_id"),
+                "cost": bindparam("credits"),
+                "next_poll_at": bindparam("first_poll"),
+                "lease_until": bindparam("first_poll"),
+                "error": None,
+            },
+            [
+                {"row_id": row_id, "new_task_id": task_id, "credits": credits, "first_poll": first_poll}
+                for row_id, task_id, credits, first_poll in sent
+            ],
+        )
 
     def _after_send(self, model: TaskModel, row_id: int, **values: Any) -> bool:
         with self.session() as session, session.begin():
@@ -257,29 +264,19 @@ class TaskQueries(Database):
         self, model: TaskModel, engine_id: str, updates: Sequence[tuple[int, int, datetime, datetime]]
     ) -> None:
         """A poll's news for tasks still running: (row id, progress, next poll, lease until)."""
-        if not updates:
-            return
-        table = model.__table__
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(table)
-                .where(
-                    table.c.id == bindparam("row_id"),
-                    table.c.status == Status.RUNNING,
-                    table.c.lease_owner == engine_id,
-                )
-                .values(
-                    progress=bindparam("new_progress"),
-                    next_poll_at=bindparam("next_poll"),
-                    lease_until=bindparam("lease"),
-                    polls=table.c.polls + 1,
-                    poll_failures=0,
-                ),
-                [
-                    {"row_id": r, "new_progress": p, "next_poll": n, "lease": lease}
-                    for r, p, n, lease in updates
-                ],
-            )
+        self._update_leased(
+            model,
+            engine_id,
+            Status.RUNNING,
+            {
+                "progress": bindparam("new_progress"),
+                "next_poll_at": bindparam("next_poll"),
+                "lease_until": bindparam("lease"),
+                "polls": model.__table__.c.polls + 1,
+                "poll_failures": 0,
+            },
+            [{"row_id": r, "new_progress": p, "next_poll": n, "lease": lease} for r, p, n, lease in updates],
+        )
 
     def record_poll_failure(
         self, model: TaskModel, engine_id: str, row_id: int, next_poll: datetime, note: str | None = None

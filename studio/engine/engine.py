@@ -267,7 +267,9 @@ class TaskEngine:
             return cached[0]
         learned = self.store.typical_seconds(model, service)
         default = self.policy.video_seconds if model is Generation else self.policy.character_seconds
-        value = learned or self.settings.typical_seconds.get(service) or default
+        hints = self.settings.typical_seconds
+        hint = hints.get(service) or (hints.get("sandbox") if service.startswith("sandbox") else None)
+        value = learned or hint or default
         self._typical[(model, service)] = (value, time.monotonic())
         return value
 
@@ -280,7 +282,6 @@ class TaskEngine:
             free = self.settings.sends_per_account - self._sending[account]
             if free <= 0:
                 continue
-            busy = self._busy_batches()
             for model in (Character, Generation):
                 rows = await asyncio.to_thread(
                     self.store.claim_sends,
@@ -289,7 +290,6 @@ class TaskEngine:
                     [account],
                     limit=free,
                     lease_seconds=self.settings.send_lease,
-                    busy_batches=busy,
                 )
                 for row in rows:
                     self._sending[account] += 1
@@ -299,9 +299,6 @@ class TaskEngine:
                 free -= len(rows)
                 if free <= 0:
                     break
-
-    def _busy_batches(self) -> dict[int, int]:
-        return {}
 
     async def _send(self, model: type, row: TaskRow, account: Held) -> None:
         connection = self.keys.get(*account)
