@@ -64,7 +64,8 @@ def engine_run(base_url: str, count: int, scale: float) -> tuple[list[int], list
     media = MediaStore(folder / "media")
     connection = sandbox_connection(base_url)
     policy = PollPolicy().scaled(scale)
-    engine = TaskEngine(store, media, settings=EngineSettings(policy=policy, polls_per_second=1000))
+    settings = EngineSettings(policy=policy, polls_per_second=1000, tick=max(0.01, 0.2 * scale))
+    engine = TaskEngine(store, media, settings=settings)  # its clock scaled too
     engine.hold(connection)
     service = GenerationService(store, media, connection)
     rows = [service.submit({"prompt": f"scheduled {n}"}) for n in range(count)]

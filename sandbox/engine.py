@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import random
 import re
 import secrets
@@ -142,6 +143,14 @@ class TaskRecord:
         }
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Write whole or not at all; the temporary name is this writer's own (two sandboxes may share
+    one data folder)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
 def fingerprint(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()[:16]
 
@@ -227,15 +236,11 @@ class Engine:
 
     def _save(self, record: TaskRecord) -> None:
         path = self.dirs["tasks"] / f"{record.id}.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(record)))
-        tmp.replace(path)
+        _write_atomically(path, json.dumps(asdict(record)))
 
     def _save_balances(self) -> None:
         path = Path(self.config.data_dir) / "balances.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({k: int(v) for k, v in self.balances.items()}))
-        tmp.replace(path)
+        _write_atomically(path, json.dumps({k: int(v) for k, v in self.balances.items()}))
 
     # -- accounts ------------------------------------------------------------------------------
     def authenticate(self, api_key: str | None) -> str:

@@ -31,6 +31,7 @@ class TaskColumns:
     lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
     next_poll_at: Mapped[datetime | None] = mapped_column(default=None)
+    polled_at: Mapped[datetime | None] = mapped_column(default=None)  # the last answer, with ``progress``
     polls: Mapped[int] = mapped_column(default=0)
     poll_failures: Mapped[int] = mapped_column(default=0)  # in a row; reset by a good answer
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

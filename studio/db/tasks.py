@@ -261,9 +261,9 @@ class TaskQueries(Database):
         return self._load(model, leased)
 
     def record_progress(
-        self, model: TaskModel, engine_id: str, updates: Sequence[tuple[int, int, datetime, datetime]]
+        self, model: TaskModel, engine_id: str, updates: Sequence[tuple[int, int, datetime, datetime, datetime]]
     ) -> None:
-        """A poll's news for tasks still running: (row id, progress, next poll, lease until)."""
+        """A poll's news for tasks still running: (row id, progress, next poll, lease until, asked at)."""
         self._update_leased(
             model,
             engine_id,
@@ -272,10 +272,14 @@ class TaskQueries(Database):
                 "progress": bindparam("new_progress"),
                 "next_poll_at": bindparam("next_poll"),
                 "lease_until": bindparam("lease"),
+                "polled_at": bindparam("asked"),
                 "polls": model.__table__.c.polls + 1,
                 "poll_failures": 0,
             },
-            [{"row_id": r, "new_progress": p, "next_poll": n, "lease": lease} for r, p, n, lease in updates],
+            [
+                {"row_id": r, "new_progress": p, "next_poll": n, "lease": lease, "asked": asked}
+                for r, p, n, lease, asked in updates
+            ],
         )
 
     def record_poll_failure(

@@ -104,7 +104,7 @@ class TaskEngine:
         self._following: dict[Held, int] = defaultdict(int)
         self._in_flight: set[asyncio.Task] = set()
         self._sent: dict[type, list[tuple[int, str, int, datetime]]] = defaultdict(list)
-        self._progress: dict[type, list[tuple[int, int, datetime, datetime]]] = defaultdict(list)
+        self._progress: dict[type, list[tuple[int, int, datetime, datetime, datetime]]] = defaultdict(list)
         self._buckets: dict[Held, _Bucket] = {}
         self._backoff_until: dict[Held, float] = {}
         self._typical: dict[tuple[type, str], tuple[float, float]] = {}
@@ -462,16 +462,20 @@ class TaskEngine:
         """What a task object (from a poll or a webhook) means for its row."""
         now = utcnow()
         if task.status == "running":
-            elapsed = (now - as_utc(row.submitted_at or row.created_at)).total_seconds()
+            start = as_utc(row.submitted_at or row.created_at)
+            previous = None
+            if row.polled_at is not None:
+                previous = ((as_utc(row.polled_at) - start).total_seconds(), row.progress)
             wait = next_poll(
                 self.policy,
-                elapsed=elapsed,
+                elapsed=(now - start).total_seconds(),
                 progress=task.progress,
                 typical=self.typical(model, row.service),
+                previous=previous,
                 rng=self._rng,
             )
             due = now + timedelta(seconds=wait)
-            return model, (row.id, task.progress, due, due + timedelta(seconds=self.settings.poll_lease))
+            return model, (row.id, task.progress, due, due + timedelta(seconds=self.settings.poll_lease), now)
         if task.status == "failed":
             done = await asyncio.to_thread(
                 self.store.finish,
@@ -630,7 +634,7 @@ class TaskEngine:
         model = type(row)
         update = await self.apply(model, row, task)
         if update is not None:
-            _, (row_id, progress, _due, _lease) = update
+            _, (row_id, progress, _due, _lease, _asked) = update
             await asyncio.to_thread(self.store._set, model, row_id, progress=progress)
         self.stats["webhooks"] += 1
         return True

@@ -14,7 +14,7 @@ class PollPolicy:
     first_fraction: float = 0.15  # the first poll, as a fraction of the typical duration ...
     first_max: float = 20.0  # ... but no later than this (early refusals show up early)
     aim_after: float = 0.4  # aim this long after the predicted end
-    approach: float = 0.75  # far from the end, go this fraction of the way there
+    approach: float = 0.85  # far from the end, go this fraction of the way there
     jitter: float = 0.08  # spread polls of tasks sent together
     video_seconds: float = 180.0  # typical durations before any were seen
     character_seconds: float = 30.0
@@ -50,18 +50,31 @@ def first_poll(policy: PollPolicy, typical: float, rng: random.Random = _RNG) ->
 
 
 def next_poll(
-    policy: PollPolicy, *, elapsed: float, progress: int, typical: float, rng: random.Random = _RNG
+    policy: PollPolicy,
+    *,
+    elapsed: float,
+    progress: int,
+    typical: float,
+    previous: tuple[float, int] | None = None,
+    rng: random.Random = _RNG,
 ) -> float:
-    """Seconds until the next poll of a task ``elapsed`` seconds in, at ``progress`` percent."""
+    """Seconds until the next poll of a task ``elapsed`` seconds in, at ``progress`` percent;
+    ``previous`` is the reading before (seconds in, percent), if there was one.
+
+    The end is predicted from the pace since the start and from the pace since the last reading,
+    taking the later of the two (progress often slows towards the end), and from the typical
+    duration while the readings are young. Far from the end the poll goes most of the way there;
+    near it, just after the predicted end."""
+    guesses = []
     if progress > 0:
-        remaining = elapsed * (100 - progress) / progress  # the pace so far
-        if elapsed < typical * 0.25:  # an early reading says little: lean on the typical duration
-            remaining = max(remaining, (typical - elapsed) * 0.5)
-    else:
-        remaining = typical - elapsed
+        guesses.append(elapsed * (100 - progress) / progress)
+    if previous is not None and progress > previous[1] and elapsed > previous[0]:
+        guesses.append((100 - progress) * (elapsed - previous[0]) / (progress - previous[1]))
+    if elapsed < typical * 0.25 or not guesses:  # young readings say little
+        guesses.append(typical - elapsed)
+    remaining = max(guesses)
     if remaining <= 0:  # past its expected end: ask again soon, then less often
-        overdue = -remaining
-        wait = policy.min_gap + overdue * 0.1
+        wait = policy.min_gap + (-remaining) * 0.1
     elif remaining > 6 * policy.min_gap:
         wait = _spread(policy, remaining * policy.approach, rng)
     else:

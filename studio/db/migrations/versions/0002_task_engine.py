@@ -28,6 +28,7 @@ def _task_columns(batch_op) -> None:
     batch_op.add_column(sa.Column("lease_owner", sa.String(64)))
     batch_op.add_column(sa.Column("lease_until", sa.DateTime(timezone=True)))
     batch_op.add_column(sa.Column("next_poll_at", sa.DateTime(timezone=True)))
+    batch_op.add_column(sa.Column("polled_at", sa.DateTime(timezone=True)))
     batch_op.add_column(sa.Column("polls", sa.Integer, nullable=False, server_default="0"))
     batch_op.add_column(sa.Column("poll_failures", sa.Integer, nullable=False, server_default="0"))
     batch_op.alter_column(
