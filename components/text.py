@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$])")
 
 
 def plain(text: str | None, limit: int | None = None) -> str:
@@ -16,4 +16,4 @@ def plain(text: str | None, limit: int | None = None) -> str:
     escaped = _MARKDOWN.sub(r"\\\1", value).replace("\n", " ")
     # escaping does not stop Markdown from turning a bare web address into a link: break the
     # address with an invisible joiner so it is shown as the words it is
-    return escaped.replace("\\:", "\\:\u2060").replace("www\\.", "www\u2060\\.")
+    return escaped.replace("://", ":\u2060//").replace("www\\.", "www\u2060\\.")

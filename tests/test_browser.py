@@ -228,10 +228,11 @@ def test_a_prompt_is_shown_as_typed_never_as_links_or_formulas(page) -> None:
     card = page.locator("[class*='st-key-card_']").filter(has_text="Links stay words")
     card.wait_for(timeout=30_000)
     for where in ("Generate", "Library"):
+        main = page.get_by_test_id("stMainBlockContainer")
         if where == "Library":
             page.get_by_role("link", name="Library").click()
-            page.get_by_text("Links stay words").first.wait_for(timeout=30_000)
-        main = page.get_by_test_id("stMainBlockContainer")
+            page.get_by_role("heading", name="Library").wait_for(timeout=15_000)
+            main.get_by_text("Links stay words").first.wait_for(timeout=30_000)
         assert main.locator("a[href*='evil.example']").count() == 0, where
         assert main.locator(".katex").count() == 0, where
         assert "$x^2$" in main.inner_text(), where

@@ -172,6 +172,7 @@ def test_only_the_person_sends_an_unknown_request_again(studio) -> None:
     parts = studio()
     fault(parts.sandbox, status=503, after=True, path="/v1/video/sora-video")
     generation = parts.service.submit({"prompt": "did it arrive?"})
+    drain(parts.engine())  # the fault meets this one's create (alone, so no race for it)
     fine = parts.service.submit({"prompt": "fine"})
     drain(parts.engine())
     assert parts.store.get(generation.id).state is Status.UNKNOWN
