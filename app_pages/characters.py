@@ -67,7 +67,7 @@ with from_clip:
         url = st.text_input("Clip address", key="characters_clip_url", placeholder="https://…/clip.mp4")
         if st.button("Load clip", icon=":material/download:", disabled=not url):
             try:
-                st.session_state["characters_loaded"] = (url.strip(), download_clip(url))
+                st.session_state["characters_loaded"] = (url.strip(), download_clip(url, allow_local=conn.is_local))
             except ClipError as exc:
                 clip_slot.error(str(exc), icon=":material/error:")
         loaded = st.session_state.get("characters_loaded")

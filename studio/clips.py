@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
-import httpx
 from PIL import Image
 
 from grsai_api import InvalidRequestError, check_timestamps
+
+from .safe_fetch import FetchError, fetch_bytes
 
 MAX_CLIP_BYTES = 50 * 1024 * 1024
 MAX_CLIP_SECONDS = 300.0
@@ -100,20 +101,13 @@ def frame_at(clip: bytes | Path, seconds: float) -> Image.Image:
     return last
 
 
-def download_clip(url: str, *, timeout: float = 30.0) -> bytes:
-    """Fetch a clip from the web for previewing, refusing anything over the size limit."""
+def download_clip(url: str, *, timeout: float = 30.0, allow_local: bool = False) -> bytes:
+    """Fetch a clip from the web for previewing: http(s) only, no local or private addresses
+    (unless the service is the local sandbox), redirects re-checked, size and time capped, and it
+    must be a video (studio.safe_fetch)."""
     try:
-        with httpx.stream(
-            "GET", url.strip(), timeout=httpx.Timeout(timeout, connect=5.0), follow_redirects=True
-        ) as response:
-            if response.status_code != 200:
-                raise ClipError(f"That address answered HTTP {response.status_code}: check the link.")
-            chunks, size = [], 0
-            for chunk in response.iter_bytes(1 << 16):
-                size += len(chunk)
-                if size > MAX_CLIP_BYTES:
-                    raise ClipError(f"The clip at that address is over {MAX_CLIP_BYTES // 2**20} MB.")
-                chunks.append(chunk)
-    except httpx.HTTPError as exc:
-        raise ClipError(f"Could not download the clip ({type(exc).__name__}): check the link.") from None
-    return b"".join(chunks)
+        return fetch_bytes(
+            url.strip(), kind="clip", max_bytes=MAX_CLIP_BYTES, total_timeout=timeout, allow_local=allow_local
+        )
+    except FetchError as exc:
+        raise ClipError(f"That clip could not be used: {exc.message}") from None

@@ -154,8 +154,9 @@ def test_three_generations_of_lineage_show_as_a_chain_and_a_family(app, tmp_path
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("/", "not a video we can read"),
-        ("/media/nothing.mp4", "answered HTTP 404"),
+        ("/", "we can play"),
+        ("/media/nothing.mp4", "expired or never existed"),
+        ("file:///etc/passwd", "Only http:// and https://"),  # a file on the app's machine is never read
     ],
 )
 def test_a_clip_that_will_not_do_is_explained_and_nothing_is_sent(app, url, message) -> None:
@@ -163,7 +164,7 @@ def test_a_clip_that_will_not_do_is_explained_and_nothing_is_sent(app, url, mess
     app.run()
     widget(app, "characters_clip_way").set_value("Web address")
     app.run()
-    widget(app, "characters_clip_url").set_value(service_url(app) + url)
+    widget(app, "characters_clip_url").set_value(url if url.startswith("file:") else service_url(app) + url)
     app.run()
     click(app, "Load clip")
     assert message in "\n".join(e.value for e in app.error)
