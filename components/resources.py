@@ -15,6 +15,7 @@ from studio.config import AppConfig
 from studio.connection import Connection, resolve_connection
 from studio.db import Store, default_url
 from studio.engine import EngineSettings, TaskEngine
+from studio.engine.webhooks import serve_webhooks
 from studio.generation import GenerationService
 from studio.media import MediaStore
 from studio.sandbox_host import sandbox_id, start_sandbox
@@ -82,16 +83,16 @@ def _engine_alive(engine: TaskEngine) -> bool:
 
 
 @st.cache_resource(show_spinner=False, validate=_engine_alive)
-def _task_engine(url: str, media_dir: str, sandbox_seconds: float) -> TaskEngine:
-    """One per process: sends, follows and saves every task, whether or not a tab is open."""
+def _task_engine(
+    url: str, media_dir: str, sandbox_seconds: float, public_url: str | None, webhook_port: int
+) -> TaskEngine:
+    """One per process: sends, follows and saves every task, whether or not a tab is open.
+    (Keyed by these settings, never by the key.)"""
     settings = EngineSettings(typical_seconds={"sandbox": sandbox_seconds})
     engine = TaskEngine(_store(url), MediaStore(Path(media_dir)), settings=settings)
-    public_url = os.environ.get("SORA_PUBLIC_URL", "").strip()
     if public_url:  # the service posts task updates here; polls stay the slower fallback
-        from studio.engine.webhooks import serve_webhooks
-
-        port = int(os.environ.get("SORA_WEBHOOK_PORT", "8599"))
-        serve_webhooks(engine, public_url=public_url, host=os.environ.get("SORA_WEBHOOK_HOST", "0.0.0.0"), port=port)
+        host = os.environ.get("SORA_WEBHOOK_HOST", "0.0.0.0")
+        serve_webhooks(engine, public_url=public_url, host=host, port=webhook_port)
     return engine.start()
 
 
@@ -111,7 +112,9 @@ def task_engine() -> TaskEngine | _ExternalEngine:
     if os.environ.get("SORA_ENGINE", "").strip().lower() == "external":
         return _ExternalEngine()
     config = app_config()
-    return _task_engine(_url(config), str(config.media_dir), config.sandbox_task_seconds)
+    return _task_engine(
+        _url(config), str(config.media_dir), config.sandbox_task_seconds, config.public_url, config.webhook_port
+    )
 
 
 def batch_service() -> BatchService:

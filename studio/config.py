@@ -22,6 +22,8 @@ class AppConfig:
     base_url: str = "overseas"  # used with a key: overseas, domestic or a URL
     database_url: str | None = field(default=None, repr=False)  # may carry a password
     sandbox_task_seconds: float = 6.0
+    public_url: str | None = None  # where the service can post task updates (webhooks); none: poll only
+    webhook_port: int = 8599
 
     @property
     def media_dir(self) -> Path:
@@ -54,4 +56,6 @@ class AppConfig:
             base_url=setting("GRSAI_BASE_URL", "overseas"),
             database_url=setting("DATABASE_URL"),
             sandbox_task_seconds=float(setting("SANDBOX_TASK_SECONDS", "6")),
+            public_url=setting("SORA_PUBLIC_URL"),
+            webhook_port=int(setting("SORA_WEBHOOK_PORT", "8599")),
         )

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="creates in flight at once, per account")
     parser.add_argument("--health-seconds", type=float, default=30.0, help="how often to print a health line")
     parser.add_argument("--public-url", help="this worker's public address, for webhooks (SORA_PUBLIC_URL)")
-    parser.add_argument("--webhook-port", type=int, default=8599)
+    parser.add_argument("--webhook-port", type=int, help="the webhook receiver's port (SORA_WEBHOOK_PORT, 8599)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -70,12 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     for connection in held:
         engine.hold(connection)
-    public_url = args.public_url or config_public_url()
+    public_url = args.public_url or config.public_url
     hooks = None
     if public_url:
         from .engine.webhooks import serve_webhooks
 
-        hooks = serve_webhooks(engine, public_url=public_url, host="0.0.0.0", port=args.webhook_port)
+        hooks = serve_webhooks(engine, public_url=public_url, host="0.0.0.0", port=args.webhook_port or config.webhook_port)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -88,12 +88,6 @@ def main(argv: list[str] | None = None) -> int:
         hooks.stop()
     print(json.dumps({"worker": engine.engine_id, "state": "stopped", **engine.stats}), flush=True)
     return 0
-
-
-def config_public_url() -> str | None:
-    import os
-
-    return os.environ.get("SORA_PUBLIC_URL") or None
 
 
 if __name__ == "__main__":

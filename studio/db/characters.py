@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from .database import Database
@@ -84,8 +84,6 @@ class CharacterQueries(Database):
             )
 
     def count_characters(self) -> int:
-        from sqlalchemy import func
-
         with self.session() as session:
             return session.scalar(select(func.count()).select_from(Character)) or 0
 

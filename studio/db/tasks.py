@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .database import Database
 from .models import Batch, Character, EngineAccount, Generation
-from .status import FOLLOWED, BatchState, Status
+from .status import ACTIVE, FOLLOWED, BatchState, Status
 from .types import as_utc, utcnow
 
 TaskRow = Generation | Character
@@ -215,6 +215,24 @@ class TaskQueries(Database):
                 )
                 total += result.rowcount or 0
         return total
+
+    def has_work(self, held: Sequence[Held]) -> bool:
+        """Whether these accounts have anything to send, follow or save (a queued row of a paused
+        or cancelled batch is not work now)."""
+        for model in (Generation, Character):
+            query = select(func.count()).select_from(model).where(model.status.in_(ACTIVE), owned_by(model, held))
+            if model is Generation:
+                query = query.outerjoin(Batch, Generation.batch_id == Batch.id).where(
+                    or_(
+                        Generation.status != Status.QUEUED,
+                        Generation.batch_id.is_(None),
+                        Batch.state == BatchState.RUNNING,
+                    )
+                )
+            with self.session() as session:
+                if session.scalar(query):
+                    return True
+        return False
 
     # -- following ----------------------------------------------------------------------------
     def lease_due(

@@ -25,15 +25,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, or_, select
 
 from grsai_api import AsyncClient, GrsaiError, NotFoundError, Task
 from grsai_api._base import shared_ssl_context
 
 from ..connection import Connection
 from ..costs import character_cost, video_cost
-from ..db import Batch, BatchState, Character, Generation, Status, Store, TaskRow, as_utc, utcnow
-from ..db.tasks import owned_by
+from ..db import BatchState, Character, Generation, Status, Store, TaskRow, as_utc, utcnow
 from ..media import FILE_PREFIX, MediaStore
 from ..safe_fetch import FetchError, fetch_to_file
 from .keys import Held, KeyRing
@@ -59,6 +57,11 @@ class EngineSettings:
     copy_timeout: float = 180.0
     webhook_url: str | None = None  # where the service should post task updates (public address)
     typical_seconds: dict[str, float] = field(default_factory=dict)  # by service, before any were seen
+
+    @property
+    def follow_lease(self) -> float:
+        """How long a task being polled or copied stays this engine's: longer than a copy can take."""
+        return max(self.poll_lease, self.copy_timeout + 30)
 
 
 @dataclass
@@ -199,31 +202,11 @@ class TaskEngine:
             if self._in_flight:
                 await asyncio.wait(self._in_flight, timeout=self.settings.tick, return_when=asyncio.FIRST_COMPLETED)
                 continue
-            if not self._has_work():
+            if not await asyncio.to_thread(self.store.has_work, self.keys.held()):
                 await asyncio.to_thread(self.store.finish_batches)
                 return
             await asyncio.sleep(self.settings.tick)
         raise TimeoutError("the engine still had work after the timeout")
-
-    def _has_work(self) -> bool:
-        held = self.keys.held()
-        for model in (Generation, Character):
-            with self.store.session() as session:
-                query = select(func.count()).select_from(model).where(
-                    model.status.in_(("queued", "submitting", "running", "saving")), owned_by(model, held)
-                )
-                if model is Generation:  # queued rows of a paused or cancelled batch are not work now
-                    query = query.outerjoin(Batch, Generation.batch_id == Batch.id).where(
-                        or_(
-                            Generation.status != Status.QUEUED,
-                            Generation.batch_id.is_(None),
-                            Batch.state == BatchState.RUNNING,
-                        )
-                    )
-                count = session.scalar(query)
-            if count:
-                return True
-        return False
 
     def _every(self, chore: str, seconds: float) -> bool:
         now = time.monotonic()
@@ -402,7 +385,7 @@ class TaskEngine:
                     self.engine_id,
                     [account],
                     limit=allowance,
-                    lease_seconds=max(self.settings.poll_lease, self.settings.copy_timeout + 30),
+                    lease_seconds=self.settings.follow_lease,
                     adopt_services=services if account[0] in services else (),
                 )
                 allowance -= len(rows)
@@ -522,9 +505,9 @@ class TaskEngine:
             polls=row.polls + 1,
             poll_failures=0,
             # copied right now by this engine: not due for anyone else while the copy runs
-            next_poll_at=now + timedelta(seconds=self.settings.copy_timeout + 30),
+            next_poll_at=now + timedelta(seconds=self.settings.follow_lease),
             lease_owner=self.engine_id,
-            lease_until=now + timedelta(seconds=self.settings.copy_timeout + 30),
+            lease_until=now + timedelta(seconds=self.settings.follow_lease),
         )
         if moved:
             row = await asyncio.to_thread(self.store.get, row.id)
@@ -640,4 +623,4 @@ class TaskEngine:
         return True
 
 
-__all__ = ["Batch", "EngineSettings", "TaskEngine"]
+__all__ = ["EngineSettings", "TaskEngine"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -68,12 +69,11 @@ def serve_webhooks(engine: TaskEngine, *, public_url: str, host: str = "127.0.0.
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="webhooks", daemon=True)
     thread.start()
-    ready = threading.Event()
-    for _ in range(200):
-        if server.started:
-            ready.set()
-            break
-        ready.wait(0.05)
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the webhook receiver could not listen on {host}:{port}")
+        time.sleep(0.02)
     url = public_url.rstrip("/") + PATH.format(secret=secret)
     engine.use_webhooks(url)
     return WebhookServer(server, thread, url)
