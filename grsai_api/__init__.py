@@ -1,11 +1,14 @@
-"""A thin client for GrsAI's Sora 2 API: the one place that knows the wire protocol.
+"""A thin client for GrsAI's API (Sora 2, Veo 3.1, Nano Banana, GPT image, the unified API's
+models): the one place that knows the wire protocol.
 
 from grsai_api import Client
 with Client(api_key=..., base_url="overseas") as client:
-    task = client.wait(client.create_video(prompt="a red fox in snow"))
-    print(task.video_url, task.pid)
+    task = client.wait(client.create_video(prompt="a red fox in snow", model="veo3.1-fast"))
+    print(task.video_url)
 """
 
+from ._catalogue import MODELS, ModelSpec, UnknownModelError, best, closest, families, models
+from ._catalogue import spec as model_spec
 from ._client import AsyncClient, Client
 from ._constants import ASPECT_RATIOS, DURATIONS, HOSTS, MAX_CHARACTERS, MAX_PROMPT_CHARS, SIZES
 from ._exceptions import (
@@ -27,10 +30,20 @@ from ._exceptions import (
     WaitTimeoutError,
 )
 from ._models import Character, FailureReason, ModelStatus, Task, TaskResult, TaskStatus
-from ._validation import PID_PATTERN, check_pid, check_timestamps
+from ._validation import PID_PATTERN, check_pid, check_timestamps, image_request, video_request
 from ._validation import video_body as validate_video_request
 
 __all__ = [
+    "MODELS",
+    "ModelSpec",
+    "UnknownModelError",
+    "best",
+    "closest",
+    "families",
+    "image_request",
+    "model_spec",
+    "models",
+    "video_request",
     "check_pid",
     "check_timestamps",
     "validate_video_request",

@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import httpx
 
+from . import _catalogue as catalogue
 from . import _validation as validation
 from ._constants import (
     CODE_TASK_NOT_FOUND,
@@ -277,13 +278,37 @@ class BaseClient:
 
     # -- bodies ------------------------------------------------------------------------------
     @staticmethod
-    def _video_body(webhook: str | None, shut_progress: bool | None, **params: Any) -> dict[str, Any]:
-        body = validation.video_body(**params)
-        if webhook is not None:
+    def _stream_request(shut_progress: bool, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The no-webHook mode of an old-style video path: the path and body."""
+        entry, body = validation.video_request(**{"model": catalogue.SORA_MODEL, **params})
+        if entry.api == "unified":
+            raise InvalidRequestError(f"{entry.name} is polled; it has no streamed reply.", field="model")
+        body["shutProgress"] = bool(shut_progress)
+        return entry.path, body
+
+    @staticmethod
+    def _create_request(kind: str, webhook: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The path and body of a create of any model; InvalidRequestError before anything is sent."""
+        build = validation.video_request if kind == "video" else validation.image_request
+        entry, body = build(**params)
+        if entry.api != "unified":  # the unified API is polled; it has no webHook field
             body["webHook"] = _check_webhook(webhook)
-        if shut_progress is not None:
-            body["shutProgress"] = bool(shut_progress)
-        return body
+            body["shutProgress"] = False
+        return entry.path, body
+
+    @staticmethod
+    def _result_request(task_id: str, model: str | None) -> tuple[str, str, dict[str, Any]]:
+        """How a task is polled: old-style paths POST /v1/draw/result; the unified API has its own."""
+        if model and catalogue.MODELS.get(model) is not None and catalogue.MODELS[model].api == "unified":
+            return "GET", catalogue.UNIFIED_RESULT_PATH, {"params": {"id": task_id}}
+        return "POST", catalogue.RESULT_PATH, {"json": {"id": task_id}}
+
+    @staticmethod
+    def _upload_target(data: Any) -> tuple[str, str]:
+        """The presigned PUT address and the file's final address from a newUploadToken reply."""
+        if isinstance(data, dict) and all(isinstance(data.get(k), str) and data.get(k) for k in ("url", "key", "domain")):
+            return data["url"], data["domain"].rstrip("/") + "/" + data["key"].lstrip("/")
+        raise APIResponseValidationError(f"The upload token reply lacked url, key or domain: {data!r}")
 
     @staticmethod
     def _with_reply_mode(body: dict[str, Any], webhook: str) -> dict[str, Any]:

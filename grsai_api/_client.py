@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -24,18 +24,19 @@ from ._constants import (
     DEFAULT_MAX_RETRIES,
     MODEL,
     MODEL_STATUS_PATH,
-    RESULT_PATH,
+    RETRYABLE_STATUS,
     STREAM_TIMEOUT,
     UPLOAD_CHARACTER_PATH,
-    VIDEO_PATH,
+    UPLOAD_TOKEN_PATH,
 )
 from ._exceptions import (
+    InvalidRequestError,
     StreamInterruptedError,
     TaskFailedError,
     WaitTimeoutError,
 )
 from ._models import ModelStatus, Task
-from ._validation import CharacterLike, Timestamps
+from ._validation import Timestamps
 
 ProgressCallback = Callable[[Task], Any]
 KEEPALIVE_SECONDS = 2.0
@@ -103,36 +104,47 @@ class Client(BaseClient):
             attempt += 1
 
     # -- creates: never re-sent once they may have arrived ------------------------------------
-    def create_video(
-        self,
-        *,
-        prompt: str,
-        aspect_ratio: str = "16:9",
-        duration: int = 10,
-        size: str = "small",
-        image_url: str | bytes | None = None,
-        remix_target_id: str | None = None,
-        characters: Sequence[CharacterLike] | None = None,
-        model: str = MODEL,
-        webhook: str = "-1",
-    ) -> str:
-        """Submit a video (a remix when ``remix_target_id`` is set); returns the task id."""
-        body = self._video_body(
-            webhook,
-            False,
-            prompt=prompt,
-            aspect_ratio=aspect_ratio,
-            duration=duration,
-            size=size,
-            image_url=image_url,
-            remix_target_id=remix_target_id,
-            characters=characters,
-            model=model,
-        )
-        return self._task_id(self._request("POST", VIDEO_PATH, policy="connect", json=body))
+    def create_video(self, *, prompt: str, model: str = MODEL, webhook: str = "-1", **fields: Any) -> str:
+        """Submit a video of any video model; returns the task id. Fields by model (see the
+        catalogue): Sora 2 ``aspect_ratio, duration, size, image_url, remix_target_id, characters``;
+        Veo 3.1 ``aspect_ratio, first_frame_url, last_frame_url, reference_urls``; MiniMax H3
+        ``aspect_ratio, duration, resolution, reference_urls, seed``. A field the model does not
+        take is refused (InvalidRequestError) and nothing is sent."""
+        path, body = self._create_request("video", webhook, {"prompt": prompt, "model": model, **fields})
+        return self._task_id(self._request("POST", path, policy="connect", json=body))
+
+    def create_image(self, *, prompt: str, model: str = "nano-banana", webhook: str = "-1", **fields: Any) -> str:
+        """Submit an image: Nano Banana ``aspect_ratio, image_size, reference_urls``; GPT image
+        ``aspect_ratio, variants, reference_urls``. Returns the task id."""
+        path, body = self._create_request("image", webhook, {"prompt": prompt, "model": model, **fields})
+        return self._task_id(self._request("POST", path, policy="connect", json=body))
+
+    def upload_file(self, data: bytes, suffix: str = "png") -> str:
+        """Put a file in GrsAI's storage (an upload token, then a PUT); returns its address, which
+        any url/urls field takes, so the file is not sent again as base64 with every call."""
+        token = self._request("POST", UPLOAD_TOKEN_PATH, policy="all", json={"sux": _suffix(suffix)})
+        put_url, address = self._upload_target(token)
+        self._put(put_url, bytes(data))
+        return address
+
+    def _put(self, url: str, data: bytes) -> None:
+        attempt = 0
+        while True:  # a PUT of the same bytes to the same key is safe to repeat
+            try:
+                response = self._http.put(url, content=data)  # presigned: no Authorization header
+            except httpx.TransportError as exc:
+                if attempt >= self.max_retries:
+                    raise self._connection_error(exc, "all") from exc
+            else:
+                if response.is_success:
+                    return
+                if attempt >= self.max_retries or response.status_code not in RETRYABLE_STATUS:
+                    raise self._status_error(response.status_code, None, response.headers)
+            self._sleep(self._retry_delay(attempt, None))
+            attempt += 1
 
     def upload_character(
-        self, *, url: str | bytes, timestamps: Timestamps = (0, 3), webhook: str = "-1"
+        self, *, url: str | bytes, timestamps: Timestamps | None = (0, 3), webhook: str = "-1"
     ) -> str:
         """Make a character from a clip (URL, data URI or the file's bytes); returns the task id."""
         body = self._with_reply_mode(
@@ -140,7 +152,7 @@ class Client(BaseClient):
         )
         return self._task_id(self._request("POST", UPLOAD_CHARACTER_PATH, policy="connect", json=body))
 
-    def create_character(self, *, pid: str, timestamps: Timestamps = (0, 3), webhook: str = "-1") -> str:
+    def create_character(self, *, pid: str, timestamps: Timestamps | None = (0, 3), webhook: str = "-1") -> str:
         """Cut a character out of an earlier video by its pid; returns the task id."""
         body = self._with_reply_mode(
             validation.create_character_body(pid=pid, timestamps=timestamps), webhook
@@ -149,11 +161,11 @@ class Client(BaseClient):
 
     def stream_video(self, *, shut_progress: bool = False, **params: Any) -> Iterator[Task]:
         """The no-webHook mode: one Task per streamed update, the last one final."""
-        body = self._video_body(None, shut_progress, **params)
+        path, body = self._stream_request(shut_progress, params)
         last: Task | None = None
         try:
             with self._http.stream(
-                "POST", self._url(VIDEO_PATH), json=body, headers=self._headers(), timeout=STREAM_TIMEOUT
+                "POST", self._url(path), json=body, headers=self._headers(), timeout=STREAM_TIMEOUT
             ) as response:
                 if not response.is_success or "json" in response.headers.get("content-type", ""):
                     response.read()
@@ -177,8 +189,10 @@ class Client(BaseClient):
         raise StreamInterruptedError("The stream ended before the final update.", last_task=last)
 
     # -- reads: retried ---------------------------------------------------------------------
-    def get_result(self, task_id: str) -> Task:
-        return self._task(self._request("POST", RESULT_PATH, policy="all", json={"id": task_id}), task_id)
+    def get_result(self, task_id: str, *, model: str | None = None) -> Task:
+        """The task now. Give the model for unified-API tasks, which are polled on their own path."""
+        method, path, args = self._result_request(task_id, model)
+        return self._task(self._request(method, path, policy="all", **args), task_id)
 
     def wait(
         self,
@@ -187,12 +201,13 @@ class Client(BaseClient):
         interval: float = 3.0,
         timeout: float = 900.0,
         on_progress: ProgressCallback | None = None,
+        model: str | None = None,
     ) -> Task:
         """Poll until the task ends. Returns it on success; TaskFailedError on failure,
         WaitTimeoutError past ``timeout`` seconds (the task itself goes on)."""
         deadline = time.monotonic() + timeout
         while True:
-            task = self.get_result(task_id)
+            task = self.get_result(task_id, model=model)
             if on_progress is not None:
                 on_progress(task)
             if task.status == "succeeded":
@@ -277,35 +292,36 @@ class AsyncClient(BaseClient):
             await self._sleep(delay)
             attempt += 1
 
-    async def create_video(
-        self,
-        *,
-        prompt: str,
-        aspect_ratio: str = "16:9",
-        duration: int = 10,
-        size: str = "small",
-        image_url: str | bytes | None = None,
-        remix_target_id: str | None = None,
-        characters: Sequence[CharacterLike] | None = None,
-        model: str = MODEL,
-        webhook: str = "-1",
+    async def create_video(self, *, prompt: str, model: str = MODEL, webhook: str = "-1", **fields: Any) -> str:
+        path, body = self._create_request("video", webhook, {"prompt": prompt, "model": model, **fields})
+        return self._task_id(await self._request("POST", path, policy="connect", json=body))
+
+    async def create_image(
+        self, *, prompt: str, model: str = "nano-banana", webhook: str = "-1", **fields: Any
     ) -> str:
-        body = self._video_body(
-            webhook,
-            False,
-            prompt=prompt,
-            aspect_ratio=aspect_ratio,
-            duration=duration,
-            size=size,
-            image_url=image_url,
-            remix_target_id=remix_target_id,
-            characters=characters,
-            model=model,
-        )
-        return self._task_id(await self._request("POST", VIDEO_PATH, policy="connect", json=body))
+        path, body = self._create_request("image", webhook, {"prompt": prompt, "model": model, **fields})
+        return self._task_id(await self._request("POST", path, policy="connect", json=body))
+
+    async def upload_file(self, data: bytes, suffix: str = "png") -> str:
+        token = await self._request("POST", UPLOAD_TOKEN_PATH, policy="all", json={"sux": _suffix(suffix)})
+        put_url, address = self._upload_target(token)
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.put(put_url, content=bytes(data))
+            except httpx.TransportError as exc:
+                if attempt >= self.max_retries:
+                    raise self._connection_error(exc, "all") from exc
+            else:
+                if response.is_success:
+                    return address
+                if attempt >= self.max_retries or response.status_code not in RETRYABLE_STATUS:
+                    raise self._status_error(response.status_code, None, response.headers)
+            await self._sleep(self._retry_delay(attempt, None))
+            attempt += 1
 
     async def upload_character(
-        self, *, url: str | bytes, timestamps: Timestamps = (0, 3), webhook: str = "-1"
+        self, *, url: str | bytes, timestamps: Timestamps | None = (0, 3), webhook: str = "-1"
     ) -> str:
         body = self._with_reply_mode(
             validation.upload_character_body(url=url, timestamps=timestamps), webhook
@@ -313,7 +329,7 @@ class AsyncClient(BaseClient):
         return self._task_id(await self._request("POST", UPLOAD_CHARACTER_PATH, policy="connect", json=body))
 
     async def create_character(
-        self, *, pid: str, timestamps: Timestamps = (0, 3), webhook: str = "-1"
+        self, *, pid: str, timestamps: Timestamps | None = (0, 3), webhook: str = "-1"
     ) -> str:
         body = self._with_reply_mode(
             validation.create_character_body(pid=pid, timestamps=timestamps), webhook
@@ -321,11 +337,11 @@ class AsyncClient(BaseClient):
         return self._task_id(await self._request("POST", CREATE_CHARACTER_PATH, policy="connect", json=body))
 
     async def stream_video(self, *, shut_progress: bool = False, **params: Any) -> AsyncIterator[Task]:
-        body = self._video_body(None, shut_progress, **params)
+        path, body = self._stream_request(shut_progress, params)
         last: Task | None = None
         try:
             async with self._http.stream(
-                "POST", self._url(VIDEO_PATH), json=body, headers=self._headers(), timeout=STREAM_TIMEOUT
+                "POST", self._url(path), json=body, headers=self._headers(), timeout=STREAM_TIMEOUT
             ) as response:
                 if not response.is_success or "json" in response.headers.get("content-type", ""):
                     await response.aread()
@@ -348,9 +364,9 @@ class AsyncClient(BaseClient):
             ) from exc
         raise StreamInterruptedError("The stream ended before the final update.", last_task=last)
 
-    async def get_result(self, task_id: str) -> Task:
-        data = await self._request("POST", RESULT_PATH, policy="all", json={"id": task_id})
-        return self._task(data, task_id)
+    async def get_result(self, task_id: str, *, model: str | None = None) -> Task:
+        method, path, args = self._result_request(task_id, model)
+        return self._task(await self._request(method, path, policy="all", **args), task_id)
 
     async def wait(
         self,
@@ -359,10 +375,11 @@ class AsyncClient(BaseClient):
         interval: float = 3.0,
         timeout: float = 900.0,
         on_progress: ProgressCallback | None = None,
+        model: str | None = None,
     ) -> Task:
         deadline = time.monotonic() + timeout
         while True:
-            task = await self.get_result(task_id)
+            task = await self.get_result(task_id, model=model)
             if on_progress is not None:
                 result = on_progress(task)
                 if asyncio.iscoroutine(result):
@@ -382,6 +399,13 @@ class AsyncClient(BaseClient):
     async def model_status(self, model: str = MODEL) -> ModelStatus:
         data = await self._request("GET", MODEL_STATUS_PATH, policy="all", params={"model": model})
         return model_status_from(model, data, None)
+
+
+def _suffix(suffix: str) -> str:
+    text = str(suffix).strip().lstrip(".").lower()
+    if not text.isalnum() or len(text) > 8:
+        raise InvalidRequestError(f"A file extension such as png or mp4, not {suffix!r}.", field="suffix")
+    return text
 
 
 def _retry_after(response: httpx.Response) -> float | None:

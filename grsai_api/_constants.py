@@ -1,11 +1,12 @@
-"""Wire-level constants of the GrsAI Sora 2 API (see shared/GRSAI_PROTOCOL.md)."""
+"""Wire-level constants of the GrsAI API (see shared/GRSAI_PROTOCOL.md)."""
 
 from __future__ import annotations
 
 import httpx
 
 HOSTS: dict[str, str] = {
-    "overseas": "https://api.grsai.com",
+    "overseas": "https://grsaiapi.com",
+    "overseas-legacy": "https://api.grsai.com",  # the older name, still answered
     "domestic": "https://grsai.dakka.com.cn",
 }
 
@@ -17,6 +18,7 @@ CREATE_CHARACTER_PATH = "/v1/video/sora-create-character"
 RESULT_PATH = "/v1/draw/result"
 CREDITS_PATH = "/client/openapi/getAPIKeyCredits"
 MODEL_STATUS_PATH = "/client/common/getModelStatus"
+UPLOAD_TOKEN_PATH = "/client/resource/newUploadToken"
 
 ASPECT_RATIOS = ("16:9", "9:16")
 DURATIONS = (10, 15)

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 TaskStatus = Literal["running", "succeeded", "failed"]
-FailureReason = Literal["input_moderation", "output_moderation", "error"]
+FailureReason = Literal["input_moderation", "output_moderation", "violation", "error"]
 
 _RUNNING_ALIASES = {"running", "pending", "processing", "queued", "submitted", "in_progress"}
 _SUCCESS_ALIASES = {"succeeded", "success", "completed"}
 _FAILURE_ALIASES = {"failed", "failure", "error", "cancelled"}
-_REASONS = {"input_moderation", "output_moderation", "error"}
+_REASONS = {"input_moderation", "output_moderation", "violation", "error"}
 
 
 @dataclass(frozen=True)
@@ -48,23 +48,28 @@ class Task:
     @classmethod
     def from_payload(cls, data: dict[str, Any], *, task_id: str | None = None) -> Task:
         status_text = str(data.get("status") or "running").lower()
+        reason = data.get("failure_reason") or data.get("failureReason") or None
         if status_text in _SUCCESS_ALIASES:
             status: TaskStatus = "succeeded"
         elif status_text in _FAILURE_ALIASES:
             status = "failed"
+        elif status_text == "violation":  # the unified API's own end: refused by moderation
+            status, reason = "failed", "violation"
         else:
             status = "running"
         try:
             progress = int(float(data.get("progress") or 0))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             progress = 0
         progress = max(0, min(100, progress))
         if status == "succeeded":
             progress = 100
+        items = data.get("results")
         results = tuple(
-            TaskResult.from_payload(item) for item in (data.get("results") or []) if isinstance(item, dict)
+            TaskResult.from_payload(item) for item in (items if isinstance(items, list) else []) if isinstance(item, dict)
         )
-        reason = data.get("failure_reason") or None
+        if not any(r.url for r in results) and isinstance(data.get("url"), str) and data["url"]:
+            results = (TaskResult(url=data["url"]), *results)  # one Veo adapter reads the top-level url
         if status == "failed" and reason not in _REASONS:
             reason = "error"
         return cls(
@@ -73,7 +78,7 @@ class Task:
             progress=progress,
             results=results,
             failure_reason=reason if status == "failed" else None,
-            error=data.get("error") or None,
+            error=str(data["error"]) if data.get("error") else None,
             raw=dict(data),
         )
 
@@ -84,6 +89,11 @@ class Task:
     @property
     def video_url(self) -> str | None:
         return next((r.url for r in self.results if r.url), None)
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every result file's address (an image task may have several)."""
+        return tuple(r.url for r in self.results if r.url)
 
     @property
     def pid(self) -> str | None:

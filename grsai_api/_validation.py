@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
+from . import _catalogue as catalogue
+from ._catalogue import ModelSpec
 from ._constants import (
     ASPECT_RATIOS,
     DURATIONS,
@@ -265,5 +267,185 @@ def upload_character_body(*, url: Any, timestamps: Timestamps) -> dict[str, Any]
     return {"url": check_clip(url), "timestamps": check_timestamps(timestamps)}
 
 
-def create_character_body(*, pid: Any, timestamps: Timestamps) -> dict[str, Any]:
-    return {"pid": check_pid(pid), "timestamps": check_timestamps(timestamps)}
+def create_character_body(*, pid: Any, timestamps: Timestamps | None) -> dict[str, Any]:
+    """``timestamps`` is optional here (one official copy of the document omits it)."""
+    body: dict[str, Any] = {"pid": check_pid(pid)}
+    if timestamps not in (None, ""):
+        body["timestamps"] = check_timestamps(timestamps)
+    return body
+
+
+# -- every model: one entry point per kind, dispatching on the catalogue ---------------------------
+_SORA_ONLY = {"duration", "size", "image_url", "remix_target_id", "characters"}
+_FIELD_WORDS = {
+    "duration": "a choice of duration",
+    "size": "a size (small/large)",
+    "image_url": "a single reference image (use reference_urls)",
+    "remix_target_id": "remix",
+    "characters": "characters (Cameo)",
+    "first_frame_url": "a first frame",
+    "last_frame_url": "a last frame",
+    "reference_urls": "reference images",
+    "image_size": "an image size",
+    "variants": "several variants",
+    "resolution": "a resolution",
+    "seed": "a seed",
+}
+
+
+def _refuse_extra(model: ModelSpec, params: Mapping[str, Any], takes: set[str]) -> None:
+    for name, value in params.items():
+        if name in takes or value in (None, "", [], (), b""):
+            continue
+        what = _FIELD_WORDS.get(name, name)
+        raise _fail(f"{model.name} does not take {what}.", name)
+
+
+def check_choice(value: Any, allowed: Sequence[str], field: str, what: str) -> str:
+    text = str(value).strip() if value is not None else ""
+    match = next((a for a in allowed if a.lower() == text.lower()), None)
+    if match is None:
+        raise _fail(f"{what} must be one of {', '.join(allowed)}, not {value!r}.", field)
+    return match
+
+
+def check_references(values: Any, model: ModelSpec, field: str = "reference_urls") -> list[str]:
+    items = [values] if isinstance(values, str | bytes | bytearray) else list(values or [])
+    if len(items) > model.max_references:
+        raise _fail(
+            f"{model.name} takes at most {model.max_references} reference images; this request has {len(items)}.",
+            field,
+        )
+    wire = []
+    for number, item in enumerate(items, start=1):
+        try:
+            wire.append(check_image(item, field))
+        except InvalidRequestError as exc:
+            raise _fail(f"Reference {number}: {exc.message}", field) from None
+    return wire
+
+
+def _check_seconds(value: Any, model: ModelSpec, resolution: str | None) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    longest = model.longest(resolution)
+    if not (math.isfinite(number) and number.is_integer() and int(number) in model.durations):
+        low, high = min(model.durations), max(model.durations)
+        raise _fail(f"Duration must be a whole number of seconds from {low} to {high}, not {value!r}.", "duration")
+    if longest is not None and number > longest:
+        raise _fail(f"At {resolution}, {model.name} makes at most {longest} seconds; {value!r} is too long.", "duration")
+    return int(number)
+
+
+def _veo_body(model: ModelSpec, p: dict[str, Any]) -> dict[str, Any]:
+    _refuse_extra(model, p, {"prompt", "aspect_ratio", "first_frame_url", "last_frame_url", "reference_urls", "duration"})
+    if p.get("duration") not in (None, "") and float(p["duration"]) != model.seconds:
+        raise _fail(f"{model.name} videos are {model.seconds} seconds long; there is no other length.", "duration")
+    body: dict[str, Any] = {
+        "model": model.id,
+        "prompt": check_prompt(p.get("prompt")),
+        "aspectRatio": check_choice(p.get("aspect_ratio") or "16:9", model.aspect_ratios, "aspect_ratio", "Aspect ratio"),
+    }
+    frames = {k: p.get(k) for k in ("first_frame_url", "last_frame_url") if p.get(k) not in (None, "", b"")}
+    references = p.get("reference_urls") or []
+    if frames and references:
+        raise _fail(
+            "Veo takes either a first/last frame or reference images, not both: clear one of them.",
+            "reference_urls",
+        )
+    if "first_frame_url" in frames:
+        body["firstFrameUrl"] = check_image(frames["first_frame_url"], "first_frame_url")
+    if "last_frame_url" in frames:
+        body["lastFrameUrl"] = check_image(frames["last_frame_url"], "last_frame_url")
+    if references:
+        body["urls"] = check_references(references, model)
+    return body
+
+
+def _unified_video_body(model: ModelSpec, p: dict[str, Any]) -> dict[str, Any]:
+    _refuse_extra(model, p, {"prompt", "aspect_ratio", "duration", "resolution", "reference_urls", "seed"})
+    resolution = check_choice(p.get("resolution") or model.resolutions[-1], model.resolutions, "resolution", "Resolution")
+    ratio = str(p.get("aspect_ratio") or "16:9").strip().lower()
+    wire_ratio = {"16:9": "landscape", "landscape": "landscape", "9:16": "portrait", "portrait": "portrait"}.get(ratio)
+    if wire_ratio is None:
+        raise _fail(f"Aspect ratio must be 16:9 (landscape) or 9:16 (portrait), not {p.get('aspect_ratio')!r}.", "aspect_ratio")
+    duration = p.get("duration")
+    body: dict[str, Any] = {
+        "model": model.id,
+        "prompt": check_prompt(p.get("prompt")),
+        "aspectRatio": wire_ratio,
+        "resolution": resolution,
+        "duration": _check_seconds(model.default_duration if duration in (None, "") else duration, model, resolution),
+        "replyType": "async",
+    }
+    references = p.get("reference_urls") or []
+    if references:
+        body["images"] = check_references(references, model)
+    seed = p.get("seed")
+    if seed not in (None, ""):
+        try:
+            body["seed"] = int(str(seed).strip())
+        except ValueError:
+            raise _fail(f"The seed must be a whole number, not {seed!r}.", "seed") from None
+    return body
+
+
+def video_request(model: str, **params: Any) -> tuple[ModelSpec, dict[str, Any]]:
+    """The model's entry and the body of a video create (minus reply-mode fields); bad input raises
+    InvalidRequestError naming the field, and nothing is sent."""
+    entry = _model(model, "video")
+    if entry.api == "sora":
+        _refuse_extra(entry, params, {"prompt", "aspect_ratio", *_SORA_ONLY})
+        given = {k: v for k, v in params.items() if v is not None}
+        given.setdefault("duration", 10)
+        given.setdefault("size", "small")
+        return entry, video_body(model=entry.id, **given)
+    if entry.api == "veo":
+        return entry, _veo_body(entry, params)
+    return entry, _unified_video_body(entry, params)
+
+
+def image_request(model: str, **params: Any) -> tuple[ModelSpec, dict[str, Any]]:
+    """The model's entry and the body of an image create (minus reply-mode fields)."""
+    entry = _model(model, "image")
+    p = params
+    if entry.api == "nano-banana":
+        _refuse_extra(entry, p, {"prompt", "aspect_ratio", "image_size", "reference_urls"})
+        body: dict[str, Any] = {
+            "model": entry.id,
+            "prompt": check_prompt(p.get("prompt")),
+            "aspectRatio": check_choice(p.get("aspect_ratio") or "auto", entry.aspect_ratios, "aspect_ratio", "Aspect ratio"),
+            "imageSize": check_choice(p.get("image_size") or "1K", entry.image_sizes, "image_size", "Image size"),
+        }
+    else:
+        _refuse_extra(entry, p, {"prompt", "aspect_ratio", "variants", "reference_urls"})
+        variants = p.get("variants") or 1
+        try:
+            count = int(str(variants).strip())
+        except ValueError:
+            count = 0
+        if not 1 <= count <= entry.max_variants:
+            raise _fail(f"Variants must be a whole number from 1 to {entry.max_variants}, not {variants!r}.", "variants")
+        body = {
+            "model": entry.id,
+            "prompt": check_prompt(p.get("prompt")),
+            "aspectRatio": check_choice(p.get("aspect_ratio") or "1:1", entry.aspect_ratios, "aspect_ratio", "Aspect ratio"),
+            "variants": count,
+        }
+    references = p.get("reference_urls") or []
+    if references:
+        body["urls"] = check_references(references, entry)
+    return entry, body
+
+
+def _model(model: Any, kind: str) -> ModelSpec:
+    try:
+        entry = catalogue.spec(model)
+    except catalogue.UnknownModelError as exc:
+        raise _fail(str(exc), "model") from None
+    if entry.kind != kind:
+        other = "create_image" if entry.kind == "image" else "create_video"
+        raise _fail(f"{entry.name} makes {entry.kind}s, not {kind}s: use {other}.", "model")
+    return entry

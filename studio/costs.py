@@ -1,22 +1,83 @@
 """What things cost, in the service's own unit: integer credits (shared/GRSAI_PROTOCOL.md), with
-yuan beside them. One table, so the pages, the batch planner and the engine never disagree."""
+yuan beside them. One table, so the pages, the batch planner and the engine never disagree.
+
+The table starts from the catalogue's prices (grsai_api); prices move, so a person may override any
+of them on the Settings page. Overrides live in the store (one value for the whole deployment) and
+every process reads them again within ``RELOAD_SECONDS``.
+"""
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from typing import Protocol
+
+from grsai_api import MODELS
+
 CREDITS_PER_YUAN = 20_000
-PRICES: dict[str, int] = {"sora-2": 1_600, "character": 200}
+CHARACTER = "character"
+DEFAULT_PRICES: dict[str, int] = {**{m.id: m.price for m in MODELS.values()}, CHARACTER: 200}
+PRICES: dict[str, int] = dict(DEFAULT_PRICES)  # the table in force in this process
+RELOAD_SECONDS = 30.0
+SETTING = "prices"
+
+_lock = threading.Lock()
+_loaded_at = -RELOAD_SECONDS
+
+
+class SettingsStore(Protocol):
+    def get_setting(self, name: str) -> str | None: ...
+
+    def put_setting(self, name: str, value: str) -> None: ...
 
 
 def price(model: str = "sora-2") -> int:
-    return PRICES.get(model, PRICES["sora-2"])
+    return PRICES.get(model, PRICES.get("sora-2", DEFAULT_PRICES["sora-2"]))
 
 
 def video_cost(count: int = 1, model: str = "sora-2") -> int:
+    """Credits for ``count`` calls of ``model`` (an image model's call makes its variants at once)."""
     return price(model) * int(count)
 
 
 def character_cost(count: int = 1) -> int:
-    return PRICES["character"] * int(count)
+    return PRICES[CHARACTER] * int(count)
+
+
+def overrides_from(text: str | None) -> dict[str, int]:
+    """Saved overrides: known names, whole non-negative credits; anything else is dropped."""
+    try:
+        raw = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {
+        name: int(value)
+        for name, value in raw.items()
+        if name in DEFAULT_PRICES and isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    }
+
+
+def load(store: SettingsStore, *, force: bool = False) -> dict[str, int]:
+    """Bring this process's table up to the store's overrides (at most every RELOAD_SECONDS)."""
+    global _loaded_at
+    with _lock:
+        if not force and time.monotonic() - _loaded_at < RELOAD_SECONDS:
+            return PRICES
+        overrides = overrides_from(store.get_setting(SETTING))
+        PRICES.clear()
+        PRICES.update(DEFAULT_PRICES, **overrides)
+        _loaded_at = time.monotonic()
+        return PRICES
+
+
+def save(store: SettingsStore, table: dict[str, int]) -> dict[str, int]:
+    """Keep the prices that differ from the defaults as the deployment's overrides."""
+    overrides = {name: int(value) for name, value in table.items() if DEFAULT_PRICES.get(name) != int(value)}
+    store.put_setting(SETTING, json.dumps(overrides_from(json.dumps(overrides)), sort_keys=True))
+    return load(store, force=True)
 
 
 def affordable(credits: int | float | None, each: int) -> int | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grsai_api import InvalidRequestError, validate_video_request
+from grsai_api import InvalidRequestError, UnknownModelError, image_request, model_spec, video_request
 
 from .connection import valid_url
 from .costs import video_cost
@@ -28,28 +28,67 @@ def _drop_empty(params: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
+FILE_FIELDS = ("image_url", "first_frame_url", "last_frame_url")  # one file each
+FILES_FIELDS = ("reference_urls",)  # several
+_FILE_WORDS = {
+    "image_url": "The image's",
+    "first_frame_url": "The first frame's",
+    "last_frame_url": "The last frame's",
+    "reference_urls": "A reference image's",
+}
+
+
+def _suffix(data: bytes) -> str:
+    return next((s for magic, s in IMAGE_SUFFIXES.items() if data.startswith(magic)), ".img")
+
+
 class GenerationService(QueueingService):
+    def _file(self, value: Any, field: str, from_store: bool) -> tuple[Any, Any]:
+        """(as stored, as sent) for one file field: a typed address must be a web address; a
+        ``file:`` name is taken only from the store; bytes are checked, then kept."""
+        if isinstance(value, bytes | bytearray):
+            return bytes(value), bytes(value)
+        text = str(value).strip()
+        if text.startswith(FILE_PREFIX) and from_store:
+            return text, self.media.resolve(text)
+        if not valid_url(text):
+            raise InvalidRequestError(
+                f"{_FILE_WORDS[field]} address must be a web address starting with https:// — or upload the file.",
+                field=field,
+            )
+        return text, text
+
     def check(self, params: dict[str, Any], *, from_store: bool = False) -> dict[str, Any]:
         """The parameters as they will be stored, or InvalidRequestError (with the field) for what
-        will not do. A typed image address must be a web address: a ``file:`` or local path typed
-        by a person is refused, never read. Only rows from the store may name kept files."""
+        will not do, checked against the chosen model (``model``, sora-2 when absent). A typed
+        image address must be a web address: a ``file:`` or local path typed by a person is
+        refused, never read. Only rows from the store may name kept files."""
         params = _drop_empty(params)
-        image = params.get("image_url")
+        params["model"] = str(params.get("model") or "sora-2").strip()
         sendable = dict(params)
-        if isinstance(image, str):
-            image = image.strip()
-            params["image_url"] = sendable["image_url"] = image
-            if image.startswith(FILE_PREFIX) and from_store:
-                sendable["image_url"] = self.media.resolve(image)
-            elif not valid_url(image):
-                raise InvalidRequestError(
-                    "The image's address must be a web address starting with https:// — or upload the file.",
-                    field="image_url",
-                )
-        validate_video_request(**sendable)  # bad input stops here: nothing stored, nothing sent
-        if isinstance(image, bytes | bytearray):
-            suffix = next((s for magic, s in IMAGE_SUFFIXES.items() if image.startswith(magic)), ".img")
-            params["image_url"] = self.media.keep_upload(bytes(image), suffix)
+        for name in FILE_FIELDS:
+            if name in params:
+                params[name], sendable[name] = self._file(params[name], name, from_store)
+        for name in FILES_FIELDS:
+            if name in params:
+                items = [params[name]] if isinstance(params[name], str | bytes) else list(params[name])
+                pairs = [self._file(item, name, from_store) for item in items]
+                params[name], sendable[name] = [p[0] for p in pairs], [p[1] for p in pairs]
+        try:
+            entry = model_spec(params["model"])
+        except UnknownModelError as exc:
+            raise InvalidRequestError(str(exc), field="model") from None
+        build = video_request if entry.kind == "video" else image_request
+        build(**sendable)  # bad input stops here: nothing stored, nothing sent
+        for name in FILE_FIELDS:
+            if isinstance(params.get(name), bytes):
+                params[name] = self.media.keep_upload(params[name], _suffix(params[name]))
+        for name in FILES_FIELDS:
+            if name in params:
+                params[name] = [
+                    self.media.keep_upload(item, _suffix(item)) if isinstance(item, bytes) else item
+                    for item in params[name]
+                ]
         return params
 
     def queue(
@@ -100,8 +139,9 @@ class GenerationService(QueueingService):
     def delete(self, generation_id: int) -> None:
         removed = self.store.delete(generation_id)
         if removed is not None:
-            self.media.remove(removed.video_path, removed.thumb_path)
+            extra = [f.get(k) for f in removed.files or [] if isinstance(f, dict) for k in ("path", "thumb")]
+            self.media.remove(removed.video_path, removed.thumb_path, *extra)
 
     @staticmethod
-    def price() -> int:
-        return video_cost()
+    def price(model: str = "sora-2") -> int:
+        return video_cost(model=model)

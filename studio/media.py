@@ -63,6 +63,21 @@ class MediaStore:
         image.convert("RGB").save(target, format="JPEG", quality=82)
         return relative
 
+    def make_image_thumbnail(self, image_relative: str, name: str) -> str | None:
+        """A JPEG of an image, THUMB_WIDTH wide (the Library's tiles of image generations)."""
+        relative = f"thumbs/{name}.jpg"
+        target = self.path(relative)
+        if target.exists():
+            return relative
+        try:
+            with Image.open(self.path(image_relative)) as image:
+                image.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 2))
+                target.parent.mkdir(parents=True, exist_ok=True)
+                image.convert("RGB").save(target, format="JPEG", quality=82)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            return None
+        return relative
+
     def data_url(self, relative: str | None) -> str | None:
         """A data URL of a small file (thumbnails), for st.dataframe's ImageColumn."""
         if not self.exists(relative):

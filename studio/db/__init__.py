@@ -16,13 +16,14 @@ from .batches import BatchQueries
 from .characters import CharacterQueries
 from .database import default_url, migrate
 from .generations import KINDS, GenerationQueries, LibraryFilter, kind_of
-from .models import Batch, Character, EngineAccount, Generation, Setting
+from .models import Batch, Character, EngineAccount, Generation, Setting, Upload
 from .status import ACTIVE, FINAL, FOLLOWED, BatchState, Status
 from .tasks import TaskQueries, TaskRow
 from .types import as_utc, utcnow
+from .uploads import UploadQueries
 
 
-class Store(GenerationQueries, CharacterQueries, BatchQueries, TaskQueries):
+class Store(GenerationQueries, CharacterQueries, BatchQueries, TaskQueries, UploadQueries):
     def setting(self, name: str, make) -> str:
         """A value every process of the deployment shares, made once by whoever asks first."""
         with self.session() as session:
@@ -36,6 +37,24 @@ class Store(GenerationQueries, CharacterQueries, BatchQueries, TaskQueries):
             pass
         with self.session() as session:
             return session.get(Setting, name).value
+
+    def get_setting(self, name: str) -> str | None:
+        with self.session() as session:
+            found = session.get(Setting, name)
+            return found.value if found is not None else None
+
+    def put_setting(self, name: str, value: str) -> None:
+        """Set a shared value (the last writer wins)."""
+        try:
+            with self.session() as session, session.begin():
+                found = session.get(Setting, name, with_for_update=True)
+                if found is None:
+                    session.add(Setting(name=name, value=value))
+                else:
+                    found.value = value
+        except IntegrityError:  # another process made it first: write over it
+            with self.session() as session, session.begin():
+                session.get(Setting, name, with_for_update=True).value = value
 
     def webhook_secret(self) -> str:
         return self.setting("webhook_secret", lambda: secrets.token_urlsafe(24))
@@ -55,6 +74,7 @@ __all__ = [
     "Status",
     "Store",
     "TaskRow",
+    "Upload",
     "as_utc",
     "default_url",
     "kind_of",

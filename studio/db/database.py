@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .models import Base
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0002"
+HEAD = "0003"
 _ADVISORY_LOCK = 0x50A2_5707  # PostgreSQL: one migration at a time across processes
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from grsai_api import MODELS
+
 from .database import Database
 from .models import Generation
 from .status import ACTIVE, Status
@@ -27,13 +29,20 @@ class LibraryFilter:
     date_to: date | None = None
     batch_id: int | None = None
     family_pids: tuple[str, ...] = ()  # one video's family: these pids and every remix of them
+    models: tuple[str, ...] = ()  # model ids
+    makes: tuple[str, ...] = ()  # "video" / "image"
     tz: str = "UTC"  # the zone the dates are in (the browser's)
 
 
+# a model's own fields, kept in ``options`` (Sora's fields have columns of their own)
+OPTION_FIELDS = ("first_frame_url", "last_frame_url", "reference_urls", "resolution", "seed", "image_size", "variants")
+
+
 def kind_of(params: dict[str, Any]) -> str:
+    """What a generation starts from: a remix, images, or text alone."""
     if params.get("remix_target_id"):
         return "remix"
-    if params.get("image_url"):
+    if any(params.get(k) for k in ("image_url", "first_frame_url", "last_frame_url", "reference_urls")):
         return "image"
     return "text"
 
@@ -42,13 +51,19 @@ def generation_row(
     params: dict[str, Any], *, service: str, account: str | None, status: str, cost: int = 0, **extra: Any
 ) -> dict[str, Any]:
     """A generation's columns from request parameters (as the client takes them)."""
+    model = str(params.get("model") or "sora-2")
+    entry = MODELS.get(model)
+    options = {k: params[k] for k in OPTION_FIELDS if params.get(k) not in (None, "", [], ())}
+    duration = params.get("duration") or (entry.default_duration if entry is not None else 10) or 0
     return {
         "kind": kind_of(params),
         "status": status,
+        "model": model,
         "prompt": str(params.get("prompt") or "").strip(),
-        "aspect_ratio": str(params.get("aspect_ratio") or "16:9"),
-        "duration": int(params.get("duration") or 10),
-        "size": str(params.get("size") or "small"),
+        "aspect_ratio": str(params.get("aspect_ratio") or (entry.aspect_ratios[0] if entry else "16:9")),
+        "duration": int(duration),
+        "size": str(params.get("size") or ("small" if entry is None or entry.sizes else "")),
+        "options": options or None,
         "image_ref": params.get("image_url") or None,
         "remix_target_id": params.get("remix_target_id") or None,
         "characters": params.get("characters") or None,
@@ -181,6 +196,10 @@ class GenerationQueries(Database):
             query = query.where(Generation.created_at < _day_start(f.date_to + timedelta(days=1), f.tz))
         if f.batch_id is not None:
             query = query.where(Generation.batch_id == f.batch_id)
+        if f.models:
+            query = query.where(Generation.model.in_(f.models))
+        if f.makes:
+            query = query.where(Generation.model.in_([m.id for m in MODELS.values() if m.kind in f.makes]))
         if f.family_pids:
             query = query.where(
                 or_(Generation.pid.in_(f.family_pids), Generation.remix_target_id.in_(f.family_pids))

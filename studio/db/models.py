@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .status import BatchState, Status
@@ -73,10 +73,15 @@ class Generation(TaskColumns, Base):
     aspect_ratio: Mapped[str] = mapped_column(String(8))
     duration: Mapped[int]
     size: Mapped[str] = mapped_column(String(8))
-    model: Mapped[str] = mapped_column(String(32), default="sora-2")
+    model: Mapped[str] = mapped_column(String(40), default="sora-2")
     image_ref: Mapped[str | None] = mapped_column(Text, default=None)  # a URL, or "file:<media path>"
     remix_target_id: Mapped[str | None] = mapped_column(String(40), default=None)  # the parent's pid
     characters: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    # the model's own fields (first/last frame, references, resolution, image size, variants, seed);
+    # files among them are URLs or "file:<media path>", like image_ref
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # every file it made, kept: [{"path", "thumb"}]; video_path/thumb_path name the first
+    files: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
     pid: Mapped[str | None] = mapped_column(String(40), default=None)
     remote_url: Mapped[str | None] = mapped_column(Text, default=None)
     video_path: Mapped[str | None] = mapped_column(String(300), default=None)
@@ -94,19 +99,36 @@ class Generation(TaskColumns, Base):
         Index("ix_generations_pid", "pid"),
         Index("ix_generations_parent", "remix_target_id"),
         Index("ix_generations_batch", "batch_id", "batch_row"),
+        Index("ix_generations_model", "model", "created_at"),
     )
 
+    @property
+    def makes(self) -> str:
+        """"video" or "image": what its model makes."""
+        from grsai_api import MODELS
+
+        entry = MODELS.get(self.model)
+        return entry.kind if entry is not None else "video"
+
     def request_params(self) -> dict[str, Any]:
-        """The parameters as the client takes them (reference files resolved by the caller)."""
-        return {
-            "prompt": self.prompt,
-            "aspect_ratio": self.aspect_ratio,
-            "duration": self.duration,
-            "size": self.size,
-            "image_url": self.image_ref,
-            "remix_target_id": self.remix_target_id,
-            "characters": self.characters or None,
-        }
+        """The parameters as the client takes them, for this row's model (reference files
+        resolved by the caller); fields the model does not take are left out."""
+        from grsai_api import MODELS
+
+        entry = MODELS.get(self.model)
+        params: dict[str, Any] = {"model": self.model, "prompt": self.prompt, "aspect_ratio": self.aspect_ratio}
+        if entry is None or entry.api == "sora":
+            params.update(
+                duration=self.duration,
+                size=self.size,
+                image_url=self.image_ref,
+                remix_target_id=self.remix_target_id,
+                characters=self.characters or None,
+            )
+        elif entry.durations:
+            params["duration"] = self.duration
+        params.update(self.options or {})
+        return params
 
 
 class Character(TaskColumns, Base):
@@ -122,6 +144,20 @@ class Character(TaskColumns, Base):
     thumb_path: Mapped[str | None] = mapped_column(String(300), default=None)
 
     __table_args__ = (Index("ix_characters_due", "status", "next_poll_at"),)
+
+
+class Upload(Base):
+    """A file put in the service's storage for one account, by content: sent once, then named by URL."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (UniqueConstraint("service", "account", "digest", name="uq_uploads_file"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service: Mapped[str] = mapped_column(String(300))
+    account: Mapped[str] = mapped_column(String(40))
+    digest: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class EngineAccount(Base):

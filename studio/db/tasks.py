@@ -62,7 +62,11 @@ class TaskQueries(Database):
         if limit <= 0 or not held:
             return []
         now = utcnow()
-        query = select(model.id).where(model.status == Status.QUEUED, owned_by(model, held))
+        query = select(model.id).where(
+            model.status == Status.QUEUED,
+            owned_by(model, held),
+            or_(model.next_poll_at.is_(None), model.next_poll_at <= now),  # a held row waits its turn
+        )
         slots: dict[int, int] = {}
         in_flight: dict[int, int] = {}
         if model is Generation:
@@ -163,15 +167,25 @@ class TaskQueries(Database):
             )
         return bool(result.rowcount)
 
-    def requeue(self, model: TaskModel, row_id: int, note: str | None = None) -> bool:
-        """Put back a claimed row the service provably did not take (it may be sent again); a row
-        whose batch was cancelled meanwhile is cancelled instead (never charged)."""
+    def requeue(
+        self, model: TaskModel, row_id: int, note: str | None = None, not_before: datetime | None = None
+    ) -> bool:
+        """Put back a claimed row the service provably did not take (it may be sent again, from
+        ``not_before`` on); a row whose batch was cancelled meanwhile is cancelled instead (never
+        charged)."""
         status: Any = Status.QUEUED
         if model is Generation:
             cancelled = select(Batch.id).where(Batch.state == BatchState.CANCELLED)
             status = case((Generation.batch_id.in_(cancelled), Status.CANCELLED.value), else_=Status.QUEUED.value)
         return self._after_send(
-            model, row_id, status=status, submitted_at=None, lease_owner=None, lease_until=None, error=note
+            model,
+            row_id,
+            status=status,
+            submitted_at=None,
+            lease_owner=None,
+            lease_until=None,
+            error=note,
+            next_poll_at=not_before,
         )
 
     def mark_send_unknown(self, model: TaskModel, row_id: int, message: str, credits: int) -> bool:
@@ -372,20 +386,21 @@ class TaskQueries(Database):
             ).all()
         return {(s, a) for s, a in rows}
 
-    def typical_seconds(self, model: TaskModel, service: str, sample: int = 40) -> float | None:
-        """How long this service's tasks of this kind took lately (median), to plan polls."""
+    def typical_seconds(
+        self, model: TaskModel, service: str, sample: int = 40, models: Sequence[str] | None = None
+    ) -> float | None:
+        """How long this service's tasks of this kind (of these models) took lately (median), to
+        plan polls."""
+        query = select(model.submitted_at, model.finished_at).where(
+            model.service == service,
+            model.status == Status.SUCCEEDED,
+            model.submitted_at.is_not(None),
+            model.finished_at.is_not(None),
+        )
+        if models is not None and model is Generation:
+            query = query.where(Generation.model.in_(list(models)))
         with self.session() as session:
-            rows = session.execute(
-                select(model.submitted_at, model.finished_at)
-                .where(
-                    model.service == service,
-                    model.status == Status.SUCCEEDED,
-                    model.submitted_at.is_not(None),
-                    model.finished_at.is_not(None),
-                )
-                .order_by(model.id.desc())
-                .limit(sample)
-            ).all()
+            rows = session.execute(query.order_by(model.id.desc()).limit(sample)).all()
         seconds = [(as_utc(f) - as_utc(s)).total_seconds() for s, f in rows]
         seconds = [s for s in seconds if s > 0]
         return statistics.median(seconds) if len(seconds) >= 3 else None

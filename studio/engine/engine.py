@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import random
@@ -22,11 +23,12 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from grsai_api import AsyncClient, GrsaiError, NotFoundError, Task
+from grsai_api import MODELS, AsyncClient, GrsaiError, ModelStatus, NotFoundError, Task
 from grsai_api._base import shared_ssl_context
 
 from ..connection import Connection
@@ -42,7 +44,15 @@ log = logging.getLogger("studio.engine")
 
 LINK_LIFETIME = timedelta(hours=2)  # GrsAI's result links
 MAX_VIDEO_BYTES = 1 << 30
+MAX_IMAGE_BYTES = 64 << 20
 NOT_FOUND_STRIKES = 3
+MODEL_STATUS_SECONDS = 30.0  # how long a model's status is trusted before it is asked again
+UPLOAD_REUSE = timedelta(days=7)  # a file in the service's storage is named by URL this long, then put again
+
+
+def _unified(model: str) -> bool:
+    entry = MODELS.get(model)
+    return entry is not None and entry.api == "unified"
 
 
 @dataclass
@@ -110,7 +120,8 @@ class TaskEngine:
         self._progress: dict[type, list[tuple[int, int, datetime, datetime, datetime]]] = defaultdict(list)
         self._buckets: dict[Held, _Bucket] = {}
         self._backoff_until: dict[Held, float] = {}
-        self._typical: dict[tuple[type, str], tuple[float, float]] = {}
+        self._typical: dict[tuple[type, str, str], tuple[float, float]] = {}
+        self._model_status: dict[tuple[str, str, str], tuple[ModelStatus, float]] = {}
         self._chores_at: dict[str, float] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -244,17 +255,34 @@ class TaskEngine:
             self._clients[key] = client
         return client
 
-    def typical(self, model: type, service: str) -> float:
-        cached = self._typical.get((model, service))
+    def typical(self, model: type, service: str, makes: str = "video") -> float:
+        """How long such tasks take here: learned from the store, else a hint, else the policy's."""
+        cached = self._typical.get((model, service, makes))
         if cached is not None and time.monotonic() - cached[1] < 60:
             return cached[0]
-        learned = self.store.typical_seconds(model, service)
-        default = self.policy.video_seconds if model is Generation else self.policy.character_seconds
+        if model is Generation:
+            same = [m.id for m in MODELS.values() if m.kind == makes]
+            learned = self.store.typical_seconds(model, service, models=same)
+            default = self.policy.video_seconds if makes == "video" else self.policy.image_seconds
+        else:
+            learned = self.store.typical_seconds(model, service)
+            default = self.policy.character_seconds
         hints = self.settings.typical_seconds
         hint = hints.get(service) or (hints.get("sandbox") if service.startswith("sandbox") else None)
+        if hint is not None and makes == "image":
+            hint = min(hint, default)
         value = learned or hint or default
-        self._typical[(model, service)] = (value, time.monotonic())
+        self._typical[(model, service, makes)] = (value, time.monotonic())
         return value
+
+    def _row_typical(self, model: type, row: TaskRow) -> float:
+        return self.typical(model, row.service, row.makes if model is Generation else "video")
+
+    def _policy_for(self, model: type, row: TaskRow) -> PollPolicy:
+        """Webhooks bring news of old-style tasks only: unified-API tasks are polled at full pace."""
+        if model is Generation and self.settings.webhook_url and _unified(row.model):
+            return self.settings.policy
+        return self.policy
 
     # -- sending ------------------------------------------------------------------------------
     async def _start_sends(self, held: list[Held]) -> None:
@@ -293,8 +321,16 @@ class TaskEngine:
             webhook = self._webhook()
             try:
                 if model is Generation:
-                    params = self._video_params(row)
-                    task_id = await client.create_video(**params, webhook=webhook)
+                    down = await self._model_down(connection, row.model)
+                    if down is not None:
+                        await self._hold_for_model(row, account, down)
+                        return
+                    params = await self._sendable(row.request_params(), connection)
+                    entry = MODELS.get(row.model)
+                    if entry is not None and entry.kind == "image":
+                        task_id = await client.create_image(**params, webhook=webhook)
+                    else:
+                        task_id = await client.create_video(**params, webhook=webhook)
                     credits = video_cost(model=row.model)
                 elif row.source_pid:
                     task_id = await client.create_character(
@@ -302,7 +338,7 @@ class TaskEngine:
                     )
                     credits = character_cost()
                 else:
-                    clip = self.media.resolve(row.source_ref)
+                    clip = await self._file(row.source_ref, connection, "mp4")
                     task_id = await client.upload_character(url=clip, timestamps=row.timestamps, webhook=webhook)
                     credits = character_cost()
             except (OSError, ValueError) as exc:  # our own file is gone: nothing was sent
@@ -314,20 +350,79 @@ class TaskEngine:
                 await self._after_failed_send(model, row, account, exc)
                 return
             self.stats["sent"] += 1
-            typical = self.typical(model, row.service)
-            first = utcnow() + timedelta(seconds=first_poll(self.policy, typical, self._rng))
+            typical = self._row_typical(model, row)
+            first = utcnow() + timedelta(seconds=first_poll(self._policy_for(model, row), typical, self._rng))
             self._sent[model].append((row.id, task_id, credits, first))
             self._backoff_until.pop(account, None)
         finally:
             self._sending[account] -= 1
             self.wake()  # a slot is free: claim the next row now, not at the next tick
 
-    def _video_params(self, row: Generation) -> dict[str, Any]:
-        params = {k: v for k, v in row.request_params().items() if v not in (None, "", [])}
-        image = params.get("image_url")
-        if isinstance(image, str) and image.startswith(FILE_PREFIX):
-            params["image_url"] = self.media.resolve(image)
+    async def _sendable(self, params: dict[str, Any], connection: Connection) -> dict[str, Any]:
+        """A stored request as the client takes it: empty fields left out, kept files named by
+        their address in the service's storage (put there once)."""
+        params = {k: v for k, v in params.items() if v not in (None, "", [])}
+        for name in ("image_url", "first_frame_url", "last_frame_url"):
+            if isinstance(params.get(name), str):
+                params[name] = await self._file(params[name], connection, "png")
+        if params.get("reference_urls"):
+            params["reference_urls"] = [await self._file(ref, connection, "png") for ref in params["reference_urls"]]
         return params
+
+    async def _file(self, ref: str | None, connection: Connection, suffix: str) -> str | bytes | None:
+        """A stored reference as sent: a URL as it is; a kept file by the URL it has in this
+        account's storage, uploaded once by content. When the storage can't take it, the file's
+        bytes are sent instead (base64), as before there was a storage."""
+        if not ref or not ref.startswith(FILE_PREFIX):
+            return ref
+        data = await asyncio.to_thread(self.media.resolve, ref)
+        if not isinstance(data, bytes):
+            return data
+        digest = hashlib.sha256(data).hexdigest()
+        found = await asyncio.to_thread(
+            self.store.uploaded, connection.service_id, connection.account, digest, UPLOAD_REUSE
+        )
+        if found:
+            return found
+        try:
+            url = await self._client(connection).upload_file(data, suffix=Path(ref).suffix.lstrip(".") or suffix)
+        except GrsaiError as exc:
+            log.warning("upload to the service's storage failed (%s); sending the file inline", type(exc).__name__)
+            self.stats["upload_failed"] += 1
+            return data
+        self.stats["uploaded"] += 1
+        await asyncio.to_thread(self.store.remember_upload, connection.service_id, connection.account, digest, url)
+        return url
+
+    async def _model_down(self, connection: Connection, model: str) -> str | None:
+        """Why ``model`` is down for this account (asked at most every MODEL_STATUS_SECONDS), or
+        None when it is up or the service could not say (then the create itself is judged)."""
+        key = (connection.base_url, connection.account, model)
+        cached = self._model_status.get(key)
+        if cached is None or time.monotonic() - cached[1] > MODEL_STATUS_SECONDS:
+            try:
+                status = await self._client(connection).model_status(model)
+            except GrsaiError:
+                return None
+            cached = self._model_status[key] = (status, time.monotonic())
+        status = cached[0]
+        if status.available:
+            return None
+        name = MODELS[model].name if model in MODELS else model
+        return f"{name} is down right now{f' ({status.message})' if status.message else ''}"
+
+    async def _hold_for_model(self, row: Generation, account: Held, why: str) -> None:
+        """Never send to a model that is down: a batch pauses (saying why); a single request waits,
+        unsent and uncharged, and goes when the model is back."""
+        self.stats["held_for_model"] += 1
+        if row.batch_id is not None:
+            await asyncio.to_thread(self.store.requeue, Generation, row.id)
+            await self._pause_batch(row, f"{why}. Resume when it is back, or choose another model.")
+            return
+        when = utcnow() + timedelta(seconds=MODEL_STATUS_SECONDS)
+        await asyncio.to_thread(
+            self.store.requeue, Generation, row.id, f"Not sent: {why}. It is sent when the model is back.", when
+        )
 
     def _webhook(self) -> str:
         return self.settings.webhook_url or "-1"
@@ -424,7 +519,9 @@ class TaskEngine:
             if connection is None:
                 return None
             try:
-                task = await self._client(connection).get_result(row.task_id)
+                task = await self._client(connection).get_result(
+                    row.task_id, model=row.model if model is Generation else None
+                )
             except NotFoundError:
                 await self._not_found(model, row)
                 return None
@@ -450,10 +547,10 @@ class TaskEngine:
             if row.polled_at is not None:
                 previous = ((as_utc(row.polled_at) - start).total_seconds(), row.progress)
             wait = next_poll(
-                self.policy,
+                self._policy_for(model, row),
                 elapsed=(now - start).total_seconds(),
                 progress=task.progress,
-                typical=self.typical(model, row.service),
+                typical=self._row_typical(model, row),
                 previous=previous,
                 rng=self._rng,
             )
@@ -491,7 +588,6 @@ class TaskEngine:
             )
             self.stats["succeeded"] += 1
             return None
-        url = task.video_url or (task.raw.get("url") if isinstance(task.raw.get("url"), str) else None)
         moved = await asyncio.to_thread(
             self.store.finish,
             model,
@@ -499,7 +595,8 @@ class TaskEngine:
             expect=(Status.RUNNING,),
             status=Status.SAVING,
             pid=task.pid,
-            remote_url=url,
+            remote_url=task.video_url,
+            files=[{"url": url} for url in task.urls] or None,
             progress=100,
             finished_at=now,
             polls=row.polls + 1,
@@ -543,11 +640,17 @@ class TaskEngine:
 
     # -- copying ------------------------------------------------------------------------------
     async def _copy(self, row: Generation) -> None:
-        """Copy a finished video into the media store, check it plays, make its thumbnail. A copy
-        that fails is tried again until the link's two hours are up, then said in words."""
+        """Copy a finished task's files (a video, or an image task's images) into the media store,
+        check each plays or opens, make thumbnails. A copy that fails is tried again until the
+        link's two hours are up, then said in words."""
         deadline = as_utc(row.finished_at or utcnow()) + LINK_LIFETIME
-        if not row.remote_url:
-            await self._finish_copy(row, failed="The service said the video was made but gave no link to it.")
+        image = row.makes == "image"
+        urls = [f["url"] for f in row.files or [] if isinstance(f, dict) and f.get("url")]
+        if not urls and row.remote_url:
+            urls = [row.remote_url]
+        what = "image" if image else "video"
+        if not urls:
+            await self._finish_copy(row, failed=f"The service said the {what} was made but gave no link to it.")
             return
         connection = self.keys.get(row.service, row.account)
         allow_local = connection is not None and connection.is_local
@@ -555,43 +658,56 @@ class TaskEngine:
             self._http = httpx.AsyncClient(
                 timeout=httpx.Timeout(60.0, connect=10.0), verify=shared_ssl_context(), follow_redirects=False
             )
-        relative = f"videos/{row.id}.mp4"
-        try:
-            await fetch_to_file(
-                self._http,
-                row.remote_url,
-                self.media.path(relative),
-                kind="video",
-                max_bytes=MAX_VIDEO_BYTES,
-                total_timeout=self.settings.copy_timeout,
-                allow_local=allow_local,
-            )
-        except FetchError as exc:
-            if exc.permanent or utcnow() >= deadline:
-                why = exc.message if exc.permanent else "its link expired before it could be copied"
-                await self._finish_copy(row, failed=f"The video was made but could not be kept: {why}.")
+        kept: list[dict[str, str | None]] = []
+        for number, url in enumerate(urls):
+            relative = f"images/{row.id}_{number}.png" if image else f"videos/{row.id}.mp4"
+            try:
+                if not self.media.exists(relative):  # kept by an earlier try
+                    await fetch_to_file(
+                        self._http,
+                        url,
+                        self.media.path(relative),
+                        kind="image" if image else "video",
+                        max_bytes=MAX_IMAGE_BYTES if image else MAX_VIDEO_BYTES,
+                        total_timeout=self.settings.copy_timeout,
+                        allow_local=allow_local,
+                    )
+            except FetchError as exc:
+                if exc.permanent or utcnow() >= deadline:
+                    why = exc.message if exc.permanent else "its link expired before it could be copied"
+                    await self._finish_copy(row, failed=f"The {what} was made but could not be kept: {why}.")
+                    return
+                wait = min(300.0, self.policy.copy_retry * 2 ** min(row.poll_failures, 6))
+                local = deadline.astimezone().strftime("%H:%M")
+                await self._poll_failed(
+                    Generation,
+                    row,
+                    f"Copying the finished {what} failed ({exc.message}); trying again until {local}, "
+                    "when its link expires.",
+                    wait=wait,
+                )
                 return
-            wait = min(300.0, self.policy.copy_retry * 2 ** min(row.poll_failures, 6))
-            local = deadline.astimezone().strftime("%H:%M")
-            await self._poll_failed(
-                Generation,
-                row,
-                f"Copying the finished video failed ({exc.message}); trying again until {local}, "
-                "when its link expires.",
-                wait=wait,
-            )
-            return
-        thumb = await asyncio.to_thread(self.media.make_thumbnail, relative, str(row.id))
-        await self._finish_copy(row, video_path=relative, thumb_path=thumb)
+            make = self.media.make_image_thumbnail if image else self.media.make_thumbnail
+            thumb = await asyncio.to_thread(make, relative, f"{row.id}_{number}" if image else str(row.id))
+            kept.append({"path": relative, "thumb": thumb})
+        await self._finish_copy(row, video_path=kept[0]["path"], thumb_path=kept[0]["thumb"], files=kept)
 
     async def _finish_copy(
-        self, row: Generation, *, video_path: str | None = None, thumb_path: str | None = None, failed: str | None = None
+        self,
+        row: Generation,
+        *,
+        video_path: str | None = None,
+        thumb_path: str | None = None,
+        files: list[dict[str, str | None]] | None = None,
+        failed: str | None = None,
     ) -> None:
         values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
         if failed:  # made and charged, but lost: say so (the cost stays: it was paid)
             values.update(status=Status.FAILED, failure_reason="copy", error=failed)
         else:
-            values.update(status=Status.SUCCEEDED, video_path=video_path, thumb_path=thumb_path, error=None)
+            values.update(
+                status=Status.SUCCEEDED, video_path=video_path, thumb_path=thumb_path, files=files, error=None
+            )
         done = await asyncio.to_thread(self.store.finish, Generation, row.id, expect=(Status.SAVING,), **values)
         self.stats["copied" if not failed else "copy_failed"] += int(done)
 

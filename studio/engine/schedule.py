@@ -18,6 +18,7 @@ class PollPolicy:
     jitter: float = 0.08  # spread polls of tasks sent together
     video_seconds: float = 180.0  # typical durations before any were seen
     character_seconds: float = 30.0
+    image_seconds: float = 40.0
     copy_retry: float = 5.0  # first wait before copying a file again
 
     def scaled(self, factor: float) -> PollPolicy:
@@ -30,6 +31,7 @@ class PollPolicy:
             aim_after=self.aim_after * factor,
             video_seconds=self.video_seconds * factor,
             character_seconds=self.character_seconds * factor,
+            image_seconds=self.image_seconds * factor,
             copy_retry=self.copy_retry * factor,
         )
 
