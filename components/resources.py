@@ -9,6 +9,8 @@ from pathlib import Path
 import streamlit as st
 
 from sandbox import RunningSandbox
+from studio.availability import ModelBoard
+from studio.availability import ask as ask_models
 from studio.batch import BatchService
 from studio.characters import CharacterService
 from studio.config import AppConfig
@@ -142,3 +144,18 @@ def credits_left(_connection: Connection, cache_key: str) -> int | None:
 
 def credits_for(conn: Connection) -> int | None:
     return credits_left(conn, f"{conn.base_url}|{conn.account}")
+
+
+@st.cache_data(ttl=15, show_spinner=False, max_entries=16)
+def _model_board(_connection: Connection, cache_key: str) -> ModelBoard:
+    """Every model's status for this account (``cache_key`` names it by fingerprint, never the key)."""
+    return ask_models(_connection)
+
+
+def model_board(conn: Connection) -> ModelBoard:
+    """Which models are up for this connection, asked at most every 15 s (``refresh_models`` asks now)."""
+    return _model_board(conn, f"{conn.base_url}|{conn.account}")
+
+
+def refresh_models() -> None:
+    _model_board.clear()

@@ -13,11 +13,12 @@ from .config import SANDBOX_API_KEY, AppConfig
 
 CHOICES = {
     "sandbox": "Sandbox (built in, free)",
-    "overseas": "GrsAI overseas · api.grsai.com",
+    "overseas": "GrsAI overseas · grsaiapi.com",
+    "overseas-legacy": "GrsAI overseas · api.grsai.com (the older name)",
     "domestic": "GrsAI mainland · grsai.dakka.com.cn",
     "custom": "Custom URL",
 }
-LABELS = {"overseas": "GrsAI overseas", "domestic": "GrsAI mainland"}
+LABELS = {"overseas": "GrsAI overseas", "overseas-legacy": "GrsAI overseas", "domestic": "GrsAI mainland"}
 
 
 @dataclass(frozen=True)
