@@ -45,6 +45,15 @@ def character_cost(count: int = 1) -> int:
     return PRICES[CHARACTER] * int(count)
 
 
+def _whole(value: object) -> int | None:
+    """``value`` as whole non-negative credits (2000 or 2000.0), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    return int(value) if value >= 0 else None
+
+
 def overrides_from(text: str | None) -> dict[str, int]:
     """Saved overrides: known names, whole non-negative credits; anything else is dropped."""
     try:
@@ -75,8 +84,12 @@ def load(store: SettingsStore, *, force: bool = False) -> dict[str, int]:
 
 def save(store: SettingsStore, table: dict[str, int]) -> dict[str, int]:
     """Keep the prices that differ from the defaults as the deployment's overrides."""
-    overrides = {name: int(value) for name, value in table.items() if DEFAULT_PRICES.get(name) != int(value)}
-    store.put_setting(SETTING, json.dumps(overrides_from(json.dumps(overrides)), sort_keys=True))
+    overrides = {}
+    for name, value in table.items():
+        whole = _whole(value)
+        if whole is not None and name in DEFAULT_PRICES and DEFAULT_PRICES[name] != whole:
+            overrides[name] = whole
+    store.put_setting(SETTING, json.dumps(overrides, sort_keys=True))
     return load(store, force=True)
 
 

@@ -46,8 +46,10 @@ LINK_LIFETIME = timedelta(hours=2)  # GrsAI's result links
 MAX_VIDEO_BYTES = 1 << 30
 MAX_IMAGE_BYTES = 64 << 20
 NOT_FOUND_STRIKES = 3
-MODEL_STATUS_SECONDS = 30.0  # how long a model's status is trusted before it is asked again
 UPLOAD_REUSE = timedelta(days=7)  # a file in the service's storage is named by URL this long, then put again
+
+
+SORA = "sora-2"  # characters (Cameo) and remixes are this model's
 
 
 def _unified(model: str) -> bool:
@@ -67,6 +69,7 @@ class EngineSettings:
     copy_timeout: float = 180.0
     webhook_url: str | None = None  # where the service should post task updates (public address)
     typical_seconds: dict[str, float] = field(default_factory=dict)  # by service, before any were seen
+    model_status_seconds: float = 30.0  # a model's status is trusted this long before it is asked again
 
     @property
     def follow_lease(self) -> float:
@@ -320,11 +323,11 @@ class TaskEngine:
             client = self._client(connection)
             webhook = self._webhook()
             try:
+                down = await self._model_down(connection, row.model if model is Generation else SORA)
+                if down is not None:  # characters are Sora 2's
+                    await self._hold_for_model(model, row, down)
+                    return
                 if model is Generation:
-                    down = await self._model_down(connection, row.model)
-                    if down is not None:
-                        await self._hold_for_model(row, account, down)
-                        return
                     params = await self._sendable(row.request_params(), connection)
                     entry = MODELS.get(row.model)
                     if entry is not None and entry.kind == "image":
@@ -395,11 +398,11 @@ class TaskEngine:
         return url
 
     async def _model_down(self, connection: Connection, model: str) -> str | None:
-        """Why ``model`` is down for this account (asked at most every MODEL_STATUS_SECONDS), or
+        """Why ``model`` is down for this account (asked at most every ``model_status_seconds``), or
         None when it is up or the service could not say (then the create itself is judged)."""
         key = (connection.base_url, connection.account, model)
         cached = self._model_status.get(key)
-        if cached is None or time.monotonic() - cached[1] > MODEL_STATUS_SECONDS:
+        if cached is None or time.monotonic() - cached[1] > self.settings.model_status_seconds:
             try:
                 status = await self._client(connection).model_status(model)
             except GrsaiError:
@@ -411,17 +414,17 @@ class TaskEngine:
         name = MODELS[model].name if model in MODELS else model
         return f"{name} is down right now{f' ({status.message})' if status.message else ''}"
 
-    async def _hold_for_model(self, row: Generation, account: Held, why: str) -> None:
+    async def _hold_for_model(self, model: type, row: TaskRow, why: str) -> None:
         """Never send to a model that is down: a batch pauses (saying why); a single request waits,
         unsent and uncharged, and goes when the model is back."""
         self.stats["held_for_model"] += 1
-        if row.batch_id is not None:
-            await asyncio.to_thread(self.store.requeue, Generation, row.id)
+        if getattr(row, "batch_id", None) is not None:
+            await asyncio.to_thread(self.store.requeue, model, row.id)
             await self._pause_batch(row, f"{why}. Resume when it is back, or choose another model.")
             return
-        when = utcnow() + timedelta(seconds=MODEL_STATUS_SECONDS)
+        when = utcnow() + timedelta(seconds=self.settings.model_status_seconds)
         await asyncio.to_thread(
-            self.store.requeue, Generation, row.id, f"Not sent: {why}. It is sent when the model is back.", when
+            self.store.requeue, model, row.id, f"Not sent: {why}. It is sent when the model is back.", when
         )
 
     def _webhook(self) -> str:
