@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -74,7 +75,7 @@ def resolve_base_url(base_url: str) -> str:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (a number or an HTTP date), capped."""
+    """Seconds from a Retry-After header (a number or an HTTP date), capped; None when unreadable."""
     if not value:
         return None
     try:
@@ -82,9 +83,13 @@ def parse_retry_after(value: str | None) -> float | None:
     except ValueError:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+            if when.tzinfo is None:  # "-0000" dates come back naive: they are UTC
+                when = when.replace(tzinfo=UTC)
+            seconds = (when - datetime.now(UTC)).total_seconds()
+        except (TypeError, ValueError, OverflowError, IndexError):
             return None
-        seconds = (when - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):
+        return None if math.isnan(seconds) else MAX_RETRY_AFTER
     return max(0.0, min(seconds, MAX_RETRY_AFTER))
 
 
@@ -98,14 +103,22 @@ def decode_reply(text: str) -> Any:
     payload = text.strip()
     if payload.startswith("data:"):
         payload = payload[5:].strip()
-    return json.loads(payload)
+    try:
+        return json.loads(payload)
+    except RecursionError:  # nested deeper than Python parses: not a reply we can read
+        raise json.JSONDecodeError("nested too deeply", payload[:20], 0) from None
+
+
+def resolve_ok(url: str) -> bool:
+    parsed = urlparse(url)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
 def credits_from(data: Any) -> float:
-    if isinstance(data, int | float) and not isinstance(data, bool):
-        return float(data)
-    if isinstance(data, str):
-        return float(data)
+    if isinstance(data, int | float | str) and not isinstance(data, bool):
+        value = float(data)  # ValueError/OverflowError for text that is not a number
+        if math.isfinite(value):
+            return value
     if isinstance(data, dict):
         for key in ("credits", "credit", "balance", "points", "remaining"):
             if key in data:
@@ -217,7 +230,7 @@ class BaseClient:
         code = body.get("code") if isinstance(body, dict) else None
         try:
             code = int(code) if code is not None else None
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             code = None
         raw_msg = ""
         if isinstance(body, dict):
@@ -243,17 +256,35 @@ class BaseClient:
             return InvalidRequestError(f"The service refused the request: {msg}", **kwargs)
         return APIStatusError(f"HTTP {status}: {msg}", **kwargs)
 
-    @staticmethod
-    def _task_id(data: Any) -> str:
-        if isinstance(data, dict) and data.get("id"):
-            return str(data["id"])
-        raise APIResponseValidationError(f"The reply carried no task id: {data!r}")
+    def _shown(self, data: Any) -> str:
+        """A reply quoted in a message: short, and without the key even when the reply echoes it."""
+        try:
+            text = repr(data)
+        except (RecursionError, ValueError):
+            text = "<unreadable>"
+        return self._redact(text[:300])
 
-    @staticmethod
-    def _task(data: Any, task_id: str) -> Task:
+    def _task_id(self, data: Any) -> str:
+        if isinstance(data, dict) and isinstance(data.get("id"), str | int) and data.get("id") not in ("", True):
+            return str(data["id"])
+        raise APIResponseValidationError(f"The reply carried no task id: {self._shown(data)}")
+
+    def _task(self, data: Any, task_id: str) -> Task:
         if not isinstance(data, dict):
-            raise APIResponseValidationError(f"The reply carried no task object: {data!r}")
+            raise APIResponseValidationError(f"The reply carried no task object: {self._shown(data)}")
         return Task.from_payload(data, task_id=task_id)
+
+    def _credits(self, data: Any) -> float:
+        try:
+            return credits_from(data)
+        except (APIResponseValidationError, ValueError, TypeError, OverflowError, RecursionError):
+            raise APIResponseValidationError(f"Could not read the credits from the reply: {self._shown(data)}") from None
+
+    def _model_status(self, model: str, data: Any) -> ModelStatus:
+        status = model_status_from(model, data, None)
+        if status.message is not None:
+            status = ModelStatus(model=model, available=status.available, message=self._redact(str(status.message))[:300])
+        return status
 
     def _stream_line(self, line: str) -> Task | None:
         """One line of the streaming mode: a task, or None for blank lines and keep-alives."""
@@ -265,7 +296,7 @@ class BaseClient:
         if text == "[DONE]":
             return None
         try:
-            obj = json.loads(text)
+            obj = decode_reply(text)
         except json.JSONDecodeError:
             raise APIResponseValidationError(
                 f"A streamed update was not JSON: {self._redact(text[:200])!r}"
@@ -303,12 +334,13 @@ class BaseClient:
             return "GET", catalogue.UNIFIED_RESULT_PATH, {"params": {"id": task_id}}
         return "POST", catalogue.RESULT_PATH, {"json": {"id": task_id}}
 
-    @staticmethod
-    def _upload_target(data: Any) -> tuple[str, str]:
+    def _upload_target(self, data: Any) -> tuple[str, str]:
         """The presigned PUT address and the file's final address from a newUploadToken reply."""
         if isinstance(data, dict) and all(isinstance(data.get(k), str) and data.get(k) for k in ("url", "key", "domain")):
-            return data["url"], data["domain"].rstrip("/") + "/" + data["key"].lstrip("/")
-        raise APIResponseValidationError(f"The upload token reply lacked url, key or domain: {data!r}")
+            put, address = data["url"], data["domain"].rstrip("/") + "/" + data["key"].lstrip("/")
+            if resolve_ok(put) and resolve_ok(address):
+                return put, address
+        raise APIResponseValidationError(f"The upload token reply lacked a usable url, key or domain: {self._shown(data)}")
 
     @staticmethod
     def _with_reply_mode(body: dict[str, Any], webhook: str) -> dict[str, Any]:

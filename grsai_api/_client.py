@@ -13,8 +13,6 @@ from . import _validation as validation
 from ._base import (
     BaseClient,
     RetryPolicy,
-    credits_from,
-    model_status_from,
     parse_retry_after,
     shared_ssl_context,
 )
@@ -219,11 +217,11 @@ class Client(BaseClient):
             self._sleep(interval)
 
     def credits(self) -> float:
-        return credits_from(self._request("POST", CREDITS_PATH, policy="all", json={"apiKey": self._api_key}))
+        return self._credits(self._request("POST", CREDITS_PATH, policy="all", json={"apiKey": self._api_key}))
 
     def model_status(self, model: str = MODEL) -> ModelStatus:
         data = self._request("GET", MODEL_STATUS_PATH, policy="all", params={"model": model})
-        return model_status_from(model, data, None)
+        return self._model_status(model, data)
 
 
 class AsyncClient(BaseClient):
@@ -394,11 +392,11 @@ class AsyncClient(BaseClient):
 
     async def credits(self) -> float:
         data = await self._request("POST", CREDITS_PATH, policy="all", json={"apiKey": self._api_key})
-        return credits_from(data)
+        return self._credits(data)
 
     async def model_status(self, model: str = MODEL) -> ModelStatus:
         data = await self._request("GET", MODEL_STATUS_PATH, policy="all", params={"model": model})
-        return model_status_from(model, data, None)
+        return self._model_status(model, data)
 
 
 def _suffix(suffix: str) -> str:

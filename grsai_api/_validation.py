@@ -214,6 +214,8 @@ def _as_character(item: CharacterLike) -> Character:
 def check_characters(items: Sequence[CharacterLike] | None) -> list[dict[str, str]]:
     if not items:
         return []
+    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence):
+        raise _fail("Characters must be a list of clips, each with a span.", "characters")
     if len(items) > MAX_CHARACTERS:
         raise _fail(
             f"Sora takes at most {MAX_CHARACTERS} characters in one video; this request has {len(items)}.",
@@ -236,7 +238,7 @@ def check_characters(items: Sequence[CharacterLike] | None) -> list[dict[str, st
 
 def video_body(
     *,
-    prompt: Any,
+    prompt: Any = None,
     aspect_ratio: Any = "16:9",
     duration: Any = 10,
     size: Any = "small",
@@ -310,7 +312,12 @@ def check_choice(value: Any, allowed: Sequence[str], field: str, what: str) -> s
 
 
 def check_references(values: Any, model: ModelSpec, field: str = "reference_urls") -> list[str]:
-    items = [values] if isinstance(values, str | bytes | bytearray) else list(values or [])
+    if isinstance(values, str | bytes | bytearray):
+        items = [values]
+    elif isinstance(values, list | tuple):
+        items = list(values)
+    else:
+        raise _fail("Reference images must be a list of web addresses or image files.", field)
     if len(items) > model.max_references:
         raise _fail(
             f"{model.name} takes at most {model.max_references} reference images; this request has {len(items)}.",
@@ -325,11 +332,18 @@ def check_references(values: Any, model: ModelSpec, field: str = "reference_urls
     return wire
 
 
-def _check_seconds(value: Any, model: ModelSpec, resolution: str | None) -> int:
+def _number(value: Any) -> float:
+    """``value`` as a number of seconds, NaN when it is not one (True is not one second)."""
+    if isinstance(value, bool):
+        return math.nan
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def _check_seconds(value: Any, model: ModelSpec, resolution: str | None) -> int:
+    number = _number(value)
     longest = model.longest(resolution)
     if not (math.isfinite(number) and number.is_integer() and int(number) in model.durations):
         low, high = min(model.durations), max(model.durations)
@@ -341,7 +355,7 @@ def _check_seconds(value: Any, model: ModelSpec, resolution: str | None) -> int:
 
 def _veo_body(model: ModelSpec, p: dict[str, Any]) -> dict[str, Any]:
     _refuse_extra(model, p, {"prompt", "aspect_ratio", "first_frame_url", "last_frame_url", "reference_urls", "duration"})
-    if p.get("duration") not in (None, "") and float(p["duration"]) != model.seconds:
+    if p.get("duration") not in (None, "") and _number(p["duration"]) != model.seconds:
         raise _fail(f"{model.name} videos are {model.seconds} seconds long; there is no other length.", "duration")
     body: dict[str, Any] = {
         "model": model.id,
@@ -398,7 +412,7 @@ def video_request(model: str, **params: Any) -> tuple[ModelSpec, dict[str, Any]]
     entry = _model(model, "video")
     if entry.api == "sora":
         _refuse_extra(entry, params, {"prompt", "aspect_ratio", *_SORA_ONLY})
-        given = {k: v for k, v in params.items() if v is not None}
+        given = {k: v for k, v in params.items() if v is not None and k in {"prompt", "aspect_ratio", *_SORA_ONLY}}
         given.setdefault("duration", 10)
         given.setdefault("size", "small")
         return entry, video_body(model=entry.id, **given)
