@@ -30,6 +30,7 @@ from ._constants import (
 from ._exceptions import (
     InvalidRequestError,
     StreamInterruptedError,
+    SubmissionUnknownError,
     TaskFailedError,
     WaitTimeoutError,
 )
@@ -184,6 +185,11 @@ class Client(BaseClient):
                 f"The stream broke off at {last.progress}%; poll task {last.id} for the outcome.",
                 last_task=last,
             ) from exc
+        if last is None:  # the request went out and a reply began, but no task came: it may exist
+            raise SubmissionUnknownError(
+                "The stream closed before its first update, so it is not known whether the task was "
+                "created. It was not sent again, because every create is charged."
+            )
         raise StreamInterruptedError("The stream ended before the final update.", last_task=last)
 
     # -- reads: retried ---------------------------------------------------------------------
@@ -360,6 +366,11 @@ class AsyncClient(BaseClient):
                 f"The stream broke off at {last.progress}%; poll task {last.id} for the outcome.",
                 last_task=last,
             ) from exc
+        if last is None:  # the request went out and a reply began, but no task came: it may exist
+            raise SubmissionUnknownError(
+                "The stream closed before its first update, so it is not known whether the task was "
+                "created. It was not sent again, because every create is charged."
+            )
         raise StreamInterruptedError("The stream ended before the final update.", last_task=last)
 
     async def get_result(self, task_id: str, *, model: str | None = None) -> Task:

@@ -177,3 +177,17 @@ def test_any_input_is_accepted_or_refused_naming_a_field_and_nothing_is_sent(mod
         assert seen == []  # refused before anything left
         return
     assert body["model"] == model and body["prompt"].strip()
+
+
+def test_a_stream_that_closes_before_its_first_update_is_unknown_not_unsent():
+    """Issue 11 #17: the request went out; a stream that ends with no task must not read as 'never
+    reached the service' (that would let it be sent, and charged, again)."""
+    from grsai_api import StreamInterruptedError, SubmissionUnknownError
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text=": keep-alive\n\n", headers={"content-type": "text/event-stream"})
+
+    with Client(api_key=KEY, base_url="https://grsai.test", transport=httpx.MockTransport(answer)) as client:
+        with pytest.raises(SubmissionUnknownError) as raised:
+            list(client.stream_video(prompt="a kite"))
+    assert not isinstance(raised.value, StreamInterruptedError)
