@@ -83,12 +83,12 @@ def _card(generation: Generation, media: MediaStore, held: bool, actions) -> Non
 def task_panel(connection: Connection, store: Store, media: MediaStore, actions) -> None:
     """``actions``: callables by name (cancel, hide, resend) taking a generation id."""
     show_toasts()
-    recent = store.recent_for(connection.service_id, connection.account, SHOWN)
+    recent = store.recent_for(connection.service_id, connection.account, SHOWN, makes=("video",))
     busy = any(Status(g.status).is_active for g in recent)
 
     @st.fragment(run_every=REDRAW_SECONDS if busy else None)
     def panel() -> None:
-        generations = store.recent_for(connection.service_id, connection.account, SHOWN)
+        generations = store.recent_for(connection.service_id, connection.account, SHOWN, makes=("video",))
         held = (connection.service_id, connection.account) in store.held_recently()
         active = sum(Status(g.status).is_active for g in generations)
         if not generations:

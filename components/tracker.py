@@ -20,9 +20,10 @@ REDRAW_SECONDS = 2.0
 
 def _ended_words(kind: str, row) -> str:
     if kind == "video":
-        return {"succeeded": "Your video is ready", "unknown": "A video's send could not be confirmed"}.get(
-            row.status, "A video could not be made"
-        )
+        noun = row.makes  # "video" or "image"
+        return {"succeeded": f"Your {noun} is ready", "unknown": f"An {noun}'s send could not be confirmed"}.get(
+            row.status, f"An {noun} could not be made"
+        ).replace("An video", "A video")
     if row.status == "succeeded":
         return f"Character @{row.character_id} is ready"
     return f"The character “{row.label}” could not be made"
@@ -60,10 +61,13 @@ def tracker(connection: Connection, store: Store) -> None:
                 f":material/key_off: Waiting for the key of account {short(connection.account)}: "
                 "the app's engine is not running."
             )
-        if videos:
-            noun = "video is" if len(videos) == 1 else "videos are"
-            st.caption(f":material/progress_activity: {len(videos)} {noun} being made")
-            for generation in videos[:5]:
+        for makes, icon in (("video", ":material/progress_activity:"), ("image", ":material/image:")):
+            rows = [g for g in videos if g.makes == makes]
+            if not rows:
+                continue
+            noun = f"{makes} is" if len(rows) == 1 else f"{makes}s are"
+            st.caption(f"{icon} {len(rows)} {noun} being made")
+            for generation in rows[:5]:
                 st.progress(
                     generation.progress / 100, text=f"{plain(generation.prompt, 28)} {generation.progress}%"
                 )

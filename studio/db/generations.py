@@ -75,6 +75,10 @@ def generation_row(
     }
 
 
+def _models_making(makes: tuple[str, ...]) -> list[str]:
+    return [m.id for m in MODELS.values() if m.kind in makes]
+
+
 def _like(text: str) -> str:
     """A LIKE pattern that finds ``text`` literally (a % or _ typed in the search is not a wildcard)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -165,9 +169,14 @@ class GenerationQueries(Database):
             Generation.service == service, Generation.account == account, Generation.batch_id.is_(None)
         )
 
-    def recent_for(self, service: str, account: str | None, limit: int = 6) -> list[Generation]:
-        """An account's latest single generations (not hidden), newest first."""
+    def recent_for(
+        self, service: str, account: str | None, limit: int = 6, makes: tuple[str, ...] = ()
+    ) -> list[Generation]:
+        """An account's latest single generations (not hidden), newest first; only videos or
+        only images with ``makes``."""
         query = self._singles(service, account).where(Generation.hidden.is_(False))
+        if makes:
+            query = query.where(Generation.model.in_(_models_making(makes)))
         with self.session() as session:
             return list(session.scalars(query.order_by(Generation.id.desc()).limit(limit)))
 
@@ -199,7 +208,7 @@ class GenerationQueries(Database):
         if f.models:
             query = query.where(Generation.model.in_(f.models))
         if f.makes:
-            query = query.where(Generation.model.in_([m.id for m in MODELS.values() if m.kind in f.makes]))
+            query = query.where(Generation.model.in_(_models_making(f.makes)))
         if f.family_pids:
             query = query.where(
                 or_(Generation.pid.in_(f.family_pids), Generation.remix_target_id.in_(f.family_pids))
