@@ -21,9 +21,10 @@ REDRAW_SECONDS = 2.0
 def _ended_words(kind: str, row) -> str:
     if kind == "video":
         noun = row.makes  # "video" or "image"
-        return {"succeeded": f"Your {noun} is ready", "unknown": f"An {noun}'s send could not be confirmed"}.get(
-            row.status, f"An {noun} could not be made"
-        ).replace("An video", "A video")
+        one = "An image" if noun == "image" else "A video"
+        return {"succeeded": f"Your {noun} is ready", "unknown": f"{one}'s send could not be confirmed"}.get(
+            row.status, f"{one} could not be made"
+        )
     if row.status == "succeeded":
         return f"Character @{row.character_id} is ready"
     return f"The character “{row.label}” could not be made"
