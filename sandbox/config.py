@@ -7,6 +7,8 @@ import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from grsai_api import MODELS
+
 # Knobs that may be changed while the server runs (PATCH /sandbox/config, the app's Settings page).
 RUNTIME_KNOBS = (
     "task_seconds",
@@ -20,6 +22,9 @@ RUNTIME_KNOBS = (
     "retry_after",
     "latency_ms",
     "model_available",
+    "image_seconds",
+    "url_ttl",
+    "models",
 )
 
 
@@ -60,9 +65,13 @@ class SandboxConfig:
     api_keys: tuple[str, ...] = ()
     render_profile: str = "standard"
     render_workers: int = 2
-    url_ttl: float = 7 * 24 * 3600
+    url_ttl: float = 2 * 3600  # result links live two hours, as the real service's do
+    image_seconds: float = 3.0  # how long an image task runs
     data_prefix: bool = False
-    model_available: bool = True
+    model_available: bool = True  # sora-2's availability (the knob from before there were other models)
+    models_down: tuple[str, ...] = ()  # models reported down from the start
+    # every model's state, settable while running: {id: {"available", "price", "message"}}
+    models: dict[str, dict[str, object]] = field(default_factory=dict)
     seed: int | None = None
     webhook_attempts: int = 5  # tries of one webHook delivery (the final state's; progress once)
     webhook_backoff: float = 0.25  # seconds before the first retry, doubling after each
@@ -70,6 +79,41 @@ class SandboxConfig:
     def __post_init__(self) -> None:
         for name in INTEGER_KNOBS:
             setattr(self, name, whole_credits(getattr(self, name), name))
+        state = {
+            model.id: {"available": True, "price": model.price, "message": ""} for model in MODELS.values()
+        }
+        state["sora-2"]["price"] = self.video_price
+        for model in self.models_down:
+            if model not in state:
+                raise ValueError(f"unknown model {model!r}; the models are {', '.join(state)}")
+            state[model]["available"] = False
+        if not self.model_available:
+            state["sora-2"]["available"] = False
+        for model, changes in (self.models or {}).items():
+            state[model].update(changes)
+        self.models = state
+
+    def model_state(self, model: str) -> dict[str, object] | None:
+        return self.models.get(model)
+
+    def _update_models(self, changes: object) -> None:
+        if not isinstance(changes, dict):
+            raise ValueError('models takes {"<model>": {"available": bool, "price": credits, "message": text}}')
+        for model, values in changes.items():
+            if model not in self.models:
+                raise ValueError(f"unknown model {model!r}")
+            if not isinstance(values, dict) or set(values) - {"available", "price", "message"}:
+                raise ValueError(f"{model}: give available, price and/or message")
+        for model, values in changes.items():
+            state = self.models[model]
+            if "available" in values:
+                state["available"] = bool(values["available"])
+                if model == "sora-2":
+                    self.model_available = state["available"]
+            if "price" in values:
+                state["price"] = whole_credits(values["price"], f"{model} price")
+            if "message" in values:
+                state["message"] = str(values["message"] or "")[:200]
 
     def runtime_view(self) -> dict[str, object]:
         return {name: _jsonable(getattr(self, name)) for name in RUNTIME_KNOBS}
@@ -85,7 +129,9 @@ class SandboxConfig:
                 words = value.split(",") if isinstance(value, str) else list(value or [])
                 setattr(self, name, tuple(w.strip().lower() for w in words if str(w).strip()))
             elif name == "model_available":
-                setattr(self, name, bool(value))
+                self.model_available = self.models["sora-2"]["available"] = bool(value)
+            elif name == "models":
+                self._update_models(value)
             else:
                 number = float(value)
                 if number < 0 or (name.endswith("_rate") or name.startswith("rate_")) and number > 1:
@@ -95,6 +141,8 @@ class SandboxConfig:
 
 
 def _jsonable(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: dict(v) if isinstance(v, dict) else v for k, v in value.items()}
     return list(value) if isinstance(value, tuple) else value
 
 
@@ -192,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--render-workers", type=int, default=d["render_workers"].default, help="threads rendering videos"
     )
     parser.add_argument(
+        "--image-seconds", type=float, default=d["image_seconds"].default, help="how long an image task runs"
+    )
+    parser.add_argument(
         "--url-ttl",
         type=float,
         default=d["url_ttl"].default,
@@ -214,7 +265,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=d["webhook_backoff"].default,
         help="seconds before the first webHook retry, doubling after each",
     )
-    parser.add_argument("--model-down", action="store_true", help="report sora-2 as unavailable")
+    parser.add_argument(
+        "--model-down",
+        action="append",
+        nargs="?",
+        const="sora-2",
+        default=[],
+        dest="models_down",
+        metavar="MODEL",
+        help="report MODEL as unavailable (repeat for more; alone: sora-2)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed for the random failure rates")
     parser.add_argument("--log-level", default="info", help="uvicorn log level")
     return parser
@@ -225,5 +285,5 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     values = {k: v for k, v in vars(args).items() if k in names and v is not None}
     values["blocklist"] = tuple(w.strip().lower() for w in args.blocklist.split(",") if w.strip())
     values["api_keys"] = tuple(args.api_keys)
-    values["model_available"] = not args.model_down
+    values["models_down"] = tuple(args.models_down)
     return SandboxConfig(**values)

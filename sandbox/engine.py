@@ -8,6 +8,7 @@ running ones, as the real service keeps working while a client restarts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -17,6 +18,7 @@ import re
 import secrets
 import threading
 import time
+import uuid
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -28,9 +30,22 @@ from urllib.parse import urlparse
 import httpx
 from PIL import Image
 
+from grsai_api import MODELS, ModelSpec
+
 from .config import SandboxConfig, whole_credits
 from .inputs import BadInput, load_bytes, open_image, parse_timestamps
-from .render import Cameo, Look, NotAVideo, RenderProfile, VideoSpec, frame_at, probe_clip, render_video
+from .render import (
+    Cameo,
+    ImageSpec,
+    Look,
+    NotAVideo,
+    RenderProfile,
+    VideoSpec,
+    frame_at,
+    probe_clip,
+    render_image,
+    render_video,
+)
 
 log = logging.getLogger("sandbox")
 
@@ -108,7 +123,7 @@ class Refused(Exception):
 @dataclass
 class TaskRecord:
     id: str
-    kind: str  # video | upload_character | create_character
+    kind: str  # video (Sora 2) | upload_character | create_character | veo | image | unified
     owner: str  # a fingerprint of the key, never the key
     cost: int  # whole credits charged (refunded if the task fails)
     created_at: float
@@ -122,18 +137,23 @@ class TaskRecord:
     failure_reason: str | None = None
     error: str | None = None
     finished_at: float | None = None
+    model: str = MODEL
+    pollable: bool = True  # a unified-API task answered in full ("json") cannot be polled after
 
     def task_object(self, base_url: str | None = None) -> dict[str, Any]:
         base = (base_url or self.public_base).rstrip("/")
         results = []
         for item in self.results:
             if "media" in item:
-                results.append(
-                    {"url": f"{base}/media/{item['media']}", "pid": item["pid"], "removeWatermark": True}
-                )
+                result: dict[str, Any] = {"url": f"{base}/media/{item['media']}"}
+                if item.get("pid"):
+                    result["pid"] = item["pid"]
+                if self.kind in ("video", "veo"):
+                    result["removeWatermark"] = True
+                results.append(result)
             else:
                 results.append(dict(item))
-        return {
+        task = {
             "id": self.id,
             "status": self.status,
             "progress": self.progress,
@@ -141,6 +161,11 @@ class TaskRecord:
             "failure_reason": self.failure_reason or "",
             "error": self.error or "",
         }
+        if self.kind in ("veo", "image", "unified"):
+            task["model"] = self.model
+        if self.kind == "veo" and results:
+            task["url"] = results[0]["url"]  # one Veo adapter reads it here
+        return task
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -149,6 +174,27 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     tmp.write_text(text)
     tmp.replace(path)
+
+
+def _write_atomically_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def _image_size(api: str, ratio: str, size_name: str, references: list[Image.Image]) -> tuple[int, int]:
+    """The pixel size of an image: GPT image's three fixed sizes; Nano Banana's long side by 1K/2K/4K
+    at the ratio asked ("auto": the first reference's, else square)."""
+    if api == "completions":
+        return {"1:1": (1024, 1024), "3:2": (1536, 1024), "2:3": (1024, 1536)}[ratio]
+    long_side = {"1K": 1024, "2K": 2048, "4K": 4096}[size_name]
+    if ratio == "auto":
+        w, h = references[0].size if references else (1, 1)
+    else:
+        w, h = (int(part) for part in ratio.split(":"))
+    if w >= h:
+        return long_side, max(2, round(long_side * h / w))
+    return max(2, round(long_side * w / h)), long_side
 
 
 def fingerprint(api_key: str) -> str:
@@ -174,7 +220,8 @@ class Engine:
         self._pool: ThreadPoolExecutor | None = None
         self.http: httpx.AsyncClient | None = None
         root = Path(config.data_dir)
-        self.dirs = {name: root / name for name in ("media", "tasks", "inputs")}
+        self.dirs = {name: root / name for name in ("media", "tasks", "inputs", "files")}
+        self.upload_tokens: dict[str, dict[str, Any]] = {}  # token -> {"key", "owner", "used"}
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -305,13 +352,14 @@ class Engine:
 
     # -- creating tasks ------------------------------------------------------------------------
     async def _local_media(self, path: str) -> bytes | None:
-        match = re.fullmatch(r"/media/([\w-]+)\.mp4", path)
-        if not match or match[1] not in self.tasks:
+        """Our own files, read from disk rather than fetched over HTTP: results and stored uploads."""
+        if path.startswith("/files/"):
+            stored = self.stored_file(path[len("/files/") :])
+            return stored.read_bytes() if stored is not None else None
+        if not path.startswith("/media/"):
             return None
-        record = self.tasks[match[1]]
-        if not self._media_live(record):
-            return None
-        return (self.dirs["media"] / f"{record.id}.mp4").read_bytes()
+        found = self.media_path(path[len("/media/") :])
+        return found.read_bytes() if found is not None else None
 
     def _media_live(self, record: TaskRecord) -> bool:
         return (
@@ -347,8 +395,9 @@ class Engine:
         webhook: str | None,
     ) -> TaskRecord:
         cost = self._charge(owner, price)
+        newer = kind in ("veo", "image", "unified")  # the newer models' ids look like 4-<uuid>
         record = TaskRecord(
-            id=f"sbx_{secrets.token_hex(12)}",
+            id=f"4-{uuid.uuid4()}" if newer else f"sbx_{secrets.token_hex(12)}",
             kind=kind,
             owner=owner,
             cost=cost,
@@ -370,9 +419,7 @@ class Engine:
 
     async def submit_video(self, owner: str, body: dict[str, Any], public_base: str) -> TaskRecord:
         self.stats["received_video"] += 1
-        model = body.get("model", MODEL)
-        if model != MODEL:
-            raise Refused(f"model {model!r} is not supported here; use {MODEL!r}")
+        self._model_up(body.get("model", MODEL), "sora")
         prompt = body.get("prompt")
         if not isinstance(prompt, str) or not prompt.strip():
             raise Refused("prompt is required")
@@ -426,7 +473,7 @@ class Engine:
         record = self._new_task(
             "video",
             owner,
-            self.config.video_price,
+            self._price(MODEL),
             self._video_seconds(),
             public_base,
             params,
@@ -440,6 +487,7 @@ class Engine:
     ) -> TaskRecord:
         kind = "create_character" if from_pid else "upload_character"
         self.stats[f"received_{kind}"] += 1
+        self._model_up(MODEL, "sora")  # characters are Sora 2's
         webhook = _webhook_url(body)
         try:
             if from_pid:
@@ -467,6 +515,192 @@ class Engine:
         )
         self._start(record, {"character": frame})
         return record
+
+    # -- the models besides Sora 2 ---------------------------------------------------------------
+    def _model_up(self, model: object, api: str) -> ModelSpec:
+        """The catalogue entry of a model this path serves and that is up; Refused otherwise."""
+        entry = MODELS.get(model) if isinstance(model, str) else None
+        if entry is None or entry.api != api:
+            served = ", ".join(m.id for m in MODELS.values() if m.api == api)
+            raise Refused(f"model {model!r} is not served here; use one of {served}")
+        state = self.config.models[entry.id]
+        if not state["available"]:
+            why = f": {state['message']}" if state.get("message") else ""
+            raise Refused(f"model {entry.id} is unavailable right now{why}")
+        return entry
+
+    def _price(self, model: str) -> int:
+        return int(self.config.models[model]["price"])
+
+    @staticmethod
+    def _prompt(body: dict[str, Any]) -> str:
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise Refused("prompt is required")
+        return prompt.strip()
+
+    async def _images(self, values: object, what: str, limit: int) -> list[Image.Image]:
+        if values in (None, "", []):
+            return []
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise Refused(f"{what} must be a list of image URLs or base64 strings")
+        if len(values) > limit:
+            raise Refused(f"{what} takes at most {limit} images")
+        try:
+            return [open_image(await self._fetch(v, f"{what}[{n}]"), f"{what}[{n}]") for n, v in enumerate(values)]
+        except BadInput as exc:
+            raise Refused(str(exc)) from None
+
+    async def _image(self, value: object, what: str) -> Image.Image | None:
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str):
+            raise Refused(f"{what} must be an image URL or base64 string")
+        try:
+            return open_image(await self._fetch(value, what), what)
+        except BadInput as exc:
+            raise Refused(str(exc)) from None
+
+    def _count(self, record: TaskRecord) -> None:
+        self.stats[f"received_{record.kind}"] += 1
+
+    async def submit_veo(self, owner: str, body: dict[str, Any], public_base: str) -> TaskRecord:
+        self.stats["received_veo"] += 1
+        entry = self._model_up(body.get("model"), "veo")
+        prompt = self._prompt(body)
+        aspect = body.get("aspectRatio") or "16:9"
+        if aspect not in entry.aspect_ratios:
+            raise Refused("aspectRatio must be 16:9 or 9:16")
+        webhook = _webhook_url(body)
+        frames = body.get("firstFrameUrl") or body.get("lastFrameUrl")
+        if frames and body.get("urls"):
+            raise Refused("urls (reference images) cannot be sent together with firstFrameUrl/lastFrameUrl")
+        inputs: dict[str, Image.Image] = {}
+        for name, field_name in (("first", "firstFrameUrl"), ("last", "lastFrameUrl")):
+            image = await self._image(body.get(field_name), field_name)
+            if image is not None:
+                inputs[name] = image
+        for number, image in enumerate(await self._images(body.get("urls"), "urls", entry.max_references), start=1):
+            inputs[f"ref{number}"] = image
+        width, height = entry.frame or (1280, 720)
+        params = {
+            "prompt": prompt,
+            "aspect_ratio": aspect,
+            "duration": entry.seconds or 8,
+            "frame": [width, height] if aspect == "16:9" else [height, width],
+            "inputs": sorted(inputs),
+            "badge": f"{entry.name.upper()} · SANDBOX",
+        }
+        record = self._new_task("veo", owner, self._price(entry.id), self._video_seconds(), public_base, params, webhook)
+        record.model = entry.id
+        self._start(record, inputs)
+        return record
+
+    async def submit_image(self, owner: str, body: dict[str, Any], public_base: str, api: str) -> TaskRecord:
+        self.stats["received_image"] += 1
+        entry = self._model_up(body.get("model"), api)
+        prompt = self._prompt(body)
+        webhook = _webhook_url(body)
+        ratio = body.get("aspectRatio") or ("auto" if api == "nano-banana" else "1:1")
+        if ratio not in entry.aspect_ratios:
+            raise Refused(f"aspectRatio must be one of {', '.join(entry.aspect_ratios)}")
+        variants = 1
+        if api == "completions":
+            variants = body.get("variants", 1)
+            if isinstance(variants, bool) or not isinstance(variants, int) or not 1 <= variants <= entry.max_variants:
+                raise Refused(f"variants must be a whole number from 1 to {entry.max_variants}")
+        size_name = body.get("imageSize") or "1K"
+        if api == "nano-banana" and size_name not in entry.image_sizes:
+            raise Refused(f"imageSize must be one of {', '.join(entry.image_sizes)}")
+        references = await self._images(body.get("urls"), "urls", entry.max_references)
+        params = {
+            "prompt": prompt,
+            "size": list(_image_size(api, ratio, size_name, references)),
+            "variants": variants,
+            "inputs": [f"ref{n}" for n in range(1, len(references) + 1)],
+            "badge": f"{entry.name.upper()} · SANDBOX",
+        }
+        seconds = self.config.image_seconds
+        record = self._new_task("image", owner, self._price(entry.id), seconds, public_base, params, webhook)
+        record.model = entry.id
+        self._start(record, {f"ref{n}": image for n, image in enumerate(references, start=1)})
+        return record
+
+    async def submit_unified(self, owner: str, body: dict[str, Any], public_base: str) -> TaskRecord:
+        self.stats["received_unified"] += 1
+        entry = self._model_up(body.get("model"), "unified")
+        prompt = self._prompt(body)
+        aspect = {"landscape": "16:9", "portrait": "9:16", "16:9": "16:9", "9:16": "9:16"}.get(
+            str(body.get("aspectRatio") or "landscape")
+        )
+        if aspect is None:
+            raise Refused("aspectRatio must be landscape or portrait")
+        resolution = body.get("resolution") or entry.resolutions[-1]
+        if resolution not in entry.resolutions:
+            raise Refused(f"resolution must be one of {', '.join(entry.resolutions)}")
+        duration = body.get("duration", entry.default_duration)
+        longest = entry.longest(resolution) or 15
+        if isinstance(duration, bool) or not isinstance(duration, int) or not 1 <= duration <= longest:
+            raise Refused(f"duration must be a whole number of seconds from 1 to {longest} at {resolution}")
+        seed = body.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise Refused("seed must be a whole number")
+        images = await self._images(body.get("images"), "images", entry.max_references)
+        width = {"480p": 854, "768p": 1366, "1080p": 1920}[resolution]
+        height = {"480p": 480, "768p": 768, "1080p": 1080}[resolution]
+        params = {
+            "prompt": prompt,
+            "aspect_ratio": aspect,
+            "duration": duration,
+            "frame": [width, height] if aspect == "16:9" else [height, width],
+            "inputs": [f"ref{n}" for n in range(1, len(images) + 1)],
+            "badge": f"{entry.name.upper()} · SANDBOX",
+        }
+        record = self._new_task("unified", owner, self._price(entry.id), self._video_seconds(), public_base, params, None)
+        record.model = entry.id
+        self._start(record, {f"ref{n}": image for n, image in enumerate(images, start=1)})
+        return record
+
+    async def wait_done(self, record: TaskRecord) -> None:
+        """Until the task has ended (the unified API's "json" reply waits for it)."""
+        queue = self.subscribe(record.id)
+        try:
+            while record.status == "running":
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(queue.get(), timeout=1.0)
+        finally:
+            self.unsubscribe(record.id, queue)
+
+    # -- GrsAI's storage -------------------------------------------------------------------------
+    def new_upload(self, owner: str, suffix: object) -> tuple[str, str]:
+        """A single-use upload token and the key the file will have."""
+        text = str(suffix or "").strip().lstrip(".").lower()
+        if not re.fullmatch(r"[a-z0-9]{1,8}", text):
+            raise Refused("sux must be a file extension such as png or mp4")
+        key = f"uploads/{time.strftime('%Y%m%d')}/{uuid.uuid4().hex}.{text}"
+        token = secrets.token_urlsafe(24)
+        self.upload_tokens[token] = {"key": key, "owner": owner, "used": False}
+        return token, key
+
+    def take_upload(self, token: str) -> str | None:
+        """The key a token may write, once; None for an unknown or used token."""
+        entry = self.upload_tokens.get(token)
+        if entry is None or entry["used"]:
+            return None
+        entry["used"] = True
+        return str(entry["key"])
+
+    def stored_file(self, key: str) -> Path | None:
+        if not re.fullmatch(r"uploads/\d{8}/[0-9a-f]{32}\.[a-z0-9]{1,8}", key):
+            return None
+        path = self.dirs["files"] / key
+        return path if path.exists() else None
+
+    def store_file(self, key: str, data: bytes) -> None:
+        path = self.dirs["files"] / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically_bytes(path, data)
+        self.stats["uploads_stored"] += 1
 
     # -- running tasks -------------------------------------------------------------------------
     def subscribe(self, task_id: str) -> asyncio.Queue[dict[str, Any]]:
@@ -550,6 +784,24 @@ class Engine:
 
     def _video_spec(self, record: TaskRecord) -> VideoSpec:
         p = record.params
+        if record.kind in ("veo", "unified"):
+            def kept(name: str) -> Image.Image | None:
+                path = self.dirs["inputs"] / f"{record.id}_{name}.png"
+                return Image.open(path).convert("RGB") if name in p.get("inputs", []) and path.exists() else None
+
+            return VideoSpec(
+                prompt=p["prompt"],
+                aspect_ratio=p["aspect_ratio"],
+                duration=p["duration"],
+                frame=tuple(p["frame"]),
+                first=kept("first"),
+                last=kept("last"),
+                cameos=[
+                    Cameo(label=f"ref {n + 1}", image=image)
+                    for n, image in enumerate(self._inputs(record, p.get("inputs", []))[:3])
+                ],
+                badge=p.get("badge", "SANDBOX"),
+            )
         cameos = []
         for number, label in enumerate(p.get("cameos", []), start=1):
             if label in self.characters:
@@ -576,7 +828,24 @@ class Engine:
     def _render(self, record: TaskRecord) -> None:
         if self._exiting:
             raise RuntimeError("not rendered: interpreter shutdown")
+        if record.kind == "image":
+            p = record.params
+            size = tuple(p["size"])  # always the size asked: images render quickly at any profile
+            for variant in range(p.get("variants", 1)):
+                spec = ImageSpec(
+                    prompt=p["prompt"],
+                    size=size,
+                    references=self._inputs(record, p.get("inputs", [])),
+                    variant=variant,
+                    badge=p.get("badge", "IMAGE · SANDBOX"),
+                )
+                render_image(spec, self.dirs["media"] / f"{record.id}_{variant}.png")
+            return
         render_video(self._video_spec(record), self.dirs["media"] / f"{record.id}.mp4", self.profile)
+
+    def _inputs(self, record: TaskRecord, names: list[str]) -> list[Image.Image]:
+        paths = [self.dirs["inputs"] / f"{record.id}_{name}.png" for name in names if name.startswith("ref")]
+        return [Image.open(path).convert("RGB") for path in paths if path.exists()]
 
     async def _run(self, record: TaskRecord) -> None:
         try:
@@ -595,19 +864,18 @@ class Engine:
 
     async def _advance(self, record: TaskRecord) -> None:
         loop = asyncio.get_running_loop()
-        blocked = self._blocked_word(record.params.get("prompt", "")) if record.kind == "video" else None
+        makes = record.kind in ("video", "veo", "image", "unified")
+        blocked = self._blocked_word(record.params.get("prompt", "")) if makes else None
         if blocked:
             await asyncio.sleep(min(1.0, record.run_seconds * 0.2))
+            reason = "violation" if record.kind == "unified" else "input_moderation"
             await self._finish(
                 record,
-                failure=(
-                    "input_moderation",
-                    f"The prompt was refused by content moderation (it mentions {blocked!r}).",
-                ),
+                failure=(reason, f"The prompt was refused by content moderation (it mentions {blocked!r})."),
             )
             return
         # Render (in a thread) while progress rises with time; finish when both are done.
-        work = loop.run_in_executor(self._pool, self._render, record) if record.kind == "video" else None
+        work = loop.run_in_executor(self._pool, self._render, record) if makes else None
         while True:
             elapsed = time.time() - record.created_at
             fraction = min(1.0, elapsed / record.run_seconds) if record.run_seconds > 0 else 1.0
@@ -627,7 +895,7 @@ class Engine:
                 await asyncio.wait({work}, timeout=max(0.01, pause))
         if work is not None and work.exception() is not None:
             raise work.exception()
-        roll = self.rng.random() if record.kind == "video" else 1.0
+        roll = self.rng.random() if makes else 1.0
         if roll < self.config.error_rate:
             await self._finish(
                 record, failure=("error", "Generation failed on the service's side; try again.")
@@ -641,6 +909,10 @@ class Engine:
             return
         if record.kind == "video":
             record.results = [{"media": f"{record.id}.mp4", "pid": f"s_{secrets.token_hex(16)}"}]
+        elif record.kind in ("veo", "unified"):
+            record.results = [{"media": f"{record.id}.mp4"}]
+        elif record.kind == "image":
+            record.results = [{"media": f"{record.id}_{n}.png"} for n in range(record.params.get("variants", 1))]
         else:
             name = f"{self.rng.choice(_NAMES)}_{self.rng.choice(_NOUNS)}.{secrets.token_hex(3)}"
             record.results = [{"character_id": name}]
@@ -651,6 +923,8 @@ class Engine:
             return
         if failure:
             record.status, (record.failure_reason, record.error) = "failed", failure
+            if failure[0] == "violation":  # the unified API's own end for a refused prompt
+                record.status = "violation"
             self._refund(record)
         else:
             record.status, record.progress = "succeeded", 100
@@ -670,7 +944,7 @@ class Engine:
         return record
 
     def media_path(self, name: str) -> Path | None:
-        match = re.fullmatch(r"([\w-]+)\.mp4", name)
+        match = re.fullmatch(r"([\w-]+?)(?:_\d+\.png|\.mp4)", name)
         record = self.tasks.get(match[1]) if match else None
         if record is None or not self._media_live(record):
             return None
@@ -690,7 +964,10 @@ class Engine:
             "queued_faults": list(self.faults),
             "balances": dict(self.balances),
             "creates_by_prompt": dict(
-                Counter(r.params.get("prompt", "") for r in self.tasks.values() if r.kind == "video")
+                Counter(r.params.get("prompt", "") for r in self.tasks.values() if "prompt" in r.params)
+            ),
+            "creates_by_model": dict(
+                Counter(r.model for r in self.tasks.values() if r.kind in ("video", "veo", "image", "unified"))
             ),
             "polls_by_task": dict(self.polls_by_task),
             "downloads_by_name": dict(self.downloads_by_name),

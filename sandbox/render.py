@@ -89,9 +89,18 @@ class VideoSpec:
     remix_of: str | None = None
     cameos: list[Cameo] = field(default_factory=list)
     reference: Image.Image | None = None
+    frame: tuple[int, int] | None = None  # a model's own frame size (Veo tiers, MiniMax resolutions)
+    first: Image.Image | None = None  # the video starts on this image (Veo's first frame) ...
+    last: Image.Image | None = None  # ... and ends on this one
+    badge: str = "SORA 2 · SANDBOX"
+
+    def fps(self, profile: RenderProfile) -> int:
+        """Big frames are drawn fewer times a second, so a 4K sandbox video takes seconds, not minutes."""
+        width, height = self.frame_size(profile)
+        return min(profile.fps, 6) if width * height > 1280 * 720 else profile.fps
 
     def frame_size(self, profile: RenderProfile) -> tuple[int, int]:
-        width, height = FRAME_SIZES[(self.aspect_ratio, self.size)]
+        width, height = self.frame or FRAME_SIZES[(self.aspect_ratio, self.size)]
         # H.264 with yuv420p needs even sides.
         return (max(2, int(width * profile.scale) // 2 * 2), max(2, int(height * profile.scale) // 2 * 2))
 
@@ -226,7 +235,11 @@ def render_frames(spec: VideoSpec, profile: RenderProfile):
     label_font = _font(max(7, int(min(size) / 26)))
     small_font = _font(max(7, int(min(size) / 30)))
     cards = [_cameo_card(c, int(min(size) * 0.3)) for c in spec.cameos]
-    total = spec.duration * profile.fps
+    fps = spec.fps(profile)
+    total = max(1, int(spec.duration * fps))
+    first = ImageOps.fit(spec.first.convert("RGB"), size) if spec.first is not None else None
+    last = ImageOps.fit(spec.last.convert("RGB"), size) if spec.last is not None else None
+    ease = max(1, int(fps * 0.75))  # frames over which the video leaves the first image / reaches the last
     pan_x, pan_y = scene.width - width, scene.height - height
     orb_r = min(size) * 0.08
     for index in range(total):
@@ -245,9 +258,9 @@ def render_frames(spec: VideoSpec, profile: RenderProfile):
             frame.paste(card, (x, int(height * 0.2) + bob), card)
         frame.paste(caption, (0, 0), caption)
         draw = ImageDraw.Draw(frame, "RGBA")
-        badge = "SORA 2 · SANDBOX" + (f" · REMIX of {spec.remix_of[:10]}…" if spec.remix_of else "")
+        badge = spec.badge + (f" · REMIX of {spec.remix_of[:10]}…" if spec.remix_of else "")
         draw.text((int(width * 0.04), int(height * 0.04)), badge, font=label_font, fill=(*light, 235))
-        seconds = index / profile.fps
+        seconds = index / fps
         draw.text(
             (int(width * 0.96), int(height * 0.04)),
             f"{_clock(seconds)} / {_clock(spec.duration)}",
@@ -257,16 +270,21 @@ def render_frames(spec: VideoSpec, profile: RenderProfile):
         )
         bar_y = height - max(2, height // 90)
         draw.rectangle((0, bar_y, int(width * t), height), fill=(*accent, 255))
+        if first is not None and index < ease:  # starts exactly on the first frame, then moves off it
+            frame = Image.blend(first, frame, index / ease)
+        if last is not None and total - 1 - index < ease:  # and ends exactly on the last frame
+            frame = Image.blend(last, frame, (total - 1 - index) / ease)
         yield frame
 
 
 def render_video(spec: VideoSpec, path: Path, profile: RenderProfile) -> Path:
     """Encode the spec as H.264 (yuv420p) MP4 at ``path``, moov first so browsers stream it."""
     width, height = spec.frame_size(profile)
+    fps = spec.fps(profile)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part.mp4")
     with av.open(str(partial), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
-        stream = container.add_stream("libx264", rate=profile.fps)
+        stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
         stream.options = {"preset": "veryfast", "crf": "26"}
@@ -274,12 +292,53 @@ def render_video(spec: VideoSpec, path: Path, profile: RenderProfile) -> Path:
         for index, image in enumerate(render_frames(spec, profile)):
             frame = av.VideoFrame.from_image(image)
             frame.pts = index
-            frame.time_base = Fraction(1, profile.fps)
+            frame.time_base = Fraction(1, fps)
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
     partial.replace(path)  # readers never see half a file
+    return path
+
+
+@dataclass
+class ImageSpec:
+    """A still of the asked size: the prompt over a scene of its look, references pasted in."""
+
+    prompt: str
+    size: tuple[int, int]
+    references: list[Image.Image] = field(default_factory=list)
+    variant: int = 0  # variants of one request differ in palette and layout
+    badge: str = "IMAGE · SANDBOX"
+
+
+def render_image(spec: ImageSpec, path: Path) -> Path:
+    base = Look.from_prompt(spec.prompt)
+    look = Look(hue=(base.hue + 0.17 * spec.variant) % 1.0, layout=LAYOUTS[(LAYOUTS.index(base.layout) + spec.variant) % 3])
+    video = VideoSpec(prompt=spec.prompt, look=look, frame=spec.size)
+    width, height = spec.size
+    scene = _backdrop(video, look, spec.size)
+    image = scene.crop((0, 0, width, height))
+    box = int(min(spec.size) * 0.3)
+    for number, reference in enumerate(spec.references[:4]):
+        card = _cameo_card(Cameo(label=f"ref {number + 1}", image=reference), box)
+        x = int(width * 0.05) + number * int(box * 1.1)
+        if x + box <= width:
+            image.paste(card, (x, int(height * 0.08)), card)
+    caption = _caption(video, spec.size)
+    image.paste(caption, (0, 0), caption)
+    draw = ImageDraw.Draw(image, "RGBA")
+    draw.text(
+        (int(width * 0.96), int(height * 0.04)),
+        f"{spec.badge} · #{spec.variant + 1}",
+        font=_font(max(8, int(min(spec.size) / 30))),
+        fill=(255, 255, 255, 235),
+        anchor="ra",
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part.png")
+    image.save(partial, format="PNG", compress_level=1)
+    partial.replace(path)
     return path
 
 

@@ -17,11 +17,14 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from .config import SandboxConfig
-from .engine import CODE_ERROR, Engine, Refused, TaskRecord, fingerprint
+from .engine import CODE_ERROR, CODE_TASK_NOT_FOUND, Engine, Refused, TaskRecord, fingerprint
 
 log = logging.getLogger("sandbox")
 Handler = Callable[[Request], Awaitable[Response]]
 
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+_MEDIA_TYPES = {".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+                ".webp": "image/webp", ".gif": "image/gif", ".mov": "video/quicktime", ".webm": "video/webm"}
 GARBAGE_BODY = "<html><head><title>502 Bad Gateway</title></head><body>bad gateway</body></html>"
 MALFORMED_BODY = {"code": 0, "msg": "success", "data": {"nope": 1}}
 # What a cut reply starts with when there was no reply to cut (a fault before the request is served).
@@ -181,6 +184,79 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         return await reply_for(request, body, record)
 
     @api_route(engine)
+    async def veo_video(request: Request, body: dict[str, Any], owner: str) -> Response:
+        record = await engine.submit_veo(owner, body, _base(request))
+        return await reply_for(request, body, record)
+
+    @api_route(engine)
+    async def nano_banana(request: Request, body: dict[str, Any], owner: str) -> Response:
+        record = await engine.submit_image(owner, body, _base(request), "nano-banana")
+        return await reply_for(request, body, record)
+
+    @api_route(engine)
+    async def completions(request: Request, body: dict[str, Any], owner: str) -> Response:
+        record = await engine.submit_image(owner, body, _base(request), "completions")
+        return await reply_for(request, body, record)
+
+    @api_route(engine)
+    async def unified_generate(request: Request, body: dict[str, Any], owner: str) -> Response:
+        """The unified API: "async" answers {id, status} at once; "json" waits and answers the final
+        task (whose id is then not pollable); "stream" sends task objects as they change."""
+        reply_type = body.get("replyType") or "json"
+        if reply_type not in ("async", "json", "stream"):
+            raise Refused("replyType must be async, json or stream")
+        record = await engine.submit_unified(owner, body, _base(request))
+        if reply_type == "async":
+            return JSONResponse({"id": record.id, "status": record.status})
+        if reply_type == "json":
+            await engine.wait_done(record)
+            record.pollable = False
+            engine._save(record)
+            return JSONResponse(record.task_object(_base(request)))
+        return await reply_for(request, {}, record)
+
+    @api_route(engine)
+    async def unified_result(request: Request, body: dict[str, Any], owner: str) -> Response:
+        engine.stats["polls"] += 1
+        task_id = request.query_params.get("id", "")
+        try:
+            record = engine.get(owner, task_id, poll=True)
+        except Refused:
+            record = None
+        if record is None or not record.pollable or record.kind != "unified":
+            return _reply(code=CODE_TASK_NOT_FOUND, msg="result not exist")
+        return JSONResponse(record.task_object(_base(request)))
+
+    @api_route(engine)
+    async def upload_token(request: Request, body: dict[str, Any], owner: str) -> Response:
+        token, key = engine.new_upload(owner, body.get("sux"))
+        base = _base(request)
+        return _reply({"url": f"{base}/sandbox-storage/{token}", "key": key, "domain": f"{base}/files"})
+
+    async def upload_put(request: Request) -> Response:
+        """The presigned PUT: one file, once, at most MAX_UPLOAD_BYTES, read as it streams in."""
+        key = engine.take_upload(request.path_params["token"])
+        if key is None:
+            return PlainTextResponse("this upload address is unknown or already used", status_code=403)
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+            return PlainTextResponse("the file is too large", status_code=413)
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                return PlainTextResponse("the file is too large", status_code=413)
+            chunks.append(chunk)
+        engine.store_file(key, b"".join(chunks))
+        return Response(status_code=200)
+
+    async def stored_file(request: Request) -> Response:
+        path = engine.stored_file(request.path_params["key"])
+        if path is None:
+            return PlainTextResponse("no such file", status_code=404)
+        return FileResponse(path, media_type=_MEDIA_TYPES.get(path.suffix, "application/octet-stream"))
+
+    @api_route(engine)
     async def draw_result(request: Request, body: dict[str, Any], owner: str) -> Response:
         engine.stats["polls"] += 1
         record = engine.get(owner, str(body.get("id", "")), poll=True)
@@ -203,10 +279,12 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     @api_route(engine, authenticated=False)
     async def model_status(request: Request, body: dict[str, Any], owner: str) -> Response:
         model = request.query_params.get("model", "")
-        if model != "sora-2":
+        state = engine.config.model_state(model)
+        if state is None:
             return _reply({"status": False, "error": f"unknown model {model!r}"})
-        up = engine.config.model_available
-        return _reply({"status": up, "error": "" if up else "sora-2 is temporarily unavailable"})
+        up = bool(state["available"])
+        message = str(state.get("message") or "") or ("" if up else f"{model} is temporarily unavailable")
+        return _reply({"status": up, "error": message})
 
     async def media(request: Request) -> Response:
         name = request.path_params["name"]
@@ -218,9 +296,10 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         path = engine.media_path(name)
         if path is None:
             return PlainTextResponse("this link has expired or never existed", status_code=404)
+        media_type = _MEDIA_TYPES.get(path.suffix, "application/octet-stream")
         if fault is not None:
-            return fault_response(fault, engine, Response(path.read_bytes(), media_type="video/mp4"))
-        return FileResponse(path, media_type="video/mp4")
+            return fault_response(fault, engine, Response(path.read_bytes(), media_type=media_type))
+        return FileResponse(path, media_type=media_type)
 
     # -- controls of the sandbox itself (not part of GrsAI's API) -------------------------------
     async def sandbox_config(request: Request) -> Response:
@@ -263,7 +342,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     async def index(request: Request) -> Response:
         return JSONResponse(
             {
-                "name": "GrsAI Sora 2 sandbox",
+                "name": "GrsAI sandbox",
                 "docs": "shared/GRSAI_PROTOCOL.md",
                 "config": engine.config.runtime_view(),
                 "render_profile": engine.config.render_profile,
@@ -285,6 +364,14 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             Route("/v1/video/sora-video", sora_video, methods=["POST"]),
             Route("/v1/video/sora-upload-character", upload_character, methods=["POST"]),
             Route("/v1/video/sora-create-character", create_character, methods=["POST"]),
+            Route("/v1/video/veo", veo_video, methods=["POST"]),
+            Route("/v1/draw/nano-banana", nano_banana, methods=["POST"]),
+            Route("/v1/draw/completions", completions, methods=["POST"]),
+            Route("/v1/api/generate", unified_generate, methods=["POST"]),
+            Route("/v1/api/result", unified_result, methods=["GET"]),
+            Route("/client/resource/newUploadToken", upload_token, methods=["POST"]),
+            Route("/sandbox-storage/{token}", upload_put, methods=["PUT"]),
+            Route("/files/{key:path}", stored_file, methods=["GET", "HEAD"]),
             Route("/v1/draw/result", draw_result, methods=["POST"]),
             Route("/v1/video/tasks/{task_id}", task_alias, methods=["GET"]),
             Route("/client/openapi/getAPIKeyCredits", credits, methods=["POST"]),

@@ -203,7 +203,8 @@ def test_wait_gives_up_at_its_deadline_and_the_task_goes_on(make_sandbox) -> Non
 
 
 def test_host_names_resolve_and_bad_ones_are_refused() -> None:
-    assert Client(api_key="k", base_url="overseas").base_url == "https://api.grsai.com"
+    assert Client(api_key="k", base_url="overseas").base_url == "https://grsaiapi.com"
+    assert Client(api_key="k", base_url="overseas-legacy").base_url == "https://api.grsai.com"
     assert AsyncClient(api_key="k", base_url="domestic").base_url == "https://grsai.dakka.com.cn"
     with pytest.raises(Exception, match="base_url"):
         Client(api_key="k", base_url="ftp://nowhere")

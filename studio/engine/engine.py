@@ -125,6 +125,7 @@ class TaskEngine:
         self._backoff_until: dict[Held, float] = {}
         self._typical: dict[tuple[type, str, str], tuple[float, float]] = {}
         self._model_status: dict[tuple[str, str, str], tuple[ModelStatus, float]] = {}
+        self._upload_locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self._chores_at: dict[str, float] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -382,19 +383,21 @@ class TaskEngine:
         if not isinstance(data, bytes):
             return data
         digest = hashlib.sha256(data).hexdigest()
-        found = await asyncio.to_thread(
-            self.store.uploaded, connection.service_id, connection.account, digest, UPLOAD_REUSE
-        )
-        if found:
-            return found
-        try:
-            url = await self._client(connection).upload_file(data, suffix=Path(ref).suffix.lstrip(".") or suffix)
-        except GrsaiError as exc:
-            log.warning("upload to the service's storage failed (%s); sending the file inline", type(exc).__name__)
-            self.stats["upload_failed"] += 1
-            return data
-        self.stats["uploaded"] += 1
-        await asyncio.to_thread(self.store.remember_upload, connection.service_id, connection.account, digest, url)
+        key = (connection.service_id, connection.account, digest)
+        lock = self._upload_locks.setdefault(key, asyncio.Lock())
+        async with lock:  # two sends of one file at once: the second waits and finds the first's URL
+            found = await asyncio.to_thread(self.store.uploaded, *key, UPLOAD_REUSE)
+            if found:
+                return found
+            try:
+                url = await self._client(connection).upload_file(data, suffix=Path(ref).suffix.lstrip(".") or suffix)
+            except GrsaiError as exc:
+                log.warning("upload to the service's storage failed (%s); sending the file inline", type(exc).__name__)
+                self.stats["upload_failed"] += 1
+                return data
+            self.stats["uploaded"] += 1
+            await asyncio.to_thread(self.store.remember_upload, *key, url)
+        self._upload_locks.pop(key, None)
         return url
 
     async def _model_down(self, connection: Connection, model: str) -> str | None:
