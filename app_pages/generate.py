@@ -1,4 +1,6 @@
-"""Generate: a prompt and its settings in, videos out."""
+"""Generate: a model, a prompt and that model's settings in, videos out. The picker offers every
+video model the key buys, with its status and price; a model that is down cannot be sent to, and
+the page offers the closest one that is up, carrying the prompt, ratio and images across."""
 
 from __future__ import annotations
 
@@ -8,14 +10,24 @@ import io
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
-from components.resources import connection, credits_for, credits_left, generation_service, media, store
+from components.model_picker import model_down, model_picker
+from components.resources import (
+    connection,
+    credits_for,
+    credits_left,
+    generation_service,
+    media,
+    model_board,
+    store,
+)
 from components.session import keep_widgets, new_request, request_key, restore_widgets, take_handoff
 from components.task_panel import task_panel
 from components.text import plain
-from grsai_api import MAX_PROMPT_CHARS, InvalidRequestError, check_timestamps
+from grsai_api import MAX_PROMPT_CHARS, InvalidRequestError, ModelSpec, check_timestamps
 from studio.characters import MAX_PER_VIDEO, check_mentions
 from studio.connection import valid_url
-from studio.costs import credits_text, format_credits, video_cost
+from studio.costs import credits_text, format_credits, price
+from studio.media import FILE_PREFIX
 
 KEPT = (
     "generate_prompt",
@@ -25,12 +37,66 @@ KEPT = (
     "generate_image_url",
     "generate_remix_pid",
     "generate_remix_pick",
+    "generate_model",
+    "generate_frame_mode",
+    "generate_first_url",
+    "generate_last_url",
+    "generate_ref_urls",
+    "generate_resolution",
+    "generate_seconds",
+    "generate_seed",
 )
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
 
 restore_widgets(KEPT)
 take_handoff("generate")
 st.session_state.setdefault("generate_one_offs", [])
+st.session_state.setdefault("generate_carried", [])  # images brought from another model or page
 conn, library, files = connection(), store(), media()
+board = model_board(conn)
+
+
+def _animate_handoff() -> None:
+    """Images' "Animate this": the image becomes the video's first frame (or Sora's reference)."""
+    ref = st.session_state.pop("generate_animate", None)
+    if not ref:
+        return
+    try:
+        data = files.path(ref[len(FILE_PREFIX) :]).read_bytes() if ref.startswith(FILE_PREFIX) else None
+    except (OSError, ValueError):
+        data = None
+    if data is not None:
+        st.session_state["generate_carried"] = [{"data": data, "from": "Images"}]
+    elif valid_url(ref):
+        st.session_state["generate_carried"] = [{"url": ref, "from": "Images"}]
+
+
+_animate_handoff()
+
+
+def _images_in_form() -> list[dict]:
+    """Every image the form holds now (uploads and addresses, any model's fields), in order."""
+    state, found = st.session_state, []
+    for key in ("generate_image_file", "generate_first_file", "generate_last_file"):
+        if state.get(key) is not None:
+            found.append({"data": state[key].getvalue()})
+    for item in state.get("generate_ref_files") or []:
+        found.append({"data": item.getvalue()})
+    for key in ("generate_image_url", "generate_first_url", "generate_last_url"):
+        if valid_url((state.get(key) or "").strip()):
+            found.append({"url": state[key].strip()})
+    for line in (state.get("generate_ref_urls") or "").splitlines():
+        if valid_url(line.strip()):
+            found.append({"url": line.strip()})
+    return found
+
+
+def carry_images(old: ModelSpec, new: ModelSpec) -> None:
+    """Switching to another model keeps the prompt (the same widget) and brings the images along."""
+    images = _images_in_form() or list(st.session_state["generate_carried"])
+    limit = 2 if new.first_last_frames else max(1, new.max_references)
+    st.session_state["generate_carried"] = [{**item, "from": old.name} for item in images[:limit]]
+    st.session_state["generate_frame_mode"] = "Frames"
 
 
 def use_prompt(text: str) -> None:
@@ -65,10 +131,12 @@ def detach_clip(index: int) -> None:
 
 
 st.title("Generate")
-st.caption("Describe a scene; Sora 2 turns it into a 10 or 15 second video.")
+st.caption("Pick a model, describe a scene: the video is made while you carry on, and kept in the Library.")
 
 form, results = st.columns([1, 1], gap="large")
 with form:
+    spec = model_picker("video", board, key="generate")
+    sora, veo, unified = spec.api == "sora", spec.api == "veo", spec.api == "unified"
     recent = library.recent_prompts(8)
     if recent:
         with st.popover("Recent prompts", icon=":material/history:"):
@@ -85,14 +153,22 @@ with form:
         "Prompt",
         key="generate_prompt",
         height=150,
-        max_chars=MAX_PROMPT_CHARS,
         placeholder="A bottle of sparkling lemonade on a sunny café table, slow push-in, shallow depth of field",
         help="Say what is seen and how the camera moves. Up to 5,000 characters.",
     )
+    typed = len((prompt or "").strip())
+    if typed > MAX_PROMPT_CHARS:
+        st.error(
+            f"The prompt is {typed:,} characters long; the limit is {MAX_PROMPT_CHARS:,}. "
+            f"Cut {typed - MAX_PROMPT_CHARS:,} characters.",
+            icon=":material/error:",
+        )
+    elif typed > MAX_PROMPT_CHARS * 0.9:
+        st.caption(f"{typed:,} of {MAX_PROMPT_CHARS:,} characters")
     slots = {"prompt": st.empty()}
     saved = library.characters(ready_only=True)
     one_offs = st.session_state["generate_one_offs"]
-    mentions = check_mentions(prompt, {c.character_id for c in saved}, len(one_offs))
+    mentions = check_mentions(prompt if sora else "", {c.character_id for c in saved}, len(one_offs) if sora else 0)
     if mentions.unknown:
         names = ", ".join(f"@{n}" for n in mentions.unknown)
         st.warning(
@@ -102,163 +178,279 @@ with form:
     left, right = st.columns(2)
     aspect_ratio = left.segmented_control(
         "Aspect ratio",
-        ["16:9", "9:16"],
+        list(spec.aspect_ratios),
         default="16:9",
         required=True,
         key="generate_aspect_ratio",
         format_func={"16:9": ":material/crop_16_9: 16:9", "9:16": ":material/crop_portrait: 9:16"}.get,
         help="16:9 is landscape (YouTube, web); 9:16 is portrait (Reels, TikTok, Shorts).",
     )
-    duration = right.segmented_control(
-        "Duration",
-        [10, 15],
-        default=10,
-        required=True,
-        key="generate_duration",
-        format_func=lambda s: f"{s} s",
-    )
-    left, right = st.columns(2)
-    size = left.segmented_control(
-        "Size",
-        ["small", "large"],
-        default="small",
-        required=True,
-        key="generate_size",
-        format_func=str.title,
-        help="Small is 640×360 (or 360×640); large is 1280×720 (or 720×1280).",
-    )
+    if sora:
+        duration = right.segmented_control(
+            "Duration",
+            [10, 15],
+            default=10,
+            required=True,
+            key="generate_duration",
+            format_func=lambda s: f"{s} s",
+        )
+        left, right = st.columns(2)
+        size = left.segmented_control(
+            "Size",
+            ["small", "large"],
+            default="small",
+            required=True,
+            key="generate_size",
+            format_func=str.title,
+            help="Small is 640×360 (or 360×640); large is 1280×720 (or 720×1280).",
+        )
+
+    if veo:
+        right.caption(f"**{spec.seconds} seconds** · {spec.label}")
+    if unified:
+        longest = spec.longest(st.session_state.get("generate_resolution") or spec.resolutions[-1])
+        resolution = right.segmented_control(
+            "Resolution",
+            list(spec.resolutions),
+            default=spec.resolutions[-1],
+            required=True,
+            key="generate_resolution",
+            help=f"At 1080p {spec.family} makes at most {spec.longest('1080p')} seconds.",
+        )
+        left, right = st.columns(2)
+        seconds = left.slider("Duration (s)", min(spec.durations), max(spec.durations), 6, key="generate_seconds")
+        seed = right.text_input("Seed (optional)", key="generate_seed", placeholder="e.g. 42", help="The same seed and prompt give a similar video.")
+        if seconds > (longest or seconds):
+            left.warning(f"At {resolution}, {spec.name} makes at most {longest} seconds.", icon=":material/timer:")
     slots["settings"] = st.empty()
+    slots["duration"] = slots["resolution"] = slots["seed"] = slots["aspect_ratio"] = slots["settings"]
 
-    image_file = st.session_state.get("generate_image_file")
-    with st.expander(
-        "Reference image (optional)",
-        icon=":material/image:",
-        expanded=bool(image_file or st.session_state.get("generate_image_url")),
-    ):
-        image_file = st.file_uploader(
-            "Upload an image",
-            type=["png", "jpg", "jpeg", "webp", "gif"],
-            key="generate_image_file",
-            max_upload_size=20,
-        )
-        image_url = st.text_input(
-            "…or give its web address", key="generate_image_url", placeholder="https://…"
-        )
-        if image_file is not None:
-            try:
-                with Image.open(io.BytesIO(image_file.getvalue())) as picture:
-                    picture.verify()
-            except (UnidentifiedImageError, OSError, ValueError):
-                st.error(
-                    "This file is not an image that can be read (PNG, JPEG, WebP or GIF). Choose another.",
-                    icon=":material/broken_image:",
-                )
+    carried = st.session_state["generate_carried"]
+
+
+    def drop_carried(index: int) -> None:
+        st.session_state["generate_carried"].pop(index)
+
+
+    def _image_list(uploads, typed: str) -> list:
+        """Uploaded files' bytes, then each address typed on its own line."""
+        items = [f.getvalue() for f in uploads or []]
+        return items + [line.strip() for line in (typed or "").splitlines() if line.strip()]
+
+
+    if carried:
+        with st.container(border=True, key="generate_carried_box"):
+            st.caption(f":material/swap_horiz: Carried over from {plain(carried[0]['from'])}")
+            for number, item in enumerate(carried):
+                left, right = st.columns([3, 1], vertical_alignment="center")
+                if "data" in item:
+                    left.image(item["data"], width=160)
+                else:
+                    left.caption(plain(item["url"], 80))
+                right.button("Remove", key=f"generate_drop_carried_{number}", on_click=drop_carried, args=(number,))
+            use = "the first frame" if veo else ("a reference" if unified else "the reference image")
+            st.caption(f"Used as {use} unless you choose another below.")
+    carried_values = [item.get("data") or item.get("url") for item in carried]
+
+    if veo:
+        with st.expander("Start and end frames, or references (optional)", icon=":material/image:", expanded=True):
+            mode = st.segmented_control(
+                "Start from",
+                ["Frames", "References"],
+                default="Frames",
+                required=True,
+                key="generate_frame_mode",
+                help="Veo starts on a first frame (and ends on a last frame), or takes up to 3 reference "
+                "images for its look — not both.",
+            )
+            if mode == "Frames":
+                first_col, last_col = st.columns(2)
+                with first_col:
+                    first_file = st.file_uploader("First frame", type=IMAGE_TYPES, key="generate_first_file", max_upload_size=20)
+                    first_url = st.text_input("…or its address", key="generate_first_url", placeholder="https://…")
+                    if first_file is not None:
+                        st.image(first_file.getvalue(), width=160)
+                    slots["first_frame_url"] = st.empty()
+                with last_col:
+                    last_file = st.file_uploader("Last frame", type=IMAGE_TYPES, key="generate_last_file", max_upload_size=20)
+                    last_url = st.text_input("…or its address", key="generate_last_url", placeholder="https://…")
+                    if last_file is not None:
+                        st.image(last_file.getvalue(), width=160)
+                    slots["last_frame_url"] = st.empty()
+                ref_files, ref_urls = [], ""
             else:
-                st.image(image_file.getvalue(), caption="The video starts from this image.", width=220)
-            if image_url:
-                st.caption("The uploaded image is used; the address is ignored.")
-        elif image_url and valid_url(image_url.strip()):
-            st.caption(":material/link: The video starts from the image at this address (checked when it is sent).")
-        elif image_url:
-            st.caption(":material/error: This is not a web address: it should start with https://")
-        slots["image_url"] = st.empty()
+                ref_files = st.file_uploader(
+                    f"Reference images (up to {spec.max_references})",
+                    type=IMAGE_TYPES,
+                    accept_multiple_files=True,
+                    key="generate_ref_files",
+                    max_upload_size=20,
+                )
+                ref_urls = st.text_area("…or their addresses, one per line", key="generate_ref_urls", height=80)
+                first_file = last_file = None
+                first_url = last_url = ""
+            slots["reference_urls"] = st.empty()
+    if unified:
+        with st.expander(f"Reference images (optional, up to {spec.max_references})", icon=":material/image:"):
+            ref_files = st.file_uploader(
+                "Images", type=IMAGE_TYPES, accept_multiple_files=True, key="generate_ref_files", max_upload_size=20
+            )
+            ref_urls = st.text_area("…or their addresses, one per line", key="generate_ref_urls", height=80)
+            slots["reference_urls"] = st.empty()
 
-    with st.expander(
-        f"Characters (optional) · {mentions.count} of {MAX_PER_VIDEO}",
-        icon=":material/face:",
-        expanded=bool(one_offs or mentions.saved),
-    ):
-        st.caption(
-            f"Sora puts up to {MAX_PER_VIDEO} characters in one video. A character joins the video when "
-            "the prompt names it with @."
-        )
-        full = mentions.count >= MAX_PER_VIDEO
-        if saved:
-            st.markdown("**Your characters**")
-            with st.container(horizontal=True):
-                for character in saved[:12]:
-                    named = character.character_id in mentions.saved
-                    st.button(
-                        f"@{character.label}",
-                        key=f"generate_mention_{character.id}",
-                        on_click=mention,
-                        args=(character.character_id,),
-                        disabled=named or full,
-                        icon=":material/check:" if named else ":material/add:",
-                        help=f"Adds @{character.character_id} to the prompt",
+    if sora:
+        image_file = st.session_state.get("generate_image_file")
+        with st.expander(
+            "Reference image (optional)",
+            icon=":material/image:",
+            expanded=bool(image_file or st.session_state.get("generate_image_url")),
+        ):
+            image_file = st.file_uploader(
+                "Upload an image",
+                type=["png", "jpg", "jpeg", "webp", "gif"],
+                key="generate_image_file",
+                max_upload_size=20,
+            )
+            image_url = st.text_input(
+                "…or give its web address", key="generate_image_url", placeholder="https://…"
+            )
+            if image_file is not None:
+                try:
+                    with Image.open(io.BytesIO(image_file.getvalue())) as picture:
+                        picture.verify()
+                except (UnidentifiedImageError, OSError, ValueError):
+                    st.error(
+                        "This file is not an image that can be read (PNG, JPEG, WebP or GIF). Choose another.",
+                        icon=":material/broken_image:",
                     )
-        else:
-            st.caption("No saved characters yet: make one on the **Characters** page.")
-        st.markdown("**Or a clip just for this video**")
-        for number, clip in enumerate(one_offs, start=1):
-            left, right = st.columns([4, 1], vertical_alignment="center")
-            left.caption(
-                f"@character{number} · {clip['url'][:60]} · {clip['timestamps'].replace(',', '–')} s"
-            )
-            right.button("Remove", key=f"generate_detach_{number}", on_click=detach_clip, args=(number - 1,))
-        url_col, start_col, length_col = st.columns([3, 1, 1])
-        url_col.text_input("Clip address", key="generate_clip_url", placeholder="https://…/clip.mp4")
-        start_col.number_input("Start (s)", min_value=0.0, value=0.0, step=0.5, key="generate_clip_start")
-        length_col.number_input(
-            "Length (s)", min_value=0.5, max_value=3.0, value=3.0, step=0.5, key="generate_clip_length"
-        )
-        st.button("Attach clip", icon=":material/attach_file:", on_click=attach_clip, disabled=full)
-        if st.session_state.get("generate_clip_error"):
-            st.error(st.session_state.pop("generate_clip_error"), icon=":material/error:")
-        slots["characters"] = st.empty()
-        if mentions.count > MAX_PER_VIDEO:
-            slots["characters"].error(
-                f"Sora takes at most {MAX_PER_VIDEO} characters in one video; this prompt "
-                f"names {mentions.count}. Remove one.",
-                icon=":material/error:",
-            )
+                else:
+                    st.image(image_file.getvalue(), caption="The video starts from this image.", width=220)
+                if image_url:
+                    st.caption("The uploaded image is used; the address is ignored.")
+            elif image_url and valid_url(image_url.strip()):
+                st.caption(":material/link: The video starts from the image at this address (checked when it is sent).")
+            elif image_url:
+                st.caption(":material/error: This is not a web address: it should start with https://")
+            slots["image_url"] = st.empty()
 
-    with st.expander(
-        "Remix an earlier video (optional)",
-        icon=":material/auto_fix_high:",
-        expanded=bool(st.session_state.get("generate_remix_pid")),
-    ):
-        videos = library.finished_videos(100)
-        labels = {
-            v.pid: f"{v.prompt[:60]}{'…' if len(v.prompt) > 60 else ''} · {v.pid[:10]}…" for v in videos
-        }
-        picked = st.selectbox(
-            "Pick one from the library",
-            [None, *labels],
-            key="generate_remix_pick",
-            format_func=lambda pid: "—" if pid is None else labels[pid],
-        )
-        pasted = st.text_input(
-            "…or paste its pid",
-            key="generate_remix_pid",
-            placeholder="s_…",
-            help="Every finished video has a pid (s_ and 32 characters): it names the video to remix.",
-        )
-        remix_target = (pasted or "").strip() or picked
-        if remix_target:
-            st.caption("The new video keeps the look of the original, with your new prompt.")
-        slots["remix_target_id"] = st.empty()
+    if sora:
+        with st.expander(
+            f"Characters (optional) · {mentions.count} of {MAX_PER_VIDEO}",
+            icon=":material/face:",
+            expanded=bool(one_offs or mentions.saved),
+        ):
+            st.caption(
+                f"Sora puts up to {MAX_PER_VIDEO} characters in one video. A character joins the video when "
+                "the prompt names it with @."
+            )
+            full = mentions.count >= MAX_PER_VIDEO
+            if saved:
+                st.markdown("**Your characters**")
+                with st.container(horizontal=True):
+                    for character in saved[:12]:
+                        named = character.character_id in mentions.saved
+                        st.button(
+                            f"@{character.label}",
+                            key=f"generate_mention_{character.id}",
+                            on_click=mention,
+                            args=(character.character_id,),
+                            disabled=named or full,
+                            icon=":material/check:" if named else ":material/add:",
+                            help=f"Adds @{character.character_id} to the prompt",
+                        )
+            else:
+                st.caption("No saved characters yet: make one on the **Characters** page.")
+            st.markdown("**Or a clip just for this video**")
+            for number, clip in enumerate(one_offs, start=1):
+                left, right = st.columns([4, 1], vertical_alignment="center")
+                left.caption(
+                    f"@character{number} · {clip['url'][:60]} · {clip['timestamps'].replace(',', '–')} s"
+                )
+                right.button("Remove", key=f"generate_detach_{number}", on_click=detach_clip, args=(number - 1,))
+            url_col, start_col, length_col = st.columns([3, 1, 1])
+            url_col.text_input("Clip address", key="generate_clip_url", placeholder="https://…/clip.mp4")
+            start_col.number_input("Start (s)", min_value=0.0, value=0.0, step=0.5, key="generate_clip_start")
+            length_col.number_input(
+                "Length (s)", min_value=0.5, max_value=3.0, value=3.0, step=0.5, key="generate_clip_length"
+            )
+            st.button("Attach clip", icon=":material/attach_file:", on_click=attach_clip, disabled=full)
+            if st.session_state.get("generate_clip_error"):
+                st.error(st.session_state.pop("generate_clip_error"), icon=":material/error:")
+            slots["characters"] = st.empty()
+            if mentions.count > MAX_PER_VIDEO:
+                slots["characters"].error(
+                    f"Sora takes at most {MAX_PER_VIDEO} characters in one video; this prompt "
+                    f"names {mentions.count}. Remove one.",
+                    icon=":material/error:",
+                )
 
-    cost = video_cost()
+        with st.expander(
+            "Remix an earlier video (optional)",
+            icon=":material/auto_fix_high:",
+            expanded=bool(st.session_state.get("generate_remix_pid")),
+        ):
+            videos = library.finished_videos(100)
+            labels = {
+                v.pid: f"{v.prompt[:60]}{'…' if len(v.prompt) > 60 else ''} · {v.pid[:10]}…" for v in videos
+            }
+            picked = st.selectbox(
+                "Pick one from the library",
+                [None, *labels],
+                key="generate_remix_pick",
+                format_func=lambda pid: "—" if pid is None else labels[pid],
+            )
+            pasted = st.text_input(
+                "…or paste its pid",
+                key="generate_remix_pid",
+                placeholder="s_…",
+                help="Every finished video has a pid (s_ and 32 characters): it names the video to remix.",
+            )
+            remix_target = (pasted or "").strip() or picked
+            if remix_target:
+                st.caption("The new video keeps the look of the original, with your new prompt.")
+            slots["remix_target_id"] = st.empty()
+
+    cost = price(spec.id)
     credits = credits_for(conn)
     st.markdown(f"This video costs **{credits_text(cost)}** · **{format_credits(credits)}** left")
     if credits is not None and credits < cost:
         st.warning(
             "There are not enough credits left for this video.", icon=":material/account_balance_wallet:"
         )
-    clicked = st.button("Generate", type="primary", icon=":material/auto_awesome:", width="stretch")
+    down = model_down(spec, board, key="generate", carry=lambda new: carry_images(spec, new))
+    clicked = st.button(
+        "Generate", type="primary", icon=":material/auto_awesome:", width="stretch", disabled=down
+    )
     slots["general"] = st.empty()
 
     if clicked:
-        params = {
-            "prompt": prompt or "",
-            "aspect_ratio": aspect_ratio,
-            "duration": duration,
-            "size": size,
-            "image_url": image_file.getvalue() if image_file is not None else (image_url or "").strip(),
-            "remix_target_id": remix_target,
-            "characters": list(one_offs),
-        }
+        params = {"model": spec.id, "prompt": prompt or "", "aspect_ratio": aspect_ratio}
+        if sora:
+            image = image_file.getvalue() if image_file is not None else (image_url or "").strip()
+            params.update(
+                duration=duration,
+                size=size,
+                image_url=image or (carried_values[0] if carried_values else ""),
+                remix_target_id=remix_target,
+                characters=list(one_offs),
+            )
+        elif veo:
+            if mode == "Frames":
+                first = first_file.getvalue() if first_file is not None else (first_url or "").strip()
+                last = last_file.getvalue() if last_file is not None else (last_url or "").strip()
+                params.update(
+                    first_frame_url=first or (carried_values[0] if carried_values else ""),
+                    last_frame_url=last or (carried_values[1] if len(carried_values) > 1 else ""),
+                )
+            else:
+                params["reference_urls"] = _image_list(ref_files, ref_urls) or carried_values
+        else:
+            params.update(
+                duration=seconds,
+                resolution=resolution,
+                seed=(seed or "").strip(),
+                reference_urls=_image_list(ref_files, ref_urls) or carried_values,
+            )
         fingerprint = hashlib.sha256(
             repr(sorted((k, v if isinstance(v, bytes) else str(v)) for k, v in params.items())).encode()
         ).hexdigest()
@@ -278,7 +470,7 @@ with form:
             except InvalidRequestError as exc:
                 slot = slots.get(
                     exc.field or "",
-                    slots["settings" if exc.field in ("aspect_ratio", "duration", "size") else "general"],
+                    slots["settings" if exc.field in ("aspect_ratio", "duration", "size", "model") else "general"],
                 )
                 slot.error(exc.message, icon=":material/error:")
             else:

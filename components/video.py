@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
+from grsai_api import MODELS
 from studio.db import Generation, as_utc
 from studio.media import MediaStore
 from studio.messages import explain_failure
@@ -34,13 +35,19 @@ def status_badge(generation: Generation) -> None:
 
 
 def facts(generation: Generation) -> str:
+    """"Veo 3.1 Fast · 720p · 16:9 · 8 s · from an image"."""
+    entry = MODELS.get(generation.model)
+    options = generation.options or {}
     parts = [
+        entry.name if entry is not None else generation.model,
         generation.aspect_ratio,
-        f"{generation.duration} s",
+        f"{generation.duration} s" if generation.duration else "",
         generation.size,
+        options.get("resolution") or options.get("image_size") or "",
+        f"{options['variants']} images" if int(options.get("variants") or 1) > 1 else "",
         KIND_LABELS.get(generation.kind, ""),
     ]
-    return " · ".join(p for p in parts if p)
+    return " · ".join(str(p) for p in parts if p)
 
 
 def browser_zone() -> str:

@@ -1,0 +1,125 @@
+"""Generate with every video model, through AppTest: the picker's default is the best model that is
+up, each model shows its own fields only, a model that is down is refused in words with the offer of
+the closest one that is up (prompt and images carried across), and a Veo video is made from the page."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from studio.db import LibraryFilter, Status, Store, default_url
+
+from .apptest_helpers import (
+    beside,
+    click,
+    new_app,
+    run_until,
+    sandbox_counters,
+    service_url,
+    stop_engines,  # noqa: F401 - autouse: stops this module's engines and sandboxes
+    texts,
+    widget,
+)
+from .conftest import png
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    return new_app(monkeypatch, tmp_path / "data")
+
+
+def stored(tmp_path) -> list:
+    return Store(default_url(tmp_path / "data")).search(LibraryFilter(), limit=100)[0]
+
+
+def take_down(at, model: str, message: str = "") -> None:
+    from components.resources import refresh_models
+
+    httpx.patch(
+        f"{service_url(at)}/sandbox/config", json={"models": {model: {"available": False, "message": message}}}
+    ).raise_for_status()
+    refresh_models()
+    at.run()
+
+
+def family(at, name: str) -> None:
+    at.segmented_control(key="generate_family").set_value(name)
+    at.run()
+    assert not at.exception, at.exception
+
+
+def labels(at) -> set[str]:
+    found = set()
+    for kind in ("segmented_control", "selectbox", "slider", "text_input", "text_area", "file_uploader"):
+        found |= {w.label for w in getattr(at, kind)}
+    return found | {e.label for e in at.expander}
+
+
+def test_the_default_is_the_best_model_that_is_up_and_its_price_is_shown(app):
+    assert app.session_state["generate_model"] == "sora-2"
+    assert "1,600 credits (¥0.08)" in texts(app)
+    take_down(app, "sora-2", "retired by OpenAI")
+    app.session_state["generate_model"] = ""  # a new visitor: no choice made yet
+    app.run()
+    assert app.session_state["generate_model"] == "veo3.1-fast"
+    assert "2,400 credits (¥0.12)" in texts(app)
+
+
+def test_each_family_shows_its_own_fields_only(app):
+    sora = labels(app)
+    assert {"Duration", "Size"} <= sora and any("Remix" in x for x in sora) and any("Characters" in x for x in sora)
+    family(app, "Veo 3.1")
+    veo = labels(app)
+    assert {"First frame", "Last frame", "Veo 3.1 version"} <= veo
+    assert "Duration" not in veo and "Size" not in veo and not any("Remix" in x for x in veo)
+    assert "8 seconds" in texts(app)
+    widget(app, "generate_model").set_value("veo3.1-pro-4k")
+    app.run()
+    assert "14,000 credits (¥0.70)" in texts(app)
+    family(app, "MiniMax")
+    minimax = labels(app)
+    assert {"Resolution", "Duration (s)", "Seed (optional)"} <= minimax and "First frame" not in minimax
+
+
+def test_a_model_that_is_down_is_refused_in_words_and_the_closest_is_offered(app, tmp_path):
+    app.text_area(key="generate_prompt").set_value("a lighthouse keeper waves")
+    widget(app, "generate_image_url").set_value("https://example.com/keeper.png")
+    app.run()
+    take_down(app, "sora-2", "retired by OpenAI")
+    said = texts(app)
+    assert "Sora 2 is down right now: retired by OpenAI" in said and "nothing can be sent to it" in said
+    assert next(b for b in app.button if b.label == "Generate").disabled
+    offer = next(b for b in app.button if b.label.startswith("Use Veo 3.1 Fast · 720p instead"))
+    offer.click()
+    app.run()
+    assert app.session_state["generate_model"] == "veo3.1-fast"
+    assert app.text_area(key="generate_prompt").value == "a lighthouse keeper waves"  # carried
+    assert "Carried over from Sora 2" in texts(app)
+    click(app, "Generate")
+    [row] = stored(tmp_path)
+    assert row.model == "veo3.1-fast" and row.options["first_frame_url"] == "https://example.com/keeper.png"
+    assert sandbox_counters(app).get("received_video", 0) == 0  # nothing ever went to sora-2
+
+
+def test_a_minimax_request_over_its_length_at_1080p_is_refused_next_to_duration(app, tmp_path):
+    family(app, "MiniMax")
+    widget(app, "generate_resolution").set_value("1080p")
+    widget(app, "generate_seconds").set_value(12)
+    app.text_area(key="generate_prompt").set_value("a long pan over hills")
+    app.run()
+    click(app, "Generate")
+    assert "at most 10 seconds" in beside(app, "generate_seed") + texts(app)
+    assert stored(tmp_path) == []
+
+
+def test_a_veo_video_from_a_first_frame_is_made_from_the_page(app, tmp_path):
+    family(app, "Veo 3.1")
+    widget(app, "generate_first_file").set_value(("start.png", png((10, 180, 90)), "image/png"))
+    app.text_area(key="generate_prompt").set_value("a green field at dawn")
+    app.run()
+    click(app, "Generate")
+    run_until(app, lambda at: at.get("video"), timeout=40)
+    [row] = stored(tmp_path)
+    assert row.status == Status.SUCCEEDED and row.model == "veo3.1-fast" and row.cost == 2_400
+    assert row.options["first_frame_url"].startswith("file:")
+    assert "Veo 3.1 Fast · 720p" in texts(app)  # the card names the model
