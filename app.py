@@ -1,4 +1,4 @@
-"""The Sora 2 playground: a router. Pages live in app_pages/, shared pieces in components/."""
+"""The GrsAI video studio: a router. Pages live in app_pages/, shared pieces in components/."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from components.resources import connection, store, task_engine
 from components.session import init_session
 from components.sidebar import render_sidebar
 
-st.set_page_config(page_title="Sora 2 Playground", page_icon=":material/movie:", layout="wide")
+st.set_page_config(page_title="GrsAI studio", page_icon=":material/movie:", layout="wide")
 init_session()
 
 page = st.navigation(
     [
         st.Page("app_pages/generate.py", title="Generate", icon=":material/movie:", default=True),
+        st.Page("app_pages/images.py", title="Images", icon=":material/image:"),
         st.Page("app_pages/remix.py", title="Remix", icon=":material/auto_fix_high:"),
         st.Page("app_pages/characters.py", title="Characters", icon=":material/face:"),
         st.Page("app_pages/batch.py", title="Batch", icon=":material/dataset:"),

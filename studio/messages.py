@@ -13,9 +13,13 @@ FAILURE_HELP = {
         "The video was made, but content moderation withheld it. Try again, or describe the "
         "scene more gently."
     ),
-    "error": "The service could not make this video. Trying again usually works.",
+    "violation": (
+        "Content moderation refused this request: the prompt or its images break the model's rules. "
+        "Rephrase it: leave out violence, adult content, real people and brands."
+    ),
+    "error": "The service could not make this. Trying again usually works.",
     "refused": "The service refused this request before making anything.",
-    "copy": "The video was made, but its file could not be copied before the link expired.",
+    "copy": "It was made, but its file could not be copied before the link expired.",
 }
 
 

@@ -1,0 +1,191 @@
+"""Images: Nano Banana and GPT image. A prompt, references, ratio, size and how many; the results in a
+grid, each with a download and "Animate this", which opens Generate with the image as the video's
+first frame (Veo) or reference (Sora)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from components.model_picker import model_down, model_picker
+from components.resources import (
+    connection,
+    credits_for,
+    credits_left,
+    generation_service,
+    media,
+    model_board,
+    store,
+)
+from components.session import handoff, keep_widgets, request_key, restore_widgets, show_toasts, take_handoff
+from components.text import plain
+from components.video import clock, facts, failure_note, status_badge
+from grsai_api import InvalidRequestError
+from studio.costs import credits_text, format_credits, price
+from studio.db import Generation, Status
+
+KEPT = (
+    "images_model",
+    "images_prompt",
+    "images_aspect_ratio",
+    "images_size",
+    "images_variants",
+    "images_count",
+    "images_ref_urls",
+)
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
+SHOWN = 8
+REDRAW_SECONDS = 1.0
+
+restore_widgets(KEPT)
+take_handoff("images")
+conn, library, files = connection(), store(), media()
+board = model_board(conn)
+
+st.title("Images")
+st.caption("Stills from a prompt and your references — to use as they are, or to animate into a video.")
+
+form, results = st.columns([1, 1], gap="large")
+with form:
+    spec = model_picker("image", board, key="images")
+    prompt = st.text_area(
+        "Prompt",
+        key="images_prompt",
+        height=120,
+        placeholder="A glass bottle of cold-brew coffee on a marble counter, soft morning light, product shot",
+        help="Say what is seen, the light and the style. Up to 5,000 characters.",
+    )
+    slots = {"prompt": st.empty()}
+    if st.session_state.get("images_aspect_ratio") not in spec.aspect_ratios:
+        st.session_state["images_aspect_ratio"] = spec.aspect_ratios[0]
+    left, right = st.columns(2)
+    ratio = left.selectbox(
+        "Aspect ratio",
+        list(spec.aspect_ratios),
+        key="images_aspect_ratio",
+        format_func=lambda r: "auto (from the first reference)" if r == "auto" else r,
+    )
+    size = None
+    if spec.image_sizes:
+        size = right.segmented_control(
+            "Size", list(spec.image_sizes), default="1K", required=True, key="images_size",
+            help="The long side: 1K is 1,024 pixels, 2K 2,048, 4K 4,096.",
+        )
+    count, variants = 1, 1
+    if spec.max_variants > 1:
+        variants = st.segmented_control(
+            "Variants", list(range(1, spec.max_variants + 1)), default=1, required=True, key="images_variants",
+            help="Several different images from one request, for one price.",
+        )
+    else:
+        count = st.segmented_control(
+            "How many", [1, 2, 3, 4], default=1, required=True, key="images_count",
+            help="Each one is its own request, charged on its own.",
+        )
+    slots["settings"] = st.empty()
+    with st.expander(f"Reference images (optional, up to {spec.max_references})", icon=":material/image:"):
+        ref_files = st.file_uploader(
+            "Upload images", type=IMAGE_TYPES, accept_multiple_files=True, key="images_ref_files", max_upload_size=20
+        )
+        ref_urls = st.text_area("…or their addresses, one per line", key="images_ref_urls", height=80)
+        if ref_files:
+            st.image([f.getvalue() for f in ref_files[: spec.max_references]], width=96)
+        slots["reference_urls"] = st.empty()
+
+    each = price(spec.id)
+    credits = credits_for(conn)
+    what = f"{count} images" if count > 1 else ("this request" if variants > 1 else "this image")
+    st.markdown(
+        f"{what.capitalize()} {'cost' if count > 1 else 'costs'} **{credits_text(each * count)}** · "
+        f"**{format_credits(credits)}** left"
+    )
+    down = model_down(spec, board, key="images")
+    clicked = st.button("Make images", type="primary", icon=":material/image:", width="stretch", disabled=down)
+    slots["general"] = st.empty()
+    if clicked:
+        references = [f.getvalue() for f in ref_files or []]
+        references += [line.strip() for line in (ref_urls or "").splitlines() if line.strip()]
+        params = {"model": spec.id, "prompt": prompt or "", "aspect_ratio": ratio, "reference_urls": references}
+        if size:
+            params["image_size"] = size
+        if spec.max_variants > 1:
+            params["variants"] = variants
+        fingerprint = hashlib.sha256(
+            repr([(k, v if isinstance(v, bytes) else str(v)) for k, v in sorted(params.items())]).encode()
+        ).hexdigest()
+        try:
+            made = [
+                generation_service().queue(params, request_key=request_key("images", fingerprint, n))[1]
+                for n in range(count)
+            ]
+        except InvalidRequestError as exc:
+            field = exc.field if exc.field in slots else ("settings" if exc.field else "general")
+            slots[field].error(exc.message, icon=":material/error:")
+        else:
+            if any(made):
+                credits_left.clear()
+                st.toast("Started: the images appear as they are made.", icon=":material/hourglass_top:")
+            else:
+                slots["general"].info("This exact request was already sent: its images are in the list.")
+
+
+def animate(generation: Generation, path: str) -> None:
+    """Open Generate with this image as the video's start (the best video model that is up)."""
+    video = board.best("video")
+    handoff("generate", generate_model=video.id if video else "veo3.1-fast", generate_animate=f"file:{path}")
+    st.switch_page("app_pages/generate.py")
+
+
+def _card(generation: Generation) -> None:
+    with st.container(border=True, key=f"image_card_{generation.id}"):
+        status_badge(generation)
+        st.markdown(f"**{plain(generation.prompt, 140)}**")
+        if Status(generation.status).is_active:
+            st.progress(generation.progress / 100, text=f"{generation.progress}% · {clock(generation.elapsed)} elapsed")
+            st.caption(facts(generation))
+            return
+        if generation.status != Status.SUCCEEDED:
+            failure_note(generation)
+            return
+        kept = [f for f in generation.files or [] if isinstance(f, dict) and files.exists(f.get("path"))]
+        columns = st.columns(min(2, max(1, len(kept))))
+        for number, item in enumerate(kept):
+            with columns[number % len(columns)]:
+                st.image(str(files.path(item["path"])), width="stretch")
+                left, right = st.columns(2)
+                left.download_button(
+                    "Download",
+                    data=files.path(item["path"]).read_bytes,
+                    file_name=f"image-{generation.id}-{number + 1}.png",
+                    mime="image/png",
+                    icon=":material/download:",
+                    key=f"image_download_{generation.id}_{number}",
+                    on_click="ignore",
+                )
+                if right.button("Animate this", key=f"animate_{generation.id}_{number}", icon=":material/movie:"):
+                    animate(generation, item["path"])
+        st.caption(f"{facts(generation)} · {credits_text(generation.cost)}")
+
+
+with results:
+    show_toasts()
+    recent = library.recent_for(conn.service_id, conn.account, SHOWN, makes=("image",))
+    busy = any(Status(g.status).is_active for g in recent)
+
+    @st.fragment(run_every=REDRAW_SECONDS if busy else None)
+    def grid() -> None:
+        generations = library.recent_for(conn.service_id, conn.account, SHOWN, makes=("image",))
+        if not generations:
+            st.info("Your images will appear here. Write a prompt and press **Make images**.", icon=":material/image:")
+        active = sum(Status(g.status).is_active for g in generations)
+        if active:
+            st.caption(f"{active} {'image is' if active == 1 else 'images are'} being made")
+        for generation in generations:
+            _card(generation)
+        if busy and not active:
+            st.rerun()
+
+    grid()
+
+keep_widgets(KEPT)

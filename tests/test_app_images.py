@@ -1,0 +1,102 @@
+"""Images, through AppTest: each model's fields, bad input refused beside its field, GPT image
+variants made once however often the button is pressed, shown in a grid, and "Animate this" opening
+Generate with the image as the video's start."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from studio.db import LibraryFilter, Status, Store, default_url
+
+from .apptest_helpers import (
+    beside,
+    click,
+    new_app,
+    run_until,
+    service_url,
+    stop_engines,  # noqa: F401 - autouse: stops this module's engines and sandboxes
+    texts,
+    widget,
+)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    at = new_app(monkeypatch, tmp_path / "data")
+    at.switch_page("app_pages/images.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def stored(tmp_path) -> list:
+    return Store(default_url(tmp_path / "data")).search(LibraryFilter(), limit=100)[0]
+
+
+def test_each_image_model_shows_its_own_fields(app):
+    assert app.session_state["images_model"] == "nano-banana"
+    assert widget(app, "images_size").options and "How many" in {w.label for w in app.segmented_control}
+    assert "1,400 credits (¥0.07)" in texts(app)
+    app.segmented_control(key="images_family").set_value("GPT image")
+    app.run()
+    names = {w.label for w in app.segmented_control}
+    assert "Variants" in names and "Size" not in names
+    assert "600 credits (¥0.03)" in texts(app)
+
+
+def test_an_empty_prompt_or_a_local_path_is_refused_beside_its_field(app, tmp_path):
+    click(app, "Make images")
+    assert "Write a prompt first" in beside(app, "images_prompt")
+    app.text_area(key="images_prompt").set_value("a teapot")
+    widget(app, "images_ref_urls").set_value("file:///etc/passwd")
+    app.run()
+    click(app, "Make images")
+    assert "web address" in beside(app, "images_ref_urls")
+    assert stored(tmp_path) == []
+
+
+def test_gpt_image_variants_are_made_once_and_shown_in_a_grid(app, tmp_path):
+    app.segmented_control(key="images_family").set_value("GPT image")
+    app.run()
+    widget(app, "images_variants").set_value(3)
+    app.text_area(key="images_prompt").set_value("three takes on a paper crane")
+    app.run()
+    click(app, "Make images")
+    click(app, "Make images")  # a second click is the same request
+    [row] = stored(tmp_path)
+    assert row.model == "gpt-image-2" and row.options["variants"] == 3
+    run_until(app, lambda at: "Animate this" in {b.label for b in at.button}, timeout=30)
+    [row] = stored(tmp_path)
+    assert row.status == Status.SUCCEEDED and len(row.files) == 3
+    assert sum(1 for b in app.button if b.label == "Animate this") == 3
+    counters = httpx.get(f"{service_url(app)}/sandbox/stats").json()["counters"]
+    assert counters.get("received_image") == 1
+
+
+def test_animate_this_opens_generate_with_the_image_as_the_start(app, tmp_path):
+    app.text_area(key="images_prompt").set_value("a red kite on white")
+    app.run()
+    click(app, "Make images")
+    run_until(app, lambda at: "Animate this" in {b.label for b in at.button}, timeout=30)
+    [row] = stored(tmp_path)
+    next(b for b in app.button if b.label == "Animate this").click()
+    app.run()
+    assert not app.exception, app.exception
+    assert app.session_state["generate_model"] == "sora-2"  # the best video model that is up
+    carried = app.session_state["generate_carried"]
+    assert carried and carried[0]["from"] == "Images" and carried[0]["data"].startswith(b"\x89PNG")
+    assert "Carried over from Images" in texts(app)
+
+
+def test_a_model_that_is_down_is_refused_with_the_closest_offered(app, tmp_path):
+    from components.resources import refresh_models
+
+    httpx.patch(
+        f"{service_url(app)}/sandbox/config", json={"models": {"nano-banana": {"available": False}}}
+    ).raise_for_status()
+    refresh_models()
+    app.run()
+    assert "Nano Banana is down right now" in texts(app)
+    assert next(b for b in app.button if b.label == "Make images").disabled
+    assert any(b.label.startswith("Use Nano Banana Pro instead") for b in app.button)
