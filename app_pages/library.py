@@ -21,7 +21,7 @@ from components.video import (
     status_badge,
     video_player,
 )
-from grsai_api import GrsaiError
+from grsai_api import MODELS, GrsaiError
 from studio.costs import credits_text
 from studio.db import KINDS, LibraryFilter, Status
 from studio.library import STATUS_LABELS, export_csv, page_frame
@@ -48,15 +48,34 @@ def table_selected() -> None:
         open_detail(int(st.session_state["library_table_ids"][rows[0]]))
 
 
-@st.dialog("Video details", width="large", on_dismiss=close_detail)
+def _images(generation) -> None:
+    """An image generation's pictures (every variant), each with its download."""
+    kept = [f for f in generation.files or [] if isinstance(f, dict) and files.exists(f.get("path"))]
+    for number, item in enumerate(kept):
+        st.image(str(files.path(item["path"])), width="stretch")
+        st.download_button(
+            f"Download image {number + 1}" if len(kept) > 1 else "Download",
+            data=files.path(item["path"]).read_bytes,
+            file_name=f"image-{generation.id}-{number + 1}.png",
+            mime="image/png",
+            icon=":material/download:",
+            key=f"library_image_download_{generation.id}_{number}",
+            on_click="ignore",
+        )
+
+
+@st.dialog("Details", width="large", on_dismiss=close_detail)
 def detail(generation_id: int) -> None:
     generation = library.get(generation_id)
     if generation is None:
-        st.info("This generation was deleted.")
+        st.info("There is no generation with this number: it was deleted, or never existed.")
         return
+    entry = MODELS.get(generation.model)
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        if generation.status == "succeeded":
+        if generation.status == "succeeded" and generation.makes == "image":
+            _images(generation)
+        elif generation.status == "succeeded":
             video_player(generation, files, autoplay=True)
         elif generation.status == "running":
             st.progress(generation.progress / 100, text=f"Being made: {generation.progress}%")
@@ -91,7 +110,7 @@ def detail(generation_id: int) -> None:
         icon=":material/replay:",
         type="primary",
         width="stretch",
-        help="Make a new video with exactly these settings (charged again).",
+        help="Make it again with exactly these settings and model (charged again).",
     ):
         try:
             generation_service().rerun(generation.id, request_key=request_key("library_rerun", generation.id))
@@ -102,12 +121,13 @@ def detail(generation_id: int) -> None:
             toast_later("Started again: follow it in the sidebar")
             close_detail()
             st.rerun()
-    if generation.pid and actions[1].button("Remix", icon=":material/auto_fix_high:", width="stretch"):
+    sora_features = entry is not None and entry.remix
+    if generation.pid and sora_features and actions[1].button("Remix", icon=":material/auto_fix_high:", width="stretch"):
         handoff("remix", remix_source_pid=generation.pid, remix_prompt=generation.prompt)
         st.session_state.pop("remix_result_id", None)
         close_detail()
         st.switch_page("app_pages/remix.py")
-    if generation.pid and actions[2].button(
+    if generation.pid and sora_features and actions[2].button(
         "Create character",
         icon=":material/face:",
         width="stretch",
@@ -116,8 +136,9 @@ def detail(generation_id: int) -> None:
         handoff("characters", characters_source_id=generation.id)
         close_detail()
         st.switch_page("app_pages/characters.py")
-    with actions[3]:
-        download_button(generation, files, key=f"library_download_{generation.id}")
+    if generation.makes == "video":
+        with actions[3]:
+            download_button(generation, files, key=f"library_download_{generation.id}")
     if st.session_state.get("library_confirm_delete") == generation.id:
         st.warning("Delete this generation and its video for good?", icon=":material/delete:")
         yes, no = st.columns(2)
@@ -132,7 +153,7 @@ def detail(generation_id: int) -> None:
     elif actions[4].button("Delete", icon=":material/delete:", width="stretch"):
         st.session_state["library_confirm_delete"] = generation.id
         st.rerun()
-    st.caption(f"Link to this video: `?generation={generation.id}`")
+    st.caption(f"Link to this {generation.makes}: `?generation={generation.id}`")
 
 
 def grid(rows) -> None:
@@ -175,6 +196,7 @@ def table(rows) -> None:
         column_order=[
             "thumbnail",
             "status",
+            "model",
             "prompt",
             "kind",
             "aspect",
@@ -186,6 +208,7 @@ def table(rows) -> None:
         column_config={
             "thumbnail": st.column_config.ImageColumn("Preview", width="small"),
             "status": st.column_config.TextColumn("Status", width="small"),
+            "model": st.column_config.TextColumn("Model", width="small"),
             "prompt": st.column_config.TextColumn("Prompt", width="medium"),
             "pid": st.column_config.TextColumn("pid"),
             "kind": st.column_config.TextColumn("Kind", width="small"),
@@ -200,7 +223,7 @@ def table(rows) -> None:
 st.title("Library")
 totals = library.totals()
 ready = totals["by_status"].get("succeeded", 0)
-st.caption(f"{totals['count']:,} generations · {ready:,} videos ready · {credits_text(totals['spent'])} spent or maybe spent")
+st.caption(f"{totals['count']:,} generations · {ready:,} ready · {credits_text(totals['spent'])} spent or maybe spent")
 
 search, view = st.columns([4, 1], vertical_alignment="bottom")
 text = search.text_input(
@@ -210,19 +233,34 @@ text = search.text_input(
     icon=":material/search:",
 )
 mode = view.segmented_control("View", ["Grid", "Table"], default="Grid", required=True, key="library_view")
-filters = st.columns(4)
-statuses = filters[0].multiselect(
-    "Status",
-    tuple(Status),
-    key="library_status",
-    format_func=STATUS_LABELS.get,
-    placeholder="Any",
-)
-kinds = filters[1].multiselect(
-    "Kind", KINDS, key="library_kind", format_func=KIND_LABELS.get, placeholder="Any"
-)
-aspects = filters[2].multiselect("Aspect ratio", ["16:9", "9:16"], key="library_aspect", placeholder="Any")
-dates = filters[3].date_input("Made between", value=(), key="library_dates")
+FILTER_KEYS = ("library_status", "library_model", "library_makes", "library_kind", "library_aspect", "library_dates")
+filtering = any(st.session_state.get(k) for k in FILTER_KEYS)
+RATIOS = sorted({r for m in MODELS.values() for r in m.aspect_ratios if r != "auto"}, key=lambda r: (r not in ("16:9", "9:16"), r))
+with st.expander("Filters" + (" · on" if filtering else ""), icon=":material/filter_list:", expanded=filtering):
+    filters = st.columns(3)
+    statuses = filters[0].multiselect(
+        "Status",
+        tuple(Status),
+        key="library_status",
+        format_func=STATUS_LABELS.get,
+        placeholder="Any",
+    )
+    models = filters[1].multiselect(
+        "Model", list(MODELS), key="library_model", format_func=lambda m: MODELS[m].name, placeholder="Any"
+    )
+    makes = filters[2].multiselect(
+        "Videos or images",
+        ["video", "image"],
+        key="library_makes",
+        format_func={"video": "Videos", "image": "Images"}.get,
+        placeholder="Both",
+    )
+    filters = st.columns(3)
+    kinds = filters[0].multiselect(
+        "Made from", KINDS, key="library_kind", format_func=KIND_LABELS.get, placeholder="Anything"
+    )
+    aspects = filters[1].multiselect("Aspect ratio", RATIOS, key="library_aspect", placeholder="Any")
+    dates = filters[2].date_input("Made between", value=(), key="library_dates", format="YYYY-MM-DD")
 date_from, date_to = (tuple(dates) + (None, None))[:2] if isinstance(dates, tuple | list) else (dates, dates)
 batches = {b.id: b for b in library.batches()}
 if batches:  # batches are groups: pick one to see just its videos
@@ -258,6 +296,8 @@ wanted = LibraryFilter(
     date_to=date_to or date_from,
     family_pids=library.family_pids(family) if family else (),
     batch_id=in_batch,
+    models=tuple(models),
+    makes=tuple(makes),
     tz=browser_zone(),
 )
 
@@ -273,7 +313,8 @@ if page_number > pages:  # rows were deleted under this page
 
 if not total:
     st.info(
-        "Nothing matches. Clear the filters, or make a video on **Generate**.", icon=":material/search_off:"
+        "Nothing matches. Clear the filters, or make something on **Generate** or **Images**.",
+        icon=":material/search_off:",
     )
 else:
     first = (page_number - 1) * per_page + 1
@@ -288,7 +329,7 @@ else:
     bottom_right.download_button(
         "Export CSV",
         data=lambda: export_csv(library, wanted),
-        file_name="sora-library.csv",
+        file_name="grsai-library.csv",
         mime="text/csv",
         icon=":material/table:",
         on_click="ignore",

@@ -9,6 +9,7 @@ import streamlit as st
 
 from grsai_api import MODELS
 from studio.db import Generation, as_utc
+from studio.library import KIND_LABELS
 from studio.media import MediaStore
 from studio.messages import explain_failure
 
@@ -22,7 +23,6 @@ STATUS_BADGES = {
     "unknown": ("Unknown", "orange", ":material/help:"),
     "cancelled": ("Cancelled", "gray", ":material/cancel:"),
 }
-KIND_LABELS = {"text": "Text to video", "image": "Image to video", "remix": "Remix"}
 
 
 def clock(seconds: float) -> str:

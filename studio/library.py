@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from grsai_api import MODELS
+
 from .db import Generation, LibraryFilter, Store, as_utc
 from .media import MediaStore
 
@@ -19,11 +21,13 @@ STATUS_LABELS = {
     "unknown": "Unknown",
     "cancelled": "Cancelled",
 }
-KIND_LABELS = {"text": "Text to video", "image": "Image to video", "remix": "Remix"}
+KIND_LABELS = {"text": "From text", "image": "From images", "remix": "Remix"}
 EXPORT_COLUMNS = [
     "id",
     "created",
     "status",
+    "model",
+    "makes",
     "kind",
     "prompt",
     "aspect_ratio",
@@ -46,6 +50,7 @@ def page_frame(rows: Sequence[Generation], media: MediaStore, tz: str = "UTC") -
             "id": [g.id for g in rows],
             "thumbnail": [media.data_url(g.thumb_path) or "" for g in rows],
             "status": [STATUS_LABELS.get(g.status, g.status) for g in rows],
+            "model": [MODELS[g.model].name if g.model in MODELS else g.model for g in rows],
             "prompt": [g.prompt for g in rows],
             "pid": [g.pid or "" for g in rows],
             "kind": [KIND_LABELS.get(g.kind, g.kind) for g in rows],
@@ -68,6 +73,8 @@ def export_csv(store: Store, f: LibraryFilter) -> bytes:
                 "id": g.id,
                 "created": g.created_at.isoformat(),
                 "status": g.status,
+                "model": g.model,
+                "makes": g.makes,
                 "kind": g.kind,
                 "prompt": g.prompt,
                 "aspect_ratio": g.aspect_ratio,
@@ -78,11 +85,27 @@ def export_csv(store: Store, f: LibraryFilter) -> bytes:
                 "cost": g.cost,
                 "failure_reason": g.failure_reason,
                 "error": g.error,
-                "video_file": g.video_path,
+                "video_file": ";".join(f["path"] for f in g.files or [] if isinstance(f, dict) and f.get("path"))
+                or g.video_path,
                 "task_id": g.task_id,
             }
             for g in rows
         ],
         columns=EXPORT_COLUMNS,
     )
-    return frame.to_csv(index=False).encode()
+    return spreadsheet_safe(frame).to_csv(index=False).encode()
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as a formula (``=HYPERLINK(…)``, ``+cmd``, ``@SUM``) get a
+    leading apostrophe, so Excel and Sheets show them as the text they are (OWASP's CSV injection)."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v
+            )
+    return safe

@@ -41,7 +41,7 @@ def tile_prompts(at) -> list[str]:
 
 def test_lists_every_generation_newest_first_in_pages(library) -> None:
     at, _ = library
-    assert "30 generations · 24 videos ready · 38,400 credits (¥1.92) spent" in texts(at)
+    assert "30 generations · 24 ready · 38,400 credits (¥1.92) spent" in texts(at)
     assert "Showing 1–12 of 30" in texts(at)
     assert tile_prompts(at)[0].endswith("#0") and tile_prompts(at)[1].endswith("#1")
     at.get("pagination")[0].set_value(3)
@@ -118,7 +118,7 @@ def test_re_run_sends_the_same_parameters_as_a_new_generation(library) -> None:
     )
     run_until(at, lambda a: store.get(again.id).status == "succeeded")
     assert creates(at) == 1 and store.get(again.id).cost == 1600
-    assert "31 generations · 25 videos ready" in texts(at)
+    assert "31 generations · 25 ready" in texts(at)
 
 
 def test_a_video_made_on_generate_is_found_in_the_library(tmp_path, monkeypatch) -> None:
@@ -138,3 +138,58 @@ def test_the_csv_export_has_every_matching_row(tmp_path) -> None:
     assert len(frame) == 24 and set(frame["status"]) == {"succeeded"}
     assert {"prompt", "pid", "cost", "created", "parent_pid"} <= set(frame.columns)
     assert set(frame["cost"]) == {1600}
+
+
+def _model_rows(store: Store, data) -> None:
+    """A Veo video and a GPT image generation with two kept pictures, beside the seeded Sora rows."""
+    from PIL import Image
+    from sqlalchemy import insert
+
+    from studio.db import Generation, utcnow
+
+    for number in range(2):
+        target = data / "media" / "images" / f"900_{number}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (64, 64), (200, 40 * number, 90)).save(target)
+    common = {"status": "succeeded", "service": "sandbox", "duration": 8, "size": "", "created_at": utcnow()}
+    with store.session() as session, session.begin():
+        session.execute(
+            insert(Generation),
+            [
+                {**common, "kind": "text", "prompt": "a veo harbour", "aspect_ratio": "16:9", "model": "veo3.1-fast", "cost": 2400},
+                {
+                    **common,
+                    "kind": "text",
+                    "prompt": "=HYPERLINK(\"http://evil.example\",\"click\") two cranes",
+                    "aspect_ratio": "1:1",
+                    "model": "gpt-image-2",
+                    "duration": 0,
+                    "cost": 600,
+                    "options": {"variants": 2},
+                    "files": [{"path": f"images/900_{n}.png", "thumb": None} for n in range(2)],
+                    "video_path": "images/900_0.png",
+                },
+            ],
+        )
+
+
+def test_every_model_is_listed_filtered_by_model_and_images_open_as_images(library, tmp_path) -> None:
+    at, store = library
+    _model_rows(store, tmp_path / "data")
+    at.run()
+    widget(at, "library_model").set_value(["veo3.1-fast"])
+    at.run()
+    assert tile_prompts(at) == ["a veo harbour"] and "Veo 3.1 Fast · 720p" in texts(at)
+    widget(at, "library_model").set_value([])
+    widget(at, "library_makes").set_value(["image"])
+    at.run()
+    [prompt] = tile_prompts(at)
+    assert "two cranes" in prompt
+    click(at, "Open")
+    dialog = "\n".join(b.label for b in at.get("download_button"))
+    assert "Download image 1" in dialog and "Download image 2" in dialog
+    assert not at.get("video") and "Remix" not in {b.label for b in at.button}  # images have no remix
+    exported = pd.read_csv(io.BytesIO(export_csv(store, LibraryFilter(makes=("image",)))))
+    [cell] = exported["prompt"]
+    assert cell.startswith("'=HYPERLINK")  # a spreadsheet shows it as text instead of running it
+    assert exported["model"].tolist() == ["gpt-image-2"]
