@@ -5,17 +5,20 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.model_picker import model_picker
 from components.resources import (
     batch_service,
     connection,
     credits_for,
     credits_left,
     media,
+    model_board,
     store,
 )
 from components.session import request_key
 from components.text import plain
 from components.video import clock, local_time
+from grsai_api import MODELS
 from studio.batch import (
     DEFAULT_CONCURRENCY,
     MAX_CONCURRENCY,
@@ -27,8 +30,7 @@ from studio.batch import (
     plan_rows,
     read_table,
 )
-from studio.costs import affordable as affordable_count
-from studio.costs import credits_text, format_credits, video_cost
+from studio.costs import credits_text, format_credits
 from studio.library import STATUS_LABELS
 
 conn, library, files = connection(), store(), media()
@@ -128,10 +130,14 @@ def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
         )
         st.caption("Placeholders you can use: " + " ".join(f"`{{{c}}}`" for c in columns))
     st.markdown(
-        "**For rows that do not say** (columns `aspect_ratio`, `duration`, `size` win when a row has them)"
+        "**For rows that do not say** (a row's own `model`, `aspect_ratio`, `duration`, `size`, "
+        "`first_frame_url`, `reference_urls`, `resolution`, `image_size`, `variants` … win)"
     )
+    board = model_board(conn)
+    default_model = model_picker("video", board, key="batch")
     left, middle, right = st.columns(3)
     defaults = {
+        "model": default_model.id,
         "aspect_ratio": left.segmented_control(
             "Aspect ratio", ["16:9", "9:16"], default="16:9", required=True, key="batch_aspect"
         ),
@@ -152,7 +158,9 @@ def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
         return None, template
     saved = {c.character_id for c in library.characters(ready_only=True)}
     try:
-        return plan_rows(frame, template=template, defaults=defaults, saved_characters=saved), template
+        down = {m: board.why_down(m) for m in MODELS if board.is_down(m)}
+        plan = plan_rows(frame, template=template, defaults=defaults, saved_characters=saved, down=down)
+        return plan, template
     except BatchInputError as exc:
         st.error(str(exc), icon=":material/error:")
         return None, template
@@ -172,11 +180,12 @@ def new_batch() -> None:
             hide_index=True,
             column_config={
                 "row": st.column_config.NumberColumn("Row", width="small"),
+                "model": st.column_config.TextColumn("Model", width="small"),
                 "prompt": st.column_config.TextColumn("Prompt", width="large"),
                 "aspect_ratio": st.column_config.TextColumn("Aspect", width="small"),
-                "duration": st.column_config.NumberColumn("Seconds", format="%d s", width="small"),
+                "duration": st.column_config.TextColumn("Seconds", width="small"),
                 "size": st.column_config.TextColumn("Size", width="small"),
-                "image_url": st.column_config.LinkColumn("Image"),
+                "images": st.column_config.NumberColumn("Images", width="small"),
                 "characters": st.column_config.NumberColumn("Clips", width="small"),
             },
         )
@@ -201,7 +210,7 @@ def new_batch() -> None:
 
     st.subheader("Before you start")
     credits = credits_for(conn)
-    affordable = len(plan.rows) if credits is None else affordable_count(credits, video_cost())
+    affordable = len(plan.rows) if credits is None else plan.affordable(credits)
     cap_col, speed_col = st.columns(2)
     limit = cap_col.number_input(
         "Make at most this many videos",
@@ -220,7 +229,12 @@ def new_batch() -> None:
         help="How many requests go out together. The service takes about 500 a minute; it is slowed "
         "down by itself when the service says to wait.",
     )
-    cost = video_cost(int(limit))
+    cost = plan.cost(int(limit))
+    if len(plan.models()) > 1:
+        st.caption(
+            "Models: "
+            + " · ".join(f"{MODELS[m].name} × {n:,}" for m, n in plan.models().most_common())
+        )
     count, total, left = st.columns(3)
     count.metric("Videos", f"{int(limit):,}")
     total.metric("Cost", f"{format_credits(cost)} credits", help=credits_text(cost))

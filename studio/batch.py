@@ -26,11 +26,12 @@ from typing import Any
 
 import pandas as pd
 
-from grsai_api import InvalidRequestError, check_timestamps, validate_video_request
+from grsai_api import MODELS, InvalidRequestError, check_timestamps, image_request, video_request
 
 from .characters import check_mentions
-from .costs import affordable, credits_text, video_cost
+from .costs import credits_text, price
 from .db import Batch, BatchState, Generation, Status, utcnow
+from .library import spreadsheet_safe
 from .queueing import QueueingService
 
 MAX_ROWS = 5000
@@ -38,7 +39,21 @@ DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 32
 MAX_MODERATION_RETRIES = 3
 POLL_BUDGET = 100  # running tasks asked about per tick
-OPTIONAL_COLUMNS = ("aspect_ratio", "duration", "size", "image_url", "characters")
+OPTIONAL_COLUMNS = (
+    "model",
+    "aspect_ratio",
+    "duration",
+    "size",
+    "image_url",
+    "characters",
+    "first_frame_url",
+    "last_frame_url",
+    "reference_urls",
+    "resolution",
+    "seed",
+    "image_size",
+    "variants",
+)
 CLIP_WITH_SPAN = re.compile(
     r"^(?P<url>\S+?)(?:\s+(?P<start>\d+(?:\.\d+)?)\s*[-–]\s*(?P<end>\d+(?:\.\d+)?))?$"
 )
@@ -118,18 +133,41 @@ class Plan:
     invalid: list[InvalidRow] = field(default_factory=list)
 
     def cost(self, limit: int | None = None) -> int:
-        return video_cost(len(self.rows) if limit is None else min(limit, len(self.rows)))
+        """What the rows sent cost: each row at its own model's price."""
+        rows = self.rows if limit is None else self.rows[: max(0, limit)]
+        return sum(price(r.params.get("model", "sora-2")) for r in rows)
+
+    def affordable(self, credits: int | None) -> int | None:
+        """How many of the first rows the balance pays for (each row at its model's price)."""
+        if credits is None:
+            return None
+        spent, count = 0, 0
+        for r in self.rows:
+            spent += price(r.params.get("model", "sora-2"))
+            if spent > credits:
+                break
+            count += 1
+        return count
+
+    def models(self) -> Counter[str]:
+        return Counter(r.params.get("model", "sora-2") for r in self.rows)
 
     def preview(self, count: int = 10) -> pd.DataFrame:
         return pd.DataFrame(
             [
                 {
                     "row": r.row,
+                    "model": MODELS[r.params.get("model", "sora-2")].name,
                     "prompt": r.params["prompt"],
                     "aspect_ratio": r.params["aspect_ratio"],
-                    "duration": r.params["duration"],
-                    "size": r.params["size"],
-                    "image_url": r.params.get("image_url") or "",
+                    "duration": r.params.get("duration") or "",
+                    "size": r.params.get("size") or r.params.get("resolution") or r.params.get("image_size") or "",
+                    "images": sum(
+                        1
+                        for k in ("image_url", "first_frame_url", "last_frame_url")
+                        if r.params.get(k)
+                    )
+                    + len(r.params.get("reference_urls") or []),
                     "characters": len(r.params.get("characters") or []),
                 }
                 for r in self.rows[:count]
@@ -155,15 +193,55 @@ def _clips(cell: str) -> list[dict[str, str]]:
     return clips
 
 
+def _row_params(entry, record: dict[str, str], prompt: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """One row's request for its model, checked as a single request is (InvalidRequestError)."""
+    ratio = record.get("aspect_ratio") or defaults["aspect_ratio"]
+    if not record.get("aspect_ratio") and ratio not in entry.aspect_ratios:
+        ratio = entry.aspect_ratios[0]
+    params: dict[str, Any] = {"model": entry.id, "prompt": prompt.strip(), "aspect_ratio": ratio}
+    if entry.api == "sora":
+        params["duration"] = record.get("duration") or defaults["duration"]
+        params["size"] = (record.get("size") or defaults["size"]).lower()
+        if record.get("image_url"):
+            params["image_url"] = record["image_url"]
+        if record.get("characters"):
+            params["characters"] = _clips(record["characters"])
+        video_request(**params)
+        params["duration"] = int(float(params["duration"]))
+        return params
+    for name in ("first_frame_url", "last_frame_url", "resolution", "seed", "image_size", "variants"):
+        if record.get(name):
+            params[name] = record[name]
+    if record.get("image_url") and entry.first_last_frames and not record.get("first_frame_url"):
+        params["first_frame_url"] = record["image_url"]  # a Sora-style table: its image starts the video
+    elif record.get("image_url"):
+        params["reference_urls"] = [record["image_url"]]
+    if record.get("reference_urls"):
+        params["reference_urls"] = [u for u in re.split(r"[|\s]+", record["reference_urls"]) if u]
+    if entry.durations and (record.get("duration") or defaults.get("duration")):
+        params["duration"] = record.get("duration") or defaults["duration"]
+    if "variants" in params:
+        params["variants"] = int(float(params["variants"])) if re.fullmatch(r"\d+(\.0+)?", params["variants"]) else params["variants"]
+    if "duration" in params and isinstance(params["duration"], str) and re.fullmatch(r"\d+(\.0+)?", params["duration"]):
+        params["duration"] = int(float(params["duration"]))
+    build = video_request if entry.kind == "video" else image_request
+    build(**params)
+    return params
+
+
 def plan_rows(
     frame: pd.DataFrame,
     *,
     template: str | None = None,
     defaults: dict[str, Any] | None = None,
     saved_characters: set[str] | None = None,
+    down: dict[str, str] | None = None,
 ) -> Plan:
-    """What each row will send, checked like a single request; rows that will not do are listed."""
+    """What each row will send, checked like a single request of its model (a ``model`` column, else
+    ``defaults["model"]``, else Sora 2); rows that will not do are listed with the reason, as are rows
+    of a model that is ``down`` (model -> why, in words)."""
     defaults = {"aspect_ratio": "16:9", "duration": 10, "size": "small", **(defaults or {})}
+    down = down or {}
     template = (template or "").strip()
     columns = set(frame.columns)
     fields = template_fields(template) if template else []
@@ -191,23 +269,23 @@ def plan_rows(
             )
             continue
         prompt = template.format_map(record) if template else record.get("prompt", "")
-        params: dict[str, Any] = {
-            "prompt": prompt.strip(),
-            "aspect_ratio": record.get("aspect_ratio") or defaults["aspect_ratio"],
-            "duration": record.get("duration") or defaults["duration"],
-            "size": (record.get("size") or defaults["size"]).lower(),
-        }
-        if record.get("image_url"):
-            params["image_url"] = record["image_url"]
+        model = record.get("model") or defaults.get("model") or "sora-2"
+        entry = MODELS.get(model)
+        if entry is None:
+            plan.invalid.append(InvalidRow(index, f"model: there is no model “{model}”; use one of {', '.join(MODELS)}."))
+            continue
+        if model in down:
+            plan.invalid.append(InvalidRow(index, f"model: {down[model]}, so this row would not be sent."))
+            continue
         try:
-            if record.get("characters"):
-                params["characters"] = _clips(record["characters"])
-            validate_video_request(**params)
-            params["duration"] = int(float(params["duration"]))
+            params = _row_params(entry, record, prompt, defaults)
         except InvalidRequestError as exc:
             plan.invalid.append(
                 InvalidRow(index, f"{exc.field}: {exc.message}" if exc.field else exc.message)
             )
+            continue
+        if entry.api != "sora":
+            plan.rows.append(PlannedRow(index, params))
             continue
         mentions = check_mentions(params["prompt"], saved, len(params.get("characters") or []))
         if mentions.unknown:
@@ -326,11 +404,11 @@ class BatchService(QueueingService):
         rows = plan.rows[: limit if limit is not None else None]
         if not rows:
             raise BatchInputError("There is no valid row to send.")
-        cost = video_cost(len(rows))
+        cost = plan.cost(len(rows))
         if credits is not None and cost > credits:
             raise NotEnoughCredits(
-                f"{len(rows)} videos cost {credits_text(cost)} and {credits_text(credits)} are left: "
-                f"cap the batch at {affordable(credits, video_cost())} videos or add credits."
+                f"{len(rows)} rows cost {credits_text(cost)} and {credits_text(credits)} are left: "
+                f"cap the batch at {plan.affordable(credits)} rows or add credits."
             )
         settings = {
             "template": template,
@@ -425,6 +503,7 @@ class BatchService(QueueingService):
                 {
                     "row": g.batch_row,
                     "status": g.status,
+                    "model": g.model,
                     "file": video_name(g) if has_file else "",
                     "pid": g.pid or "",
                     "prompt": g.prompt,
@@ -435,7 +514,7 @@ class BatchService(QueueingService):
                     "cost": cost[g.batch_row],
                 }
             )
-        return pd.DataFrame(lines)
+        return spreadsheet_safe(pd.DataFrame(lines))
 
     def write_zip(self, batch_id: int, target: Path) -> Path:
         """Every finished video of the batch and manifest.csv, written to ``target`` (videos are
@@ -458,7 +537,10 @@ def _moderated(generation: Generation) -> bool:
 
 
 def video_name(generation: Generation) -> str:
+    """The file's name in the zip: videos/row-0007-red-sneaker.mp4 (images/….png for an image)."""
     words = re.sub(r"[^a-z0-9]+", "-", generation.prompt.lower()).strip("-")[:40].rstrip("-")
+    if generation.makes == "image":
+        return f"images/row-{generation.batch_row:04d}-{words or 'image'}.png"
     return f"videos/row-{generation.batch_row:04d}-{words or 'video'}.mp4"
 
 

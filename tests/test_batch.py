@@ -159,7 +159,7 @@ def test_a_batch_costing_more_than_the_credits_is_refused_and_nothing_is_written
     p = parts()
     plan = plan_rows(read_table(rows_csv(30)))
     credits = 12 * video_cost() + 100
-    with pytest.raises(NotEnoughCredits, match="cap the batch at 12 videos"):
+    with pytest.raises(NotEnoughCredits, match="cap the batch at 12 rows"):
         p.service.create("Too dear", plan, credits=credits)
     assert p.store.batches() == [] and p.store.search(LibraryFilter())[1] == 0
     capped = p.service.create("Capped", plan, credits=credits, limit=12)
@@ -411,3 +411,36 @@ def test_a_send_turned_away_after_its_batch_was_cancelled_is_cancelled_too(parts
     assert p.accepted() == 0 and engine.stats["send_retry"] == 1  # turned away (429): not made
     progress = p.service.progress(batch.id)
     assert (progress.queued, progress.cancelled) == (0, 3) and not progress.active
+
+
+# -- every model ---------------------------------------------------------------------------------
+MIXED = (
+    "prompt,model,first_frame_url,resolution,duration,variants\n"
+    "a red sneaker turning,sora-2,,,,\n"
+    "a blue bottle on ice,veo3.1-fast,,,,\n"
+    "waves on a pier,minimax-h3,,480p,3,\n"
+    "a logo for a café,gpt-image-2,,,,2\n"
+    "a kite,sora-9,,,,\n"
+    "a field,veo3.1-fast,file:///etc/passwd,,,\n"
+    "a long pan,minimax-h3,,1080p,12,\n"
+)
+
+
+def test_a_table_with_a_model_column_prices_each_row_and_makes_every_model(parts) -> None:
+    p = parts(image_seconds=0.2)
+    plan = plan_rows(read_table(MIXED))
+    assert [r.params["model"] for r in plan.rows] == ["sora-2", "veo3.1-fast", "minimax-h3", "gpt-image-2"]
+    reasons = {r.row: r.reason for r in plan.invalid}
+    assert "no model “sora-9”" in reasons[5]
+    assert reasons[6].startswith("first_frame_url:")  # a local path is never read
+    assert reasons[7].startswith("duration:") and "at most 10 seconds" in reasons[7]
+    assert plan.cost() == 1_600 + 2_400 + 3_000 + 600 and plan.affordable(4_000) == 2
+    down = plan_rows(read_table(MIXED), down={"veo3.1-fast": "Veo 3.1 Fast · 720p is down right now"})
+    assert "is down right now" in {r.row: r.reason for r in down.invalid}[2]
+    batch = p.service.create("Mixed", plan, concurrency=4)
+    drain(p.engine())
+    rows = {g.model: g for g in p.store.batch_rows(batch.id)}
+    assert all(g.status == Status.SUCCEEDED for g in rows.values()), {m: g.error for m, g in rows.items()}
+    assert len(rows["gpt-image-2"].files) == 2 and rows["minimax-h3"].duration == 3
+    manifest = p.service.manifest(batch.id)
+    assert sorted(manifest["model"]) == sorted(rows) and manifest["cost"].sum() == plan.cost()
