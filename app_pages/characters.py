@@ -7,7 +7,7 @@ import hashlib
 import streamlit as st
 
 from components.feedback import send
-from components.resources import character_service, connection, credits_left, media, store
+from components.resources import character_service, connection, credits_left, media, model_board, store
 from components.session import handoff, request_key, take_handoff, toast_later
 from components.span_picker import span_picker
 from components.text import plain
@@ -34,6 +34,13 @@ def create(action, slot) -> None:
 
 st.title("Characters")
 st.caption("Cameo: make a character once from a short clip, then put it in any video by its @name.")
+sora_down = model_board(conn).is_down("sora-2")
+if sora_down:
+    st.error(
+        f"{model_board(conn).why_down('sora-2')}, and characters (Cameo) are Sora 2's, so none can be made "
+        "now. Your saved characters stay here for when it is back.",
+        icon=":material/cloud_off:",
+    )
 st.info(
     "**No real people.** Use clips of animals, toys, mascots, drawings or made-up figures: the service "
     "refuses clips of real people. A character comes from at most 3 seconds of a clip.",
@@ -94,6 +101,7 @@ with from_clip:
                 type="primary",
                 icon=":material/face:",
                 key="characters_create_clip",
+                disabled=sora_down,
             ):
                 key = request_key("characters", "clip", clip_url or hashlib.sha256(clip).hexdigest(), start, end, label)
                 create(
@@ -135,6 +143,7 @@ with from_video:
             type="primary",
             icon=":material/face:",
             key="characters_create_video",
+            disabled=sora_down,
         ):
             key = request_key("characters", "video", chosen.id, start, end, label)
             create(lambda: service.from_video(chosen.id, start, end, label=label, request_key=key), slot)

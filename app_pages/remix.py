@@ -6,13 +6,13 @@ import streamlit as st
 
 from components.feedback import send
 from components.lineage import lineage
-from components.resources import connection, credits_left, generation_service, media, store
+from components.resources import connection, credits_left, generation_service, media, model_board, store
 from components.session import request_key, take_handoff
 from components.text import plain
 from components.video import clock, failure_note, video_player
 from components.video_picker import video_picker
 from grsai_api import InvalidRequestError, check_pid
-from studio.costs import credits_text, video_cost
+from studio.costs import credits_text, price
 from studio.db import LibraryFilter
 
 take_handoff("remix")
@@ -28,6 +28,14 @@ st.title("Remix")
 st.caption(
     "A remix keeps the look of an earlier video (its palette and layout) and tells a new story with it."
 )
+
+sora_down = model_board(conn).is_down("sora-2")
+if sora_down:
+    st.error(
+        f"{model_board(conn).why_down('sora-2')}, and remixes are made by Sora 2 only, so nothing can be "
+        "sent from here. On **Generate**, Veo 3.1 can start a new video from an image of the old one.",
+        icon=":material/cloud_off:",
+    )
 
 source_pid = st.session_state.get("remix_source_pid")
 source = library.by_pid(source_pid) if source_pid else None
@@ -103,10 +111,11 @@ def remix_form(source_pid: str, source) -> None:
         )
         slot = st.empty()
         if st.button(
-            f"Remix · {credits_text(video_cost())}",
+            f"Remix · {credits_text(price('sora-2'))}",
             type="primary",
             icon=":material/auto_fix_high:",
             width="stretch",
+            disabled=sora_down,
         ):
             params = {
                 "prompt": prompt,

@@ -1,13 +1,16 @@
-"""Settings: which service to use, the key, a connection test, and the sandbox's demo knobs."""
+"""Settings: which service to use, the key, a connection test, each model's status and price, and
+the sandbox's demo knobs (including which models are down)."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from components.resources import app_config, connection, credits_left, store
-from grsai_api import GrsaiError
+from components.resources import app_config, connection, credits_left, model_board, refresh_models, store
+from grsai_api import MODELS, GrsaiError
+from studio import costs
 from studio.connection import CHOICES, default_choice, valid_url
-from studio.costs import format_credits
+from studio.costs import format_credits, format_yuan
 from studio.sandbox_host import sandbox_knobs, set_sandbox_knobs
 
 config = app_config()
@@ -78,16 +81,61 @@ if st.button("Test connection", icon=":material/network_check:"):
     try:
         with current.client(max_retries=0, timeout=8.0) as client:
             credits = client.credits()
-            status = client.model_status("sora-2")
     except GrsaiError as exc:
-        st.error(f"{current.label} did not answer as expected: {exc}", icon=":material/cloud_off:")
+        st.error(f"{current.label} did not answer as expected: {exc.message}", icon=":material/cloud_off:")
     else:
         credits_left.clear()
-        up = "sora-2 is up" if status.available else f"sora-2 is down ({status.message or 'no reason given'})"
-        (st.success if status.available else st.warning)(
-            f"Connected to {current.label}: {format_credits(credits)} credits left; {up}.",
-            icon=":material/cloud_done:" if status.available else ":material/warning:",
+        refresh_models()
+        up = sum(model_board(current).is_up(m) for m in MODELS)
+        st.success(
+            f"Connected to {current.label}: {format_credits(credits)} credits left; {up} of {len(MODELS)} models up.",
+            icon=":material/cloud_done:",
         )
+
+st.subheader("Models")
+board = model_board(current)
+left, right = st.columns([4, 1], vertical_alignment="bottom")
+left.caption("What the service says about each model for this key (asked every 15 seconds at most).")
+right.button("Check again", icon=":material/refresh:", on_click=refresh_models, key="settings_models_recheck")
+status_rows = []
+for model in MODELS.values():
+    said = board.status(model.id)
+    words = "Did not say" if said is None else ("Up" if said.available else "Down")
+    status_rows.append(
+        {"Model": model.name, "Status": words, "The service's words": (said.message or "") if said else ""}
+    )
+st.dataframe(pd.DataFrame(status_rows), hide_index=True, width="stretch")
+
+st.subheader("Prices")
+st.caption(
+    "What each call costs, in the service's credits (about 20,000 to ¥1). GrsAI's published prices to "
+    "start with; change any of them for the whole deployment when the service's prices move."
+)
+library = store()
+table = costs.load(library, force=True)
+names = {m.id: m.name for m in MODELS.values()} | {costs.CHARACTER: "Sora 2 character (Cameo)"}
+frame = pd.DataFrame(
+    [{"key": k, "What": names[k], "Credits": int(table[k]), "≈ ¥": format_yuan(table[k])} for k in costs.DEFAULT_PRICES]
+)
+edited = st.data_editor(
+    frame,
+    hide_index=True,
+    key="settings_prices",
+    disabled=["What", "≈ ¥"],
+    column_order=["What", "Credits", "≈ ¥"],
+    column_config={"Credits": st.column_config.NumberColumn("Credits", min_value=0, max_value=10_000_000, step=1, format="%d")},
+    width="stretch",
+)
+save_col, reset_col = st.columns(2)
+if save_col.button("Save prices", icon=":material/save:", type="primary"):
+    wanted = {row.key: row.Credits for row in edited.itertuples() if pd.notna(row.Credits)}
+    costs.save(library, {k: int(v) for k, v in wanted.items()})
+    st.toast("Prices saved for everyone on this deployment", icon=":material/payments:")
+    st.rerun()
+if reset_col.button("Reset to GrsAI's prices", icon=":material/restart_alt:"):
+    costs.save(library, dict(costs.DEFAULT_PRICES))
+    st.session_state.pop("settings_prices", None)
+    st.rerun()
 
 if current.is_sandbox:
     st.subheader("Sandbox demo knobs")
@@ -109,6 +157,12 @@ if current.is_sandbox:
         blocklist = right.text_input(
             "Words refused by input moderation (comma-separated)", ", ".join(knobs["blocklist"])
         )
+        down = st.multiselect(
+            "Models reported down (to show what people see when a model is out)",
+            list(MODELS),
+            default=[m for m, state in knobs.get("models", {}).items() if not state.get("available", True)],
+            format_func=lambda m: MODELS[m].name,
+        )
         if st.form_submit_button("Apply", type="primary"):
             set_sandbox_knobs(
                 current.base_url,
@@ -119,12 +173,13 @@ if current.is_sandbox:
                     "error_rate": errors,
                     "rate_429": rate_limited,
                     "blocklist": blocklist,
+                    "models": {m: {"available": m not in down} for m in MODELS},
                 },
             )
+            refresh_models()
             st.toast("Sandbox updated", icon=":material/science:")
 
 st.subheader("Storage")
-library = store()
 totals = library.totals()
 url = library.engine.url.render_as_string(hide_password=True)
 st.markdown(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from studio import costs
 from studio.connection import Connection
 from studio.costs import format_credits, format_yuan
 from studio.db import BatchState, Status, Store
@@ -14,10 +15,11 @@ from .tracker import tracker
 
 
 def render_sidebar(connection: Connection, store: Store) -> None:
+    costs.load(store)  # price overrides made by another process of the deployment (rate-limited)
     with st.sidebar:
         if connection.is_sandbox:
             st.badge("Sandbox", icon=":material/science:", color="orange")
-            st.caption("Videos are made on this machine by the built-in sandbox, with free test credits.")
+            st.caption("Videos and images are made on this machine by the built-in sandbox, with free test credits.")
         else:
             st.badge(connection.label, icon=":material/cloud_done:", color="green")
         if connection.note:

@@ -123,3 +123,14 @@ def test_a_veo_video_from_a_first_frame_is_made_from_the_page(app, tmp_path):
     assert row.status == Status.SUCCEEDED and row.model == "veo3.1-fast" and row.cost == 2_400
     assert row.options["first_frame_url"].startswith("file:")
     assert "Veo 3.1 Fast · 720p" in texts(app)  # the card names the model
+
+
+def test_remix_and_characters_say_when_sora_2_is_down(app):
+    take_down(app, "sora-2", "retired")
+    for page in ("app_pages/remix.py", "app_pages/characters.py"):
+        app.switch_page(page)
+        app.run()
+        assert not app.exception, app.exception
+        assert "Sora 2 is down right now: retired" in texts(app) and "nothing can be sent" in texts(app) or (
+            "none can be made now" in texts(app)
+        )

@@ -51,7 +51,7 @@ def test_a_custom_service_with_a_typed_key_connects_and_the_key_is_never_shown(
     at.run()
     assert service_url(at) == service.base_url and not at.session_state["connection"].is_sandbox
     click(at, "Test connection")
-    assert "12,500 credits left; sora-2 is up" in texts(at)
+    assert "12,500 credits left; 12 of 12 models up" in texts(at)
     assert at.sidebar.metric[0].value == "12,500"
     page = (
         texts(at) + sidebar_text(at) + repr([w.value for w in at.text_input if w.key != "settings_api_key"])
@@ -100,3 +100,26 @@ def test_the_sandbox_knobs_change_the_running_sandbox(monkeypatch, tmp_path) -> 
     at.run()
     knobs = httpx.get(f"{service_url(at)}/sandbox/config").json()
     assert knobs["task_seconds"] == 9 and knobs["blocklist"] == ["nsfw", "forbidden"]
+
+
+def test_a_price_saved_for_the_deployment_is_the_price_generate_shows(tmp_path, monkeypatch) -> None:
+    from studio import costs
+    from studio.db import Store, default_url
+
+    from .apptest_helpers import new_app
+
+    at = new_app(monkeypatch, tmp_path / "data")
+    at.switch_page("app_pages/settings.py")
+    at.run()
+    statuses = at.dataframe[0].value
+    assert "Veo 3.1 Fast · 720p" in statuses["Model"].tolist() and set(statuses["Status"]) == {"Up"}
+    assert len(at.dataframe) >= 2  # and the price table
+    store = Store(default_url(tmp_path / "data"))
+    try:
+        costs.save(store, {**costs.DEFAULT_PRICES, "sora-2": 2_000})  # what "Save prices" writes
+        at.switch_page("app_pages/generate.py")
+        at.run()
+        assert "2,000 credits (¥0.10)" in "\n".join(m.value for m in at.markdown)
+    finally:
+        costs.save(store, dict(costs.DEFAULT_PRICES))
+        store.dispose()
