@@ -136,6 +136,7 @@ st.caption("Pick a model, describe a scene: the video is made while you carry on
 form, results = st.columns([1, 1], gap="large")
 with form:
     spec = model_picker("video", board, key="generate")
+    down = model_down(spec, board, key="generate", carry=lambda new: carry_images(spec, new))
     sora, veo, unified = spec.api == "sora", spec.api == "veo", spec.api == "unified"
     recent = library.recent_prompts(8)
     if recent:
@@ -417,7 +418,6 @@ with form:
         st.warning(
             "There are not enough credits left for this video.", icon=":material/account_balance_wallet:"
         )
-    down = model_down(spec, board, key="generate", carry=lambda new: carry_images(spec, new))
     clicked = st.button(
         "Generate", type="primary", icon=":material/auto_awesome:", width="stretch", disabled=down
     )

@@ -49,6 +49,7 @@ st.caption("Stills from a prompt and your references — to use as they are, or 
 form, results = st.columns([1, 1], gap="large")
 with form:
     spec = model_picker("image", board, key="images")
+    down = model_down(spec, board, key="images")
     prompt = st.text_area(
         "Prompt",
         key="images_prompt",
@@ -100,7 +101,6 @@ with form:
         f"{what.capitalize()} {'cost' if count > 1 else 'costs'} **{credits_text(each * count)}** · "
         f"**{format_credits(credits)}** left"
     )
-    down = model_down(spec, board, key="images")
     clicked = st.button("Make images", type="primary", icon=":material/image:", width="stretch", disabled=down)
     slots["general"] = st.empty()
     if clicked:

@@ -32,10 +32,15 @@ def family_state(board: ModelBoard, members: list[ModelSpec]) -> str:
     return UP if UP in dots else (UNKNOWN if UNKNOWN in dots else DOWN)
 
 
-def model_line(board: ModelBoard, spec: ModelSpec) -> str:
-    """"● Fast · 1080p — 3,200 credits (¥0.16)"."""
-    label = spec.label or spec.family
-    return f"{status_dot(board, spec.id)} {label} — {credits_text(price(spec.id))}"
+def model_line(board: ModelBoard, spec: ModelSpec, *, markdown: bool = True) -> str:
+    """"● Fast · 1080p — 3,200 credits (¥0.16)" (a coloured dot where Markdown is drawn; in a
+    select box, which shows text as it is, the state in words after a model that is not up)."""
+    label = f"{spec.label or spec.family} — {credits_text(price(spec.id))}"
+    if markdown:
+        return f"{status_dot(board, spec.id)} {label}"
+    if board.is_down(spec.id):
+        return f"{label} · down"
+    return label if board.status(spec.id) is not None else f"{label} · status unknown"
 
 
 def _chosen(kind: str, board: ModelBoard, key: str) -> ModelSpec:
@@ -78,7 +83,7 @@ def model_picker(kind: str, board: ModelBoard, *, key: str) -> ModelSpec:
             f"{current.family} version",
             [m.id for m in members],
             key=f"{key}_model",
-            format_func=lambda model: model_line(board, MODELS[model]),
+            format_func=lambda model: model_line(board, MODELS[model], markdown=False),
         )
     else:
         st.caption(model_line(board, current))
@@ -99,19 +104,19 @@ def model_down(
     offer = board.closest(spec.id)
     with st.container(border=True, key=f"{key}_down"):
         st.error(f"{board.why_down(spec.id)}, so nothing can be sent to it.", icon=":material/cloud_off:")
-        left, right = st.columns([3, 2], vertical_alignment="center")
         if offer is not None:
-            left.button(
+            st.button(
                 f"Use {offer.name} instead · {credits_text(price(offer.id))}",
                 key=f"{key}_switch",
                 type="primary",
                 icon=":material/swap_horiz:",
                 on_click=_switch,
                 args=(key, offer, carry),
+                width="stretch",
             )
         else:
-            left.caption(f"No other {spec.kind} model is up right now. Try again in a few minutes.")
-        right.button("Check again", key=f"{key}_recheck", icon=":material/refresh:", on_click=refresh_models)
+            st.caption(f"No other {spec.kind} model is up right now. Try again in a few minutes.")
+        st.button("Check again", key=f"{key}_recheck", icon=":material/refresh:", on_click=refresh_models, type="tertiary")
     return True
 
 

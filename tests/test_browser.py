@@ -31,14 +31,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory):
+def start_app(tmp_path_factory: pytest.TempPathFactory, **env: str):
+    """``streamlit run app.py`` on a free port with a fresh data folder: (url, data folder, process)."""
     port = free_port()
-    env = {
-        **os.environ,
-        "SORA_DATA_DIR": str(tmp_path_factory.mktemp("browser-data")),
-        "SANDBOX_TASK_SECONDS": "2",
-    }
+    data = tmp_path_factory.mktemp("browser-data")
+    env = {**os.environ, "SORA_DATA_DIR": str(data), "SANDBOX_TASK_SECONDS": "2", **env}
     env.pop("GRSAI_API_KEY", None)
     log = (tmp_path_factory.mktemp("logs") / "streamlit.log").open("w")
     process = subprocess.Popen(
@@ -70,6 +67,22 @@ def app_url(tmp_path_factory: pytest.TempPathFactory):
             pass
         assert process.poll() is None and time.monotonic() < deadline, "streamlit did not start"
         time.sleep(0.3)
+    return url, data, process
+
+
+def open_browser(playwright, url: str, width: int = 1400):
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM),
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(url)
+    return browser, page
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory):
+    url, _, process = start_app(tmp_path_factory)
     yield url
     process.terminate()
     process.wait(10)
@@ -80,12 +93,7 @@ def page(app_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(app_url)
+        browser, page = open_browser(playwright, app_url)
         yield page
         browser.close()
 
