@@ -65,7 +65,8 @@ with form:
         "Aspect ratio",
         list(spec.aspect_ratios),
         key="images_aspect_ratio",
-        format_func=lambda r: "auto (from the first reference)" if r == "auto" else r,
+        format_func=lambda r: "auto" if r == "auto" else r,
+        help="auto: the ratio of the first reference image (square without one).",
     )
     size = None
     if spec.image_sizes:
@@ -153,8 +154,15 @@ def _card(generation: Generation) -> None:
         for number, item in enumerate(kept):
             with columns[number % len(columns)]:
                 st.image(str(files.path(item["path"])), width="stretch")
-                left, right = st.columns(2)
-                left.download_button(
+                if st.button(
+                    "Animate this",
+                    key=f"animate_{generation.id}_{number}",
+                    icon=":material/movie:",
+                    width="stretch",
+                    help="Open Generate with this image as the start of a video",
+                ):
+                    animate(generation, item["path"])
+                st.download_button(
                     "Download",
                     data=files.path(item["path"]).read_bytes,
                     file_name=f"image-{generation.id}-{number + 1}.png",
@@ -162,9 +170,9 @@ def _card(generation: Generation) -> None:
                     icon=":material/download:",
                     key=f"image_download_{generation.id}_{number}",
                     on_click="ignore",
+                    type="tertiary",
+                    width="stretch",
                 )
-                if right.button("Animate this", key=f"animate_{generation.id}_{number}", icon=":material/movie:"):
-                    animate(generation, item["path"])
         st.caption(f"{facts(generation)} · {credits_text(generation.cost)}")
 
 

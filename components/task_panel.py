@@ -59,13 +59,17 @@ def _card(generation: Generation, media: MediaStore, held: bool, actions) -> Non
         if generation.status == Status.SUCCEEDED:
             video_player(generation, media)
             st.caption(
-                f"{facts(generation)} · made in {clock(generation.elapsed)} · {credits_text(generation.cost)} · pid"
+                f"{facts(generation)} · made in {clock(generation.elapsed)} · {credits_text(generation.cost)}"
+                + (" · pid" if generation.pid else "")
             )
-            st.code(generation.pid or "", language=None)
+            if generation.pid:  # Sora 2's videos: the name a remix or a character is made from
+                st.code(generation.pid, language=None)
             left, right = st.columns(2)
             with left:
                 download_button(generation, media, key=f"download_{generation.id}")
-            if right.button("Remix this", key=f"remix_{generation.id}", icon=":material/auto_fix_high:"):
+            if generation.pid and right.button(
+                "Remix this", key=f"remix_{generation.id}", icon=":material/auto_fix_high:"
+            ):
                 handoff("generate", generate_remix_pid=generation.pid, generate_prompt=generation.prompt)
                 st.rerun()
             return
