@@ -114,11 +114,11 @@ def resolve_ok(url: str) -> bool:
     return parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
-def credits_from(data: Any) -> float:
+def credits_from(data: Any) -> int | float:
     if isinstance(data, int | float | str) and not isinstance(data, bool):
         value = float(data)  # ValueError/OverflowError for text that is not a number
         if math.isfinite(value):
-            return value
+            return int(value) if value.is_integer() else value  # the service counts whole credits
     if isinstance(data, dict):
         for key in ("credits", "credit", "balance", "points", "remaining"):
             if key in data:
@@ -274,7 +274,7 @@ class BaseClient:
             raise APIResponseValidationError(f"The reply carried no task object: {self._shown(data)}")
         return Task.from_payload(data, task_id=task_id)
 
-    def _credits(self, data: Any) -> float:
+    def _credits(self, data: Any) -> int | float:
         try:
             return credits_from(data)
         except (APIResponseValidationError, ValueError, TypeError, OverflowError, RecursionError):

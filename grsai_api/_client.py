@@ -222,7 +222,7 @@ class Client(BaseClient):
                 raise WaitTimeoutError(task, timeout)
             self._sleep(interval)
 
-    def credits(self) -> float:
+    def credits(self) -> int | float:
         return self._credits(self._request("POST", CREDITS_PATH, policy="all", json={"apiKey": self._api_key}))
 
     def model_status(self, model: str = MODEL) -> ModelStatus:
@@ -401,7 +401,7 @@ class AsyncClient(BaseClient):
                 raise WaitTimeoutError(task, timeout)
             await self._sleep(interval)
 
-    async def credits(self) -> float:
+    async def credits(self) -> int | float:
         data = await self._request("POST", CREDITS_PATH, policy="all", json={"apiKey": self._api_key})
         return self._credits(data)
 
