@@ -180,7 +180,7 @@ def new_batch() -> None:
             hide_index=True,
             column_config={
                 "row": st.column_config.NumberColumn("Row", width="small"),
-                "model": st.column_config.TextColumn("Model", width="small"),
+                "model": st.column_config.TextColumn("Model", width="medium"),
                 "prompt": st.column_config.TextColumn("Prompt", width="large"),
                 "aspect_ratio": st.column_config.TextColumn("Aspect", width="small"),
                 "duration": st.column_config.TextColumn("Seconds", width="small"),

@@ -160,7 +160,7 @@ class Plan:
                     "model": MODELS[r.params.get("model", "sora-2")].name,
                     "prompt": r.params["prompt"],
                     "aspect_ratio": r.params["aspect_ratio"],
-                    "duration": r.params.get("duration") or "",
+                    "duration": r.params.get("duration") or MODELS[r.params.get("model", "sora-2")].seconds or "",
                     "size": r.params.get("size") or r.params.get("resolution") or r.params.get("image_size") or "",
                     "images": sum(
                         1
