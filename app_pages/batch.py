@@ -106,6 +106,8 @@ def reading() -> tuple[pd.DataFrame | None, str]:
 def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
     columns = list(frame.columns)
     st.caption(f"{len(frame):,} rows · columns: " + ", ".join(f"`{c}`" for c in columns))
+    with st.expander("The table as read (first 5 rows)", icon=":material/table_view:"):
+        st.dataframe(frame.head(5), hide_index=True)  # accents and columns as they were decoded
     if "prompt" in columns:
         source = st.segmented_control(
             "Prompts from",

@@ -444,3 +444,28 @@ def test_a_table_with_a_model_column_prices_each_row_and_makes_every_model(parts
     assert len(rows["gpt-image-2"].files) == 2 and rows["minimax-h3"].duration == 3
     manifest = p.service.manifest(batch.id)
     assert sorted(manifest["model"]) == sorted(rows) and manifest["cost"].sum() == plan.cost()
+
+
+# -- encodings (issue 11 #4) ---------------------------------------------------------------------
+def test_tables_saved_by_excel_in_other_encodings_read_as_written() -> None:
+    table = "product,colour\nCafé crème latte,crème brûlée\nJalapeño salsa,rouge\n"
+    for encoding in ("cp1252", "utf-16", "utf-8-sig", "utf-8"):
+        frame = read_table(table.encode(encoding))
+        assert list(frame.columns) == ["product", "colour"], encoding
+        assert frame["product"].tolist() == ["Café crème latte", "Jalapeño salsa"], encoding
+
+
+def test_a_file_that_is_not_text_is_refused_not_read_as_rows() -> None:
+    import random
+
+    rng = random.Random(7)
+    noise = bytes(rng.randrange(256) for _ in range(4000))
+    for data in (noise, png_bytes()):
+        with pytest.raises(BatchInputError, match="not a text table"):
+            read_table(data)
+
+
+def png_bytes() -> bytes:
+    from .conftest import png
+
+    return png()
