@@ -54,14 +54,14 @@ def metric(at, label: str) -> str:
 
 def test_pasted_rows_are_previewed_checked_costed_and_made(app, tmp_path) -> None:
     paste(app, ROWS, TEMPLATE)
-    preview = app.dataframe[0].value
+    preview = next(d.value for d in app.dataframe if "model" in d.value.columns)  # the plan, not the input
     assert list(preview["prompt"]) == [
         "A red Trail sneaker turning on a studio table",
         "A sand Coffee mug turning on a studio table",
     ]
     assert list(preview["aspect_ratio"]) == ["16:9", "9:16"]
     assert "1 row will be skipped and not sent" in texts(app)
-    assert "colour is empty" in app.dataframe[1].value["reason"][0]
+    assert "colour is empty" in next(d.value for d in app.dataframe if "reason" in d.value.columns)["reason"][0]
     assert metric(app, "Videos") == "2" and metric(app, "Cost") == "3,200 credits"
     assert metric(app, "Credits left") == "2,000,000"
     assert start_button(app).label == "Start · 2 videos · 3,200 credits"
