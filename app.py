@@ -6,11 +6,12 @@ import logging
 
 import streamlit as st
 
+from components.icon import favicon
 from components.resources import connection, store, task_engine
 from components.session import init_session
 from components.sidebar import render_sidebar
 
-st.set_page_config(page_title="GrsAI studio", page_icon=":material/movie:", layout="wide")
+st.set_page_config(page_title="GrsAI studio", page_icon=favicon(), layout="wide")
 init_session()
 
 page = st.navigation(

@@ -316,6 +316,17 @@ def batch_view(batch_id: int) -> None:
         because = current.paused_because
         if current.state == "paused" and because:
             st.warning(f"Paused: {because}", icon=":material/pause_circle:")
+        elif current.state == "paused":
+            st.info(
+                f"Paused: the {progress.queued:,} rows not sent yet wait (nothing is charged for them); "
+                f"the {progress.running + progress.sending:,} already sent finish and are kept.",
+                icon=":material/pause_circle:",
+            )
+        elif current.state == "running" and progress.active and not progress.queued:
+            st.caption(
+                ":material/send: Every row has been sent, so there is nothing left to pause: the videos being "
+                "made finish on their own."
+            )
         if active and not progress.active and current.state != "running":
             st.rerun()  # it just finished: draw the results and the zip
 

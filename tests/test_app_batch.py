@@ -127,3 +127,23 @@ def test_a_new_session_finds_the_batch_and_its_results(app, tmp_path, monkeypatc
     fresh.run()
     assert list(fresh.dataframe[0].value["status"]) == ["Ready", "Ready"]
     assert sandbox_counters(fresh)["accepted_video"] == 2  # opening it again sends nothing
+
+
+def test_a_paused_batch_says_what_waits_and_shows_no_time_left(app, tmp_path) -> None:
+    """Issue 11 #6: pausing must be visible, and a paused batch promises no end time."""
+    from studio.db import BatchState
+
+    paste(app, ROWS, TEMPLATE)
+    start_button(app).click()
+    app.run()
+    store = Store(default_url(tmp_path / "data"))
+    try:
+        [batch] = store.batches(5)
+        store.set_batch(batch.id, state=BatchState.PAUSED)
+    finally:
+        store.dispose()
+    app.run()
+    progress = app.get("progress")[0].text
+    assert progress.startswith("Paused ·") and "left" not in progress
+    assert "Paused: the" in texts(app) and "nothing is charged for them" in texts(app)
+    assert any(b.label == "Resume" for b in app.button)

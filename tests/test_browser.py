@@ -98,8 +98,10 @@ def page(app_url):
         browser.close()
 
 
-def test_a_typed_prompt_becomes_a_playing_video(page, tmp_path_factory) -> None:
+def test_a_typed_prompt_becomes_a_playing_video(page, app_url, tmp_path_factory) -> None:
     page.wait_for_selector("textarea", timeout=30_000)
+    icon = page.locator("link[rel*='icon']").first.get_attribute("href") or ""
+    assert icon.startswith(app_url), icon  # served by the app itself: it shows offline
     page.get_by_role("textbox", name="Prompt").fill(PROMPT)
     page.keyboard.press("Tab")
     page.get_by_role("button", name="Generate").click()
