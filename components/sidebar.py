@@ -20,11 +20,14 @@ def render_sidebar(connection: Connection, store: Store) -> None:
         if connection.is_sandbox:
             st.badge("Sandbox", icon=":material/science:", color="orange")
             st.caption("Videos and images are made on this machine by the built-in sandbox, with free test credits.")
-        else:
+        credits = credits_for(connection)
+        if not connection.is_sandbox and credits is None:  # the service did not answer the credits call
+            st.badge(f"{connection.label} · not answering", icon=":material/cloud_off:", color="red")
+            st.caption("The service did not answer just now: work waits and is sent when it does.")
+        elif not connection.is_sandbox:
             st.badge(connection.label, icon=":material/cloud_done:", color="green")
         if connection.note:
             st.caption(f":material/info: {connection.note}")
-        credits = credits_for(connection)
         st.metric("Credits left", format_credits(credits), help=f"As the service reports them ({format_yuan(credits)})")
         tracker(connection, store)
         batches(store)

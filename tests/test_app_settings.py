@@ -123,3 +123,17 @@ def test_a_price_saved_for_the_deployment_is_the_price_generate_shows(tmp_path, 
     finally:
         costs.save(store, dict(costs.DEFAULT_PRICES))
         store.dispose()
+
+
+def test_a_live_service_that_does_not_answer_is_not_shown_as_connected(tmp_path, monkeypatch) -> None:
+    """Issue 11: an unreachable live service showed a green badge."""
+    import socket
+
+    from .apptest_helpers import new_app, sidebar_text
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    at = new_app(monkeypatch, tmp_path / "data", GRSAI_API_KEY="sk-live-but-unreachable", GRSAI_BASE_URL=dead)
+    said = sidebar_text(at)
+    assert "not answering" in said and "did not answer just now" in said
