@@ -71,9 +71,18 @@ def created(generation: Generation) -> str:
     return local_time(generation.created_at)
 
 
+PORTRAIT_WIDTH = 320  # a 9:16 video this wide is 569 px tall: its buttons stay in view
+
+
 def video_player(generation: Generation, media: MediaStore, *, autoplay: bool = False) -> None:
     if media.exists(generation.video_path):
-        st.video(str(media.path(generation.video_path)), autoplay=autoplay, muted=autoplay)
+        portrait = generation.aspect_ratio in ("9:16", "portrait")
+        st.video(
+            str(media.path(generation.video_path)),
+            autoplay=autoplay,
+            muted=autoplay,
+            width=PORTRAIT_WIDTH if portrait else "stretch",
+        )
     elif generation.status == "succeeded":
         st.warning(
             generation.error or "The video file is missing from the media folder.",

@@ -134,3 +134,14 @@ def test_remix_and_characters_say_when_sora_2_is_down(app):
         assert "Sora 2 is down right now: retired" in texts(app) and "nothing can be sent" in texts(app) or (
             "none can be made now" in texts(app)
         )
+
+
+def test_a_portrait_video_is_drawn_narrow_so_its_buttons_stay_in_view(app, tmp_path):
+    """Issue 11, fit and finish: 9:16 videos were 722 px tall on Generate (1,286 in the Library)."""
+    app.text_area(key="generate_prompt").set_value("a tall waterfall")
+    widget(app, "generate_aspect_ratio").set_value("9:16")
+    app.run()
+    click(app, "Generate")
+    run_until(app, lambda at: at.get("video"), timeout=40)
+    [video] = app.get("video")
+    assert video.proto.width_config.pixel_width == 320  # 569 px tall at most
