@@ -256,6 +256,21 @@ class BaseClient:
             return InvalidRequestError(f"The service refused the request: {msg}", **kwargs)
         return APIStatusError(f"HTTP {status}: {msg}", **kwargs)
 
+    def _upload_error(self, response: httpx.Response) -> APIStatusError:
+        """A PUT to the storage's presigned address that was refused. The address carries its own
+        signature, so a 403 there is an expired or used address, never a refused API key."""
+        status = response.status_code
+        words = self._redact(response.text.strip()[:200]) or f"HTTP {status}"
+        kwargs: dict[str, Any] = {"status_code": status, "body": {"msg": words}}
+        if status == 413:
+            return InvalidRequestError(f"The file is too large for GrsAI's storage: {words}", field="data", **kwargs)
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            return RateLimitError(f"Too many uploads: {words}", retry_after=retry_after, **kwargs)
+        if status >= 500:
+            return InternalServerError(f"GrsAI's storage failed (HTTP {status}): {words}", **kwargs)
+        return APIStatusError(f"GrsAI's storage refused the upload (HTTP {status}): {words}", **kwargs)
+
     def _shown(self, data: Any) -> str:
         """A reply quoted in a message: short, and without the key even when the reply echoes it."""
         try:

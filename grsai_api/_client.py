@@ -138,7 +138,7 @@ class Client(BaseClient):
                 if response.is_success:
                     return
                 if attempt >= self.max_retries or response.status_code not in RETRYABLE_STATUS:
-                    raise self._status_error(response.status_code, None, response.headers)
+                    raise self._upload_error(response)
             self._sleep(self._retry_delay(attempt, None))
             attempt += 1
 
@@ -320,7 +320,7 @@ class AsyncClient(BaseClient):
                 if response.is_success:
                     return address
                 if attempt >= self.max_retries or response.status_code not in RETRYABLE_STATUS:
-                    raise self._status_error(response.status_code, None, response.headers)
+                    raise self._upload_error(response)
             await self._sleep(self._retry_delay(attempt, None))
             attempt += 1
 

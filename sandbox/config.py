@@ -67,6 +67,7 @@ class SandboxConfig:
     render_workers: int = 2
     url_ttl: float = 2 * 3600  # result links live two hours, as the real service's do
     image_seconds: float = 3.0  # how long an image task runs
+    upload_max_bytes: int = 50 * 2**20  # the largest file a storage PUT takes (larger: HTTP 413)
     data_prefix: bool = False
     model_available: bool = True  # sora-2's availability (the knob from before there were other models)
     models_down: tuple[str, ...] = ()  # models reported down from the start
@@ -89,31 +90,36 @@ class SandboxConfig:
             state[model]["available"] = False
         if not self.model_available:
             state["sora-2"]["available"] = False
-        for model, changes in (self.models or {}).items():
-            state[model].update(changes)
-        self.models = state
+        given, self.models = self.models, state
+        self._update_models(given or {})
 
     def model_state(self, model: str) -> dict[str, object] | None:
         return self.models.get(model)
 
     def _update_models(self, changes: object) -> None:
+        """Apply ``{"<model>": {"available": bool, "price": credits, "message": text}}`` whole or not
+        at all: every entry is checked before any is applied."""
         if not isinstance(changes, dict):
             raise ValueError('models takes {"<model>": {"available": bool, "price": credits, "message": text}}')
+        checked: dict[str, dict[str, object]] = {}
         for model, values in changes.items():
             if model not in self.models:
-                raise ValueError(f"unknown model {model!r}")
+                raise ValueError(f"unknown model {model!r}; the models are {', '.join(self.models)}")
             if not isinstance(values, dict) or set(values) - {"available", "price", "message"}:
                 raise ValueError(f"{model}: give available, price and/or message")
-        for model, values in changes.items():
-            state = self.models[model]
+            entry: dict[str, object] = {}
             if "available" in values:
-                state["available"] = bool(values["available"])
-                if model == "sora-2":
-                    self.model_available = state["available"]
+                if not isinstance(values["available"], bool):
+                    raise ValueError(f"{model}: available must be true or false")
+                entry["available"] = values["available"]
             if "price" in values:
-                state["price"] = whole_credits(values["price"], f"{model} price")
+                entry["price"] = whole_credits(values["price"], f"{model} price")
             if "message" in values:
-                state["message"] = str(values["message"] or "")[:200]
+                entry["message"] = str(values["message"] or "")[:200]
+            checked[model] = entry
+        for model, entry in checked.items():
+            self.models[model].update(entry)
+        self.model_available = bool(self.models["sora-2"]["available"])
 
     def runtime_view(self) -> dict[str, object]:
         return {name: _jsonable(getattr(self, name)) for name in RUNTIME_KNOBS}
@@ -150,7 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = SandboxConfig.__dataclass_fields__
     parser = argparse.ArgumentParser(
         prog="python -m sandbox",
-        description="A GrsAI-compatible Sora 2 server that renders real H.264 MP4s, for use without a key.",
+        description=(
+            "A GrsAI-compatible server for every model of the catalogue (Sora 2, Veo 3.1, MiniMax H3, "
+            "Nano Banana, GPT image) that renders real H.264 MP4s and PNGs, for use without a key."
+        ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -243,6 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--image-seconds", type=float, default=d["image_seconds"].default, help="how long an image task runs"
     )
     parser.add_argument(
+        "--upload-max-bytes",
+        type=int,
+        default=d["upload_max_bytes"].default,
+        help="the largest file GrsAI's storage takes with one PUT (larger: HTTP 413)",
+    )
+    parser.add_argument(
         "--url-ttl",
         type=float,
         default=d["url_ttl"].default,
@@ -273,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         dest="models_down",
         metavar="MODEL",
-        help="report MODEL as unavailable (repeat for more; alone: sora-2)",
+        help=f"report MODEL as unavailable (repeat for more; alone: sora-2); the models: {', '.join(MODELS)}",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for the random failure rates")
     parser.add_argument("--log-level", default="info", help="uvicorn log level")

@@ -46,12 +46,14 @@ from .render import (
     render_image,
     render_video,
 )
+from .storage import Storage
 
 log = logging.getLogger("sandbox")
 
 MODEL = "sora-2"
 CODE_ERROR = -1
 CODE_TASK_NOT_FOUND = -22
+MAX_AUDIOS = 3  # the unified API's audio inputs (accepted, not used in the picture)
 # Balances and costs were once kept in a unit 20,000 times larger (0.08 a video); such saved values
 # are strings ("99.92") and are converted when read. Whole credits are saved as JSON integers.
 LEGACY_CREDIT_FACTOR = 20_000
@@ -176,12 +178,6 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def _write_atomically_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def _image_size(api: str, ratio: str, size_name: str, references: list[Image.Image]) -> tuple[int, int]:
     """The pixel size of an image: GPT image's three fixed sizes; Nano Banana's long side by 1K/2K/4K
     at the ratio asked ("auto": the first reference's, else square)."""
@@ -221,7 +217,7 @@ class Engine:
         self.http: httpx.AsyncClient | None = None
         root = Path(config.data_dir)
         self.dirs = {name: root / name for name in ("media", "tasks", "inputs", "files")}
-        self.upload_tokens: dict[str, dict[str, Any]] = {}  # token -> {"key", "owner", "used"}
+        self.storage = Storage(self.dirs["files"], self.stats)
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -354,7 +350,7 @@ class Engine:
     async def _local_media(self, path: str) -> bytes | None:
         """Our own files, read from disk rather than fetched over HTTP: results and stored uploads."""
         if path.startswith("/files/"):
-            stored = self.stored_file(path[len("/files/") :])
+            stored = self.storage.path(path[len("/files/") :])
             return stored.read_bytes() if stored is not None else None
         if not path.startswith("/media/"):
             return None
@@ -645,6 +641,13 @@ class Engine:
         seed = body.get("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise Refused("seed must be a whole number")
+        audios = body.get("audios")
+        if audios not in (None, "", []) and (
+            not isinstance(audios, list)
+            or len(audios) > MAX_AUDIOS
+            or not all(isinstance(a, str) and a.strip() for a in audios)
+        ):
+            raise Refused(f"audios takes a list of at most {MAX_AUDIOS} audio URLs")
         images = await self._images(body.get("images"), "images", entry.max_references)
         width = {"480p": 854, "768p": 1366, "1080p": 1920}[resolution]
         height = {"480p": 480, "768p": 768, "1080p": 1080}[resolution]
@@ -661,8 +664,9 @@ class Engine:
         self._start(record, {f"ref{n}": image for n, image in enumerate(images, start=1)})
         return record
 
-    async def wait_done(self, record: TaskRecord) -> None:
-        """Until the task has ended (the unified API's "json" reply waits for it)."""
+    async def answer_in_full(self, record: TaskRecord) -> None:
+        """The unified API's "json" reply: wait until the task has ended; its id is then not pollable
+        ("result not exist"), as the real service's is not."""
         queue = self.subscribe(record.id)
         try:
             while record.status == "running":
@@ -670,37 +674,8 @@ class Engine:
                     await asyncio.wait_for(queue.get(), timeout=1.0)
         finally:
             self.unsubscribe(record.id, queue)
-
-    # -- GrsAI's storage -------------------------------------------------------------------------
-    def new_upload(self, owner: str, suffix: object) -> tuple[str, str]:
-        """A single-use upload token and the key the file will have."""
-        text = str(suffix or "").strip().lstrip(".").lower()
-        if not re.fullmatch(r"[a-z0-9]{1,8}", text):
-            raise Refused("sux must be a file extension such as png or mp4")
-        key = f"uploads/{time.strftime('%Y%m%d')}/{uuid.uuid4().hex}.{text}"
-        token = secrets.token_urlsafe(24)
-        self.upload_tokens[token] = {"key": key, "owner": owner, "used": False}
-        return token, key
-
-    def take_upload(self, token: str) -> str | None:
-        """The key a token may write, once; None for an unknown or used token."""
-        entry = self.upload_tokens.get(token)
-        if entry is None or entry["used"]:
-            return None
-        entry["used"] = True
-        return str(entry["key"])
-
-    def stored_file(self, key: str) -> Path | None:
-        if not re.fullmatch(r"uploads/\d{8}/[0-9a-f]{32}\.[a-z0-9]{1,8}", key):
-            return None
-        path = self.dirs["files"] / key
-        return path if path.exists() else None
-
-    def store_file(self, key: str, data: bytes) -> None:
-        path = self.dirs["files"] / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically_bytes(path, data)
-        self.stats["uploads_stored"] += 1
+        record.pollable = False
+        self._save(record)
 
     # -- running tasks -------------------------------------------------------------------------
     def subscribe(self, task_id: str) -> asyncio.Queue[dict[str, Any]]:
@@ -798,7 +773,7 @@ class Engine:
                 last=kept("last"),
                 cameos=[
                     Cameo(label=f"ref {n + 1}", image=image)
-                    for n, image in enumerate(self._inputs(record, p.get("inputs", []))[:3])
+                    for n, image in enumerate(self._inputs(record, p.get("inputs", [])))
                 ],
                 badge=p.get("badge", "SANDBOX"),
             )
@@ -904,7 +879,7 @@ class Engine:
         if roll < self.config.error_rate + self.config.output_moderation_rate:
             await self._finish(
                 record,
-                failure=("output_moderation", "The finished video was withheld by content moderation."),
+                failure=("output_moderation", f"The finished {_made(record)} was withheld by content moderation."),
             )
             return
         if record.kind == "video":
@@ -971,6 +946,7 @@ class Engine:
             ),
             "polls_by_task": dict(self.polls_by_task),
             "downloads_by_name": dict(self.downloads_by_name),
+            "downloads_by_file": dict(self.storage.downloads),
             "finished_at_by_task": {r.id: r.finished_at for r in self.tasks.values() if r.finished_at},
         }
 
@@ -983,6 +959,10 @@ class _Delivery:
         self.latest: dict[str, Any] = {}
         self.wake = asyncio.Event()
         self.sender: asyncio.Task[None] | None = None
+
+
+def _made(record: TaskRecord) -> str:
+    return "image" if record.kind == "image" else "video"
 
 
 def _webhook_url(body: dict[str, Any]) -> str | None:

@@ -95,8 +95,11 @@ class VideoSpec:
     badge: str = "SORA 2 · SANDBOX"
 
     def fps(self, profile: RenderProfile) -> int:
-        """Big frames are drawn fewer times a second, so a 4K sandbox video takes seconds, not minutes."""
+        """Big frames are drawn fewer times a second, so a 4K sandbox video takes seconds, not minutes:
+        6 fps above 720p, 4 fps above 1080p."""
         width, height = self.frame_size(profile)
+        if width * height > 1920 * 1080:
+            return min(profile.fps, 4)
         return min(profile.fps, 6) if width * height > 1280 * 720 else profile.fps
 
     def frame_size(self, profile: RenderProfile) -> tuple[int, int]:
@@ -234,7 +237,11 @@ def render_frames(spec: VideoSpec, profile: RenderProfile):
     caption = _caption(spec, size)
     label_font = _font(max(7, int(min(size) / 26)))
     small_font = _font(max(7, int(min(size) / 30)))
-    cards = [_cameo_card(c, int(min(size) * 0.3)) for c in spec.cameos]
+    # the cards (characters, reference images) in a row, smaller when many must fit across
+    landscape = width > height
+    step = min(width * (0.36 if landscape else 0.5), width * 0.88 / max(1, len(spec.cameos)))
+    cards = [_cameo_card(c, max(8, int(min(min(size) * 0.3, step / 1.1)))) for c in spec.cameos]
+    card_x0 = width * (0.06 if landscape else 0.08)
     fps = spec.fps(profile)
     total = max(1, int(spec.duration * fps))
     first = ImageOps.fit(spec.first.convert("RGB"), size) if spec.first is not None else None
@@ -254,7 +261,7 @@ def render_frames(spec: VideoSpec, profile: RenderProfile):
         draw.ellipse((cx - orb_r / 2, cy - orb_r / 2, cx + orb_r / 2, cy + orb_r / 2), fill=(*light, 220))
         for number, card in enumerate(cards):
             bob = int(math.sin(t * math.pi * 4 + number) * height * 0.02)
-            x = int(width * (0.06 + number * 0.36)) if width > height else int(width * (0.08 + number * 0.5))
+            x = int(card_x0 + number * step)
             frame.paste(card, (x, int(height * 0.2) + bob), card)
         frame.paste(caption, (0, 0), caption)
         draw = ImageDraw.Draw(frame, "RGBA")
@@ -319,12 +326,12 @@ def render_image(spec: ImageSpec, path: Path) -> Path:
     width, height = spec.size
     scene = _backdrop(video, look, spec.size)
     image = scene.crop((0, 0, width, height))
-    box = int(min(spec.size) * 0.3)
-    for number, reference in enumerate(spec.references[:4]):
+    # every reference as a card in a row across the top, smaller when there are many
+    count = len(spec.references)
+    box = int(min(min(spec.size) * 0.3, width * 0.9 / max(1, count) / 1.1))
+    for number, reference in enumerate(spec.references):
         card = _cameo_card(Cameo(label=f"ref {number + 1}", image=reference), box)
-        x = int(width * 0.05) + number * int(box * 1.1)
-        if x + box <= width:
-            image.paste(card, (x, int(height * 0.08)), card)
+        image.paste(card, (int(width * 0.05) + number * int(box * 1.1), int(height * 0.08)), card)
     caption = _caption(video, spec.size)
     image.paste(caption, (0, 0), caption)
     draw = ImageDraw.Draw(image, "RGBA")

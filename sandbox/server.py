@@ -9,6 +9,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,13 +19,25 @@ from starlette.types import Receive, Scope, Send
 
 from .config import SandboxConfig
 from .engine import CODE_ERROR, CODE_TASK_NOT_FOUND, Engine, Refused, TaskRecord, fingerprint
+from .storage import BadSuffix
 
 log = logging.getLogger("sandbox")
 Handler = Callable[[Request], Awaitable[Response]]
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-_MEDIA_TYPES = {".mp4": "video/mp4", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-                ".webp": "image/webp", ".gif": "image/gif", ".mov": "video/quicktime", ".webm": "video/webm"}
+STORAGE_PUT = "/sandbox-storage"  # where presigned PUTs go (the real service's is another host)
+_MEDIA_TYPES = {
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".webm": "video/webm",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".mp3": "audio/mpeg",
+    ".wav": "audio/wav",
+    ".m4a": "audio/mp4",
+}
 GARBAGE_BODY = "<html><head><title>502 Bad Gateway</title></head><body>bad gateway</body></html>"
 MALFORMED_BODY = {"code": 0, "msg": "success", "data": {"nope": 1}}
 # What a cut reply starts with when there was no reply to cut (a fault before the request is served).
@@ -209,9 +222,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         if reply_type == "async":
             return JSONResponse({"id": record.id, "status": record.status})
         if reply_type == "json":
-            await engine.wait_done(record)
-            record.pollable = False
-            engine._save(record)
+            await engine.answer_in_full(record)
             return JSONResponse(record.task_object(_base(request)))
         return await reply_for(request, {}, record)
 
@@ -224,37 +235,65 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         except Refused:
             record = None
         if record is None or not record.pollable or record.kind != "unified":
-            return _reply(code=CODE_TASK_NOT_FOUND, msg="result not exist")
+            return JSONResponse({"code": CODE_TASK_NOT_FOUND, "msg": "result not exist"})
         return JSONResponse(record.task_object(_base(request)))
 
     @api_route(engine)
     async def upload_token(request: Request, body: dict[str, Any], owner: str) -> Response:
-        token, key = engine.new_upload(owner, body.get("sux"))
+        """A presigned PUT address for one key (S3-like: the key in the path, an expiry and a
+        signature in the query), the key, and the domain the file is then served from."""
+        try:
+            token, key, expires = engine.storage.new_upload(owner, body.get("sux"))
+        except BadSuffix as exc:
+            raise Refused(str(exc)) from None
         base = _base(request)
-        return _reply({"url": f"{base}/sandbox-storage/{token}", "key": key, "domain": f"{base}/files"})
+        put = f"{base}{STORAGE_PUT}/{key}?{urlencode({'expires': int(expires), 'signature': token})}"
+        return _reply({"url": put, "key": key, "domain": f"{base}/files"})
 
     async def upload_put(request: Request) -> Response:
-        """The presigned PUT: one file, once, at most MAX_UPLOAD_BYTES, read as it streams in."""
-        key = engine.take_upload(request.path_params["token"])
-        if key is None:
-            return PlainTextResponse("this upload address is unknown or already used", status_code=403)
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
-            return PlainTextResponse("the file is too large", status_code=413)
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
-                return PlainTextResponse("the file is too large", status_code=413)
-            chunks.append(chunk)
-        engine.store_file(key, b"".join(chunks))
+        """The presigned PUT: one file, once, at most ``upload_max_bytes``, read as it streams in. A
+        PUT that fails (too large, cut off) leaves its address usable again."""
+        key, token = request.path_params["key"], request.query_params.get("signature", "")
+        fault = engine.next_fault(request.url.path, queued_only=True)  # only a fault naming this key
+        if fault is not None and not fault["after"]:
+            return fault_response(fault, engine)
+        if not engine.storage.claim(key, token):
+            return PlainTextResponse(
+                "this upload address is unknown, expired, or already used", status_code=403
+            )
+        cap = engine.config.upload_max_bytes
+        too_large = PlainTextResponse(f"the file is larger than the {cap} bytes allowed", status_code=413)
+        try:
+            declared = request.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > cap:
+                return too_large
+            chunks, size = [], 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > cap:
+                    return too_large
+                chunks.append(chunk)
+            engine.storage.store(token, b"".join(chunks))
+        finally:
+            engine.storage.release(token)  # nothing once stored; a failed PUT may be tried again
+        if fault is not None:
+            return fault_response(fault, engine, Response(status_code=200))
         return Response(status_code=200)
 
     async def stored_file(request: Request) -> Response:
-        path = engine.stored_file(request.path_params["key"])
+        key = request.path_params["key"]
+        if request.method == "GET":
+            engine.storage.downloads[key] += 1
+        fault = engine.next_fault(request.url.path, queued_only=True)  # only a fault naming this file
+        if fault is not None and not fault["after"]:
+            return fault_response(fault, engine)
+        path = engine.storage.path(key)
         if path is None:
             return PlainTextResponse("no such file", status_code=404)
-        return FileResponse(path, media_type=_MEDIA_TYPES.get(path.suffix, "application/octet-stream"))
+        media_type = _MEDIA_TYPES.get(path.suffix, "application/octet-stream")
+        if fault is not None:
+            return fault_response(fault, engine, Response(path.read_bytes(), media_type=media_type))
+        return FileResponse(path, media_type=media_type)
 
     @api_route(engine)
     async def draw_result(request: Request, body: dict[str, Any], owner: str) -> Response:
@@ -370,7 +409,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             Route("/v1/api/generate", unified_generate, methods=["POST"]),
             Route("/v1/api/result", unified_result, methods=["GET"]),
             Route("/client/resource/newUploadToken", upload_token, methods=["POST"]),
-            Route("/sandbox-storage/{token}", upload_put, methods=["PUT"]),
+            Route(STORAGE_PUT + "/{key:path}", upload_put, methods=["PUT"]),
             Route("/files/{key:path}", stored_file, methods=["GET", "HEAD"]),
             Route("/v1/draw/result", draw_result, methods=["POST"]),
             Route("/v1/video/tasks/{task_id}", task_alias, methods=["GET"]),
