@@ -15,12 +15,14 @@ from components.video import clock
 from components.video_picker import video_picker
 from studio.clips import MAX_CLIP_BYTES, ClipError, download_clip, probe
 from studio.costs import character_cost, credits_text
+from studio.db import LibraryFilter
 from studio.messages import explain_failure
 
 take_handoff("characters")
 conn, library, files = connection(), store(), media()
 service = character_service()
 COLUMNS = 3
+PICKER_SIZE = 8  # videos offered at once; the search finds older ones
 
 
 def create(action, slot) -> None:
@@ -74,7 +76,10 @@ with from_clip:
         url = st.text_input("Clip address", key="characters_clip_url", placeholder="https://…/clip.mp4")
         if st.button("Load clip", icon=":material/download:", disabled=not url):
             try:
-                st.session_state["characters_loaded"] = (url.strip(), download_clip(url, allow_local=conn.is_local))
+                st.session_state["characters_loaded"] = (
+                    url.strip(),
+                    download_clip(url, allow_local=conn.is_local),
+                )
             except ClipError as exc:
                 clip_slot.error(str(exc), icon=":material/error:")
         loaded = st.session_state.get("characters_loaded")
@@ -103,27 +108,18 @@ with from_clip:
                 key="characters_create_clip",
                 disabled=sora_down,
             ):
-                key = request_key("characters", "clip", clip_url or hashlib.sha256(clip).hexdigest(), start, end, label)
+                key = request_key(
+                    "characters", "clip", clip_url or hashlib.sha256(clip).hexdigest(), start, end, label
+                )
                 create(
-                    lambda: service.from_clip(clip, start, end, label=label, url=clip_url, request_key=key), slot
+                    lambda: service.from_clip(clip, start, end, label=label, url=clip_url, request_key=key),
+                    slot,
                 )
 
 with from_video:
-    videos = library.finished_videos(48)
     chosen_id = st.session_state.get("characters_source_id")
-    if not videos:
-        st.info(
-            "Your finished videos will appear here. Make one on **Generate** first.", icon=":material/movie:"
-        )
-    video_picker(
-        videos[:12],
-        files,
-        key="characters_choose",
-        chosen=lambda video: video.id == chosen_id,
-        on_pick=lambda video: st.session_state.update(characters_source_id=video.id),
-    )
     chosen = library.get(chosen_id) if chosen_id else None
-    if chosen is not None and chosen.pid:
+    if chosen is not None and chosen.pid:  # the form first: a video chosen in the Library lands here
         st.markdown(f"**From:** {plain(chosen.prompt)}")
         if files.exists(chosen.video_path):
             path = files.path(chosen.video_path)
@@ -147,6 +143,35 @@ with from_video:
         ):
             key = request_key("characters", "video", chosen.id, start, end, label)
             create(lambda: service.from_video(chosen.id, start, end, label=label, request_key=key), slot)
+    with st.expander(
+        "Choose another video" if chosen is not None else "Choose the video",
+        expanded=chosen is None,
+        icon=":material/video_library:",
+    ):
+        search = st.text_input(
+            "Find a video",
+            key="characters_search",
+            placeholder="Words in its prompt, or its pid",
+            icon=":material/search:",
+        )
+        found, matching = library.search(
+            LibraryFilter(text=search or "", statuses=("succeeded",), models=("sora-2",)), limit=PICKER_SIZE
+        )
+        if not found:
+            st.caption(
+                "No finished Sora 2 videos match."
+                if search
+                else "Your finished Sora 2 videos will appear here. Make one on **Generate** first."
+            )
+        video_picker(
+            found,
+            files,
+            key="characters_choose",
+            chosen=lambda video: video.id == chosen_id,
+            on_pick=lambda video: st.session_state.update(characters_source_id=video.id),
+        )
+        if matching > len(found):
+            st.caption(f"The newest {len(found)} of {matching} are shown: add words to find an older one.")
 
 st.divider()
 st.subheader("Your characters")

@@ -7,6 +7,7 @@ import io
 import pandas as pd
 import pytest
 
+from components.text import plain
 from studio.db import LibraryFilter, Store, default_url
 from studio.library import export_csv
 
@@ -156,11 +157,18 @@ def _model_rows(store: Store, data) -> None:
         session.execute(
             insert(Generation),
             [
-                {**common, "kind": "text", "prompt": "a veo harbour", "aspect_ratio": "16:9", "model": "veo3.1-fast", "cost": 2400},
                 {
                     **common,
                     "kind": "text",
-                    "prompt": "=HYPERLINK(\"http://evil.example\",\"click\") two cranes",
+                    "prompt": "a veo harbour",
+                    "aspect_ratio": "16:9",
+                    "model": "veo3.1-fast",
+                    "cost": 2400,
+                },
+                {
+                    **common,
+                    "kind": "text",
+                    "prompt": '=HYPERLINK("http://evil.example","click") two cranes',
                     "aspect_ratio": "1:1",
                     "model": "gpt-image-2",
                     "duration": 0,
@@ -193,3 +201,26 @@ def test_every_model_is_listed_filtered_by_model_and_images_open_as_images(libra
     [cell] = exported["prompt"]
     assert cell.startswith("'=HYPERLINK")  # a spreadsheet shows it as text instead of running it
     assert exported["model"].tolist() == ["gpt-image-2"]
+
+
+def test_create_character_from_an_older_video_lands_on_its_form_with_a_search(library) -> None:
+    """Issue 11 #10: the oldest of 30 videos was not among the picker's 12 newest, and the form
+    was far below; now the chosen video's form comes first, and a search finds any other."""
+    at, store = library
+    oldest = store.search(LibraryFilter(statuses=("succeeded",)), offset=23, limit=1)[0][0]
+    at.query_params["generation"] = str(oldest.id)
+    at.run()
+    click(at, "Create character")
+    at.switch_page("app_pages/characters.py")
+    assert not at.exception, at.exception
+    assert f"**From:** {plain(oldest.prompt)}" in texts(at)
+    assert at.button(key="characters_create_video")  # its form, not a hunt through a picker
+    assert "The newest 8 of 24 are shown: add words to find an older one." in texts(at)
+    widget(at, "characters_search").set_value(oldest.pid)
+    at.run()
+    assert [b.key for b in at.button if b.key.startswith("characters_choose_")] == [
+        f"characters_choose_{oldest.id}"
+    ]
+    widget(at, "characters_search").set_value("no such words anywhere")
+    at.run()
+    assert "No finished Sora 2 videos match." in texts(at)
