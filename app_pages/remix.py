@@ -9,7 +9,7 @@ from components.lineage import lineage
 from components.resources import connection, credits_left, generation_service, media, model_board, store
 from components.session import request_key, take_handoff
 from components.text import plain
-from components.video import clock, failure_note, video_player
+from components.video import clock, failure_note, play_in_sync, video_player
 from components.video_picker import video_picker
 from grsai_api import InvalidRequestError, check_pid
 from studio.costs import credits_text, price
@@ -17,6 +17,7 @@ from studio.db import LibraryFilter
 
 take_handoff("remix")
 conn, library, files = connection(), store(), media()
+SIDE_BY_SIDE = "remix_side_by_side"  # the container whose two videos play in sync
 
 
 def choose(pid: str) -> None:
@@ -125,7 +126,9 @@ def remix_form(source_pid: str, source) -> None:
                 "remix_target_id": source_pid,
             }
             key = request_key("remix", source_pid, prompt, aspect_ratio, duration)
-            remix = send(lambda: generation_service().submit(params, request_key=key), slot, what="start this remix")
+            remix = send(
+                lambda: generation_service().submit(params, request_key=key), slot, what="start this remix"
+            )
             if remix is not None:
                 credits_left.clear()
                 st.session_state["remix_result_id"] = remix.id
@@ -154,14 +157,18 @@ def remix_form(source_pid: str, source) -> None:
                 failure_note(remix)
                 return
             st.subheader("Side by side")
-            before, after = st.columns(2, gap="medium")
-            with before:
-                st.caption("Original")
-                if source is not None:
-                    video_player(source, files, autoplay=True)
-            with after:
-                st.caption("Remix")
-                video_player(remix, files, autoplay=True)
+            with st.container(key=SIDE_BY_SIDE):
+                before, after = st.columns(2, gap="medium")
+                with before:
+                    st.caption("Original")
+                    if source is not None:
+                        video_player(source, files, autoplay=True)
+                with after:
+                    st.caption("Remix")
+                    video_player(remix, files, autoplay=True)
+            if source is not None and files.exists(source.video_path):
+                play_in_sync(SIDE_BY_SIDE)
+                st.caption("The two play together: pause or move either one and the other follows.")
             st.caption("The remix's pid: paste it here to remix it again, or make a character from it.")
             st.code(remix.pid or "", language=None)
 

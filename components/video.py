@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -35,7 +36,7 @@ def status_badge(generation: Generation) -> None:
 
 
 def facts(generation: Generation) -> str:
-    """"Veo 3.1 Fast · 720p · 16:9 · 8 s · from an image"."""
+    """ "Veo 3.1 Fast · 720p · 16:9 · 8 s · from an image"."""
     entry = MODELS.get(generation.model)
     options = generation.options or {}
     parts = [
@@ -115,3 +116,39 @@ def failure_note(generation: Generation) -> None:
             "send it again.",
             icon=":material/help:",
         )
+
+
+# Links the two <video>s inside one keyed container: play, pause and seek either and the other
+# follows; a side that drifts more than a quarter second is brought back. The script is a constant
+# (no user text in it) and links each pair once, however often the page is drawn again.
+_SYNC_SCRIPT = """
+<script>
+(() => {
+  const key = %(key)s;
+  const registry = window.__studioSync = window.__studioSync || {};
+  if (registry[key]) return;
+  registry[key] = setInterval(() => {
+    const root = document.querySelector('.st-key-' + key);
+    if (!root) return;
+    const videos = [...root.querySelectorAll('video')];
+    if (videos.length !== 2 || videos[0].dataset.synced === '1' && videos[1].dataset.synced === '1') return;
+    const [a, b] = videos;
+    a.dataset.synced = b.dataset.synced = '1';
+    const near = (x, y) => Math.abs(x.currentTime - y.currentTime) < 0.25;
+    for (const [x, y] of [[a, b], [b, a]]) {
+      x.addEventListener('play', () => { if (y.paused && !y.ended) { y.currentTime = x.currentTime; y.play().catch(() => {}); } });
+      x.addEventListener('pause', () => { if (!x.ended && !y.paused) y.pause(); });
+      x.addEventListener('seeked', () => { if (!near(x, y) && x.currentTime < y.duration) y.currentTime = x.currentTime; });
+    }
+    a.addEventListener('timeupdate', () => {
+      if (!a.paused && !b.paused && !near(a, b) && a.currentTime < b.duration) b.currentTime = a.currentTime;
+    });
+  }, 400);
+})();
+</script>
+"""
+
+
+def play_in_sync(key: str) -> None:
+    """Keep the two videos drawn inside ``st.container(key=key)`` playing together."""
+    st.html(_SYNC_SCRIPT % {"key": json.dumps(key)}, unsafe_allow_javascript=True)
