@@ -17,7 +17,7 @@ from components.resources import (
 )
 from components.session import request_key
 from components.text import plain
-from components.video import clock, local_time
+from components.video import clock, local_time, video_player
 from grsai_api import MODELS
 from studio.batch import (
     DEFAULT_CONCURRENCY,
@@ -29,6 +29,7 @@ from studio.batch import (
     Plan,
     plan_rows,
     read_table,
+    source_name,
 )
 from studio.costs import credits_text, format_credits
 from studio.library import STATUS_LABELS
@@ -234,8 +235,7 @@ def new_batch() -> None:
     cost = plan.cost(int(limit))
     if len(plan.models()) > 1:
         st.caption(
-            "Models: "
-            + " · ".join(f"{MODELS[m].name} × {n:,}" for m, n in plan.models().most_common())
+            "Models: " + " · ".join(f"{MODELS[m].name} × {n:,}" for m, n in plan.models().most_common())
         )
     count, total, left = st.columns(3)
     count.metric("Videos", f"{int(limit):,}")
@@ -257,7 +257,9 @@ def new_batch() -> None:
         disabled=too_dear,
         key="batch_start",
     ):
-        key = request_key("batch", name, template, int(limit), [(r.row, r.params["prompt"]) for r in plan.rows])
+        key = request_key(
+            "batch", name, template, int(limit), [(r.row, r.params["prompt"]) for r in plan.rows]
+        )
         try:
             batch = service.create(
                 name,
@@ -298,7 +300,12 @@ def batch_view(batch_id: int) -> None:
         progress = service.progress(batch_id)
         state = {"running": "Running", "paused": "Paused", "cancelled": "Cancelled", "done": "Finished"}
         eta = ""
-        if current.state == "running" and progress.active and progress.eta_seconds and progress.eta_seconds >= 1:
+        if (
+            current.state == "running"
+            and progress.active
+            and progress.eta_seconds
+            and progress.eta_seconds >= 1
+        ):
             eta = f" · about {clock(progress.eta_seconds)} left"
         st.progress(
             progress.fraction,
@@ -405,13 +412,28 @@ def results(batch, progress: BatchProgress) -> None:
         thumbs = {g.id: g.thumb_path for g in library.get_many(shown["generation_id"].tolist())}
         shown["thumbnail"] = [files.data_url(thumbs.get(g)) or "" for g in shown["generation_id"]]
         shown["status"] = shown["status"].map(lambda s: STATUS_LABELS.get(s, s))
-        st.dataframe(
+        own = [source_name(c) for c in (batch.settings.get("source") or {}).get("columns") or []]
+        picked = st.dataframe(
             shown,
             hide_index=True,
-            column_order=["thumbnail", "row", "status", "prompt", "reason", "attempts", "cost", "pid"],
+            column_order=[
+                "thumbnail",
+                "row",
+                *own,
+                "status",
+                "prompt",
+                *(["reason"] if shown["reason"].astype(bool).any() else []),  # no empty column of whys
+                "attempts",
+                "cost",
+                "pid",
+            ],
             column_config={
                 "thumbnail": st.column_config.ImageColumn("Preview", width="small"),
                 "row": st.column_config.NumberColumn("Row", width="small"),
+                **{
+                    c: st.column_config.TextColumn(c, width="medium" if len(own) < 3 else "small")
+                    for c in own
+                },
                 "status": st.column_config.TextColumn("Status", width="small"),
                 "prompt": st.column_config.TextColumn("Prompt", width="medium"),
                 "reason": st.column_config.TextColumn("Why it failed", width="medium"),
@@ -419,6 +441,9 @@ def results(batch, progress: BatchProgress) -> None:
                 "cost": st.column_config.NumberColumn("Credits", format="%d", width="small"),
                 "pid": st.column_config.TextColumn("pid"),
             },
+            on_select="rerun",
+            selection_mode="single-row",
+            key=f"batch_results_{batch_id}_{chosen}_{page}",
         )
         if len(frame) > RESULTS_PAGE or first:
             st.caption(
@@ -426,6 +451,41 @@ def results(batch, progress: BatchProgress) -> None:
             )
         if not len(frame):
             st.caption("No rows here.")
+        selected = picked.selection.rows if picked is not None else []
+        if selected:
+            result_row(shown.iloc[selected[0]], own)
+        elif len(frame):
+            st.caption(":material/touch_app: Pick a row to play its video and read what happened.")
+
+    def result_row(line, own: list[str]) -> None:
+        """One row of the results, whole: its video (or picture), its own cells, and why it failed."""
+        generation = library.get(int(line["generation_id"]))
+        if generation is None:
+            return
+        with st.container(border=True, key="batch_result_row"):
+            named = " · ".join(str(line[c]) for c in own if line[c])
+            st.markdown(f"**Row {int(line['row'])}**" + (f" · {plain(named)}" if named else ""))
+            picture, words = st.columns([3, 2], gap="medium")
+            with picture:
+                if generation.status == "succeeded" and generation.makes == "image":
+                    kept = [
+                        f
+                        for f in generation.files or []
+                        if isinstance(f, dict) and files.exists(f.get("path"))
+                    ]
+                    if kept:
+                        st.image([str(files.path(f["path"])) for f in kept], width=240)
+                else:
+                    video_player(generation, files)
+            with words:
+                if line["reason"]:
+                    failed = generation.status == "failed"
+                    (st.error if failed else st.warning)(
+                        plain(str(line["reason"])), icon=":material/block:" if failed else ":material/help:"
+                    )
+                st.caption(plain(generation.prompt))
+                if generation.pid:
+                    st.code(generation.pid, language=None)
 
     table()
     skipped = batch.settings.get("skipped") or []

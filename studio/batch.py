@@ -18,8 +18,10 @@ import csv
 import io
 import re
 import string
+import unicodedata
 import zipfile
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -74,7 +76,11 @@ def decode_table(data: bytes) -> str:
     """The text of an uploaded table in whatever encoding it was saved: UTF-8 (with or without a
     BOM), UTF-16 ("Unicode Text" from Excel), Windows-1252 and the like (Excel's "CSV"), detected
     with charset-normalizer. A file that is not text is refused rather than read as rows."""
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             return data.decode(encoding, errors="replace")
     controls = sum(byte < 0x20 and byte not in (9, 10, 13) or byte == 0x7F for byte in data[:65536])
@@ -90,7 +96,9 @@ def decode_table(data: bytes) -> str:
     best = matches[0]
     tied = [m for m in matches if m.chaos <= best.chaos and m.coherence >= best.coherence - 0.01]
     # short tables fit several code pages equally well: take the one spreadsheets most often save
-    chosen = min(tied, key=lambda m: PREFERRED_ENCODINGS.index(m.encoding) if m.encoding in PREFERRED_ENCODINGS else 99)
+    chosen = min(
+        tied, key=lambda m: PREFERRED_ENCODINGS.index(m.encoding) if m.encoding in PREFERRED_ENCODINGS else 99
+    )
     return str(chosen)
 
 
@@ -153,6 +161,7 @@ def template_fields(template: str) -> list[str]:
 class PlannedRow:
     row: int  # 1 = the first row under the header, as a spreadsheet user counts
     params: dict[str, Any]
+    source: dict[str, str] = field(default_factory=dict)  # the row's cells as read (SKU, name …)
 
 
 @dataclass(frozen=True)
@@ -165,6 +174,7 @@ class InvalidRow:
 class Plan:
     rows: list[PlannedRow] = field(default_factory=list)
     invalid: list[InvalidRow] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)  # the table's columns, in its order
 
     def cost(self, limit: int | None = None) -> int:
         """What the rows sent cost: each row at its own model's price."""
@@ -194,12 +204,15 @@ class Plan:
                     "model": MODELS[r.params.get("model", "sora-2")].name,
                     "prompt": r.params["prompt"],
                     "aspect_ratio": r.params["aspect_ratio"],
-                    "duration": r.params.get("duration") or MODELS[r.params.get("model", "sora-2")].seconds or "",
-                    "size": r.params.get("size") or r.params.get("resolution") or r.params.get("image_size") or "",
+                    "duration": r.params.get("duration")
+                    or MODELS[r.params.get("model", "sora-2")].seconds
+                    or "",
+                    "size": r.params.get("size")
+                    or r.params.get("resolution")
+                    or r.params.get("image_size")
+                    or "",
                     "images": sum(
-                        1
-                        for k in ("image_url", "first_frame_url", "last_frame_url")
-                        if r.params.get(k)
+                        1 for k in ("image_url", "first_frame_url", "last_frame_url") if r.params.get(k)
                     )
                     + len(r.params.get("reference_urls") or []),
                     "characters": len(r.params.get("characters") or []),
@@ -255,8 +268,16 @@ def _row_params(entry, record: dict[str, str], prompt: str, defaults: dict[str, 
     if entry.durations and (record.get("duration") or defaults.get("duration")):
         params["duration"] = record.get("duration") or defaults["duration"]
     if "variants" in params:
-        params["variants"] = int(float(params["variants"])) if re.fullmatch(r"\d+(\.0+)?", params["variants"]) else params["variants"]
-    if "duration" in params and isinstance(params["duration"], str) and re.fullmatch(r"\d+(\.0+)?", params["duration"]):
+        params["variants"] = (
+            int(float(params["variants"]))
+            if re.fullmatch(r"\d+(\.0+)?", params["variants"])
+            else params["variants"]
+        )
+    if (
+        "duration" in params
+        and isinstance(params["duration"], str)
+        and re.fullmatch(r"\d+(\.0+)?", params["duration"])
+    ):
         params["duration"] = int(float(params["duration"]))
     build = video_request if entry.kind == "video" else image_request
     build(**params)
@@ -293,7 +314,7 @@ def plan_rows(
             f"{{column}} placeholders from: {', '.join(frame.columns)}."
         )
     saved = saved_characters or set()
-    plan = Plan()
+    plan = Plan(columns=list(frame.columns))
     for index, record in enumerate(frame.to_dict("records"), start=1):
         record = {k: (v or "").strip() for k, v in record.items()}
         empty = [f for f in fields if not record.get(f)]
@@ -306,7 +327,9 @@ def plan_rows(
         model = record.get("model") or defaults.get("model") or "sora-2"
         entry = MODELS.get(model)
         if entry is None:
-            plan.invalid.append(InvalidRow(index, f"model: there is no model “{model}”; use one of {', '.join(MODELS)}."))
+            plan.invalid.append(
+                InvalidRow(index, f"model: there is no model “{model}”; use one of {', '.join(MODELS)}.")
+            )
             continue
         if model in down:
             plan.invalid.append(InvalidRow(index, f"model: {down[model]}, so this row would not be sent."))
@@ -319,7 +342,7 @@ def plan_rows(
             )
             continue
         if entry.api != "sora":
-            plan.rows.append(PlannedRow(index, params))
+            plan.rows.append(PlannedRow(index, params, record))
             continue
         mentions = check_mentions(params["prompt"], saved, len(params.get("characters") or []))
         if mentions.unknown:
@@ -333,8 +356,48 @@ def plan_rows(
                 )
             )
             continue
-        plan.rows.append(PlannedRow(index, params))
+        plan.rows.append(PlannedRow(index, params, record))
     return plan
+
+
+# The columns a row's request is read from; the others (SKU, name, …) are the user's own and
+# follow the row into the results, the zip's file names and the manifest.
+REQUEST_COLUMNS = frozenset(
+    {
+        "prompt", "model", "aspect_ratio", "duration", "size", "image_url", "characters",
+        "first_frame_url", "last_frame_url", "reference_urls", "resolution", "seed", "image_size",
+        "variants",
+    }
+)  # fmt: skip
+MAX_SOURCE_COLUMNS = 8  # kept per row; a wide export keeps its first eight of its own
+MAX_SOURCE_CELL = 200  # characters kept of one cell
+# Columns that name a product, most telling first: the zip's file names are made from them.
+_LABEL_PATTERNS = (r"sku|id|code|ean|upc|asin|gtin|handle|ref|article", r"name|title|product|item")
+
+
+def source_columns(columns: Sequence[str]) -> list[str]:
+    return [c for c in columns if c not in REQUEST_COLUMNS][:MAX_SOURCE_COLUMNS]
+
+
+def source_table(plan: Plan, rows: Sequence[PlannedRow]) -> dict[str, Any]:
+    """What the batch keeps of the table: its own columns, and each sent row's cells in them."""
+    columns = source_columns(plan.columns)
+    return {
+        "columns": columns,
+        "rows": {str(r.row): {c: (r.source.get(c) or "")[:MAX_SOURCE_CELL] for c in columns} for r in rows},
+    }
+
+
+def label_columns(columns: Sequence[str]) -> list[str]:
+    """The columns that name a row (an id-like one, then a name-like one), else the first."""
+    chosen = []
+    for pattern in _LABEL_PATTERNS:
+        for column in columns:
+            words = re.split(r"[^a-z0-9]+|(?<=[a-z])(?=[0-9])", column.lower())
+            if column not in chosen and any(re.fullmatch(pattern, w) for w in words if w):
+                chosen.append(column)
+                break
+    return chosen or list(columns[:1])
 
 
 # -- progress and results --------------------------------------------------------------------------
@@ -449,6 +512,7 @@ class BatchService(QueueingService):
             "rows": len(rows),
             "skipped": [{"row": r.row, "reason": r.reason} for r in plan.invalid],
             "capped": len(plan.rows) - len(rows),
+            "source": source_table(plan, rows),
         }
         batch, created = self.store.add_batch(
             name,
@@ -503,42 +567,51 @@ class BatchService(QueueingService):
             self.on_queued()
         return added
 
+    def _source(self, batch_id: int) -> tuple[list[str], dict[str, dict[str, str]]]:
+        batch = self.store.get_batch(batch_id)
+        source = (batch.settings or {}).get("source") or {} if batch is not None else {}
+        return list(source.get("columns") or []), dict(source.get("rows") or {})
+
     def results(self, batch_id: int, *, thumbnails: bool = True) -> pd.DataFrame:
-        """One line a row: its newest attempt, with how many attempts it took."""
+        """One line a row: its newest attempt, with how many attempts it took, and the row's own
+        columns from the table (SKU, name …) under their names."""
         attempts = self.store.batch_rows(batch_id)
         tries = Counter(r.batch_row for r in attempts)
+        columns, cells = self._source(batch_id)
         lines = []
         for g in latest_attempts(attempts):
-            lines.append(
-                {
-                    "row": g.batch_row,
-                    "status": g.status,
-                    "prompt": g.prompt,
-                    "reason": failure_words(g),
-                    "pid": g.pid or "",
-                    "thumbnail": (self.media.data_url(g.thumb_path) or "") if thumbnails else "",
-                    "attempts": tries[g.batch_row],
-                    "cost": g.cost,
-                    "generation_id": g.id,
-                }
-            )
+            line = {
+                "row": g.batch_row,
+                "status": g.status,
+                "prompt": g.prompt,
+                "reason": failure_words(g),
+                "pid": g.pid or "",
+                "thumbnail": (self.media.data_url(g.thumb_path) or "") if thumbnails else "",
+                "attempts": tries[g.batch_row],
+                "cost": g.cost,
+                "generation_id": g.id,
+            }
+            lines.append(_with_source(line, columns, cells.get(str(g.batch_row)) or {}))
         return pd.DataFrame(lines)
 
     def manifest(self, batch_id: int) -> pd.DataFrame:
-        """The CSV in the zip: row -> file, pid, prompt, cost (every attempt's cost added up)."""
+        """The CSV in the zip: row, the row's own columns, file, pid, prompt, cost (every attempt's
+        cost added up)."""
         attempts = self.store.batch_rows(batch_id)
+        columns, cells = self._source(batch_id)
         cost: Counter[int] = Counter()
         for g in attempts:
             cost[g.batch_row] += g.cost
         lines = []
         for g in latest_attempts(attempts):
             has_file = g.status == "succeeded" and self.media.exists(g.video_path)
-            lines.append(
+            own = cells.get(str(g.batch_row)) or {}
+            line = _with_source({"row": g.batch_row}, columns, own)
+            line.update(
                 {
-                    "row": g.batch_row,
                     "status": g.status,
                     "model": g.model,
-                    "file": video_name(g) if has_file else "",
+                    "file": video_name(g, row_label(columns, own)) if has_file else "",
                     "pid": g.pid or "",
                     "prompt": g.prompt,
                     "aspect_ratio": g.aspect_ratio,
@@ -548,6 +621,7 @@ class BatchService(QueueingService):
                     "cost": cost[g.batch_row],
                 }
             )
+            lines.append(line)
         return spreadsheet_safe(pd.DataFrame(lines))
 
     def write_zip(self, batch_id: int, target: Path) -> Path:
@@ -570,9 +644,31 @@ def _moderated(generation: Generation) -> bool:
     return (generation.failure_reason or "").endswith("moderation")
 
 
-def video_name(generation: Generation) -> str:
-    """The file's name in the zip: videos/row-0007-red-sneaker.mp4 (images/….png for an image)."""
-    words = re.sub(r"[^a-z0-9]+", "-", generation.prompt.lower()).strip("-")[:40].rstrip("-")
+RESULT_COLUMNS = frozenset(
+    {"row", "status", "prompt", "reason", "pid", "thumbnail", "attempts", "cost", "generation_id", "model",
+     "file", "aspect_ratio", "duration", "size", "failure_reason"}
+)  # fmt: skip
+
+
+def source_name(column: str) -> str:
+    """A table column's name in the results and the manifest (“status (table)” if it clashes)."""
+    return f"{column} (table)" if column in RESULT_COLUMNS else column
+
+
+def _with_source(line: dict[str, Any], columns: Sequence[str], cells: dict[str, str]) -> dict[str, Any]:
+    return {**line, **{source_name(c): cells.get(c, "") for c in columns}}
+
+
+def row_label(columns: Sequence[str], cells: dict[str, str]) -> str:
+    """What names a row in a file name: its id-like and name-like cells (“SKU-123 Red sneaker”)."""
+    return " ".join(cells.get(c, "") for c in label_columns(columns) if cells.get(c))
+
+
+def video_name(generation: Generation, label: str = "") -> str:
+    """The file's name in the zip: videos/row-0007-sku-123-red-sneaker.mp4 (its row's own cells,
+    else the prompt's first words; images/….png for an image)."""
+    text = unicodedata.normalize("NFKC", label or generation.prompt).lower()
+    words = re.sub(r"[\W_]+", "-", text).strip("-")[:40].rstrip("-")
     if generation.makes == "image":
         return f"images/row-{generation.batch_row:04d}-{words or 'image'}.png"
     return f"videos/row-{generation.batch_row:04d}-{words or 'video'}.mp4"

@@ -63,7 +63,9 @@ class Parts:
 
     def start(self, table: str, *, template: str = "", concurrency: int = 4, limit=None):
         plan = plan_rows(read_table(table), template=template)
-        return self.service.create("Test batch", plan, concurrency=concurrency, limit=limit, template=template)
+        return self.service.create(
+            "Test batch", plan, concurrency=concurrency, limit=limit, template=template
+        )
 
 
 @pytest.fixture
@@ -120,7 +122,9 @@ def test_pasted_spreadsheet_rows_with_per_row_settings_and_clips() -> None:
         "@nobody dances\t16:9\tsmall\t\n"
         "@fox.a1b2c3 and @character1 meet @owl.d4e5f6\t16:9\tsmall\thttps://a.example/1.mp4\n"
     )
-    plan = plan_rows(read_table(pasted), defaults={"duration": 15}, saved_characters={"fox.a1b2c3", "owl.d4e5f6"})
+    plan = plan_rows(
+        read_table(pasted), defaults={"duration": 15}, saved_characters={"fox.a1b2c3", "owl.d4e5f6"}
+    )
     [first] = plan.rows
     assert first.params["aspect_ratio"] == "9:16" and first.params["size"] == "large"
     assert first.params["duration"] == 15
@@ -202,6 +206,27 @@ def test_every_row_is_sent_once_and_the_zip_holds_every_video_and_a_manifest(par
     for name in manifest["file"]:
         assert archive.read(name)[4:8] == b"ftyp"  # real MP4s
     assert "A red Trail sneaker" in manifest.loc[0, "prompt"]
+
+
+def test_the_tables_own_columns_follow_each_row_into_results_file_names_and_manifest(parts, tmp_path) -> None:
+    """Issue 11: results, the zip's names and the manifest say which product a row was (SKU, name),
+    not only its prompt; a column called like one of the results' own is kept apart."""
+    p = parts()
+    table = "SKU,Product Name,Colour,status\nSNK-001,Trail sneaker,red,new\nMUG-7,Café crème mug,sand,old\n"
+    batch = p.start(table, template="A {colour} {product_name} on a studio table")
+    drain(p.engine())
+    results = p.service.results(batch.id).set_index("row")
+    assert list(results.loc[[1, 2], "sku"]) == ["SNK-001", "MUG-7"]
+    assert results.loc[2, "product_name"] == "Café crème mug" and results.loc[2, "status (table)"] == "old"
+    assert set(results["status"]) == {"succeeded"}  # the row's status is not the table's
+    archive = zipfile.ZipFile(p.service.write_zip(batch.id, tmp_path / "named.zip"))
+    assert sorted(n for n in archive.namelist() if n.endswith(".mp4")) == [
+        "videos/row-0001-snk-001-trail-sneaker.mp4",
+        "videos/row-0002-mug-7-café-crème-mug.mp4",
+    ]
+    manifest = pd.read_csv(io.BytesIO(archive.read("manifest.csv")), keep_default_na=False)
+    assert list(manifest.columns[:5]) == ["row", "sku", "product_name", "colour", "status (table)"]
+    assert list(manifest["sku"]) == ["SNK-001", "MUG-7"] and list(manifest["status"]) == ["succeeded"] * 2
 
 
 def test_a_429_storm_slows_the_batch_down_but_loses_and_repeats_nothing(parts) -> None:

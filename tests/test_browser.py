@@ -237,6 +237,24 @@ def test_batch_pasted_rows_become_videos_and_a_zip(page, tmp_path_factory) -> No
     names = archive.namelist()
     assert "manifest.csv" in names and len([n for n in names if n.endswith(".mp4")]) == 2
     assert "A red Trail sneaker" in archive.read("manifest.csv").decode()
+    assert sorted(n for n in names if n.endswith(".mp4")) == [
+        "videos/row-0001-trail-sneaker.mp4",  # named by the table's product, not the prompt
+        "videos/row-0002-water-bottle.mp4",
+    ]
+    grid = page.locator(
+        "[class*='st-key-batch_results_'] [data-testid='stDataFrame']"
+    )  # pick a row to play it
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 20, box["y"] + 35 + 18)
+    row = page.locator(".st-key-batch_result_row")
+    row.get_by_text("Row 1 · Trail sneaker · red").wait_for(timeout=15_000)
+    played = page.wait_for_function(
+        """() => { const v = document.querySelector('.st-key-batch_result_row video');
+                   return v && v.readyState >= 1 && v.duration; }""",
+        timeout=15_000,
+    ).json_value()
+    assert played > 1  # a real video, ready to play in the results
     page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "batch.png"), full_page=True)
 
 
