@@ -10,9 +10,11 @@ from components.icon import favicon
 from components.resources import connection, store, task_engine
 from components.session import init_session
 from components.sidebar import render_sidebar
+from components.theme import apply_theme
 
 st.set_page_config(page_title="GrsAI studio", page_icon=favicon(), layout="wide")
 init_session()
+apply_theme()
 
 page = st.navigation(
     [

@@ -275,3 +275,28 @@ def test_a_prompt_is_shown_as_typed_never_as_links_or_formulas(page) -> None:
         assert main.locator("a[href*='evil.example']").count() == 0, where
         assert main.locator(".katex").count() == 0, where
         assert "$x^2$" in main.inner_text(), where
+
+
+def test_a_focused_primary_button_keeps_the_themes_colour(page) -> None:
+    """Streamlit turned the focused or hovered primary button saturated blue (#3300FF), off the
+    theme's violet; it keeps the theme's hue now, a shade darker."""
+    import colorsys
+
+    page.get_by_role("link", name="Generate").click()
+    button = page.locator("button[kind='primary']").first
+    button.wait_for(timeout=15_000)
+    button.focus()
+    colour = page.wait_for_function(  # the colour changes through a CSS transition: wait for its end
+        """() => { const b = document.querySelector("button[kind='primary']");
+                   const now = getComputedStyle(b).backgroundColor;
+                   if (window.__lastColour === now && now !== 'rgb(109, 74, 255)') return now;
+                   window.__lastColour = now; return false; }""",
+        polling=150,
+        timeout=10_000,
+    ).json_value()
+    red, green, blue = (
+        int(part) / 255 for part in colour[colour.index("(") + 1 : colour.index(")")].split(",")[:3]
+    )
+    theme_hue = colorsys.rgb_to_hsv(0x6D / 255, 0x4A / 255, 0xFF / 255)[0]
+    hue, saturation, _ = colorsys.rgb_to_hsv(red, green, blue)
+    assert abs(hue - theme_hue) < 0.01 and saturation < 0.8, colour
