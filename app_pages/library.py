@@ -311,10 +311,23 @@ if page_number > pages:  # rows were deleted under this page
     page_number = pages
     rows, total = library.search(wanted, offset=(page_number - 1) * per_page, limit=per_page)
 
-if not total:
+
+
+def clear_filters() -> None:
+    """Search, filters, batch and family back to everything (a callback: before the widgets draw)."""
+    for key in ("library_search", *FILTER_KEYS, "library_batch", "library_family"):
+        st.session_state.pop(key, None)
+
+
+narrowed = bool(text or filtering or in_batch or family)
+if not total and narrowed:
+    note, action = st.columns([4, 1], vertical_alignment="center")
+    note.info("Nothing matches this search and these filters.", icon=":material/search_off:")
+    action.button("Clear the filters", icon=":material/filter_list_off:", on_click=clear_filters, width="stretch")
+elif not total:
     st.info(
-        "Nothing matches. Clear the filters, or make something on **Generate** or **Images**.",
-        icon=":material/search_off:",
+        "Nothing here yet: what you make on **Generate**, **Images** and **Batch** appears here.",
+        icon=":material/video_library:",
     )
 else:
     first = (page_number - 1) * per_page + 1

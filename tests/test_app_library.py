@@ -71,8 +71,12 @@ def test_search_and_filters_narrow_the_list(library) -> None:
 def test_a_filter_that_matches_nothing_says_so(library) -> None:
     at, _ = library
     widget(at, "library_search").set_value("zeppelin")
+    widget(at, "library_status").set_value(["failed"])
     at.run()
-    assert "Nothing matches" in texts(at)
+    assert "Nothing matches this search and these filters." in texts(at)
+    click(at, "Clear the filters")  # the words name a button, and it is there
+    assert widget(at, "library_search").value == "" and widget(at, "library_status").value == []
+    assert "Showing 1–12 of 30" in texts(at)
 
 
 def test_the_table_view_shows_thumbnails_and_columns(library) -> None:
