@@ -351,7 +351,7 @@ with form:
                     for character in saved[:12]:
                         named = character.character_id in mentions.saved
                         st.button(
-                            f"@{character.label}",
+                            f"{plain(character.label, 40)} · @{plain(character.character_id)}",  # name and what is typed
                             key=f"generate_mention_{character.id}",
                             on_click=mention,
                             args=(character.character_id,),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.text import plain
 from grsai_api import Client
 from studio.config import SANDBOX_API_KEY
 from studio.db import LibraryFilter, Store, default_url
@@ -70,6 +71,8 @@ def test_clip_to_character_to_prompt_to_video(app, tmp_path) -> None:
     app.switch_page("app_pages/generate.py")  # AppTest follows st.switch_page for one run only
     prompt = widget(app, "generate_prompt").value
     assert prompt.strip() == f"@{character.character_id}"
+    [chip] = [b for b in app.button if b.key == f"generate_mention_{character.id}"]
+    assert chip.label == f"Orange fox mascot · @{plain(character.character_id)}"  # its name and what is typed
     widget(app, "generate_prompt").set_value(prompt + "waves from a sunny beach")
     app.run()
     assert "matches no character" not in texts(app)
