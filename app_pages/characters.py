@@ -121,28 +121,31 @@ with from_video:
     chosen = library.get(chosen_id) if chosen_id else None
     if chosen is not None and chosen.pid:  # the form first: a video chosen in the Library lands here
         st.markdown(f"**From:** {plain(chosen.prompt)}")
-        if files.exists(chosen.video_path):
-            path = files.path(chosen.video_path)
-            start, end = span_picker(path, probe(path).duration, "characters_video")
-        else:
-            start, end = 0.0, 3.0
-            st.caption("The video file is not here, so the first 3 seconds are used.")
-        label = st.text_input(
-            "Name",
-            key="characters_video_label",
-            placeholder="e.g. The fox from the snow video",
-            max_chars=120,
-        )
-        slot = st.empty()
-        if st.button(
-            f"Create character · {credits_text(character_cost())}",
-            type="primary",
-            icon=":material/face:",
-            key="characters_create_video",
-            disabled=sora_down,
-        ):
-            key = request_key("characters", "video", chosen.id, start, end, label)
-            create(lambda: service.from_video(chosen.id, start, end, label=label, request_key=key), slot)
+        span, form = st.columns([3, 2], gap="large")  # side by side on a wide screen, so Create stays in view
+        with span:
+            if files.exists(chosen.video_path):
+                path = files.path(chosen.video_path)
+                start, end = span_picker(path, probe(path).duration, "characters_video")
+            else:
+                start, end = 0.0, 3.0
+                st.caption("The video file is not here, so the first 3 seconds are used.")
+        with form:
+            label = st.text_input(
+                "Name",
+                key="characters_video_label",
+                placeholder="e.g. The fox from the snow video",
+                max_chars=120,
+            )
+            slot = st.empty()
+            if st.button(
+                f"Create character · {credits_text(character_cost())}",
+                type="primary",
+                icon=":material/face:",
+                key="characters_create_video",
+                disabled=sora_down,
+            ):
+                key = request_key("characters", "video", chosen.id, start, end, label)
+                create(lambda: service.from_video(chosen.id, start, end, label=label, request_key=key), slot)
     with st.expander(
         "Choose another video" if chosen is not None else "Choose the video",
         expanded=chosen is None,

@@ -223,7 +223,7 @@ def table(rows) -> None:
 st.title("Library")
 totals = library.totals()
 ready = totals["by_status"].get("succeeded", 0)
-st.caption(f"{totals['count']:,} generations · {ready:,} ready · {credits_text(totals['spent'])} spent or maybe spent")
+st.caption(f"{totals['count']:,} generation{'' if totals['count'] == 1 else 's'} · {ready:,} ready · {credits_text(totals['spent'])} spent or maybe spent")
 
 search, view = st.columns([4, 1], vertical_alignment="bottom")
 text = search.text_input(
