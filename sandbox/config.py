@@ -9,6 +9,8 @@ from pathlib import Path
 
 from grsai_api import MODELS
 
+from .control import ENV, HEADER, new_token
+
 # Knobs that may be changed while the server runs (PATCH /sandbox/config, the app's Settings page).
 RUNTIME_KNOBS = (
     "task_seconds",
@@ -74,10 +76,12 @@ class SandboxConfig:
     # every model's state, settable while running: {id: {"available", "price", "message"}}
     models: dict[str, dict[str, object]] = field(default_factory=dict)
     seed: int | None = None
+    control_token: str = ""  # the controls' own token (empty: made at start; see sandbox/control.py)
     webhook_attempts: int = 5  # tries of one webHook delivery (the final state's; progress once)
     webhook_backoff: float = 0.25  # seconds before the first retry, doubling after each
 
     def __post_init__(self) -> None:
+        self.control_token = self.control_token or new_token(self.data_dir)
         for name in INTEGER_KNOBS:
             setattr(self, name, whole_credits(getattr(self, name), name))
         state = {
@@ -100,7 +104,9 @@ class SandboxConfig:
         """Apply ``{"<model>": {"available": bool, "price": credits, "message": text}}`` whole or not
         at all: every entry is checked before any is applied."""
         if not isinstance(changes, dict):
-            raise ValueError('models takes {"<model>": {"available": bool, "price": credits, "message": text}}')
+            raise ValueError(
+                'models takes {"<model>": {"available": bool, "price": credits, "message": text}}'
+            )
         checked: dict[str, dict[str, object]] = {}
         for model, values in changes.items():
             if model not in self.models:
@@ -291,6 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"report MODEL as unavailable (repeat for more; alone: sora-2); the models: {', '.join(MODELS)}",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for the random failure rates")
+    parser.add_argument(
+        "--control-token",
+        default=None,
+        help=f"the token /sandbox/* changes need in {HEADER} (default: ${ENV}, else made at start and "
+        f"written to <data dir>/control-token)",
+    )
     parser.add_argument("--log-level", default="info", help="uvicorn log level")
     return parser
 

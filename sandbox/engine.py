@@ -33,7 +33,7 @@ from PIL import Image
 from grsai_api import MODELS, ModelSpec
 
 from .config import SandboxConfig, whole_credits
-from .inputs import BadInput, load_bytes, open_image, parse_timestamps
+from .inputs import BadInput, fetchable, load_bytes, open_image, parse_timestamps
 from .render import (
     Cameo,
     ImageSpec,
@@ -543,7 +543,9 @@ class Engine:
         if len(values) > limit:
             raise Refused(f"{what} takes at most {limit} images")
         try:
-            return [open_image(await self._fetch(v, f"{what}[{n}]"), f"{what}[{n}]") for n, v in enumerate(values)]
+            return [
+                open_image(await self._fetch(v, f"{what}[{n}]"), f"{what}[{n}]") for n, v in enumerate(values)
+            ]
         except BadInput as exc:
             raise Refused(str(exc)) from None
 
@@ -576,7 +578,9 @@ class Engine:
             image = await self._image(body.get(field_name), field_name)
             if image is not None:
                 inputs[name] = image
-        for number, image in enumerate(await self._images(body.get("urls"), "urls", entry.max_references), start=1):
+        for number, image in enumerate(
+            await self._images(body.get("urls"), "urls", entry.max_references), start=1
+        ):
             inputs[f"ref{number}"] = image
         width, height = entry.frame or (1280, 720)
         params = {
@@ -587,7 +591,9 @@ class Engine:
             "inputs": sorted(inputs),
             "badge": f"{entry.name.upper()} · SANDBOX",
         }
-        record = self._new_task("veo", owner, self._price(entry.id), self._video_seconds(), public_base, params, webhook)
+        record = self._new_task(
+            "veo", owner, self._price(entry.id), self._video_seconds(), public_base, params, webhook
+        )
         record.model = entry.id
         self._start(record, inputs)
         return record
@@ -603,7 +609,11 @@ class Engine:
         variants = 1
         if api == "completions":
             variants = body.get("variants", 1)
-            if isinstance(variants, bool) or not isinstance(variants, int) or not 1 <= variants <= entry.max_variants:
+            if (
+                isinstance(variants, bool)
+                or not isinstance(variants, int)
+                or not 1 <= variants <= entry.max_variants
+            ):
                 raise Refused(f"variants must be a whole number from 1 to {entry.max_variants}")
         size_name = body.get("imageSize") or "1K"
         if api == "nano-banana" and size_name not in entry.image_sizes:
@@ -659,7 +669,9 @@ class Engine:
             "inputs": [f"ref{n}" for n in range(1, len(images) + 1)],
             "badge": f"{entry.name.upper()} · SANDBOX",
         }
-        record = self._new_task("unified", owner, self._price(entry.id), self._video_seconds(), public_base, params, None)
+        record = self._new_task(
+            "unified", owner, self._price(entry.id), self._video_seconds(), public_base, params, None
+        )
         record.model = entry.id
         self._start(record, {f"ref{n}": image for n, image in enumerate(images, start=1)})
         return record
@@ -741,7 +753,7 @@ class Engine:
         if self.http is None:
             return False
         try:
-            response = await self.http.post(url, json=snapshot, timeout=5.0)
+            response = await self.http.post(url, json=snapshot, timeout=5.0, follow_redirects=False)
         except Exception as exc:  # any failure of the receiver is the receiver's, never the task's
             self.stats["webhook_failures"] += 1
             log.warning("webhook for %s failed: %s", task_id, type(exc).__name__)
@@ -760,9 +772,12 @@ class Engine:
     def _video_spec(self, record: TaskRecord) -> VideoSpec:
         p = record.params
         if record.kind in ("veo", "unified"):
+
             def kept(name: str) -> Image.Image | None:
                 path = self.dirs["inputs"] / f"{record.id}_{name}.png"
-                return Image.open(path).convert("RGB") if name in p.get("inputs", []) and path.exists() else None
+                return (
+                    Image.open(path).convert("RGB") if name in p.get("inputs", []) and path.exists() else None
+                )
 
             return VideoSpec(
                 prompt=p["prompt"],
@@ -879,7 +894,10 @@ class Engine:
         if roll < self.config.error_rate + self.config.output_moderation_rate:
             await self._finish(
                 record,
-                failure=("output_moderation", f"The finished {_made(record)} was withheld by content moderation."),
+                failure=(
+                    "output_moderation",
+                    f"The finished {_made(record)} was withheld by content moderation.",
+                ),
             )
             return
         if record.kind == "video":
@@ -887,7 +905,9 @@ class Engine:
         elif record.kind in ("veo", "unified"):
             record.results = [{"media": f"{record.id}.mp4"}]
         elif record.kind == "image":
-            record.results = [{"media": f"{record.id}_{n}.png"} for n in range(record.params.get("variants", 1))]
+            record.results = [
+                {"media": f"{record.id}_{n}.png"} for n in range(record.params.get("variants", 1))
+            ]
         else:
             name = f"{self.rng.choice(_NAMES)}_{self.rng.choice(_NOUNS)}.{secrets.token_hex(3)}"
             record.results = [{"character_id": name}]
@@ -942,7 +962,9 @@ class Engine:
                 Counter(r.params.get("prompt", "") for r in self.tasks.values() if "prompt" in r.params)
             ),
             "creates_by_model": dict(
-                Counter(r.model for r in self.tasks.values() if r.kind in ("video", "veo", "image", "unified"))
+                Counter(
+                    r.model for r in self.tasks.values() if r.kind in ("video", "veo", "image", "unified")
+                )
             ),
             "polls_by_task": dict(self.polls_by_task),
             "downloads_by_name": dict(self.downloads_by_name),
@@ -973,4 +995,6 @@ def _webhook_url(body: dict[str, Any]) -> str | None:
     parsed = urlparse(webhook) if isinstance(webhook, str) else None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise Refused('webHook must be "-1" (poll for the result) or an http(s) URL')
+    if not fetchable(webhook, loopback=True):  # never a link-local address (a metadata service)
+        raise Refused("webHook must not point at a link-local address")
     return webhook

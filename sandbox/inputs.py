@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import io
+import ipaddress
 import re
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlparse
@@ -23,6 +25,36 @@ class BadInput(ValueError):
 LocalResolver = Callable[[str], Awaitable[bytes | None]]
 
 
+MAX_REDIRECTS = 3
+FETCH_SECONDS = 30.0  # the whole fetch, however slowly the other side sends
+
+
+def fetchable(url: str, *, loopback: bool) -> bool:
+    """Whether the sandbox fetches ``url``: http(s) only; never a link-local address (a cloud's
+    metadata service); loopback and private addresses only when the request itself named one
+    (``loopback``: tests and the sandbox's own files live there), never reached by a redirect."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return False
+    try:
+        address = ipaddress.ip_address(parsed.hostname.strip("[]"))
+    except ValueError:
+        return loopback or parsed.hostname != "localhost"  # a name: its address is not ours to check
+    if address.is_link_local or address.is_multicast or address.is_unspecified:
+        return False
+    if address.is_loopback or address.is_private or address.is_reserved:
+        return loopback
+    return True
+
+
+def is_local(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        return ipaddress.ip_address((parsed.hostname or "").strip("[]")).is_loopback
+    except ValueError:
+        return parsed.hostname == "localhost"
+
+
 async def load_bytes(source: str, what: str, http: httpx.AsyncClient, local: LocalResolver) -> bytes:
     """Bytes of ``source``: a data URI, bare base64, or an http(s) URL (our own media read from disk)."""
     if not isinstance(source, str) or not source.strip():
@@ -36,15 +68,38 @@ async def load_bytes(source: str, what: str, http: httpx.AsyncClient, local: Loc
         if own is not None:
             return own
         try:
-            response = await http.get(text, timeout=20.0, follow_redirects=True)
+            return await asyncio.wait_for(_download(text, what, http), FETCH_SECONDS)
+        except TimeoutError:
+            raise BadInput(f"could not download {what} (it took over {FETCH_SECONDS:g} s)") from None
+    return _b64(text, what)
+
+
+async def _download(url: str, what: str, http: httpx.AsyncClient) -> bytes:
+    """GET ``url`` following at most MAX_REDIRECTS redirects, each hop checked, read as it streams
+    and refused at MAX_INPUT_BYTES (the cap holds whatever Content-Length says)."""
+    loopback = is_local(url)
+    for _ in range(MAX_REDIRECTS + 1):
+        if not fetchable(url, loopback=loopback):
+            raise BadInput(f"{what}: {url[:100]} is not an address the sandbox fetches")
+        try:
+            async with http.stream("GET", url, timeout=20.0, follow_redirects=False) as response:
+                if response.is_redirect:
+                    url = str(response.url.join(response.headers.get("location", "")))
+                    continue
+                if response.status_code != 200:
+                    raise BadInput(f"could not download {what} (HTTP {response.status_code})")
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > MAX_INPUT_BYTES:
+                    raise BadInput(f"{what} is larger than {MAX_INPUT_BYTES // 2**20} MB")
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_INPUT_BYTES:
+                        raise BadInput(f"{what} is larger than {MAX_INPUT_BYTES // 2**20} MB")
+                return bytes(body)
         except httpx.HTTPError as exc:
             raise BadInput(f"could not download {what} ({type(exc).__name__})") from None
-        if response.status_code != 200:
-            raise BadInput(f"could not download {what} (HTTP {response.status_code})")
-        if len(response.content) > MAX_INPUT_BYTES:
-            raise BadInput(f"{what} is larger than {MAX_INPUT_BYTES // 2**20} MB")
-        return response.content
-    return _b64(text, what)
+    raise BadInput(f"could not download {what} (too many redirects: more than {MAX_REDIRECTS})")
 
 
 def _b64(payload: str, what: str) -> bytes:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from .config import SandboxConfig
+from .control import HEADER, remember
 from .server import create_app
 
 
@@ -19,6 +20,11 @@ class RunningSandbox:
     config: SandboxConfig
     server: uvicorn.Server
     thread: threading.Thread
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        """What changing this sandbox's knobs, faults or credits needs (its own token)."""
+        return {HEADER: self.config.control_token}
 
     @property
     def engine(self):  # the live state, for tests and benches in the same process
@@ -51,4 +57,6 @@ def serve_in_thread(
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the sandbox did not start")
         time.sleep(0.02)
-    return RunningSandbox(f"http://{host}:{bound_port}", config, server, thread)
+    base_url = f"http://{host}:{bound_port}"
+    remember(base_url, config.control_token)
+    return RunningSandbox(base_url, config, server, thread)

@@ -18,6 +18,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from .config import SandboxConfig
+from .control import HEADER as CONTROL_HEADER
+from .control import allowed, write_token
 from .engine import CODE_ERROR, CODE_TASK_NOT_FOUND, Engine, Refused, TaskRecord, fingerprint
 from .storage import BadSuffix
 
@@ -152,6 +154,7 @@ async def _discard(response: StreamingResponse) -> None:
 
 def create_app(config: SandboxConfig | None = None) -> Starlette:
     engine = Engine(config or SandboxConfig())
+    write_token(engine.config.data_dir, engine.config.control_token)
 
     async def reply_for(request: Request, body: dict[str, Any], record: TaskRecord) -> Response:
         """The three reply modes: webHook "-1" or a URL answer at once; none streams."""
@@ -341,6 +344,26 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         return FileResponse(path, media_type=media_type)
 
     # -- controls of the sandbox itself (not part of GrsAI's API) -------------------------------
+    def guarded(
+        handler: Callable[[Request], Awaitable[Response]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """A control that changes the sandbox: only with its own token (reading stays open)."""
+
+        async def check(request: Request) -> Response:
+            if request.method not in ("GET", "HEAD") and not allowed(
+                request.headers.get(CONTROL_HEADER), engine.config.control_token
+            ):
+                return JSONResponse(
+                    {
+                        "error": f"this control needs the sandbox's own token in {CONTROL_HEADER} (see "
+                        "<data dir>/control-token, or start it with --control-token)"
+                    },
+                    status_code=401,
+                )
+            return await handler(request)
+
+        return check
+
     async def sandbox_config(request: Request) -> Response:
         if request.method == "PATCH":
             try:
@@ -416,10 +439,10 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             Route("/client/openapi/getAPIKeyCredits", credits, methods=["POST"]),
             Route("/client/common/getModelStatus", model_status, methods=["GET"]),
             Route("/media/{name}", media, methods=["GET", "HEAD"]),
-            Route("/sandbox/config", sandbox_config, methods=["GET", "PATCH"]),
-            Route("/sandbox/faults", sandbox_faults, methods=["POST", "DELETE"]),
+            Route("/sandbox/config", guarded(sandbox_config), methods=["GET", "PATCH"]),
+            Route("/sandbox/faults", guarded(sandbox_faults), methods=["POST", "DELETE"]),
             Route("/sandbox/stats", sandbox_stats, methods=["GET"]),
-            Route("/sandbox/credits", sandbox_credits, methods=["POST"]),
+            Route("/sandbox/credits", guarded(sandbox_credits), methods=["POST"]),
         ],
         lifespan=lifespan,
     )

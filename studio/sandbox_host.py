@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 import httpx
 
 from sandbox import RunningSandbox, SandboxConfig, serve_in_thread
+from sandbox.control import control_headers
 
 from .config import AppConfig
 
@@ -55,7 +56,7 @@ def sandbox_knobs(base_url: str) -> dict[str, Any]:
 
 def set_sandbox_knobs(base_url: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Change the sandbox's demo knobs while it runs (task time, failure rates, latency …)."""
-    response = httpx.patch(f"{base_url}/sandbox/config", json=changes, timeout=5)
+    response = httpx.patch(f"{base_url}/sandbox/config", json=changes, headers=control_headers(base_url), timeout=5)
     if response.status_code != 200:
         raise ValueError(response.json().get("error", response.text))
     return response.json()

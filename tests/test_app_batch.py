@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from components.resources import credits_left
+from sandbox.control import control_headers
 from studio.config import SANDBOX_API_KEY
 from studio.db import Store, default_url
 
@@ -61,7 +62,9 @@ def test_pasted_rows_are_previewed_checked_costed_and_made(app, tmp_path) -> Non
     ]
     assert list(preview["aspect_ratio"]) == ["16:9", "9:16"]
     assert "1 row will be skipped and not sent" in texts(app)
-    assert "colour is empty" in next(d.value for d in app.dataframe if "reason" in d.value.columns)["reason"][0]
+    assert (
+        "colour is empty" in next(d.value for d in app.dataframe if "reason" in d.value.columns)["reason"][0]
+    )
     assert metric(app, "Videos") == "2" and metric(app, "Cost") == "3,200 credits"
     assert metric(app, "Credits left") == "2,000,000"
     assert start_button(app).label == "Start · 2 videos · 3,200 credits"
@@ -99,7 +102,9 @@ def test_rows_without_a_prompt_or_template_ask_for_one(app) -> None:
 
 def test_a_batch_past_the_balance_cannot_start_and_the_cap_defaults_to_what_is_affordable(app) -> None:
     httpx.post(
-        f"{service_url(app)}/sandbox/credits", json={"apiKey": SANDBOX_API_KEY, "credits": 20_000}
+        f"{service_url(app)}/sandbox/credits",
+        headers=control_headers(service_url(app)),
+        json={"apiKey": SANDBOX_API_KEY, "credits": 20_000},
     ).raise_for_status()
     credits_left.clear()
     paste(app, "prompt\n" + "".join(f"A lamp number {n}\n" for n in range(30)))

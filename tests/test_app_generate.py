@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1.element_tree import Block
 
+from sandbox.control import control_headers
 from studio.db import LibraryFilter, Status, Store, default_url
 
 from .apptest_helpers import (
@@ -228,6 +229,7 @@ def test_an_unknown_send_is_sent_again_only_when_confirmed(app, tmp_path) -> Non
     # The service makes the video but its answer is lost: the send's outcome is unknown.
     httpx.post(
         f"{service_url(app)}/sandbox/faults",
+        headers=control_headers(service_url(app)),
         json={"status": 500, "after": True, "path": "/v1/video/sora-video"},
     ).raise_for_status()
     generate(app, "a teacup in a storm")

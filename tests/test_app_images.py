@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from sandbox.control import control_headers
 from studio.db import LibraryFilter, Status, Store, default_url
 
 from .apptest_helpers import (
@@ -93,7 +94,9 @@ def test_a_model_that_is_down_is_refused_with_the_closest_offered(app, tmp_path)
     from components.resources import refresh_models
 
     httpx.patch(
-        f"{service_url(app)}/sandbox/config", json={"models": {"nano-banana": {"available": False}}}
+        f"{service_url(app)}/sandbox/config",
+        headers=control_headers(service_url(app)),
+        json={"models": {"nano-banana": {"available": False}}},
     ).raise_for_status()
     refresh_models()
     app.run()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from sandbox.control import control_headers
 from studio.db import LibraryFilter, Status, Store, default_url
 
 from .apptest_helpers import (
@@ -36,7 +37,9 @@ def take_down(at, model: str, message: str = "") -> None:
     from components.resources import refresh_models
 
     httpx.patch(
-        f"{service_url(at)}/sandbox/config", json={"models": {model: {"available": False, "message": message}}}
+        f"{service_url(at)}/sandbox/config",
+        headers=control_headers(service_url(at)),
+        json={"models": {model: {"available": False, "message": message}}},
     ).raise_for_status()
     refresh_models()
     at.run()
@@ -67,7 +70,11 @@ def test_the_default_is_the_best_model_that_is_up_and_its_price_is_shown(app):
 
 def test_each_family_shows_its_own_fields_only(app):
     sora = labels(app)
-    assert {"Duration", "Size"} <= sora and any("Remix" in x for x in sora) and any("Characters" in x for x in sora)
+    assert (
+        {"Duration", "Size"} <= sora
+        and any("Remix" in x for x in sora)
+        and any("Characters" in x for x in sora)
+    )
     family(app, "Veo 3.1")
     veo = labels(app)
     assert {"First frame", "Last frame", "Veo 3.1 version"} <= veo
@@ -131,8 +138,10 @@ def test_remix_and_characters_say_when_sora_2_is_down(app):
         app.switch_page(page)
         app.run()
         assert not app.exception, app.exception
-        assert "Sora 2 is down right now: retired" in texts(app) and "nothing can be sent" in texts(app) or (
-            "none can be made now" in texts(app)
+        assert (
+            "Sora 2 is down right now: retired" in texts(app)
+            and "nothing can be sent" in texts(app)
+            or ("none can be made now" in texts(app))
         )
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from sandbox import RunningSandbox
+from sandbox.control import control_headers
 from studio.batch import BatchInputError, BatchService, NotEnoughCredits, plan_rows, read_table
 from studio.connection import Connection
 from studio.costs import video_cost
@@ -357,7 +358,11 @@ def test_a_row_whose_reply_was_lost_after_it_was_made_is_never_made_again(parts,
     then sent again): each was a second charge for a task the service had made."""
     p = parts()
     batch = p.start(rows_csv(3), concurrency=1)
-    httpx.post(f"{p.sandbox.base_url}/sandbox/faults", json={**reply, "path": "/v1/video/sora-video"})
+    httpx.post(
+        f"{p.sandbox.base_url}/sandbox/faults",
+        headers=control_headers(p.sandbox.base_url),
+        json={**reply, "path": "/v1/video/sora-video"},
+    )
     drain(p.engine())
     progress = p.service.progress(batch.id)
     assert (progress.succeeded, progress.unknown) == (2, 1)
@@ -374,7 +379,11 @@ def test_retry_failed_sends_service_errors_again_and_moderation_only_when_asked(
     assert p.service.progress(batch.id).failures == {"error": 2, "input_moderation": 1}
     assert p.service.progress(batch.id).spent == 0  # failed tasks are refunded
 
-    httpx.patch(f"{p.sandbox.base_url}/sandbox/config", json={"error_rate": 0.0}).raise_for_status()
+    httpx.patch(
+        f"{p.sandbox.base_url}/sandbox/config",
+        headers=control_headers(p.sandbox.base_url),
+        json={"error_rate": 0.0},
+    ).raise_for_status()
     assert p.service.retry_failed(batch.id) == 2  # the refused prompt is not sent again by default
     drain(p.engine())
     progress = p.service.progress(batch.id)
@@ -395,7 +404,9 @@ def test_retry_failed_sends_service_errors_again_and_moderation_only_when_asked(
 def test_running_out_of_credits_pauses_the_batch_and_keeps_the_unsent_rows(parts) -> None:
     p = parts()
     set_credits = f"{p.sandbox.base_url}/sandbox/credits"
-    httpx.post(set_credits, json={"apiKey": API_KEY, "credits": 3 * video_cost()}).raise_for_status()
+    httpx.post(
+        set_credits, headers=p.sandbox.control_headers, json={"apiKey": API_KEY, "credits": 3 * video_cost()}
+    ).raise_for_status()
     batch = p.start(rows_csv(6), concurrency=1)
     engine = p.engine()
 
@@ -412,7 +423,9 @@ def test_running_out_of_credits_pauses_the_batch_and_keeps_the_unsent_rows(parts
     assert (progress.succeeded, progress.queued, progress.failed) == (3, 3, 0)  # nothing lost
     assert p.accepted() == 3 and counter(p.sandbox, "received_video") == 4  # the fourth was refused
 
-    httpx.post(set_credits, json={"apiKey": API_KEY, "credits": 10 * video_cost()}).raise_for_status()
+    httpx.post(
+        set_credits, headers=p.sandbox.control_headers, json={"apiKey": API_KEY, "credits": 10 * video_cost()}
+    ).raise_for_status()
     p.service.resume(batch.id)
     assert p.store.get_batch(batch.id).paused_because is None
     drain(p.engine())
@@ -423,7 +436,11 @@ def test_running_out_of_credits_pauses_the_batch_and_keeps_the_unsent_rows(parts
 def test_a_send_turned_away_after_its_batch_was_cancelled_is_cancelled_too(parts) -> None:
     p = parts(latency_ms=1000)  # the service is slow to answer: the cancel comes while row 1 is out
     batch = p.start(rows_csv(3), concurrency=1)
-    httpx.post(f"{p.sandbox.base_url}/sandbox/faults", json={"status": 429, "path": "/v1/video/sora-video"})
+    httpx.post(
+        f"{p.sandbox.base_url}/sandbox/faults",
+        headers=control_headers(p.sandbox.base_url),
+        json={"status": 429, "path": "/v1/video/sora-video"},
+    )
     engine = p.engine()
 
     async def scenario() -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from sandbox.control import control_headers
+
 from .test_browser import CHROMIUM, open_browser, pytestmark, start_app  # noqa: F401 - the same marks
 
 SHOTS = "/tmp/shots"
@@ -39,6 +41,7 @@ def sandbox_url(data) -> str:
 def test_sora_2_down_offers_veo_and_a_veo_video_plays(page, studio, tmp_path_factory) -> None:
     httpx.patch(
         f"{sandbox_url(studio[1])}/sandbox/config",
+        headers=control_headers(sandbox_url(studio[1]), studio[1] / "sandbox"),
         json={"models": {"sora-2": {"available": False, "message": "retired by OpenAI"}}},
     ).raise_for_status()
     page.get_by_role("link", name="Settings").click()

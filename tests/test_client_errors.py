@@ -23,12 +23,17 @@ from grsai_api import (
     SubmissionUnknownError,
 )
 from sandbox import RunningSandbox
+from sandbox.control import control_headers
 
 from .conftest import API_KEY, counter, run
 
 
 def queue_fault(running: RunningSandbox, status: int, count: int = 1, path: str | None = None) -> None:
-    httpx.post(f"{running.base_url}/sandbox/faults", json={"status": status, "count": count, "path": path})
+    httpx.post(
+        f"{running.base_url}/sandbox/faults",
+        headers=control_headers(running.base_url),
+        json={"status": status, "count": count, "path": path},
+    )
 
 
 def recording_client(running: RunningSandbox, **kwargs) -> tuple[Client, list[float]]:

@@ -20,6 +20,7 @@ from grsai_api import (
     NotFoundError,
     TaskFailedError,
 )
+from sandbox.control import control_headers
 from tests.conftest import API_KEY, png, run, stats
 
 QUICK = {"task_seconds": 0.4, "image_seconds": 0.2, "progress_interval": 0.1, "render_profile": "light"}
@@ -45,9 +46,9 @@ def client(quick):
 
 
 def credits(running) -> int:
-    return httpx.post(
-        f"{running.base_url}/client/openapi/getAPIKeyCredits", json={"apiKey": API_KEY}
-    ).json()["data"]["credits"]
+    return httpx.post(f"{running.base_url}/client/openapi/getAPIKeyCredits", json={"apiKey": API_KEY}).json()[
+        "data"
+    ]["credits"]
 
 
 def received(running, kind: str) -> int:
@@ -78,7 +79,9 @@ def close(a, b, tolerance: int = 40) -> bool:
     return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=True))
 
 
-def shows(picture: Image.Image, colour: tuple[int, int, int], share: float = 0.01, tolerance: int = 40) -> bool:
+def shows(
+    picture: Image.Image, colour: tuple[int, int, int], share: float = 0.01, tolerance: int = 40
+) -> bool:
     """Whether at least ``share`` of the picture is near ``colour``."""
     near = sum(n for n, c in picture.convert("RGB").getcolors(1 << 22) if close(c, colour, tolerance))
     return near >= share * picture.width * picture.height
@@ -110,7 +113,10 @@ def test_veo_takes_three_references_and_shows_them(client):
     colours = [(250, 200, 0), (0, 200, 200), (250, 0, 250)]
     task = client.wait(
         client.create_video(
-            prompt="three cans", model="veo3.1-pro", aspect_ratio="9:16", reference_urls=[png(c) for c in colours]
+            prompt="three cans",
+            model="veo3.1-pro",
+            aspect_ratio="9:16",
+            reference_urls=[png(c) for c in colours],
         ),
         interval=0.1,
     )
@@ -148,7 +154,9 @@ def test_veo_streams_like_sora(client):
 )
 def test_nano_banana_images_have_the_ratio_and_size_asked(client, ratio, size_name, expected):
     task = client.wait(
-        client.create_image(prompt="a teapot", model="nano-banana-fast", aspect_ratio=ratio, image_size=size_name),
+        client.create_image(
+            prompt="a teapot", model="nano-banana-fast", aspect_ratio=ratio, image_size=size_name
+        ),
         interval=0.1,
     )
     [url] = task.urls
@@ -158,7 +166,9 @@ def test_nano_banana_images_have_the_ratio_and_size_asked(client, ratio, size_na
 def test_nano_banana_auto_ratio_follows_the_reference_and_uses_it(client):
     tall = png((250, 200, 0), size=(90, 160))
     task = client.wait(
-        client.create_image(prompt="in the style of this", model="nano-banana", aspect_ratio="auto", reference_urls=[tall]),
+        client.create_image(
+            prompt="in the style of this", model="nano-banana", aspect_ratio="auto", reference_urls=[tall]
+        ),
         interval=0.1,
     )
     picture = image(task.urls[0])
@@ -168,7 +178,10 @@ def test_nano_banana_auto_ratio_follows_the_reference_and_uses_it(client):
 
 def test_gpt_image_variants_are_that_many_different_images(client, quick):
     before = credits(quick)
-    task = client.wait(client.create_image(prompt="a logo", model="gpt-image-2", variants=3, aspect_ratio="3:2"), interval=0.1)
+    task = client.wait(
+        client.create_image(prompt="a logo", model="gpt-image-2", variants=3, aspect_ratio="3:2"),
+        interval=0.1,
+    )
     pictures = [httpx.get(url).content for url in task.urls]
     assert len(pictures) == 3 and len(set(pictures)) == 3
     assert {Image.open(io.BytesIO(p)).size for p in pictures} == {(1536, 1024)}
@@ -183,11 +196,15 @@ def test_minimax_makes_the_duration_asked_and_a_refused_prompt_is_a_violation(st
     async def scenario():
         async with AsyncClient(api_key=API_KEY, base_url=standard.base_url) as client:
             before = await client.credits()
-            task_id = await client.create_video(prompt="waves", model="minimax-h3", duration=3, resolution="480p")
+            task_id = await client.create_video(
+                prompt="waves", model="minimax-h3", duration=3, resolution="480p"
+            )
             done = await client.wait(task_id, interval=0.1, model="minimax-h3")
             with pytest.raises(TaskFailedError) as refused:
                 await client.wait(
-                    await client.create_video(prompt="explicit scene", model="minimax-h3", duration=2, resolution="480p"),
+                    await client.create_video(
+                        prompt="explicit scene", model="minimax-h3", duration=2, resolution="480p"
+                    ),
                     interval=0.1,
                     model="minimax-h3",
                 )
@@ -221,7 +238,9 @@ def test_a_file_uploaded_to_storage_is_served_and_usable_as_a_frame(client, quic
     green = png(GREEN, size=(160, 90))
     address = client.upload_file(green, suffix="png")
     assert httpx.get(address).content == green
-    task = client.wait(client.create_video(prompt="from storage", model="veo3.1-fast", first_frame_url=address), interval=0.1)
+    task = client.wait(
+        client.create_video(prompt="from storage", model="veo3.1-fast", first_frame_url=address), interval=0.1
+    )
     first, _, _, _ = video(task.video_url)
     assert close(middle(first), GREEN)
     assert stats(quick)["counters"]["uploads_stored"] == 1
@@ -244,7 +263,10 @@ def test_the_async_client_uploads_too(quick):
 
 def test_a_file_too_large_for_the_storage_is_refused_in_words(make_sandbox):
     tiny = make_sandbox(**QUICK, upload_max_bytes=100)
-    with Client(api_key=API_KEY, base_url=tiny.base_url) as client, pytest.raises(InvalidRequestError) as refused:
+    with (
+        Client(api_key=API_KEY, base_url=tiny.base_url) as client,
+        pytest.raises(InvalidRequestError) as refused,
+    ):
         client.upload_file(png(size=(64, 64)), suffix="png")  # not "the API key was refused"
     assert refused.value.status_code == 413 and "too large" in refused.value.message
 
@@ -252,7 +274,9 @@ def test_a_file_too_large_for_the_storage_is_refused_in_words(make_sandbox):
 # -- models that are down, prices --------------------------------------------------------------------
 def test_a_model_taken_down_is_reported_and_refused_without_charge(client, quick):
     httpx.patch(
-        f"{quick.base_url}/sandbox/config", json={"models": {"sora-2": {"available": False, "message": "retired"}}}
+        f"{quick.base_url}/sandbox/config",
+        headers=control_headers(quick.base_url),
+        json={"models": {"sora-2": {"available": False, "message": "retired"}}},
     ).raise_for_status()
     status = client.model_status("sora-2")
     assert not status.available and status.message == "retired"
@@ -264,7 +288,11 @@ def test_a_model_taken_down_is_reported_and_refused_without_charge(client, quick
         client.create_video(prompt="still there?", model="sora-2")
     assert "unavailable" in refused.value.message and "retired" in refused.value.message
     assert credits(quick) == before and stats(quick)["creates_by_model"] == {}
-    httpx.patch(f"{quick.base_url}/sandbox/config", json={"models": {"veo3.1-fast": {"price": 2_000}}})
+    httpx.patch(
+        f"{quick.base_url}/sandbox/config",
+        headers=control_headers(quick.base_url),
+        json={"models": {"veo3.1-fast": {"price": 2_000}}},
+    )
     client.wait(client.create_video(prompt="cheaper now", model="veo3.1-fast"), interval=0.1)
     assert before - credits(quick) == 2_000  # the price set while running
 
@@ -276,7 +304,9 @@ def test_every_model_is_charged_its_catalogue_price(client, quick):
         if model.kind == "image":
             task_ids[model.id] = client.create_image(prompt=f"priced {model.id}", model=model.id)
         elif model.api == "unified":
-            task_ids[model.id] = client.create_video(prompt="priced", model=model.id, duration=1, resolution="480p")
+            task_ids[model.id] = client.create_video(
+                prompt="priced", model=model.id, duration=1, resolution="480p"
+            )
         else:
             task_ids[model.id] = client.create_video(prompt=f"priced {model.id}", model=model.id)
         assert before - credits(quick) == model.price, model.id

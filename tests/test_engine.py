@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sandbox.control import control_headers
 from studio.accounts import SANDBOX_ACCOUNT
 from studio.connection import Connection, sandbox_connection
 from studio.db import Generation, LibraryFilter, Status, Store, utcnow
@@ -39,7 +40,9 @@ def engine_for(store: Store, media: MediaStore, *connections: Connection, **sett
 
 
 def fault(running, **spec) -> None:
-    httpx.post(f"{running.base_url}/sandbox/faults", json=spec).raise_for_status()
+    httpx.post(
+        f"{running.base_url}/sandbox/faults", headers=control_headers(running.base_url), json=spec
+    ).raise_for_status()
 
 
 def creates(running, prompt: str) -> int:
@@ -167,8 +170,13 @@ def test_a_send_cut_by_a_crash_becomes_unknown_when_its_lease_ends(make_sandbox,
     running = make_sandbox(**FAST)
     connection = sandbox_connection(running.base_url)
     row = GenerationService(store, media, connection).submit({"prompt": "cut mid-send"})
-    crashed = store.claim_sends(Generation, "crashed-engine", [(connection.service_id, connection.account)],
-                                limit=5, lease_seconds=0.01)
+    crashed = store.claim_sends(
+        Generation,
+        "crashed-engine",
+        [(connection.service_id, connection.account)],
+        limit=5,
+        lease_seconds=0.01,
+    )
     assert [r.id for r in crashed] == [row.id]
     time.sleep(0.05)  # let the 10 ms lease run out
     assert store.expire_stale_sends() == 1
@@ -187,7 +195,9 @@ def test_a_link_that_cannot_be_copied_fails_in_words_instead_of_running_forever(
         await engine.cycle()  # sent
         await engine._settle(10)
         # the service's answer names a link the app must not fetch
-        store._set(Generation, row.id, status=Status.SAVING, remote_url="file:///etc/passwd", finished_at=utcnow())
+        store._set(
+            Generation, row.id, status=Status.SAVING, remote_url="file:///etc/passwd", finished_at=utcnow()
+        )
         store._set(Generation, row.id, next_poll_at=utcnow(), lease_until=None)
         await engine.drain(20)
 
@@ -238,7 +248,6 @@ def test_two_engines_on_one_store_poll_and_download_each_task_once_at_a_time(mak
     assert first.stats["sent"] + second.stats["sent"] == 12
 
 
-
 def test_polls_follow_the_schedule_not_a_fixed_beat():
     """A 180 s video is asked about a handful of times, and its end is caught within seconds."""
     from studio.engine import first_poll, next_poll
@@ -263,7 +272,12 @@ def test_a_store_made_before_the_engine_upgrades_with_nothing_lost(tmp_path):
     rows = {g.prompt: g for g in store.export_rows(LibraryFilter())}
     assert len(rows) == 6
     fox = rows["A red fox in fresh snow"]
-    assert (fox.status, fox.cost, fox.video_path, fox.account) == ("succeeded", 1600, "videos/1.mp4", SANDBOX_ACCOUNT)
+    assert (fox.status, fox.cost, fox.video_path, fox.account) == (
+        "succeeded",
+        1600,
+        "videos/1.mp4",
+        SANDBOX_ACCOUNT,
+    )
     assert rows["Refused prompt"].cost == 0 and rows["Lost reply"].status == "unknown"
     assert rows["Still running lighthouse"].account is None  # a live key's row: adopted by the next key held
     batch = store.get_batch(1)
@@ -282,7 +296,9 @@ def test_webhooks_bring_the_news_and_polls_stay_the_fallback(make_sandbox, store
     engine = engine_for(store, media, connection, typical_seconds={"sandbox": 60.0}).start()
     hooks = serve_webhooks(engine, public_url=f"http://127.0.0.1:{unused_tcp_port}", port=unused_tcp_port)
     try:
-        row = GenerationService(store, media, connection, on_queued=engine.wake).submit({"prompt": "hooked fox"})
+        row = GenerationService(store, media, connection, on_queued=engine.wake).submit(
+            {"prompt": "hooked fox"}
+        )
         deadline = utcnow() + timedelta(seconds=20)
         while store.get(row.id).status != Status.SUCCEEDED:
             assert utcnow() < deadline, store.get(row.id).status

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from sandbox.control import control_headers
 from studio.batch import BatchService, plan_rows, read_table
 from studio.connection import sandbox_connection
 from studio.db import BatchState, Generation, Status, Store
@@ -46,7 +47,11 @@ def parts(running, store, media):
 
 
 def set_models(running, **models: dict) -> None:
-    httpx.patch(f"{running.base_url}/sandbox/config", json={"models": models}).raise_for_status()
+    httpx.patch(
+        f"{running.base_url}/sandbox/config",
+        headers=control_headers(running.base_url),
+        json={"models": models},
+    ).raise_for_status()
 
 
 def first_and_last_frames(path: Path) -> tuple[Image.Image, Image.Image]:
@@ -93,13 +98,17 @@ def test_gpt_image_variants_are_kept_as_files(make_sandbox, store, media):
     assert all(media.exists(f["thumb"]) for f in done.files)
 
 
-def test_a_minimax_video_is_polled_on_the_unified_path_and_a_violation_is_refunded(make_sandbox, store, media):
+def test_a_minimax_video_is_polled_on_the_unified_path_and_a_violation_is_refunded(
+    make_sandbox, store, media
+):
     running = make_sandbox(**FAST)
     _, engine, service = parts(running, store, media)
     good = service.submit(
         {"model": "minimax-h3", "prompt": "waves at dusk", "duration": 3, "resolution": "480p"}
     )
-    refused = service.submit({"model": "minimax-h3", "prompt": "explicit gore", "duration": 2, "resolution": "480p"})
+    refused = service.submit(
+        {"model": "minimax-h3", "prompt": "explicit gore", "duration": 2, "resolution": "480p"}
+    )
     drain(engine)
     made, failed = store.get(good.id), store.get(refused.id)
     assert made.status == Status.SUCCEEDED, made.error
@@ -119,8 +128,12 @@ def test_a_model_that_is_down_is_never_sent_to(make_sandbox, store, media):
     connection, engine, service = parts(running, store, media)
     row = service.submit({"model": "sora-2", "prompt": "a quiet harbour"})
     batches = BatchService(store, media, connection, on_queued=engine.wake)
-    batch = batches.create("down", plan_rows(read_table("prompt\nrow one\nrow two\n")), request_key="down-batch")
-    asyncio.run(cycles_until(engine, lambda: store.get_batch(batch.id).state == BatchState.PAUSED, timeout=20))
+    batch = batches.create(
+        "down", plan_rows(read_table("prompt\nrow one\nrow two\n")), request_key="down-batch"
+    )
+    asyncio.run(
+        cycles_until(engine, lambda: store.get_batch(batch.id).state == BatchState.PAUSED, timeout=20)
+    )
     waiting = store.get(row.id)
     assert waiting.status == Status.QUEUED and "Sora 2 is down" in (waiting.error or "")
     assert "Sora 2 is down" in (store.get_batch(batch.id).paused_because or "")

@@ -19,6 +19,7 @@ import pytest
 
 from sandbox import RunningSandbox, SandboxConfig
 from sandbox.config import build_parser, config_from_args
+from sandbox.control import control_headers
 from sandbox.engine import fingerprint
 
 from .conftest import API_KEY, counter, make_clip, stats
@@ -45,7 +46,9 @@ def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = 
 
 
 def queue(running: RunningSandbox, **fault: Any) -> httpx.Response:
-    return httpx.post(f"{running.base_url}/sandbox/faults", json=fault)
+    return httpx.post(
+        f"{running.base_url}/sandbox/faults", headers=control_headers(running.base_url), json=fault
+    )
 
 
 def create(running: RunningSandbox, prompt: str, **extra: Any) -> httpx.Response:
@@ -189,7 +192,9 @@ def test_faults_match_their_path_and_count_and_delete_clears_them(make_sandbox) 
     assert poll(running, task_id)["code"] == 0  # both used: served again
     queue(running, status=503, count=5)
     assert stats(running)["queued_faults"][0]["count"] == 5
-    assert httpx.delete(f"{running.base_url}/sandbox/faults").json() == {"queued": []}
+    assert httpx.delete(
+        f"{running.base_url}/sandbox/faults", headers=control_headers(running.base_url)
+    ).json() == {"queued": []}
     assert poll(running, task_id)["code"] == 0 and stats(running)["queued_faults"] == []
 
 
@@ -304,10 +309,22 @@ def test_credits_are_whole_numbers_charged_at_the_published_prices_and_refunded_
 def test_the_credits_control_sets_whole_credits_only(make_sandbox) -> None:
     running = make_sandbox()
     url = f"{running.base_url}/sandbox/credits"
-    assert httpx.post(url, json={"apiKey": API_KEY, "credits": 3000}).json() == {"credits": 3000}
-    assert httpx.post(url, json={"apiKey": API_KEY, "credits": 2000.0}).json() == {"credits": 2000}
-    assert httpx.post(url, json={"apiKey": API_KEY, "credits": 0.24}).status_code == 400
-    assert httpx.post(url, json={"apiKey": API_KEY, "credits": -1}).status_code == 400
+    assert httpx.post(
+        url, headers=running.control_headers, json={"apiKey": API_KEY, "credits": 3000}
+    ).json() == {"credits": 3000}
+    assert httpx.post(
+        url, headers=running.control_headers, json={"apiKey": API_KEY, "credits": 2000.0}
+    ).json() == {"credits": 2000}
+    assert (
+        httpx.post(
+            url, headers=running.control_headers, json={"apiKey": API_KEY, "credits": 0.24}
+        ).status_code
+        == 400
+    )
+    assert (
+        httpx.post(url, headers=running.control_headers, json={"apiKey": API_KEY, "credits": -1}).status_code
+        == 400
+    )
     assert balance(running) == 2000
     assert create(running, "affordable").json()["code"] == 0
     reply = create(running, "too dear again")

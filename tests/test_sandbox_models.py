@@ -21,6 +21,7 @@ from PIL import Image
 from grsai_api import MODELS, Client, TaskFailedError
 from sandbox import RunningSandbox, SandboxConfig
 from sandbox.config import build_parser, config_from_args
+from sandbox.control import control_headers
 
 from .conftest import API_KEY, png, stats
 from .test_sandbox_faults import Receiver, wait_until
@@ -55,11 +56,19 @@ def post(running: RunningSandbox, path: str, body: dict[str, Any], **kwargs: Any
 
 
 def veo(running: RunningSandbox, **body: Any) -> httpx.Response:
-    return post(running, "/v1/video/veo", {"model": "veo3.1-fast", "prompt": "a lighthouse", "webHook": "-1", **body})
+    return post(
+        running, "/v1/video/veo", {"model": "veo3.1-fast", "prompt": "a lighthouse", "webHook": "-1", **body}
+    )
 
 
 def generate(running: RunningSandbox, **body: Any) -> httpx.Response:
-    base = {"model": "minimax-h3", "prompt": "a kite", "duration": 2, "resolution": "480p", "replyType": "async"}
+    base = {
+        "model": "minimax-h3",
+        "prompt": "a kite",
+        "duration": 2,
+        "resolution": "480p",
+        "replyType": "async",
+    }
     return post(running, "/v1/api/generate", {**base, **body})
 
 
@@ -81,7 +90,9 @@ def balance(running: RunningSandbox) -> int:
 
 def config(running: RunningSandbox, **changes: Any) -> httpx.Response:
     if changes:
-        return httpx.patch(f"{running.base_url}/sandbox/config", json=changes)
+        return httpx.patch(
+            f"{running.base_url}/sandbox/config", headers=control_headers(running.base_url), json=changes
+        )
     return httpx.get(f"{running.base_url}/sandbox/config")
 
 
@@ -144,7 +155,8 @@ def test_a_veo_task_has_a_new_style_id_and_its_url_at_the_top_level_too(quick, r
 
 
 @pytest.mark.parametrize(
-    ("model", "frame"), [("veo3.1-fast", (1280, 720)), ("veo3.1-pro-1080p", (1920, 1080)), ("veo3.1-fast-4k", (3840, 2160))]
+    ("model", "frame"),
+    [("veo3.1-fast", (1280, 720)), ("veo3.1-pro-1080p", (1920, 1080)), ("veo3.1-fast-4k", (3840, 2160))],
 )
 def test_each_veo_tier_renders_its_own_frame_size(quick, model, frame) -> None:
     with Client(api_key=API_KEY, base_url=quick.base_url) as client:
@@ -159,7 +171,13 @@ def test_image_tasks_post_their_pngs_to_a_webhook(quick, receiver) -> None:
     task_id = post(
         quick,
         "/v1/draw/completions",
-        {"model": "gpt-image-2", "prompt": "two logos", "variants": 2, "aspectRatio": "2:3", "webHook": hook.url},
+        {
+            "model": "gpt-image-2",
+            "prompt": "two logos",
+            "variants": 2,
+            "aspectRatio": "2:3",
+            "webHook": hook.url,
+        },
     ).json()["data"]["id"]
     final = hook.wait_final(task_id)
     assert final["status"] == "succeeded" and [set(r) for r in final["results"]] == [{"url"}, {"url"}]
@@ -172,7 +190,9 @@ def test_image_tasks_post_their_pngs_to_a_webhook(quick, receiver) -> None:
 
 def test_a_streamed_image_task_ends_with_its_results(quick) -> None:
     body = {"model": "nano-banana-fast", "prompt": "a pear", "aspectRatio": "4:3", "shutProgress": True}
-    with httpx.stream("POST", f"{quick.base_url}/v1/draw/nano-banana", json=body, headers=AUTH, timeout=30) as reply:
+    with httpx.stream(
+        "POST", f"{quick.base_url}/v1/draw/nano-banana", json=body, headers=AUTH, timeout=30
+    ) as reply:
         updates = [json.loads(line[6:]) for line in reply.iter_lines() if line.startswith("data: ")]
     assert [u["status"] for u in updates] == ["succeeded"]
     assert Image.open(io.BytesIO(httpx.get(updates[0]["results"][0]["url"]).content)).size == (1024, 768)
@@ -220,7 +240,13 @@ def test_the_unified_api_answers_async_json_and_stream_and_only_async_ids_are_po
     with httpx.stream(
         "POST",
         f"{quick.base_url}/v1/api/generate",
-        json={"model": "minimax-h3", "prompt": "a stream", "duration": 1, "resolution": "480p", "replyType": "stream"},
+        json={
+            "model": "minimax-h3",
+            "prompt": "a stream",
+            "duration": 1,
+            "resolution": "480p",
+            "replyType": "stream",
+        },
         headers=AUTH,
         timeout=30,
     ) as reply:
@@ -272,7 +298,8 @@ def test_minimax_makes_portrait_videos_with_its_images(make_sandbox) -> None:
     running = make_sandbox(**{**QUICK, "render_profile": "standard"})
     orange = data_uri(png((250, 120, 0), (120, 120)))
     task = unified_end(
-        running, generate(running, aspectRatio="portrait", duration=1, images=[orange] * 2, seed=7).json()["id"]
+        running,
+        generate(running, aspectRatio="portrait", duration=1, images=[orange] * 2, seed=7).json()["id"],
     )
     data = httpx.get(task["results"][0]["url"]).content
     seconds, size = video_facts(data)
@@ -301,7 +328,9 @@ def test_a_put_address_works_once_and_only_for_its_key(quick) -> None:
     address = f"{picture['domain']}/{picture['key']}"
     forged = httpx.URL(picture["url"]).copy_set_param("signature", "x" * 32)
     assert httpx.put(forged, content=png()).status_code == 403
-    borrowed = httpx.URL(picture["url"]).copy_set_param("signature", httpx.URL(other["url"]).params["signature"])
+    borrowed = httpx.URL(picture["url"]).copy_set_param(
+        "signature", httpx.URL(other["url"]).params["signature"]
+    )
     assert httpx.put(borrowed, content=png()).status_code == 403  # another key's signature
     assert httpx.get(address).status_code == 404  # nothing stored yet
     data = png((10, 200, 250))
@@ -338,20 +367,31 @@ def test_the_sandbox_reads_its_own_files_from_disk_and_uses_them(quick) -> None:
     stored = f"{token['domain']}/{token['key']}"
     with Client(api_key=API_KEY, base_url=quick.base_url) as client:
         first = client.wait(
-            client.create_image(prompt="from storage", model="nano-banana", reference_urls=[stored]), interval=0.05
+            client.create_image(prompt="from storage", model="nano-banana", reference_urls=[stored]),
+            interval=0.05,
         )
         again = client.wait(
             client.create_image(prompt="from a result", model="gpt-image-2", reference_urls=[first.urls[0]]),
             interval=0.05,
         )
-    assert Image.open(io.BytesIO(httpx.get(first.urls[0]).content)).size == (576, 1024)  # auto: the upload's ratio
+    assert Image.open(io.BytesIO(httpx.get(first.urls[0]).content)).size == (
+        576,
+        1024,
+    )  # auto: the upload's ratio
     picture = Image.open(io.BytesIO(httpx.get(again.urls[0]).content)).convert("RGB")
     assert any(close(colour, (250, 200, 0), 12) for _, colour in picture.getcolors(1 << 20))  # pasted in
     downloads = stats(quick)
     assert downloads["downloads_by_file"] == {}  # read from disk, never over HTTP
-    assert downloads["downloads_by_name"] == {first.urls[0].rsplit("/", 1)[1]: 1, again.urls[0].rsplit("/", 1)[1]: 1}
+    assert downloads["downloads_by_name"] == {
+        first.urls[0].rsplit("/", 1)[1]: 1,
+        again.urls[0].rsplit("/", 1)[1]: 1,
+    }
     missing = f"{token['domain']}/uploads/20260101/{'0' * 32}.png"
-    reply = post(quick, "/v1/draw/nano-banana", {"model": "nano-banana", "prompt": "x", "urls": [missing], "webHook": "-1"})
+    reply = post(
+        quick,
+        "/v1/draw/nano-banana",
+        {"model": "nano-banana", "prompt": "x", "urls": [missing], "webHook": "-1"},
+    )
     assert reply.json()["code"] != 0 and "HTTP 404" in reply.json()["msg"]
 
 
@@ -362,7 +402,8 @@ def test_the_config_lists_every_model_and_patches_them_whole_or_not_at_all(quick
         m.id: (True, m.price) for m in MODELS.values()
     }
     changed = config(
-        quick, models={"veo3.1-fast": {"price": 2000, "message": "overloaded"}, "sora-2": {"available": False}}
+        quick,
+        models={"veo3.1-fast": {"price": 2000, "message": "overloaded"}, "sora-2": {"available": False}},
     )
     assert changed.status_code == 200
     view = changed.json()
@@ -381,7 +422,9 @@ def test_the_config_lists_every_model_and_patches_them_whole_or_not_at_all(quick
         {"models": ["nano-banana"]},
     ):
         assert config(quick, **bad).status_code == 400, bad
-    assert config(quick).json()["models"]["nano-banana"]["price"] == MODELS["nano-banana"].price  # none applied
+    assert (
+        config(quick).json()["models"]["nano-banana"]["price"] == MODELS["nano-banana"].price
+    )  # none applied
     assert config(quick, model_available=True).json()["models"]["sora-2"]["available"] is True  # the old knob
 
 
@@ -389,14 +432,22 @@ def test_the_config_lists_every_model_and_patches_them_whole_or_not_at_all(quick
     ("model", "send"),
     [
         ("veo3.1-pro-4k", lambda r: veo(r, model="veo3.1-pro-4k")),
-        ("nano-banana-pro", lambda r: post(r, "/v1/draw/nano-banana", {"model": "nano-banana-pro", "prompt": "x"})),
+        (
+            "nano-banana-pro",
+            lambda r: post(r, "/v1/draw/nano-banana", {"model": "nano-banana-pro", "prompt": "x"}),
+        ),
         ("gpt-image-2", lambda r: post(r, "/v1/draw/completions", {"model": "gpt-image-2", "prompt": "x"})),
         ("minimax-h3", lambda r: generate(r)),
-        ("sora-2", lambda r: post(r, "/v1/video/sora-video", {"model": "sora-2", "prompt": "x", "webHook": "-1"})),
+        (
+            "sora-2",
+            lambda r: post(r, "/v1/video/sora-video", {"model": "sora-2", "prompt": "x", "webHook": "-1"}),
+        ),
     ],
 )
 def test_a_model_that_is_down_is_refused_and_nothing_is_charged(quick, model, send) -> None:
-    config(quick, models={model: {"available": False, "message": "maintenance until 18:00"}}).raise_for_status()
+    config(
+        quick, models={model: {"available": False, "message": "maintenance until 18:00"}}
+    ).raise_for_status()
     refused_without_charge(quick, send(quick), model, "unavailable", "maintenance until 18:00")
 
 
@@ -408,7 +459,10 @@ def test_models_are_taken_down_by_name_from_the_command_line(make_sandbox) -> No
         config_from_args(build_parser().parse_args(["--model-down", "veo9"]))
     assert build_parser().parse_args([]).url_ttl == SandboxConfig().url_ttl == 7200  # links live 2 hours
     old_knob = make_sandbox(model_available=False)
-    assert model_status(old_knob, "sora-2")["status"] is False and model_status(old_knob, "veo3.1-fast")["status"]
+    assert (
+        model_status(old_knob, "sora-2")["status"] is False
+        and model_status(old_knob, "veo3.1-fast")["status"]
+    )
 
 
 def test_the_index_names_the_grsai_sandbox(quick) -> None:
@@ -417,7 +471,9 @@ def test_the_index_names_the_grsai_sandbox(quick) -> None:
 
 # -- faults on the new paths -------------------------------------------------------------------------
 def fault(running: RunningSandbox, **spec: Any) -> None:
-    httpx.post(f"{running.base_url}/sandbox/faults", json=spec).raise_for_status()
+    httpx.post(
+        f"{running.base_url}/sandbox/faults", headers=control_headers(running.base_url), json=spec
+    ).raise_for_status()
 
 
 def test_faults_hit_the_new_create_and_result_paths(quick) -> None:
@@ -426,7 +482,9 @@ def test_faults_hit_the_new_create_and_result_paths(quick) -> None:
     assert stats(quick)["creates_by_model"] == {} and balance(quick) == START  # made nothing
 
     fault(quick, status=502, after=True, path="/v1/draw/nano-banana")
-    lost = post(quick, "/v1/draw/nano-banana", {"model": "nano-banana", "prompt": "lost reply", "webHook": "-1"})
+    lost = post(
+        quick, "/v1/draw/nano-banana", {"model": "nano-banana", "prompt": "lost reply", "webHook": "-1"}
+    )
     assert lost.status_code == 502
     assert stats(quick)["creates_by_model"] == {"nano-banana": 1}  # made and charged; its reply lost
     assert balance(quick) == START - MODELS["nano-banana"].price
@@ -480,7 +538,9 @@ def test_new_tasks_and_stored_files_survive_a_restart(make_sandbox, tmp_path) ->
     assert close(first_frame(httpx.get(video.video_url).content), (200, 30, 200))
     assert len(image.urls) == 2 and unified.video_url
     assert balance(second) == spent  # charged once, before the restart
-    assert httpx.get(stored.replace(first.base_url, second.base_url)).content == png((200, 30, 200), (160, 90))
+    assert httpx.get(stored.replace(first.base_url, second.base_url)).content == png(
+        (200, 30, 200), (160, 90)
+    )
 
 
 def test_result_links_of_images_expire_too(make_sandbox) -> None:

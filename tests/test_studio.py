@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from grsai_api import InvalidRequestError
 from sandbox import RunningSandbox
+from sandbox.control import control_headers
 from studio.accounts import fingerprint
 from studio.connection import Connection, sandbox_connection
 from studio.costs import video_cost
@@ -48,7 +49,9 @@ class Studio:
         return self.store.search(LibraryFilter(), limit=1000)[0]
 
     def credits(self, api_key: str) -> int:
-        reply = httpx.post(f"{self.sandbox.base_url}/client/openapi/getAPIKeyCredits", json={"apiKey": api_key})
+        reply = httpx.post(
+            f"{self.sandbox.base_url}/client/openapi/getAPIKeyCredits", json={"apiKey": api_key}
+        )
         return reply.json()["data"]["credits"]
 
 
@@ -64,7 +67,9 @@ def studio(database_url, tmp_path, make_sandbox):
         stores.append(store)
         media = MediaStore(tmp_path / "media")
         connection = (
-            Connection("GrsAI", running.base_url, api_key) if api_key else sandbox_connection(running.base_url)
+            Connection("GrsAI", running.base_url, api_key)
+            if api_key
+            else sandbox_connection(running.base_url)
         )
         return Studio(running, store, media, connection, GenerationService(store, media, connection))
 
@@ -81,7 +86,9 @@ def store(database_url):
 
 
 def fault(running: RunningSandbox, **spec) -> None:
-    httpx.post(f"{running.base_url}/sandbox/faults", json=spec).raise_for_status()
+    httpx.post(
+        f"{running.base_url}/sandbox/faults", headers=control_headers(running.base_url), json=spec
+    ).raise_for_status()
 
 
 # -- asking: written queued, never sent by the page --------------------------------------------------
@@ -120,7 +127,9 @@ def test_the_same_request_key_is_one_row_and_one_send(studio) -> None:
 
 
 def test_bad_input_is_refused_beside_its_field_and_nothing_is_stored(store, tmp_path) -> None:
-    service = GenerationService(store, MediaStore(tmp_path / "media"), sandbox_connection("http://127.0.0.1:9"))
+    service = GenerationService(
+        store, MediaStore(tmp_path / "media"), sandbox_connection("http://127.0.0.1:9")
+    )
     cases = [
         ({"prompt": "x", "duration": 12}, "duration"),
         ({"prompt": ""}, "prompt"),
@@ -180,7 +189,9 @@ def test_only_the_person_sends_an_unknown_request_again(studio) -> None:
         parts.service.resend(fine.id)  # only an unknown one is sent again this way
 
     resent = parts.service.resend(generation.id, request_key="resend-1")
-    assert resent.id != generation.id and resent.resend_of == generation.id and resent.prompt == "did it arrive?"
+    assert (
+        resent.id != generation.id and resent.resend_of == generation.id and resent.prompt == "did it arrive?"
+    )
     assert parts.service.resend(generation.id, request_key="resend-1").id == resent.id  # a second click
     drain(parts.engine())
     assert parts.store.get(resent.id).state is Status.SUCCEEDED
@@ -216,7 +227,9 @@ def test_a_task_the_service_forgot_is_marked_failed_and_refunded(studio) -> None
     generation = parts.service.submit({"prompt": "ghost"})
     account = (parts.connection.service_id, parts.connection.account)
     [claimed] = parts.store.claim_sends(Generation, "gone-engine", [account], limit=1, lease_seconds=0)
-    parts.store.mark_sent(Generation, "gone-engine", [(claimed.id, "sbx_neverexisted", video_cost(), utcnow())])
+    parts.store.mark_sent(
+        Generation, "gone-engine", [(claimed.id, "sbx_neverexisted", video_cost(), utcnow())]
+    )
     engine = drain(parts.engine())
     row = parts.store.get(generation.id)
     assert row.state is Status.FAILED and "no longer knows" in row.error and row.cost == 0
@@ -250,7 +263,9 @@ def test_poll_failures_change_nothing_and_are_reported_until_the_service_answers
         failing = row()
         assert failing.state is Status.RUNNING and "still trying" in failing.error
         assert failing.task_id == task_ids[0]  # the same task, followed on; nothing sent again
-        httpx.delete(f"{parts.sandbox.base_url}/sandbox/faults").raise_for_status()  # ... and back
+        httpx.delete(
+            f"{parts.sandbox.base_url}/sandbox/faults", headers=control_headers(parts.sandbox.base_url)
+        ).raise_for_status()  # ... and back
         await engine.drain(30)
 
     task_ids: list[str] = []
@@ -326,13 +341,19 @@ def test_one_engine_can_be_drained_again_in_a_new_event_loop(studio) -> None:
 # -- the store's guarded writes ------------------------------------------------------------------
 def test_a_task_is_claimed_by_one_engine_and_finished_once(store) -> None:
     account = ("sandbox", "acct")
-    ids = [store.add_generation({"prompt": f"shared {n}"}, service="sandbox", account="acct")[0].id for n in range(5)]
+    ids = [
+        store.add_generation({"prompt": f"shared {n}"}, service="sandbox", account="acct")[0].id
+        for n in range(5)
+    ]
     first = store.claim_sends(Generation, "engine-a", [account], limit=3, lease_seconds=60)
     second = store.claim_sends(Generation, "engine-b", [account], limit=5, lease_seconds=60)
     assert len(first) == 3 and len(second) == 2
     assert {g.id for g in first} | {g.id for g in second} == set(ids)
     assert store.claim_sends(Generation, "engine-c", [account], limit=5, lease_seconds=60) == []
-    assert store.claim_sends(Generation, "engine-c", [("sandbox", "someone-else")], limit=5, lease_seconds=60) == []
+    assert (
+        store.claim_sends(Generation, "engine-c", [("sandbox", "someone-else")], limit=5, lease_seconds=60)
+        == []
+    )
 
     row = first[0]
     store.mark_sent(Generation, "engine-a", [(row.id, "t-1", video_cost(), utcnow())])
@@ -350,7 +371,10 @@ def test_the_library_lists_newest_first_in_pages(store) -> None:
     seed(store, 30, start=NOON)
     page, total = store.search(LibraryFilter(), limit=24)
     assert total == 30 and len(page) == 24
-    assert [g.prompt for g in page[:2]] == ["a red kite over the sea #0", "a bottle of lemonade on a table #1"]
+    assert [g.prompt for g in page[:2]] == [
+        "a red kite over the sea #0",
+        "a bottle of lemonade on a table #1",
+    ]
     rest, total_again = store.search(LibraryFilter(), offset=24, limit=24)
     assert total_again == 30 and len(rest) == 6 and rest[-1].prompt.endswith("#29")
     assert not {g.id for g in page} & {g.id for g in rest}
