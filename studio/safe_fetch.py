@@ -78,8 +78,9 @@ def _is_public(address: str) -> bool:
 
 def check_url(url: str, *, allow_local: bool = False) -> None:
     """Refuse (permanent FetchError) anything but an http(s) address with a host and no user name or
-    password in it, and, unless ``allow_local``, any host that resolves to a loopback, private, link-local,
-    multicast, reserved or unspecified address. A host that does not resolve is a transient error."""
+    password in it; any host that resolves to a link-local, multicast or unspecified address; and,
+    unless ``allow_local``, loopback, private and reserved ones. A host that does not resolve is a
+    transient error."""
     try:
         parsed = httpx.URL(url.strip())  # parsed as httpx will parse it when it connects
     except (httpx.InvalidURL, TypeError):
@@ -96,21 +97,36 @@ def check_url(url: str, *, allow_local: bool = False) -> None:
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     if not 0 < port < 65536:
         raise FetchError("That web address has an impossible port number.", permanent=True)
-    if allow_local:
-        return
     try:
         addresses = [host] if _is_ip(host) else _resolve(host, port)
     except (OSError, UnicodeError):
+        if allow_local:
+            return  # the connection will say it: a local service may use names of its own
         raise FetchError(f"Could not find the host {host}.", permanent=False) from None
-    if not addresses:
+    if not addresses and not allow_local:
         raise FetchError(f"Could not find the host {host}.", permanent=False)
     for address in addresses:
-        if not _is_public(address):
+        if _never(address):
+            raise FetchError(
+                f"{host} points at {address}: link-local addresses (where clouds answer with their "
+                "metadata), multicast and unspecified ones are never fetched, so that is not allowed.",
+                permanent=True,
+            )
+        if not allow_local and not _is_public(address):
             raise FetchError(
                 f"{host} points into a private or local network ({address}); "
                 "fetching from there is not allowed.",
                 permanent=True,
             )
+
+
+def _never(address: str) -> bool:
+    """Addresses fetched from under no rule, not even for a local service: link-local (169.254.x.x,
+    fe80::, where clouds answer with their metadata and credentials), multicast and unspecified."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_link_local or ip.is_multicast or ip.is_unspecified
 
 
 def _is_ip(host: str) -> bool:

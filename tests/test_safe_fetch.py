@@ -267,7 +267,19 @@ def test_check_url_refuses_local_and_private_addresses(host: str) -> None:
     error = failure(check_url, f"http://{host}:8080/video.mp4")
     assert error.permanent
     assert "not allowed" in error.message
-    check_url(f"http://{host}:8080/video.mp4", allow_local=True)  # the sandbox case
+    if host in NEVER:  # not even for a local service: a cloud's metadata answers on 169.254.169.254
+        assert "never fetched" in failure(check_url, f"http://{host}:8080/video.mp4", allow_local=True).message
+    else:
+        check_url(f"http://{host}:8080/video.mp4", allow_local=True)  # the sandbox case
+
+
+NEVER = ("169.254.169.254", "0.0.0.0", "224.0.0.1", "[fe80::1]")
+
+
+def test_a_name_that_resolves_to_link_local_is_refused_even_for_a_local_service(monkeypatch) -> None:
+    monkeypatch.setattr(safe_fetch, "_resolve", lambda host, port: ["169.254.169.254"])
+    error = failure(check_url, "http://metadata.internal/latest/meta-data", allow_local=True)
+    assert error.permanent and "metadata" in error.message
 
 
 def test_check_url_accepts_public_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
