@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-
 import streamlit as st
 
+from components.guard import show_failure
 from components.icon import favicon
 from components.resources import connection, store, task_engine
 from components.session import init_session
@@ -33,11 +32,6 @@ task_engine().hold(current)  # the engine sends and follows this account's work 
 try:
     page.run()
 except Exception:  # noqa: BLE001 - a page's bug must never show a traceback to the person using it
-    logging.getLogger("studio.pages").exception("page %s failed", page.title)
-    st.error(
-        "Something went wrong on this page. Nothing was sent or charged by the error itself; your work "
-        "is safe in the Library. Reload the page to carry on.",
-        icon=":material/error:",
-    )
+    show_failure(f"page {page.title}")
 # The sidebar comes after the page, so it shows what this run queued.
 render_sidebar(current, store())

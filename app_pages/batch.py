@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.guard import guarded
 from components.model_picker import model_picker
 from components.resources import (
     batch_service,
@@ -295,6 +296,7 @@ def batch_view(batch_id: int) -> None:
     active = progress.active or batch.state == "running"  # the engine marks it done just after its last row
 
     @st.fragment(run_every=1.0 if active else None)
+    @guarded
     def live() -> None:
         current = library.get_batch(batch_id)
         progress = service.progress(batch_id)
@@ -396,6 +398,7 @@ def results(batch, progress: BatchProgress) -> None:
         page = pager.number_input("Page", min_value=1, value=1, step=1, key=f"batch_page_{batch_id}_{chosen}")
 
     @st.fragment(run_every=2.0 if progress.active else None)
+    @guarded
     def table() -> None:
         frame = service.results(batch_id, thumbnails=False)
         if frame.empty:

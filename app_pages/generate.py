@@ -10,6 +10,7 @@ import io
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
+from components.guard import guarded
 from components.model_picker import model_down, model_picker
 from components.resources import (
     connection,
@@ -499,6 +500,7 @@ def ask_resend(generation_id: int) -> None:
 
 
 @st.dialog("Send it again?", on_dismiss=lambda: st.session_state.pop("generate_resend", None))
+@guarded
 def confirm_resend(generation_id: int) -> None:
     st.write(
         "It is not known whether the service received this request. If it did, sending it again "

@@ -8,6 +8,7 @@ import hashlib
 
 import streamlit as st
 
+from components.guard import guarded
 from components.model_picker import model_down, model_picker
 from components.resources import (
     connection,
@@ -182,6 +183,7 @@ with results:
     busy = any(Status(g.status).is_active for g in recent)
 
     @st.fragment(run_every=REDRAW_SECONDS if busy else None)
+    @guarded
     def grid() -> None:
         generations = library.recent_for(conn.service_id, conn.account, SHOWN, makes=("image",))
         if not generations:

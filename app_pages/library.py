@@ -7,6 +7,7 @@ import math
 
 import streamlit as st
 
+from components.guard import guarded
 from components.lineage import lineage
 from components.resources import connection, credits_left, generation_service, media, store
 from components.session import handoff, request_key, toast_later
@@ -26,6 +27,7 @@ from studio.costs import credits_text
 from studio.db import KINDS, LibraryFilter, Status
 from studio.library import STATUS_LABELS, export_csv, page_frame
 
+MAX_ID_DIGITS = 18  # ids fit a signed 64-bit column; a longer number is no id of ours
 GRID_PAGE = 12
 TABLE_PAGE = 50
 COLUMNS = 4
@@ -65,6 +67,7 @@ def _images(generation) -> None:
 
 
 @st.dialog("Details", width="large", on_dismiss=close_detail)
+@guarded
 def detail(generation_id: int) -> None:
     generation = library.get(generation_id)
     if generation is None:
@@ -349,6 +352,6 @@ else:
         width="stretch",
     )
 
-selected = st.query_params.get("generation")
-if selected and selected.isdigit():
-    detail(int(selected))
+selected = (st.query_params.get("generation") or "").strip()
+if selected:  # a link to one generation; a number that is not one of ours says so in the dialog
+    detail(int(selected) if selected.isdigit() and len(selected) <= MAX_ID_DIGITS else 0)

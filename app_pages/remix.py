@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components.feedback import send
+from components.guard import guarded
 from components.lineage import lineage
 from components.resources import connection, credits_left, generation_service, media, model_board, store
 from components.session import request_key, take_handoff
@@ -140,6 +141,7 @@ def remix_form(source_pid: str, source) -> None:
         busy = shown.status in ("queued", "running", "submitting", "saving")
 
         @st.fragment(run_every=1.0 if busy else None)
+        @guarded
         def result() -> None:
             remix = library.get(result_id)
             if remix is None:

@@ -9,6 +9,7 @@ from studio.connection import Connection
 from studio.costs import format_credits, format_yuan
 from studio.db import BatchState, Status, Store
 
+from .guard import guarded
 from .resources import credits_for
 from .text import plain
 from .tracker import tracker
@@ -48,6 +49,7 @@ def batches(store: Store) -> None:
         return lines
 
     @st.fragment(run_every=3.0 if at_work() else None)
+    @guarded
     def summary() -> None:
         for name, done, total, state in at_work():
             word = "paused" if state == BatchState.PAUSED else "being made"

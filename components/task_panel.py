@@ -12,6 +12,7 @@ from studio.costs import credits_text
 from studio.db import Generation, Status, Store
 from studio.media import MediaStore
 
+from .guard import guarded
 from .session import handoff, show_toasts
 from .text import plain
 from .video import clock, download_button, facts, failure_note, status_badge, video_player
@@ -91,6 +92,7 @@ def task_panel(connection: Connection, store: Store, media: MediaStore, actions)
     busy = any(Status(g.status).is_active for g in recent)
 
     @st.fragment(run_every=REDRAW_SECONDS if busy else None)
+    @guarded
     def panel() -> None:
         generations = store.recent_for(connection.service_id, connection.account, SHOWN, makes=("video",))
         held = (connection.service_id, connection.account) in store.held_recently()

@@ -11,6 +11,7 @@ from studio.accounts import short
 from studio.connection import Connection
 from studio.db import Store
 
+from .guard import guarded
 from .resources import credits_left
 from .session import SEEN_ACTIVE, toast_later
 from .text import plain
@@ -54,6 +55,7 @@ def tracker(connection: Connection, store: Store) -> None:
     )
 
     @st.fragment(run_every=REDRAW_SECONDS if active else None)
+    @guarded
     def watcher() -> None:
         videos, characters, ended = look(connection, store)
         held = store.held_recently()
