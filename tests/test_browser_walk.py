@@ -9,8 +9,6 @@ import pytest
 
 from sandbox.control import control_headers
 
-from sandbox.control import control_headers
-
 from .test_browser import CHROMIUM, open_browser, pytestmark, start_app  # noqa: F401 - the same marks
 
 JUNK_BYTES = bytes(range(256)) * 64
