@@ -6,6 +6,7 @@ import streamlit as st
 
 from components.guard import show_failure
 from components.icon import favicon
+from components.login import signed_in
 from components.resources import connection, store, task_engine
 from components.session import init_session
 from components.sidebar import render_sidebar
@@ -14,6 +15,8 @@ from components.theme import apply_theme
 st.set_page_config(page_title="GrsAI studio", page_icon=favicon(), layout="wide")
 init_session()
 apply_theme()
+if not signed_in():  # a team server asks who is there first (components/login.py)
+    st.stop()
 
 page = st.navigation(
     [
