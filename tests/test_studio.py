@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import httpx
 import pandas as pd
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from grsai_api import InvalidRequestError
 from sandbox import RunningSandbox
@@ -339,6 +340,31 @@ def test_one_engine_can_be_drained_again_in_a_new_event_loop(studio) -> None:
 
 
 # -- the store's guarded writes ------------------------------------------------------------------
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_claims_skip_rows_another_engine_holds_instead_of_waiting_for_them(store) -> None:
+    """Issue 9: on PostgreSQL a claim is ``FOR UPDATE SKIP LOCKED``: while another transaction holds
+    a row (an engine mid-claim on another replica), a second engine takes the others at once."""
+    account = ("sandbox", "acct")
+    ids = [store.add_generation({"prompt": f"locked {n}"}, service="sandbox", account="acct")[0].id for n in range(3)]
+    holder = store.engine.connect()
+    holding = holder.begin()
+    holder.execute(select(Generation.id).where(Generation.id == ids[0]).with_for_update())
+    claimed: list = []
+    worker = threading.Thread(
+        target=lambda: claimed.extend(store.claim_sends(Generation, "engine-b", [account], limit=5, lease_seconds=60))
+    )
+    try:
+        worker.start()
+        worker.join(timeout=10)
+        finished = not worker.is_alive()  # without SKIP LOCKED the claim waits on the held row
+    finally:
+        holding.rollback()
+        holder.close()
+        worker.join(timeout=10)
+    assert finished and {g.id for g in claimed} == set(ids[1:])
+    assert [g.id for g in store.claim_sends(Generation, "engine-c", [account], limit=5, lease_seconds=60)] == [ids[0]]
+
+
 def test_a_task_is_claimed_by_one_engine_and_finished_once(store) -> None:
     account = ("sandbox", "acct")
     ids = [

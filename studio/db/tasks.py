@@ -42,6 +42,14 @@ def owned_by(model: TaskModel, held: Sequence[Held], adopt_services: Iterable[st
     return or_(*pairs) if pairs else false()
 
 
+def _unlocked(model: TaskModel, *conditions):
+    """The ids meeting ``conditions`` that no other transaction holds: on PostgreSQL ``FOR UPDATE
+    SKIP LOCKED``, so engines claiming at once each take other rows instead of queueing behind one
+    another; SQLite (one writer at a time) has no row locks and SQLAlchemy leaves the clause out.
+    The UPDATE around it re-checks the same conditions, so a row is still claimed once."""
+    return select(model.id).where(*conditions).with_for_update(skip_locked=True)
+
+
 def _lease_free(model: TaskModel, engine_id: str, now: datetime):
     return or_(model.lease_until.is_(None), model.lease_until < now, model.lease_owner == engine_id)
 
@@ -104,7 +112,10 @@ class TaskQueries(Database):
         with self.engine.begin() as connection:
             claimed = connection.execute(
                 update(model)
-                .where(model.id.in_(chosen), model.status == Status.QUEUED)
+                .where(
+                    model.id.in_(_unlocked(model, model.id.in_(chosen), model.status == Status.QUEUED)),
+                    model.status == Status.QUEUED,
+                )
                 .values(
                     status=Status.SUBMITTING,
                     lease_owner=engine_id,
@@ -281,7 +292,13 @@ class TaskQueries(Database):
         with self.engine.begin() as connection:
             leased = connection.execute(
                 update(model)
-                .where(model.id.in_(ids), model.status.in_(FOLLOWED), _lease_free(model, engine_id, now))
+                .where(
+                    model.id.in_(
+                        _unlocked(model, model.id.in_(ids), model.status.in_(FOLLOWED), _lease_free(model, engine_id, now))
+                    ),
+                    model.status.in_(FOLLOWED),
+                    _lease_free(model, engine_id, now),
+                )
                 # not due again while this poll (or copy) is under way; its outcome sets the next one
                 .values(
                     lease_owner=engine_id,
