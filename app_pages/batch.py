@@ -477,7 +477,7 @@ def results(batch, progress: BatchProgress) -> None:
                         if isinstance(f, dict) and files.exists(f.get("path"))
                     ]
                     if kept:
-                        st.image([str(files.path(f["path"])) for f in kept], width=240)
+                        st.image([files.source(f["path"]) for f in kept], width=240)
                 else:
                     video_player(generation, files)
             with words:

@@ -124,8 +124,8 @@ with from_video:
         span, form = st.columns([3, 2], gap="large")  # side by side on a wide screen, so Create stays in view
         with span:
             if files.exists(chosen.video_path):
-                path = files.path(chosen.video_path)
-                start, end = span_picker(path, probe(path).duration, "characters_video")
+                clip_of_video = files.read(chosen.video_path)
+                start, end = span_picker(clip_of_video, probe(clip_of_video).duration, "characters_video")
             else:
                 start, end = 0.0, 3.0
                 st.caption("The video file is not here, so the first 3 seconds are used.")
@@ -200,7 +200,7 @@ for begin in range(0, len(characters), COLUMNS):
     for column, character in zip(st.columns(COLUMNS), characters[begin : begin + COLUMNS], strict=False):
         with column, st.container(border=True, key=f"character_{character.id}"):
             if files.exists(character.thumb_path):
-                st.image(str(files.path(character.thumb_path)), width="stretch")
+                st.image(files.source(character.thumb_path), width="stretch")
             st.text_input(
                 "Name",
                 value=character.label,

@@ -63,7 +63,7 @@ def _animate_handoff() -> None:
     if not ref:
         return
     try:
-        data = files.path(ref[len(FILE_PREFIX) :]).read_bytes() if ref.startswith(FILE_PREFIX) else None
+        data = files.read(ref[len(FILE_PREFIX) :]) if ref.startswith(FILE_PREFIX) else None
     except (OSError, ValueError):
         data = None
     if data is not None:

@@ -154,7 +154,7 @@ def _card(generation: Generation) -> None:
         columns = st.columns(min(2, max(1, len(kept))))
         for number, item in enumerate(kept):
             with columns[number % len(columns)]:
-                st.image(str(files.path(item["path"])), width="stretch")
+                st.image(files.source(item["path"]), width="stretch")
                 if st.button(
                     "Animate this",
                     key=f"animate_{generation.id}_{number}",
@@ -165,7 +165,7 @@ def _card(generation: Generation) -> None:
                     animate(generation, item["path"])
                 st.download_button(
                     "Download",
-                    data=files.path(item["path"]).read_bytes,
+                    data=lambda kept=item["path"]: files.read(kept),
                     file_name=f"image-{generation.id}-{number + 1}.png",
                     mime="image/png",
                     icon=":material/download:",

@@ -54,10 +54,10 @@ def _images(generation) -> None:
     """An image generation's pictures (every variant), each with its download."""
     kept = [f for f in generation.files or [] if isinstance(f, dict) and files.exists(f.get("path"))]
     for number, item in enumerate(kept):
-        st.image(str(files.path(item["path"])), width="stretch")
+        st.image(files.source(item["path"]), width="stretch")
         st.download_button(
             f"Download image {number + 1}" if len(kept) > 1 else "Download",
-            data=files.path(item["path"]).read_bytes,
+            data=lambda kept=item["path"]: files.read(kept),
             file_name=f"image-{generation.id}-{number + 1}.png",
             mime="image/png",
             icon=":material/download:",
@@ -164,7 +164,7 @@ def grid(rows) -> None:
         for column, generation in zip(st.columns(COLUMNS), rows[start : start + COLUMNS], strict=False):
             with column, st.container(border=True, key=f"tile_{generation.id}"):
                 if files.exists(generation.thumb_path):
-                    st.image(str(files.path(generation.thumb_path)), width="stretch")
+                    st.image(files.source(generation.thumb_path), width="stretch")
                 else:
                     with st.container(height=110, vertical_alignment="center", horizontal_alignment="center"):
                         st.markdown(f"### {STATUS_LABELS.get(generation.status, '')}")

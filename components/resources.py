@@ -19,7 +19,7 @@ from studio.db import Store, default_url
 from studio.engine import EngineSettings, TaskEngine
 from studio.engine.webhooks import serve_webhooks
 from studio.generation import GenerationService
-from studio.media import MediaStore
+from studio.media import MediaStore, open_media
 from studio.sandbox_host import sandbox_id, start_sandbox
 
 
@@ -48,7 +48,14 @@ def store() -> Store:
 
 
 def media() -> MediaStore:
-    return MediaStore(app_config().media_dir)
+    config = app_config()
+    return _media(config.media_url, str(config.media_dir))
+
+
+@st.cache_resource(show_spinner=False)
+def _media(media_url: str | None, media_dir: str) -> MediaStore:
+    """The media folder, or the bucket at SORA_MEDIA_URL (one client per process)."""
+    return open_media(media_url, Path(media_dir))
 
 
 def _sandbox_alive(running: RunningSandbox) -> bool:
@@ -86,12 +93,12 @@ def _engine_alive(engine: TaskEngine) -> bool:
 
 @st.cache_resource(show_spinner=False, validate=_engine_alive)
 def _task_engine(
-    url: str, media_dir: str, sandbox_seconds: float, public_url: str | None, webhook_port: int
+    url: str, media_dir: str, sandbox_seconds: float, public_url: str | None, webhook_port: int, media_url: str | None
 ) -> TaskEngine:
     """One per process: sends, follows and saves every task, whether or not a tab is open.
     (Keyed by these settings, never by the key.)"""
     settings = EngineSettings(typical_seconds={"sandbox": sandbox_seconds})
-    engine = TaskEngine(_store(url), MediaStore(Path(media_dir)), settings=settings)
+    engine = TaskEngine(_store(url), _media(media_url, media_dir), settings=settings)
     if public_url:  # the service posts task updates here; polls stay the slower fallback
         host = os.environ.get("SORA_WEBHOOK_HOST", "0.0.0.0")
         serve_webhooks(engine, public_url=public_url, host=host, port=webhook_port)
@@ -115,7 +122,12 @@ def task_engine() -> TaskEngine | _ExternalEngine:
         return _ExternalEngine()
     config = app_config()
     return _task_engine(
-        _url(config), str(config.media_dir), config.sandbox_task_seconds, config.public_url, config.webhook_port
+        _url(config),
+        str(config.media_dir),
+        config.sandbox_task_seconds,
+        config.public_url,
+        config.webhook_port,
+        config.media_url,
     )
 
 

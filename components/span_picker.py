@@ -3,14 +3,12 @@ service would refuse can be chosen, and a looping preview of exactly that span."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from studio.clips import MAX_SPAN_SECONDS
 
 
-def span_picker(clip: bytes | Path, duration: float, key: str) -> tuple[float, float]:
+def span_picker(clip: bytes | str, duration: float, key: str) -> tuple[float, float]:
     longest = round(min(MAX_SPAN_SECONDS, duration), 1)
     length = st.slider(
         "Length of the span (seconds)",
@@ -35,7 +33,7 @@ def span_picker(clip: bytes | Path, duration: float, key: str) -> tuple[float, f
     end = round(min(duration, start + length), 2)
     st.caption(f"The character is taken from **{start:.1f} s to {end:.1f} s** of a {duration:.1f} s clip.")
     st.video(
-        str(clip) if isinstance(clip, Path) else clip,
+        clip,
         start_time=start,
         end_time=end,
         loop=True,

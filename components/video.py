@@ -79,7 +79,7 @@ def video_player(generation: Generation, media: MediaStore, *, autoplay: bool = 
     if media.exists(generation.video_path):
         portrait = generation.aspect_ratio in ("9:16", "portrait")
         st.video(
-            str(media.path(generation.video_path)),
+            media.source(generation.video_path),
             autoplay=autoplay,
             muted=autoplay,
             width=PORTRAIT_WIDTH if portrait else "stretch",
@@ -94,10 +94,9 @@ def video_player(generation: Generation, media: MediaStore, *, autoplay: bool = 
 def download_button(generation: Generation, media: MediaStore, *, key: str) -> None:
     if not media.exists(generation.video_path):
         return
-    path = media.path(generation.video_path)
     st.download_button(
         "Download",
-        data=path.read_bytes,
+        data=lambda: media.read(generation.video_path),
         file_name=f"{generation.pid or generation.id}.mp4",
         mime="video/mp4",
         icon=":material/download:",

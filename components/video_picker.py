@@ -30,7 +30,7 @@ def video_picker(
         for column, video in zip(st.columns(COLUMNS), videos[begin : begin + COLUMNS], strict=False):
             with column, st.container(border=True):
                 if files.exists(video.thumb_path):
-                    st.image(str(files.path(video.thumb_path)), width="stretch")
+                    st.image(files.source(video.thumb_path), width="stretch")
                 st.caption(plain(video.prompt, 70))
                 picked = chosen(video)
                 st.button(

@@ -2,11 +2,14 @@
 # A team deployment on one machine: one store, N app replicas, M engine workers.
 #
 #   bash scripts/team.sh [--replicas N] [--workers M] [--port FIRST_PORT] [--address ADDRESS]
-#                        [--postgres] [--sandbox]
+#                        [--postgres] [--bucket] [--sandbox]
 #
 #   --postgres   start a PostgreSQL server of our own in $SORA_DATA_DIR/postgres (Debian's package:
 #                apt-get install postgresql); without it DATABASE_URL is used (a managed PostgreSQL:
 #                postgresql+psycopg://user:password@host/db), else SQLite (one machine only).
+#   --bucket     start a local S3-compatible server (moto) and keep media in a bucket there; without
+#                it SORA_MEDIA_URL=s3://bucket/prefix (with the usual AWS_* variables and
+#                AWS_ENDPOINT_URL for a server that is not AWS) is used, else the data folder's media/.
 #   --sandbox    no key: one shared sandbox process stands in for GrsAI (demos); otherwise set
 #                GRSAI_API_KEY (and GRSAI_BASE_URL) in the environment or .streamlit/secrets.toml.
 #   --address    where the replicas listen (default 127.0.0.1). Anything else needs a login:
@@ -16,7 +19,7 @@
 # (or SIGTERM) stops everything; workers release their leases as they go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPLICAS=2 WORKERS=2 PORT=8501 ADDRESS=127.0.0.1 POSTGRES=0 SANDBOX=0
+REPLICAS=2 WORKERS=2 PORT=8501 ADDRESS=127.0.0.1 POSTGRES=0 SANDBOX=0 BUCKET=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --replicas) REPLICAS=$2; shift 2 ;;
@@ -25,6 +28,7 @@ while [ $# -gt 0 ]; do
     --address) ADDRESS=$2; shift 2 ;;
     --postgres) POSTGRES=1; shift ;;
     --sandbox) SANDBOX=1; shift ;;
+    --bucket) BUCKET=1; shift ;;
     *) echo "unknown option $1 (see the top of $0)" >&2; exit 2 ;;
   esac
 done
@@ -49,6 +53,16 @@ if [ "$POSTGRES" = 1 ]; then
 fi
 if [ -z "${DATABASE_URL:-}" ] && [ $((REPLICAS + WORKERS)) -gt 1 ]; then
   echo "note: SQLite in $SORA_DATA_DIR; for replicas on several machines use --postgres or DATABASE_URL" >&2
+fi
+if [ "$BUCKET" = 1 ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check "moto[server]==5.2.5"
+  BUCKET_PORT=$((PORT + 101))
+  .venv/bin/moto_server -H 127.0.0.1 -p "$BUCKET_PORT" >"$SORA_DATA_DIR/bucket.log" 2>&1 &
+  PIDS+=($!)
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$BUCKET_PORT" AWS_ACCESS_KEY_ID=team AWS_SECRET_ACCESS_KEY=team \
+    AWS_DEFAULT_REGION=us-east-1 SORA_MEDIA_URL=s3://studio-media/media
+  for _ in $(seq 50); do .venv/bin/python -c "import boto3; boto3.client('s3').create_bucket(Bucket='studio-media')" \
+    2>/dev/null && break; sleep 0.2; done
 fi
 if [ "$SANDBOX" = 1 ]; then
   SANDBOX_PORT=$((PORT + 100))

@@ -634,7 +634,8 @@ class BatchService(QueueingService):
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
             for line in manifest.itertuples():
                 if line.file:
-                    archive.write(self.media.path(rows[line.row].video_path), line.file)
+                    with self.media.working_copy(rows[line.row].video_path) as kept:
+                        archive.write(kept, line.file)
             archive.writestr("manifest.csv", manifest.to_csv(index=False), compress_type=zipfile.ZIP_DEFLATED)
         partial.replace(target)
         return target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from dataclasses import dataclass
@@ -92,10 +93,15 @@ class CharacterService(QueueingService):
         generation = self.store.get(generation_id)
         if generation is None or not generation.pid:
             raise ClipError("That video has no pid yet: only finished videos can give a character.")
-        path = self.media.path(generation.video_path) if self.media.exists(generation.video_path) else None
-        info = probe(path) if path is not None else ClipInfo(float(generation.duration), 0, 0)
-        timestamps = check_span(start, end, info)
-        thumb = self._thumbnail(path, (start + end) / 2) if path is not None else generation.thumb_path
+        with contextlib.ExitStack() as stack:
+            path = (
+                stack.enter_context(self.media.working_copy(generation.video_path))
+                if self.media.exists(generation.video_path)
+                else None
+            )
+            info = probe(path) if path is not None else ClipInfo(float(generation.duration), 0, 0)
+            timestamps = check_span(start, end, info)
+            thumb = self._thumbnail(path, (start + end) / 2) if path is not None else generation.thumb_path
         return self._queue(
             request_key,
             label=_label(label, generation.prompt[:40]),

@@ -24,6 +24,7 @@ class AppConfig:
     sandbox_task_seconds: float = 6.0
     public_url: str | None = None  # where the service can post task updates (webhooks); none: poll only
     webhook_port: int = 8599
+    media_url: str | None = None  # s3://bucket/prefix for a bucket; none: the data folder's media/
 
     @property
     def media_dir(self) -> Path:
@@ -58,4 +59,5 @@ class AppConfig:
             sandbox_task_seconds=float(setting("SANDBOX_TASK_SECONDS", "6")),
             public_url=setting("SORA_PUBLIC_URL"),
             webhook_port=int(setting("SORA_WEBHOOK_PORT", "8599")),
+            media_url=setting("SORA_MEDIA_URL"),
         )

@@ -1,15 +1,26 @@
-"""The media folder: copies of the provider's videos (its URLs expire; our history must keep
-playing next week), thumbnails made from a frame, and uploaded reference files.
+"""Where media lives: copies of the provider's videos and images (its URLs expire; our history must
+keep playing next week), thumbnails made from a frame, and uploaded reference files.
 
-Paths in the store are relative to the folder, so the folder can move.
+Names in the store are relative ("videos/12.mp4"), so the place can move. Two places, one interface:
+``MediaStore`` is a folder (the default); ``BucketMedia`` is any S3-compatible bucket
+(``SORA_MEDIA_URL=s3://bucket/prefix``, the usual AWS variables, ``AWS_ENDPOINT_URL`` for a server
+that is not AWS), for replicas and workers on several machines. Pages never see a path: they get
+``source()`` (bytes from a folder, a presigned URL from a bucket) or ``read()``; code that needs a
+file on disk (PyAV, zip) borrows one with ``working_copy()``; a new file is written to ``staging()``
+and then ``commit()``-ted.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import av
 from PIL import Image
@@ -41,72 +52,200 @@ class MediaStore:
         except MediaError:
             return False
 
-    def make_thumbnail(self, video_relative: str, name: str, at_seconds: float = 1.0) -> str | None:
-        """A JPEG of the frame at ``at_seconds`` (or the last one), THUMB_WIDTH wide."""
-        relative = f"thumbs/{name}.jpg"
+    # -- the primitives a bucket overrides ------------------------------------------------------
+    def read(self, relative: str) -> bytes:
+        return self.path(relative).read_bytes()
+
+    def write(self, relative: str, data: bytes) -> None:
         target = self.path(relative)
-        if target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+    def source(self, relative: str) -> bytes | str:
+        """What st.video / st.image take for a kept file: its bytes here, a link from a bucket."""
+        return self.read(relative)
+
+    def url(self, relative: str) -> str | None:
+        """A link a browser can fetch the file from (a bucket's presigned URL); none for a folder."""
+        return None
+
+    @contextlib.contextmanager
+    def working_copy(self, relative: str) -> Iterator[Path]:
+        """A file on disk with the kept file's bytes, for the time of the ``with``."""
+        yield self.path(relative)
+
+    def staging(self, relative: str) -> Path:
+        """Where to write a new file that will be kept as ``relative`` (then ``commit`` it)."""
+        target = self.path(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def commit(self, relative: str, staged: Path) -> None:
+        """Keep the file written at ``staging(relative)`` (a folder has it in place already)."""
+
+    def _delete(self, relative: str) -> None:
+        self.path(relative).unlink(missing_ok=True)
+
+    def make_thumbnail(
+        self, video_relative: str, name: str, at_seconds: float = 1.0, *, source: Path | None = None
+    ) -> str | None:
+        """A JPEG of the frame at ``at_seconds`` (or the last one), THUMB_WIDTH wide (read from
+        ``source`` when the video is on disk already)."""
+        relative = f"thumbs/{name}.jpg"
+        if self.exists(relative):
             return relative
         image = None
         try:
-            with av.open(str(self.path(video_relative))) as container:
-                for frame in container.decode(video=0):
-                    image = frame.to_image()
-                    if frame.time is not None and frame.time >= at_seconds:
-                        break
-        except (av.FFmpegError, OSError, IndexError):
+            with contextlib.ExitStack() as stack:
+                path = source or stack.enter_context(self.working_copy(video_relative))
+                with av.open(str(path)) as container:
+                    for frame in container.decode(video=0):
+                        image = frame.to_image()
+                        if frame.time is not None and frame.time >= at_seconds:
+                            break
+        except (av.FFmpegError, OSError, IndexError, MediaError):
             return None
         if image is None:
             return None
-        image.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 2))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        image.convert("RGB").save(target, format="JPEG", quality=82)
-        return relative
+        return self._keep_thumbnail(image, relative)
 
-    def make_image_thumbnail(self, image_relative: str, name: str) -> str | None:
+    def make_image_thumbnail(self, image_relative: str, name: str, *, source: Path | None = None) -> str | None:
         """A JPEG of an image, THUMB_WIDTH wide (the Library's tiles of image generations)."""
         relative = f"thumbs/{name}.jpg"
-        target = self.path(relative)
-        if target.exists():
+        if self.exists(relative):
             return relative
         try:
-            with Image.open(self.path(image_relative)) as image:
-                image.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 2))
-                target.parent.mkdir(parents=True, exist_ok=True)
-                image.convert("RGB").save(target, format="JPEG", quality=82)
-        except (OSError, ValueError, Image.DecompressionBombError):
+            with contextlib.ExitStack() as stack:
+                path = source or stack.enter_context(self.working_copy(image_relative))
+                with Image.open(path) as image:
+                    image.load()
+                    return self._keep_thumbnail(image, relative)
+        except (OSError, ValueError, Image.DecompressionBombError, MediaError):
             return None
+
+    def _keep_thumbnail(self, image: Image.Image, relative: str) -> str:
+        image = image.copy()
+        image.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 2))
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="JPEG", quality=82)
+        self.write(relative, buffer.getvalue())
         return relative
 
     def data_url(self, relative: str | None) -> str | None:
         """A data URL of a small file (thumbnails), for st.dataframe's ImageColumn."""
         if not self.exists(relative):
             return None
-        return "data:image/jpeg;base64," + base64.b64encode(self.path(relative).read_bytes()).decode()
+        return "data:image/jpeg;base64," + base64.b64encode(self.read(relative)).decode()
 
     # -- files people upload ------------------------------------------------------------------
     def keep_upload(self, data: bytes, suffix: str, folder: str = "refs") -> str:
         """Keep an uploaded file (by content, so the same file is kept once); returns "file:<path>"."""
         digest = hashlib.sha256(data).hexdigest()[:24]
         relative = f"{folder}/{digest}{suffix}"
-        target = self.path(relative)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        if not self.exists(relative):
+            self.write(relative, data)
         return FILE_PREFIX + relative
 
     def resolve(self, ref: str | None) -> str | bytes | None:
         """What to send for a stored reference: the file's bytes for "file:" refs, else the URL."""
         if ref and ref.startswith(FILE_PREFIX):
-            return self.path(ref[len(FILE_PREFIX) :]).read_bytes()
+            return self.read(ref[len(FILE_PREFIX) :])
         return ref
 
     def preview(self, ref: str | None) -> Image.Image | str | None:
         if ref and ref.startswith(FILE_PREFIX):
-            return Image.open(io.BytesIO(self.path(ref[len(FILE_PREFIX) :]).read_bytes()))
+            return Image.open(io.BytesIO(self.read(ref[len(FILE_PREFIX) :])))
         return ref
 
     def remove(self, *relatives: str | None) -> None:
         for relative in relatives:
             if relative and not relative.startswith(FILE_PREFIX):
-                self.path(relative).unlink(missing_ok=True)
+                self._delete(relative)
+
+
+class BucketMedia(MediaStore):
+    """Media in an S3-compatible bucket under ``prefix``; ``cache`` is a local folder for files
+    borrowed or being written. Links handed to browsers are presigned for ``link_seconds``."""
+
+    def __init__(self, bucket: str, prefix: str, cache: Path, *, client=None, link_seconds: int = 3600) -> None:
+        super().__init__(cache)
+        import boto3  # only deployments with a bucket need it loaded
+
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.client = client or boto3.client("s3")
+        self.link_seconds = link_seconds
+
+    def key(self, relative: str) -> str:
+        self.path(relative)  # the same rule as a folder: a name may not climb out of its place
+        return f"{self.prefix}/{relative}" if self.prefix else relative
+
+    def exists(self, relative: str | None) -> bool:
+        from botocore.exceptions import ClientError
+
+        if not relative:
+            return False
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self.key(relative))
+        except MediaError:
+            return False
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def read(self, relative: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self.key(relative))["Body"].read()
+        except ClientError as exc:  # the same error a folder gives for a file that is not there
+            raise FileNotFoundError(f"{relative} is not in the bucket") from exc
+
+    def write(self, relative: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self.key(relative), Body=data)
+
+    def url(self, relative: str) -> str | None:
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": self.key(relative)}, ExpiresIn=self.link_seconds
+        )
+
+    def source(self, relative: str) -> bytes | str:
+        return self.url(relative) or self.read(relative)
+
+    @contextlib.contextmanager
+    def working_copy(self, relative: str) -> Iterator[Path]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.root) as folder:
+            copy = Path(folder) / Path(relative).name
+            self.client.download_file(self.bucket, self.key(relative), str(copy))
+            yield copy
+
+    def staging(self, relative: str) -> Path:
+        self.key(relative)
+        folder = Path(tempfile.mkdtemp(prefix="staging-", dir=self._cache()))
+        return folder / Path(relative).name
+
+    def commit(self, relative: str, staged: Path) -> None:
+        try:
+            self.client.upload_file(str(staged), self.bucket, self.key(relative))  # multipart when large
+        finally:
+            shutil.rmtree(staged.parent, ignore_errors=True)
+
+    def _delete(self, relative: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self.key(relative))
+
+    def _cache(self) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self.root
+
+
+def open_media(url: str | None, folder: Path) -> MediaStore:
+    """The media place a deployment names: ``s3://bucket/prefix`` (``SORA_MEDIA_URL``), else the
+    folder. A bucket keeps its borrowed and half-written files in ``folder``."""
+    if not url:
+        return MediaStore(folder)
+    parsed = urlparse(url)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"SORA_MEDIA_URL must look like s3://bucket/prefix, not {url!r}")
+    return BucketMedia(parsed.netloc, parsed.path, folder)

@@ -23,7 +23,7 @@ from .config import AppConfig
 from .connection import Connection, sandbox_connection
 from .db import Store, default_url
 from .engine import EngineSettings, TaskEngine
-from .media import MediaStore
+from .media import open_media
 
 log = logging.getLogger("studio.worker")
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     store = Store(config.database_url or default_url(config.data_dir))
     engine = TaskEngine(
         store,
-        MediaStore(config.media_dir),
+        open_media(config.media_url, config.media_dir),
         settings=EngineSettings(
             sends_per_account=max(1, args.concurrency),
             typical_seconds={"sandbox": config.sandbox_task_seconds},

@@ -667,12 +667,14 @@ class TaskEngine:
         kept: list[dict[str, str | None]] = []
         for number, url in enumerate(urls):
             relative = f"images/{row.id}_{number}.png" if image else f"videos/{row.id}.mp4"
+            staged = None
             try:
-                if not self.media.exists(relative):  # kept by an earlier try
+                if not await asyncio.to_thread(self.media.exists, relative):  # kept by an earlier try
+                    staged = self.media.staging(relative)
                     await fetch_to_file(
                         self._http,
                         url,
-                        self.media.path(relative),
+                        staged,
                         kind="image" if image else "video",
                         max_bytes=MAX_IMAGE_BYTES if image else MAX_VIDEO_BYTES,
                         total_timeout=self.settings.copy_timeout,
@@ -681,6 +683,7 @@ class TaskEngine:
             except FetchError as exc:
                 if exc.permanent or utcnow() >= deadline:
                     why = exc.message if exc.permanent else "its link expired before it could be copied"
+                    why = why.rstrip(".")  # the fetch's words end a sentence of their own: one full stop
                     await self._finish_copy(row, failed=f"The {what} was made but could not be kept: {why}.")
                     return
                 wait = min(300.0, self.policy.copy_retry * 2 ** min(row.poll_failures, 6))
@@ -694,7 +697,10 @@ class TaskEngine:
                 )
                 return
             make = self.media.make_image_thumbnail if image else self.media.make_thumbnail
-            thumb = await asyncio.to_thread(make, relative, f"{row.id}_{number}" if image else str(row.id))
+            name = f"{row.id}_{number}" if image else str(row.id)
+            thumb = await asyncio.to_thread(make, relative, name, source=staged)  # from the file on disk
+            if staged is not None:
+                await asyncio.to_thread(self.media.commit, relative, staged)  # into the bucket, if one
             kept.append({"path": relative, "thumb": thumb})
         await self._finish_copy(row, video_path=kept[0]["path"], thumb_path=kept[0]["thumb"], files=kept)
 
