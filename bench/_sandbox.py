@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import socket
 import subprocess
 import sys
@@ -9,6 +10,8 @@ import tempfile
 import time
 
 import httpx
+
+from sandbox.control import control_headers, remember
 
 
 def free_port() -> int:
@@ -18,7 +21,9 @@ def free_port() -> int:
 
 
 def start(*flags: str) -> tuple[subprocess.Popen, str]:
+    """Start a sandbox with a control token this process knows (``headers(base_url)`` sends it)."""
     port = free_port()
+    token = secrets.token_urlsafe(24)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -32,11 +37,14 @@ def start(*flags: str) -> tuple[subprocess.Popen, str]:
             "warning",
             "--credits",
             "100000000",
+            "--control-token",
+            token,
             *flags,
         ],
         stdout=subprocess.DEVNULL,
     )
     base_url = f"http://127.0.0.1:{port}"
+    remember(base_url, token)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -46,6 +54,11 @@ def start(*flags: str) -> tuple[subprocess.Popen, str]:
             time.sleep(0.1)
     process.kill()
     raise SystemExit("the sandbox did not start")
+
+
+def headers(base_url: str) -> dict[str, str]:
+    """What the sandbox's controls and stats need: its own token."""
+    return control_headers(base_url)
 
 
 def stop(process: subprocess.Popen) -> None:

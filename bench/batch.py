@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
-from bench._sandbox import start, stop
+from bench._sandbox import headers, start, stop
 from studio.batch import BatchService, plan_rows
 from studio.connection import sandbox_connection
 from studio.db import Status, Store
@@ -34,8 +34,16 @@ def main() -> None:
     parser.add_argument("--task-seconds", type=float, default=5)
     args = parser.parse_args()
     process, base_url = start(
-        "--task-seconds", str(args.task_seconds), "--latency-ms", str(args.latency_ms),
-        "--render-profile", "light", "--credits", str(1600 * args.rows * 2), "--progress-interval", "0.5",
+        "--task-seconds",
+        str(args.task_seconds),
+        "--latency-ms",
+        str(args.latency_ms),
+        "--render-profile",
+        "light",
+        "--credits",
+        str(1600 * args.rows * 2),
+        "--progress-interval",
+        "0.5",
     )
     folder = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     store = Store(f"sqlite:///{folder / 'store.db'}")
@@ -47,7 +55,9 @@ def main() -> None:
         store,
         media,
         settings=EngineSettings(
-            sends_per_account=args.concurrency, polls_per_second=200, typical_seconds={"sandbox": args.task_seconds}
+            sends_per_account=args.concurrency,
+            polls_per_second=200,
+            typical_seconds={"sandbox": args.task_seconds},
         ),
     )
     engine.hold(connection)
@@ -67,16 +77,26 @@ def main() -> None:
         asyncio.run(engine.drain(timeout=3600))
         finished = time.perf_counter() - started
         watcher.join(5)
-        creates = httpx.get(f"{base_url}/sandbox/stats", timeout=30).json()["counters"].get("received_video", 0)
+        creates = (
+            httpx.get(f"{base_url}/sandbox/stats", headers=headers(base_url), timeout=30)
+            .json()["counters"]
+            .get("received_video", 0)
+        )
     finally:
         stop(process)
     rows = store.batch_rows(batch.id)
     statuses = pd.Series([r.status for r in rows]).value_counts().to_dict()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"rows: {args.rows:,} · concurrency {args.concurrency} · service latency {args.latency_ms:g} ms · tasks {args.task_seconds:g} s")
-    print(f"written to the store in {written:.1f} s; all sent after {sent_at[0] if sent_at else float('nan'):.1f} s; all finished after {finished:.1f} s")
+    print(
+        f"rows: {args.rows:,} · concurrency {args.concurrency} · service latency {args.latency_ms:g} ms · tasks {args.task_seconds:g} s"
+    )
+    print(
+        f"written to the store in {written:.1f} s; all sent after {sent_at[0] if sent_at else float('nan'):.1f} s; all finished after {finished:.1f} s"
+    )
     print(f"creates received by the service: {creates:,} (rows: {len(rows):,}); statuses: {statuses}")
-    print(f"polls: {engine.stats['polls']:,} ({engine.stats['polls'] / max(1, len(rows)):.1f} a row); peak memory {peak_mb:.0f} MB")
+    print(
+        f"polls: {engine.stats['polls']:,} ({engine.stats['polls'] / max(1, len(rows)):.1f} a row); peak memory {peak_mb:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

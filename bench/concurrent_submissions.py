@@ -59,7 +59,9 @@ def main() -> None:
     )
     try:
         figures = asyncio.run(run(base_url, args.n))
-        counters = httpx.get(f"{base_url}/sandbox/stats").json()["counters"]
+        counters = httpx.get(f"{base_url}/sandbox/stats", headers=_sandbox.headers(base_url)).json()[
+            "counters"
+        ]
     finally:
         _sandbox.stop(process)
     print(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bench._sandbox import start, stop
+from bench._sandbox import headers, start, stop
 from grsai_api import AsyncClient
 from studio.connection import sandbox_connection
 from studio.db import Status, Store
@@ -33,7 +33,7 @@ def quantiles(values: list[float]) -> tuple[float, float]:
 
 
 def sandbox_stats(base_url: str) -> dict:
-    return httpx.get(f"{base_url}/sandbox/stats", timeout=10).json()
+    return httpx.get(f"{base_url}/sandbox/stats", headers=headers(base_url), timeout=10).json()
 
 
 async def fixed_beat(base_url: str, count: int, beat: float) -> tuple[list[int], list[float]]:
@@ -81,12 +81,20 @@ def engine_run(base_url: str, count: int, scale: float) -> tuple[list[int], list
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--videos", type=int, default=40)
-    parser.add_argument("--scale", type=float, default=0.05, help="time scale: 0.05 turns 60-300 s into 3-15 s")
+    parser.add_argument(
+        "--scale", type=float, default=0.05, help="time scale: 0.05 turns 60-300 s into 3-15 s"
+    )
     args = parser.parse_args()
     low, high = 60 * args.scale, 300 * args.scale
     process, base_url = start(
-        "--task-seconds", f"{low}", "--task-seconds-max", f"{high}", "--progress-interval", f"{0.5 * args.scale}",
-        "--render-profile", "light",
+        "--task-seconds",
+        f"{low}",
+        "--task-seconds-max",
+        f"{high}",
+        "--progress-interval",
+        f"{0.5 * args.scale}",
+        "--render-profile",
+        "light",
     )
     try:
         fixed_polls, fixed_delays = asyncio.run(fixed_beat(base_url, args.videos, 2.0 * args.scale))
@@ -98,8 +106,12 @@ def main() -> None:
     for name, p, d in (("fixed 2 s beat", fixed_polls, fixed_delays), ("engine schedule", polls, delays)):
         pm, pp = quantiles([float(x) for x in p])
         dm, dp = quantiles([x * back for x in d])
-        print(f"{name:16} polls/video median {pm:5.1f} p95 {pp:5.1f} · end noticed after median {dm:5.2f} s p95 {dp:5.2f} s")
-    print(f"polls ratio (fixed / engine, medians): {statistics.median(fixed_polls) / statistics.median(polls):.1f}x")
+        print(
+            f"{name:16} polls/video median {pm:5.1f} p95 {pp:5.1f} · end noticed after median {dm:5.2f} s p95 {dp:5.2f} s"
+        )
+    print(
+        f"polls ratio (fixed / engine, medians): {statistics.median(fixed_polls) / statistics.median(polls):.1f}x"
+    )
 
 
 if __name__ == "__main__":

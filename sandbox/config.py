@@ -300,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--control-token",
         default=None,
-        help=f"the token /sandbox/* changes need in {HEADER} (default: ${ENV}, else made at start and "
+        help=f"the token every /sandbox/* control needs in {HEADER} (default: ${ENV}, else made at start and "
         f"written to <data dir>/control-token)",
     )
     parser.add_argument("--log-level", default="info", help="uvicorn log level")

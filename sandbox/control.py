@@ -1,6 +1,7 @@
-"""The sandbox's control token: changing its knobs, queueing faults and setting credits take a token
-of the sandbox's own (not a GrsAI key), sent as ``X-Sandbox-Token``. Anyone who can reach a sandbox
-started with ``--host 0.0.0.0`` for a demo could otherwise rewrite its prices or break it.
+"""The sandbox's control token: every ``/sandbox/*`` control (reading or changing its knobs, queueing
+faults, setting credits, reading its counters) takes a token of the sandbox's own (not a GrsAI key),
+sent as ``X-Sandbox-Token``. Anyone who can reach a sandbox started with ``--host 0.0.0.0`` for a demo
+could otherwise rewrite its prices, break it, or read what others asked of it (prompts, task ids).
 
 The token comes from ``--control-token`` / ``SANDBOX_CONTROL_TOKEN``, or is made at start. It is
 written to ``<data dir>/control-token`` (readable by its owner only), so a process sharing the data

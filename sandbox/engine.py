@@ -33,7 +33,7 @@ from PIL import Image
 from grsai_api import MODELS, ModelSpec
 
 from .config import SandboxConfig, whole_credits
-from .inputs import BadInput, fetchable, load_bytes, open_image, parse_timestamps
+from .inputs import BadInput, fetchable, load_bytes, open_image, parse_timestamps, resolves_to_allowed
 from .render import (
     Cameo,
     ImageSpec,
@@ -751,6 +751,10 @@ class Engine:
 
     async def _post_webhook(self, task_id: str, url: str, snapshot: dict[str, Any]) -> bool:
         if self.http is None:
+            return False
+        if not await resolves_to_allowed(url, loopback=True):  # a name for a link-local address
+            self.stats["webhook_failures"] += 1
+            log.warning("webhook for %s not sent: its host resolves to a link-local address", task_id)
             return False
         try:
             response = await self.http.post(url, json=snapshot, timeout=5.0, follow_redirects=False)

@@ -8,6 +8,7 @@ import binascii
 import io
 import ipaddress
 import re
+import socket
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlparse
 
@@ -32,18 +33,55 @@ FETCH_SECONDS = 30.0  # the whole fetch, however slowly the other side sends
 def fetchable(url: str, *, loopback: bool) -> bool:
     """Whether the sandbox fetches ``url``: http(s) only; never a link-local address (a cloud's
     metadata service); loopback and private addresses only when the request itself named one
-    (``loopback``: tests and the sandbox's own files live there), never reached by a redirect."""
+    (``loopback``: tests and the sandbox's own files live there), never reached by a redirect.
+    A name is checked here by its spelling only; ``_download`` checks what it resolves to."""
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         return False
     try:
         address = ipaddress.ip_address(parsed.hostname.strip("[]"))
     except ValueError:
-        return loopback or parsed.hostname != "localhost"  # a name: its address is not ours to check
+        return loopback or parsed.hostname != "localhost"  # a name: see resolves_to_allowed
+    return _address_allowed(address, loopback=loopback)
+
+
+def _address_allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, loopback: bool) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped  # ::ffff:169.254.169.254 is 169.254.169.254
     if address.is_link_local or address.is_multicast or address.is_unspecified:
         return False
     if address.is_loopback or address.is_private or address.is_reserved:
         return loopback
+    return True
+
+
+async def _resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to (a module function, so tests can stand in for DNS)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [info[4][0] for info in infos]
+
+
+async def resolves_to_allowed(url: str, *, loopback: bool) -> bool:
+    """For a URL naming a host: whether every address the name resolves to may be fetched (a name
+    pointing at a metadata service, or at loopback behind a redirect, is refused like the address)."""
+    parsed = urlparse(url)
+    host = parsed.hostname or ""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True  # an address: fetchable() has checked it
+    except ValueError:
+        pass
+    try:
+        addresses = await _resolve(host, parsed.port or (443 if parsed.scheme == "https" else 80))
+    except OSError:
+        return True  # no such name: the fetch itself fails, in words
+    for text in addresses:
+        try:
+            address = ipaddress.ip_address(text.split("%", 1)[0])
+        except ValueError:
+            return False
+        if not _address_allowed(address, loopback=loopback):
+            return False
     return True
 
 
@@ -79,7 +117,7 @@ async def _download(url: str, what: str, http: httpx.AsyncClient) -> bytes:
     and refused at MAX_INPUT_BYTES (the cap holds whatever Content-Length says)."""
     loopback = is_local(url)
     for _ in range(MAX_REDIRECTS + 1):
-        if not fetchable(url, loopback=loopback):
+        if not fetchable(url, loopback=loopback) or not await resolves_to_allowed(url, loopback=loopback):
             raise BadInput(f"{what}: {url[:100]} is not an address the sandbox fetches")
         try:
             async with http.stream("GET", url, timeout=20.0, follow_redirects=False) as response:

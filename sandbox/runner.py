@@ -23,7 +23,7 @@ class RunningSandbox:
 
     @property
     def control_headers(self) -> dict[str, str]:
-        """What changing this sandbox's knobs, faults or credits needs (its own token)."""
+        """What this sandbox's controls (knobs, faults, credits, stats) need: its own token."""
         return {HEADER: self.config.control_token}
 
     @property

@@ -347,12 +347,10 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     def guarded(
         handler: Callable[[Request], Awaitable[Response]],
     ) -> Callable[[Request], Awaitable[Response]]:
-        """A control that changes the sandbox: only with its own token (reading stays open)."""
+        """A control of the sandbox (reading its knobs and counters too): only with its own token."""
 
         async def check(request: Request) -> Response:
-            if request.method not in ("GET", "HEAD") and not allowed(
-                request.headers.get(CONTROL_HEADER), engine.config.control_token
-            ):
+            if not allowed(request.headers.get(CONTROL_HEADER), engine.config.control_token):
                 return JSONResponse(
                     {
                         "error": f"this control needs the sandbox's own token in {CONTROL_HEADER} (see "
@@ -441,7 +439,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             Route("/media/{name}", media, methods=["GET", "HEAD"]),
             Route("/sandbox/config", guarded(sandbox_config), methods=["GET", "PATCH"]),
             Route("/sandbox/faults", guarded(sandbox_faults), methods=["POST", "DELETE"]),
-            Route("/sandbox/stats", sandbox_stats, methods=["GET"]),
+            Route("/sandbox/stats", guarded(sandbox_stats), methods=["GET"]),
             Route("/sandbox/credits", guarded(sandbox_credits), methods=["POST"]),
         ],
         lifespan=lifespan,

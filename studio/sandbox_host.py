@@ -50,13 +50,24 @@ def sandbox_id(config: AppConfig, base_url: str) -> str:
     return "sandbox" if port == _saved_port(config) else f"sandbox:{port}"
 
 
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code != 200:
+        try:
+            said = response.json().get("error", response.text)
+        except ValueError:
+            said = response.text
+        raise ValueError(said)
+    return response.json()
+
+
 def sandbox_knobs(base_url: str) -> dict[str, Any]:
-    return httpx.get(f"{base_url}/sandbox/config", timeout=5).json()
+    """The sandbox's demo knobs (a control: it takes the sandbox's own token, which this process knows
+    for the sandbox it serves, see ``sandbox.control``)."""
+    return _answer(httpx.get(f"{base_url}/sandbox/config", headers=control_headers(base_url), timeout=5))
 
 
 def set_sandbox_knobs(base_url: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Change the sandbox's demo knobs while it runs (task time, failure rates, latency …)."""
-    response = httpx.patch(f"{base_url}/sandbox/config", json=changes, headers=control_headers(base_url), timeout=5)
-    if response.status_code != 200:
-        raise ValueError(response.json().get("error", response.text))
-    return response.json()
+    return _answer(
+        httpx.patch(f"{base_url}/sandbox/config", json=changes, headers=control_headers(base_url), timeout=5)
+    )

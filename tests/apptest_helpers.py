@@ -18,6 +18,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block, Widget
 
+from sandbox.control import control_headers
+
 APP = Path(__file__).resolve().parent.parent / "app.py"
 _STARTED: list = []  # (engine, sandbox) of every app a test started
 
@@ -71,7 +73,9 @@ def service_url(at: AppTest) -> str:
 
 
 def sandbox_counters(at: AppTest) -> dict:
-    return httpx.get(f"{service_url(at)}/sandbox/stats").json()["counters"]
+    return httpx.get(f"{service_url(at)}/sandbox/stats", headers=control_headers(service_url(at))).json()[
+        "counters"
+    ]
 
 
 def creates(at: AppTest) -> int:

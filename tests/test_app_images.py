@@ -71,7 +71,9 @@ def test_gpt_image_variants_are_made_once_and_shown_in_a_grid(app, tmp_path):
     [row] = stored(tmp_path)
     assert row.status == Status.SUCCEEDED and len(row.files) == 3
     assert sum(1 for b in app.button if b.label == "Animate this") == 3
-    counters = httpx.get(f"{service_url(app)}/sandbox/stats").json()["counters"]
+    counters = httpx.get(
+        f"{service_url(app)}/sandbox/stats", headers=control_headers(service_url(app))
+    ).json()["counters"]
     assert counters.get("received_image") == 1
 
 

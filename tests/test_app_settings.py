@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from sandbox.control import control_headers
+
 from .apptest_helpers import (
     generate,
     new_app,
@@ -63,7 +65,11 @@ def test_a_custom_service_with_a_typed_key_connects_and_the_key_is_never_shown(
     generate(at, "a kite made with the typed key")  # the app's engine sends it with that key
 
     def accepted(_) -> int:
-        return httpx.get(f"{service.base_url}/sandbox/stats").json()["counters"].get("accepted_video", 0)
+        return (
+            httpx.get(f"{service.base_url}/sandbox/stats", headers=service.control_headers)
+            .json()["counters"]
+            .get("accepted_video", 0)
+        )
 
     run_until(at, accepted)
     assert accepted(at) == 1 and "1 video is being made" in sidebar_text(at)
@@ -98,7 +104,7 @@ def test_the_sandbox_knobs_change_the_running_sandbox(monkeypatch, tmp_path) -> 
     at.text_input[-1].set_value("nsfw, forbidden")
     next(b for b in at.button if b.label == "Apply").click()
     at.run()
-    knobs = httpx.get(f"{service_url(at)}/sandbox/config").json()
+    knobs = httpx.get(f"{service_url(at)}/sandbox/config", headers=control_headers(service_url(at))).json()
     assert knobs["task_seconds"] == 9 and knobs["blocklist"] == ["nsfw", "forbidden"]
 
 

@@ -93,7 +93,7 @@ def config(running: RunningSandbox, **changes: Any) -> httpx.Response:
         return httpx.patch(
             f"{running.base_url}/sandbox/config", headers=control_headers(running.base_url), json=changes
         )
-    return httpx.get(f"{running.base_url}/sandbox/config")
+    return httpx.get(f"{running.base_url}/sandbox/config", headers=running.control_headers)
 
 
 def model_status(running: RunningSandbox, model: str) -> dict[str, Any]:

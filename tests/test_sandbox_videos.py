@@ -156,5 +156,5 @@ def test_many_concurrent_submissions_are_all_accepted_once(make_sandbox) -> None
 
     ids, done = asyncio.run(burst())
     assert len(set(ids)) == 60 and all(t.status == "succeeded" for t in done)
-    stats = httpx.get(f"{running.base_url}/sandbox/stats").json()["counters"]
+    stats = httpx.get(f"{running.base_url}/sandbox/stats", headers=running.control_headers).json()["counters"]
     assert stats["accepted_video"] == 60 and stats["succeeded_video"] == 60
