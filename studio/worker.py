@@ -50,6 +50,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sandbox-url", help="also send and follow sandbox work on this running sandbox")
     parser.add_argument("--concurrency", type=int, default=16, help="creates in flight at once, per account")
     parser.add_argument("--health-seconds", type=float, default=30.0, help="how often to print a health line")
+    parser.add_argument(
+        "--poll-lease",
+        type=float,
+        default=EngineSettings.poll_lease,
+        help="seconds after a missed poll before another worker may take the task over",
+    )
+    parser.add_argument(
+        "--send-lease",
+        type=float,
+        default=EngineSettings.send_lease,
+        help="seconds a send stays this worker's; a send cut off by a crash is 'unknown' after it",
+    )
+    parser.add_argument(
+        "--copy-timeout",
+        type=float,
+        default=EngineSettings.copy_timeout,
+        help="the longest one copy of a finished file may take (a task being copied stays this "
+        "worker's 30 s longer)",
+    )
     parser.add_argument("--public-url", help="this worker's public address, for webhooks (SORA_PUBLIC_URL)")
     parser.add_argument("--webhook-port", type=int, help="the webhook receiver's port (SORA_WEBHOOK_PORT, 8599)")
     args = parser.parse_args(argv)
@@ -65,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         open_media(config.media_url, config.media_dir),
         settings=EngineSettings(
             sends_per_account=max(1, args.concurrency),
+            poll_lease=max(1.0, args.poll_lease),
+            send_lease=max(1.0, args.send_lease),
+            copy_timeout=max(1.0, args.copy_timeout),
             typical_seconds={"sandbox": config.sandbox_task_seconds},
         ),
     )

@@ -16,7 +16,7 @@ from PIL import Image
 from grsai_api import AsyncClient, Client
 from sandbox import RunningSandbox, SandboxConfig, serve_in_thread
 
-pytest_plugins = ["tests.databases"]
+pytest_plugins = ["tests.databases", "tests.buckets"]
 
 API_KEY = "sk-test-0123456789abcdef"
 FAST = dict(task_seconds=0.6, character_seconds=0.3, progress_interval=0.1, retry_after=0.0)
@@ -54,7 +54,7 @@ def client(sandbox: RunningSandbox) -> Iterator[Client]:
 
 
 def stats(running: RunningSandbox) -> dict:
-    return httpx.get(f"{running.base_url}/sandbox/stats").json()
+    return httpx.get(f"{running.base_url}/sandbox/stats", headers=running.control_headers).json()
 
 
 def counter(running: RunningSandbox, name: str) -> int:

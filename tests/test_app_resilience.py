@@ -91,5 +91,29 @@ def test_the_app_keeps_working_while_the_service_is_down_and_recovers(
     run_until(at, lambda a: len(a.get("video")) == 2, timeout=60)
     assert status_of(data, "a kite in a storm") == status_of(data, "a second kite") == Status.SUCCEEDED
     assert "Can't reach" not in texts(at) and "Waiting to send" not in texts(at)
-    counters = httpx.get(f"{back.base_url}/sandbox/stats").json()["counters"]
+    counters = httpx.get(f"{back.base_url}/sandbox/stats", headers=back.control_headers).json()["counters"]
     assert counters["received_video"] == 1  # the second kite, once; the first was never sent again
+
+
+def test_a_failing_fragment_or_dialog_shows_words_and_the_page_carries_on() -> None:
+    """Fragments and dialogs draw their own exceptions, traceback and all, out of the page guard's
+    reach (a Library link to generation 99999999999999999999999 did): each is guarded too."""
+    from streamlit.testing.v1 import AppTest
+
+    def script() -> None:
+        import streamlit as st
+
+        from components.guard import guarded
+
+        @st.fragment
+        @guarded
+        def broken() -> None:
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+
+        broken()
+        st.write("the rest of the page")
+
+    at = AppTest.from_function(script).run()
+    assert not at.exception
+    assert "Something went wrong here" in at.error[0].value and "SQLite" not in at.error[0].value
+    assert at.markdown[-1].value == "the rest of the page"

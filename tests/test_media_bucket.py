@@ -5,16 +5,13 @@ with their thumbnails, pages get presigned links (never paths), a batch's zip is
 from __future__ import annotations
 
 import io
-import socket
 import time
 import zipfile
 from datetime import timedelta
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from studio.batch import BatchService, plan_rows, read_table
 from studio.connection import sandbox_connection
@@ -25,45 +22,11 @@ from studio.media import BucketMedia, MediaError, MediaStore, open_media
 
 from .apptest_helpers import generate as generate_on_page
 from .apptest_helpers import new_app, run_until, stop_engines  # noqa: F401 - autouse: stops engines
+from .buckets import BUCKET
 from .conftest import png
 from .seed import drain
 
 FAST = {"task_seconds": 0.5, "progress_interval": 0.1, "render_profile": "light"}
-BUCKET = "studio-media"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    """A real S3-compatible server on loopback, for this module."""
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3(s3_server, monkeypatch):
-    """The usual AWS variables pointing at the test server, and an empty bucket."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "test-access",
-        "AWS_SECRET_ACCESS_KEY": "test-secret",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": s3_server,
-    }.items():
-        monkeypatch.setenv(name, value)
-    client = boto3.client("s3")
-    client.create_bucket(Bucket=BUCKET)
-    yield client
-    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
-        client.delete_object(Bucket=BUCKET, Key=item["Key"])
-    client.delete_bucket(Bucket=BUCKET)
 
 
 def keys(client, prefix: str = "") -> list[str]:
