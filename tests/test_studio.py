@@ -339,6 +339,29 @@ def test_one_engine_can_be_drained_again_in_a_new_event_loop(studio) -> None:
     assert [g.status for g in parts.store.get_many([first.id, second.id])] == [Status.SUCCEEDED] * 2
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_connections_the_server_drops_are_replaced_not_shown_as_errors(store, database_url) -> None:
+    """Issue 9: a restart or failover drops every connection in the pool; the next call gets a new
+    one instead of an OperationalError (a traceback, before the page guard)."""
+    first = store.add_generation({"prompt": "before the drop"}, service="sandbox", account="acct")[0]
+    assert store.get(first.id).prompt == "before the drop"  # the pool now holds a connection
+    killer = Store(database_url, run_migrations=False)
+    try:
+        with killer.engine.connect() as connection:
+            dropped = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).scalar()
+    finally:
+        killer.dispose()
+    assert dropped >= 1
+    assert store.get(first.id).prompt == "before the drop"
+    second = store.add_generation({"prompt": "after the drop"}, service="sandbox", account="acct")[0]
+    assert store.search(LibraryFilter(text="the drop"))[1] == 2 and second.id != first.id
+
+
 # -- the store's guarded writes ------------------------------------------------------------------
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_claims_skip_rows_another_engine_holds_instead_of_waiting_for_them(store) -> None:

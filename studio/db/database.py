@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,7 +34,12 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # Each process (a replica or a worker) keeps up to SORA_DB_POOL connections open, and as many
+    # again at a peak: a team sizes it so that replicas x workers x 2 stays under the server's
+    # max_connections. A connection the server dropped (a restart, a failover, an idle timeout) is
+    # found at checkout and replaced, and connections are renewed every half hour.
+    size = max(1, int(os.environ.get("SORA_DB_POOL", "10")))
+    return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=size, pool_recycle=1800)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
