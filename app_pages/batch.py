@@ -524,21 +524,36 @@ def results(batch, progress: BatchProgress) -> None:
             st.rerun()
     with download:
         ready = progress.succeeded
-        target = files.root / "exports" / f"batch-{batch_id}.zip"
-
-        def zip_bytes() -> bytes:
-            return service.write_zip(batch_id, target).read_bytes()
-
-        st.download_button(
-            f"Download zip ({ready} videos + manifest.csv)",
-            zip_bytes,
-            file_name=f"{batch.name.replace(' ', '-').lower()[:40] or 'batch'}-{batch_id}.zip",
-            mime="application/zip",
-            icon=":material/folder_zip:",
-            disabled=not ready,
-            on_click="ignore",
-            key="batch_zip",
-        )
+        zip_name = f"{batch.name.replace(' ', '-').lower()[:40] or 'batch'}-{batch_id}.zip"
+        if not files.gives_links:  # a folder: the zip is made when the button is pressed
+            st.download_button(
+                f"Download zip ({ready} videos + manifest.csv)",
+                lambda: files.read(service.export_zip(batch_id)),
+                file_name=zip_name,
+                mime="application/zip",
+                icon=":material/folder_zip:",
+                disabled=not ready,
+                on_click="ignore",
+                key="batch_zip",
+            )
+        else:  # a bucket: the zip is made there once, and the browser fetches it from the bucket
+            made = st.session_state.get("batch_zip_made", {}).get(batch_id)
+            if made is not None and made[1] == ready:
+                st.link_button(
+                    f"Download zip ({ready} videos + manifest.csv)",
+                    files.url(made[0]),
+                    icon=":material/folder_zip:",
+                )
+            elif st.button(
+                f"Make the zip ({ready} videos + manifest.csv)",
+                icon=":material/folder_zip:",
+                disabled=not ready,
+                key="batch_zip",
+            ):
+                with st.spinner("Putting the videos in one zip…"):
+                    relative = service.export_zip(batch_id)
+                st.session_state.setdefault("batch_zip_made", {})[batch_id] = (relative, ready)
+                st.rerun()
         st.download_button(
             "Manifest only (CSV)",
             lambda: service.manifest(batch_id).to_csv(index=False),  # made when clicked

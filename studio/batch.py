@@ -640,6 +640,15 @@ class BatchService(QueueingService):
         partial.replace(target)
         return target
 
+    def export_zip(self, batch_id: int) -> str:
+        """The zip written into the media store (``exports/batch-<id>.zip``, the bucket's when there
+        is one: built on disk, a video at a time, then stored), for a link or a download."""
+        relative = f"exports/batch-{batch_id}.zip"
+        staged = self.media.staging(relative)
+        self.write_zip(batch_id, staged)
+        self.media.commit(relative, staged)
+        return relative
+
 
 def _moderated(generation: Generation) -> bool:
     return (generation.failure_reason or "").endswith("moderation")

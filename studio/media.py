@@ -34,6 +34,8 @@ class MediaError(ValueError):
 
 
 class MediaStore:
+    gives_links = False  # whether ``url()`` gives browsers a link (a bucket) or nothing (a folder)
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
