@@ -22,7 +22,8 @@ from components.video import (
     status_badge,
     video_player,
 )
-from grsai_api import MODELS, GrsaiError
+from grsai_api import MODELS, GrsaiError, InvalidRequestError
+from studio.code import as_curl, as_python
 from studio.costs import credits_text
 from studio.db import KINDS, LibraryFilter, Status
 from studio.library import STATUS_LABELS, export_csv, page_frame
@@ -106,6 +107,14 @@ def detail(generation_id: int) -> None:
             preview = files.preview(generation.image_ref)
             if preview is not None:
                 st.image(preview, width=160)
+        with st.expander("Copy as code", icon=":material/code:"):
+            st.caption("This request, to run again outside the studio. The key is read from $GRSAI_API_KEY.")
+            python, curl = st.tabs(["Python", "cURL"])
+            try:
+                python.code(as_python(generation, conn.base_url), language="python")
+                curl.code(as_curl(generation, conn.base_url), language="bash")
+            except InvalidRequestError as exc:  # a row from before a model changed its fields
+                st.caption(f"This request cannot be written as code today: {plain(exc.message)}")
     st.divider()
     actions = st.columns(5)
     if actions[0].button(

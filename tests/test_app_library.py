@@ -228,3 +228,16 @@ def test_create_character_from_an_older_video_lands_on_its_form_with_a_search(li
     widget(at, "characters_search").set_value("no such words anywhere")
     at.run()
     assert "No finished Sora 2 videos match." in texts(at)
+
+
+def test_a_generation_copies_as_python_and_curl_without_the_key(library) -> None:
+    at, store = library
+    newest = store.search(LibraryFilter(statuses=("succeeded",)), limit=1)[0][0]
+    at.query_params["generation"] = str(newest.id)
+    at.run()
+    codes = [c.value for c in at.code]
+    python = next(c for c in codes if "from grsai_api import Client" in c)
+    curl = next(c for c in codes if c.startswith("curl "))
+    assert repr(newest.prompt) in python and 'os.environ["GRSAI_API_KEY"]' in python
+    assert "$GRSAI_API_KEY" in curl and "/v1/video/sora-video" in curl
+    assert "sk-" not in python + curl  # a key never appears, only its variable
