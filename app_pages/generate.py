@@ -12,6 +12,7 @@ from PIL import Image, UnidentifiedImageError
 
 from components.guard import guarded
 from components.model_picker import model_down, model_picker
+from components.moderation_hints import moderation_hints
 from components.resources import (
     connection,
     credits_for,
@@ -158,6 +159,7 @@ with form:
         placeholder="A bottle of sparkling lemonade on a sunny café table, slow push-in, shallow depth of field",
         help="Say what is seen and how the camera moves. Up to 5,000 characters.",
     )
+    moderation_hints(prompt or "", conn)
     typed = len((prompt or "").strip())
     if typed > MAX_PROMPT_CHARS:
         st.error(

@@ -10,6 +10,7 @@ import streamlit as st
 
 from components.guard import guarded
 from components.model_picker import model_down, model_picker
+from components.moderation_hints import moderation_hints
 from components.resources import (
     connection,
     credits_for,
@@ -58,6 +59,7 @@ with form:
         placeholder="A glass bottle of cold-brew coffee on a marble counter, soft morning light, product shot",
         help="Say what is seen, the light and the style. Up to 5,000 characters.",
     )
+    moderation_hints(prompt or "", conn)
     slots = {"prompt": st.empty()}
     if st.session_state.get("images_aspect_ratio") not in spec.aspect_ratios:
         st.session_state["images_aspect_ratio"] = spec.aspect_ratios[0]

@@ -264,3 +264,22 @@ def test_recent_prompts_can_be_picked_again(app) -> None:
     app.run()
     click(app, "a teapot pouring itself")
     assert widget(app, "generate_prompt").value == "a teapot pouring itself"
+
+
+def test_words_that_got_prompts_refused_before_are_pointed_out_but_never_block(app, tmp_path) -> None:
+    """Issue 12, moderation help: after "a graphite statue covered in gore" is refused, a new prompt
+    with "graphite" says so under the prompt, and known themes are named with a suggestion; the
+    prompt is still sent when the person chooses to."""
+    generate(app, "a graphite statue covered in gore")
+    run_until(app, lambda at: at.error)
+    generate(app, "a sunny statue garden")  # accepted words are not blamed
+    run_until(app, lambda at: len(at.get("video")) == 1)
+    widget(app, "generate_prompt").set_value("a graphite owl next to Mickey Mouse in a sunny garden")
+    app.run()
+    hints = [c.value for c in app.caption if ":material/shield:" in c.value]
+    assert any("“graphite” was in 1 of your prompts the service refused before" in h for h in hints), hints
+    assert any("Mickey Mouse" in h and "original" in h for h in hints), hints
+    assert not any("statue" in h or "sunny" in h or "garden" in h for h in hints), hints
+    before = creates(app)
+    click(app, "Generate")  # a hint explains; it never blocks
+    run_until(app, lambda at: creates(at) == before + 1)

@@ -169,6 +169,32 @@ class GenerationQueries(Database):
             Generation.service == service, Generation.account == account, Generation.batch_id.is_(None)
         )
 
+    def newest_refusal(self, service: str, account: str | None) -> int:
+        """The id of an account's newest input refusal (0: none), so its history is read again only
+        when there is something new in it."""
+        with self.session() as session:
+            return session.scalar(
+                select(func.max(Generation.id)).where(
+                    Generation.service == service,
+                    Generation.account == account,
+                    Generation.failure_reason.in_(("input_moderation", "violation")),
+                )
+            ) or 0
+
+    def moderation_history(self, service: str, account: str | None, limit: int = 200) -> tuple[list[str], list[str]]:
+        """An account's prompts the service refused at input (newest ``limit``), and its accepted ones."""
+        base = select(Generation.prompt).where(Generation.service == service, Generation.account == account)
+        with self.session() as session:
+            refused = session.scalars(
+                base.where(Generation.failure_reason.in_(("input_moderation", "violation")))
+                .order_by(Generation.id.desc())
+                .limit(limit)
+            ).all()
+            accepted = session.scalars(
+                base.where(Generation.status == Status.SUCCEEDED).order_by(Generation.id.desc()).limit(limit * 5)
+            ).all()
+        return list(refused), list(accepted)
+
     def recent_for(
         self, service: str, account: str | None, limit: int = 6, makes: tuple[str, ...] = ()
     ) -> list[Generation]:
