@@ -41,6 +41,15 @@ if seen.empty:
     st.stop()
 
 daily = seen.daily()
+days_shown = sorted(daily["day"].unique())
+DAY = alt.X(  # one band a day, in order; a few days stay slim bars, not walls
+    "shown:O",
+    title=None,
+    sort=[f"{d:%d %b}" for d in days_shown],
+    axis=alt.Axis(labelAngle=0),
+    scale=alt.Scale(paddingInner=0.3, paddingOuter=min(1.0, max(0.1, 1.2 - 0.2 * len(days_shown)))),
+)
+daily["shown"] = [f"{d:%d %b}" for d in daily["day"]]
 left, right = st.columns(2, gap="large")
 with left:
     st.subheader("Credits spent per day")
@@ -48,10 +57,10 @@ with left:
         alt.Chart(daily)
         .mark_bar()
         .encode(
-            x=alt.X("day:T", title=None),
+            x=DAY,
             y=alt.Y("sum(credits):Q", title="Credits"),
             color=alt.Color("model:N", title="Model"),
-            tooltip=["day:T", "model:N", alt.Tooltip("sum(credits):Q", format=",")],
+            tooltip=[alt.Tooltip("shown:O", title="Day"), "model:N", alt.Tooltip("sum(credits):Q", format=",")],
         ),
         width="stretch",
     )
@@ -65,22 +74,24 @@ with left:
     )
 with right:
     st.subheader("Made per day")
-    made = daily.groupby(["day", "makes"], as_index=False)["made"].sum()
+    made = daily.groupby(["day", "shown", "makes"], as_index=False)["made"].sum()
     st.altair_chart(
         alt.Chart(made)
-        .mark_line(point=True)
+        .mark_bar()
         .encode(
-            x=alt.X("day:T", title=None),
+            x=DAY,
             y=alt.Y("made:Q", title="Finished"),
             color=alt.Color("makes:N", title=None),
-            tooltip=["day:T", "makes:N", "made:Q"],
+            xOffset="makes:N",
+            tooltip=[alt.Tooltip("shown:O", title="Day"), "makes:N", "made:Q"],
         ),
         width="stretch",
     )
     totals = made.groupby("makes")["made"].sum()
     busiest = made.groupby("day")["made"].sum()
+    videos, images = int(totals.get("videos", 0)), int(totals.get("images", 0))
     st.caption(
-        f"{int(totals.get('videos', 0)):,} videos and {int(totals.get('images', 0)):,} images"
+        f"{videos:,} video{'' if videos == 1 else 's'} and {images:,} image{'' if images == 1 else 's'}"
         + (f"; the busiest day was {busiest.idxmax():%d %b} ({int(busiest.max()):,})." if busiest.max() else ".")
     )
 
@@ -145,8 +156,12 @@ with left:
         st.caption("The service did not say how many credits are left, so the line cannot be drawn.")
     else:
         st.altair_chart(
-            alt.Chart(balance).mark_area(opacity=0.4, line=True).encode(
-                x=alt.X("day:T", title=None), y=alt.Y("left:Q", title="Credits left"), tooltip=["day:T", "left:Q"]
+            alt.Chart(balance.assign(shown=[f"{d:%d %b}" for d in balance["day"]]))
+            .mark_line(point=True)
+            .encode(
+                x=DAY,
+                y=alt.Y("left:Q", title="Credits left", scale=alt.Scale(zero=False), axis=alt.Axis(format=",d")),
+                tooltip=[alt.Tooltip("shown:O", title="Day"), alt.Tooltip("left:Q", format=",")],
             ),
             width="stretch",
         )
