@@ -182,6 +182,6 @@ if current.is_sandbox:
 st.subheader("Storage")
 totals = library.totals()
 url = library.engine.url.render_as_string(hide_password=True)
-st.markdown(
-    f"- Database: `{url}`\n- Media folder: `{config.media_dir}`\n- {totals['count']:,} generations stored"
-)
+place = f"Media bucket: `{config.media_url}`" if config.media_url else f"Media folder: `{config.media_dir}`"
+count = totals["count"]
+st.markdown(f"- Database: `{url}`\n- {place}\n- {count:,} generation{'' if count == 1 else 's'} stored")
