@@ -55,6 +55,7 @@ take_handoff("generate")
 st.session_state.setdefault("generate_one_offs", [])
 st.session_state.setdefault("generate_carried", [])  # images brought from another model or page
 conn, library, files = connection(), store(), media()
+MAX_OUTPUT_RETRIES = 3
 board = model_board(conn)
 
 
@@ -421,6 +422,15 @@ with form:
         st.warning(
             "There are not enough credits left for this video.", icon=":material/account_balance_wallet:"
         )
+    retries = st.number_input(
+        "If the finished video is refused by moderation, try again up to this many times",
+        min_value=0,
+        max_value=MAX_OUTPUT_RETRIES,
+        value=0,
+        key="generate_output_retries",
+        help="A video refused after it was made is refunded, so a new try costs only if it is kept. "
+        "Off by default: the same prompt is often refused again.",
+    )
     clicked = st.button(
         "Generate", type="primary", icon=":material/auto_awesome:", width="stretch", disabled=down
     )
@@ -468,7 +478,9 @@ with form:
         else:
             try:
                 generation, created = generation_service().queue(
-                    params, request_key=request_key("generate", fingerprint)
+                    params,
+                    request_key=request_key("generate", fingerprint, int(retries)),
+                    output_retries=int(retries),
                 )
             except InvalidRequestError as exc:
                 slot = slots.get(

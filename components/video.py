@@ -107,7 +107,11 @@ def download_button(generation: Generation, media: MediaStore, *, key: str) -> N
 
 def failure_note(generation: Generation) -> None:
     if generation.status == "failed":
-        st.error(explain_failure(generation.failure_reason, generation.error), icon=":material/block:")
+        words = explain_failure(generation.failure_reason, generation.error)
+        if generation.failure_reason == "output_moderation" and generation.output_retries > 0:
+            more = generation.output_retries
+            words += f" It is being made again by itself ({more} more {'try' if more == 1 else 'tries'} at most)."
+        st.error(words, icon=":material/block:")
     elif generation.status == "unknown":
         st.warning(
             "We could not tell whether the service received this request, so it was not sent again "

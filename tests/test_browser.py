@@ -208,11 +208,11 @@ def test_remix_plays_the_original_and_the_remix_side_by_side(page, tmp_path_fact
     page.evaluate(f"() => {{ {pair}[0].currentTime = 1.5; }}")  # moving the original moves the remix
     page.wait_for_function(f"() => {pair}.every(v => Math.abs(v.currentTime - 1.5) < 0.1)", timeout=10_000)
     page.evaluate(f"() => {pair}[0].play()")  # and playing one plays both, together
-    together = page.wait_for_function(
-        f"() => {{ const [a, b] = {pair}; return !a.paused && !b.paused && a.currentTime > 2 && [a.currentTime, b.currentTime]; }}",
-        timeout=10_000,
-    ).json_value()
-    assert abs(together[0] - together[1]) < 0.3
+    page.wait_for_function(  # (a loaded machine may stutter: they must come together, not start together)
+        f"() => {{ const [a, b] = {pair}; return !a.paused && !b.paused && a.currentTime > 2"
+        " && Math.abs(a.currentTime - b.currentTime) < 0.3; }",
+        timeout=20_000,
+    )
     page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "remix.png"), full_page=True)
 
 

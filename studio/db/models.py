@@ -88,6 +88,8 @@ class Generation(TaskColumns, Base):
     thumb_path: Mapped[str | None] = mapped_column(String(300), default=None)
     hidden: Mapped[bool] = mapped_column(default=False)  # hidden from Generate's list; still followed
     resend_of: Mapped[int | None] = mapped_column(default=None)  # an unknown send the person sent again
+    output_retries: Mapped[int] = mapped_column(default=0)  # tries left if the finished video is refused
+    retry_of: Mapped[int | None] = mapped_column(default=None)  # the refused attempt this one tries again
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), default=None)
     batch_row: Mapped[int | None] = mapped_column(default=None)
 

@@ -42,6 +42,29 @@ def owned_by(model: TaskModel, held: Sequence[Held], adopt_services: Iterable[st
     return or_(*pairs) if pairs else false()
 
 
+RETRIED_COLUMNS = (
+    "kind", "prompt", "aspect_ratio", "duration", "size", "model", "image_ref", "remix_target_id",
+    "characters", "options", "service", "account",
+)  # fmt: skip
+
+
+def _retry_output_refusal(session, row_id: int) -> None:
+    """A single generation whose finished video was refused (and refunded) and that asked for
+    retries: queue the next attempt in the same transaction as the refusal, so it is made once."""
+    refused = session.get(Generation, row_id)
+    if refused is None or refused.batch_id is not None or refused.output_retries <= 0:
+        return
+    session.add(
+        Generation(
+            **{name: getattr(refused, name) for name in RETRIED_COLUMNS},
+            status=Status.QUEUED,
+            output_retries=refused.output_retries - 1,
+            retry_of=refused.id,
+            request_key=f"{refused.request_key}/retry" if refused.request_key else None,
+        )
+    )
+
+
 def _unlocked(model: TaskModel, *conditions):
     """The ids meeting ``conditions`` that no other transaction holds: on PostgreSQL ``FOR UPDATE
     SKIP LOCKED``, so engines claiming at once each take other rows instead of queueing behind one
@@ -356,6 +379,8 @@ class TaskQueries(Database):
             result = session.execute(
                 update(model).where(model.id == row_id, model.status.in_(list(expect))).values(**values)
             )
+            if result.rowcount and model is Generation and values.get("failure_reason") == "output_moderation":
+                _retry_output_refusal(session, row_id)
         return bool(result.rowcount)
 
     def by_task_id(self, task_id: str) -> TaskRow | None:
