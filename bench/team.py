@@ -129,9 +129,9 @@ class Team:
                 process.kill()
 
 
-def start_batches(replica_urls: list[str], rows_each: int, tag: str) -> list[str]:
+def start_batches(replica_urls: list[str], rows_each: int, tag: str, store: Store) -> list[str]:
     """One batch of ``rows_each`` rows from each replica's Batch page, in Chromium: the pages' own
-    services queue them. Returns every prompt sent."""
+    services queue them (each batch is waited for in the store). Returns every prompt sent."""
     from playwright.sync_api import sync_playwright
 
     prompts: list[str] = []
@@ -150,13 +150,20 @@ def start_batches(replica_urls: list[str], rows_each: int, tag: str) -> list[str
                 box.press("Tab")
                 start = page.get_by_role("button", name=f"Start · {rows_each:,} videos")
                 start.click(timeout=60_000)
-                page.get_by_text(f"of {rows_each:,} done").first.wait_for(timeout=60_000)
+                wait_for(lambda m=mine: queued(store, m) == len(m), 60, f"replica {number}'s batch in the store")
                 prompts += mine
                 page.close()
                 print(f"  replica {number}: batch of {rows_each} started", file=sys.stderr, flush=True)
         finally:
             browser.close()
     return prompts
+
+
+def queued(store: Store, prompts: list[str]) -> int:
+    from sqlalchemy import func, select
+
+    with store.session() as session:
+        return session.scalar(select(func.count()).select_from(Generation).where(Generation.prompt.in_(prompts)))
 
 
 def library_counts(replica_urls: list[str]) -> list[str]:
@@ -251,7 +258,9 @@ def main() -> None:  # pragma: no cover - a measurement, run by hand
     )  # fmt: skip
     boto3.client("s3").create_bucket(Bucket="bench-media")
     sandbox = serve_in_thread(
-        SandboxConfig(data_dir=folder / "sandbox", task_seconds=3.0, progress_interval=0.5, render_profile="light")
+        SandboxConfig(
+            data_dir=folder / "sandbox", task_seconds=3.0, progress_interval=0.5, render_profile="light", credits=10**9
+        )
     )
     try:
         print("generations  workers  creates  unknown  polls/task(median)  duplicate downloads  seconds")
@@ -267,7 +276,7 @@ def main() -> None:  # pragma: no cover - a measurement, run by hand
                         team.start_worker()
                     print(f"  {size} x {workers}: replicas and workers up", file=sys.stderr, flush=True)
                     began = time.monotonic()
-                    prompts = start_batches(urls, size // args.replicas, f"bench {size}x{workers}")
+                    prompts = start_batches(urls, size // args.replicas, f"bench {size}x{workers}", store)
                     wait_for(lambda s=store, p=prompts: all_final(s, p), 3600, "every generation to end", every=1.0)
                     seconds = time.monotonic() - began
                     print(f"  {size} x {workers}: all ended", file=sys.stderr, flush=True)
