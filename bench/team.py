@@ -101,13 +101,18 @@ class Team:
     def start_worker(self) -> str:
         """A worker; returns its engine id (its first health line says it)."""
         name = f"worker{len(self.workers)}"
+        log = self.folder / f"{name}.log"
         process = subprocess.Popen(
             [sys.executable, "-m", "studio.worker", "--health-seconds", "5", *self.worker_args],
-            cwd=self.folder, env=self.env(name), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            cwd=self.folder, env=self.env(name), stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
         )  # fmt: skip
         import json
 
-        first = json.loads(process.stdout.readline())
+        line = process.stdout.readline()
+        if not line:  # it stopped before saying it started: say why
+            process.wait(timeout=30)
+            raise AssertionError(f"{name} stopped ({process.returncode}): {log.read_text()[-2000:]}")
+        first = json.loads(line)
         assert first.get("state") == "started", first
         self.workers.append((first["worker"], process))
         return first["worker"]
