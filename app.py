@@ -32,10 +32,14 @@ page = st.navigation(
 )
 current = connection()
 st.session_state["connection"] = current
-task_engine().hold(current)  # the engine sends and follows this account's work with this key
 try:
+    task_engine().hold(current)  # the engine sends and follows this account's work with this key
     page.run()
 except Exception:  # noqa: BLE001 - a page's bug must never show a traceback to the person using it
     show_failure(f"page {page.title}")
-# The sidebar comes after the page, so it shows what this run queued.
-render_sidebar(current, store())
+# The sidebar comes after the page, so it shows what this run queued; it is guarded the same way.
+with st.sidebar:
+    try:
+        render_sidebar(current, store())
+    except Exception:  # noqa: BLE001 - the sidebar must never show a traceback either
+        show_failure("the sidebar")

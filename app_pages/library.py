@@ -43,10 +43,16 @@ def open_detail(generation_id: int) -> None:
 def close_detail() -> None:
     st.query_params.pop("generation", None)
     st.session_state.pop("library_confirm_delete", None)
+    # a new table widget: the row stays unselected, so clicking it again opens it again
+    st.session_state["library_table_round"] = st.session_state.get("library_table_round", 0) + 1
+
+
+def table_key() -> str:
+    return f"library_table_{st.session_state.get('library_table_round', 0)}"
 
 
 def table_selected() -> None:
-    rows = st.session_state["library_table"].selection.rows
+    rows = st.session_state[table_key()].selection.rows
     if rows:
         open_detail(int(st.session_state["library_table_ids"][rows[0]]))
 
@@ -201,7 +207,7 @@ def table(rows) -> None:
     st.dataframe(
         frame.drop(columns=["id"]),
         hide_index=True,
-        key="library_table",
+        key=table_key(),
         on_select=table_selected,
         selection_mode="single-row",
         row_height=60,

@@ -117,3 +117,18 @@ def test_a_failing_fragment_or_dialog_shows_words_and_the_page_carries_on() -> N
     assert not at.exception
     assert "Something went wrong here" in at.error[0].value and "SQLite" not in at.error[0].value
     assert at.markdown[-1].value == "the rest of the page"
+
+
+def test_a_failing_sidebar_shows_words_not_a_traceback(monkeypatch, tmp_path) -> None:
+    """The sidebar is drawn after the page, outside the page's guard: a store that fails there (an
+    old data folder, a database gone) showed a traceback on every page."""
+    import components.sidebar
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no such column: generations.output_retries")
+
+    monkeypatch.setattr(components.sidebar, "render_sidebar", broken)
+    at = new_app(monkeypatch, tmp_path / "data")
+    assert not at.exception
+    assert any("Something went wrong here" in e.value for e in at.sidebar.error)
+    assert any(w.key == "generate_prompt" for w in at.text_area)  # the page itself still works

@@ -113,3 +113,39 @@ def test_fresh_database_url_makes_separate_databases(fresh_database_url: Callabl
             store_b.dispose()
     with pytest.raises(ValueError, match="unknown database kind"):
         fresh_database_url("mysql")
+
+
+def test_a_store_at_an_older_revision_is_upgraded_to_the_newest_with_nothing_lost(database_url) -> None:
+    """A data folder made by the previous release (revision 0003) is brought to the newest one when
+    the app starts: a HEAD constant that fell behind the scripts once left such stores unmigrated
+    ("no such column generations.output_retries" on every page)."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from studio.db import LibraryFilter, Store
+    from studio.db.database import MIGRATIONS, head_revision
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+        connection.execute(
+            text(
+                "INSERT INTO generations (kind, prompt, aspect_ratio, duration, size, model, status, service, "
+                "progress, cost, polls, poll_failures, hidden, created_at) VALUES ('text', 'made last release', "
+                "'16:9', 10, 'small', 'sora-2', 'succeeded', 'sandbox', 100, 1600, 3, 0, false, CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.commit()
+    engine.dispose()
+    store = Store(database_url)
+    try:
+        with store.engine.connect() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
+        [kept] = store.search(LibraryFilter())[0]
+        assert (kept.prompt, kept.cost, kept.output_retries, kept.retry_of) == ("made last release", 1600, 0, None)
+    finally:
+        store.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, event, inspect, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,7 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from .models import Base
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0003"
 _ADVISORY_LOCK = 0x50A2_5707  # PostgreSQL: one migration at a time across processes
 
 
@@ -82,11 +83,18 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+@functools.cache
+def head_revision() -> str:
+    """The newest migration, read from the scripts themselves (a constant here once fell behind
+    them: stores at the old head were never upgraded)."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
 def migrate(engine: Engine) -> None:
     """Bring the database to the newest shape. A store made before migrations existed (it has the
     tables but no version) is taken as revision 0001 and upgraded from there: nothing is lost."""
     with _migration_lock(engine) as connection:
-        if current_revision(connection) == HEAD:
+        if current_revision(connection) == head_revision():
             return
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
