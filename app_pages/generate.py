@@ -422,15 +422,16 @@ with form:
         st.warning(
             "There are not enough credits left for this video.", icon=":material/account_balance_wallet:"
         )
-    retries = st.number_input(
-        "If the finished video is refused by moderation, try again up to this many times",
-        min_value=0,
-        max_value=MAX_OUTPUT_RETRIES,
-        value=0,
-        key="generate_output_retries",
-        help="A video refused after it was made is refunded, so a new try costs only if it is kept. "
-        "Off by default: the same prompt is often refused again.",
-    )
+    with st.expander("If the finished video is refused", icon=":material/replay:"):
+        retries = st.number_input(
+            "Try again by itself, up to this many times",
+            min_value=0,
+            max_value=MAX_OUTPUT_RETRIES,
+            value=0,
+            key="generate_output_retries",
+            help="A video refused by moderation after it was made is refunded, so a new try costs only "
+            "if it is kept. Off by default: the same prompt is often refused again.",
+        )
     clicked = st.button(
         "Generate", type="primary", icon=":material/auto_awesome:", width="stretch", disabled=down
     )

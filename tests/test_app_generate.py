@@ -283,3 +283,9 @@ def test_words_that_got_prompts_refused_before_are_pointed_out_but_never_block(a
     before = creates(app)
     click(app, "Generate")  # a hint explains; it never blocks
     run_until(app, lambda at: creates(at) == before + 1)
+
+
+def test_asking_for_retries_of_a_refused_video_is_kept_with_the_request(app, tmp_path) -> None:
+    generate(app, "a kite that may be refused", generate_output_retries=2)
+    [row] = [g for g in stored(tmp_path) if g.prompt == "a kite that may be refused"]
+    assert row.output_retries == 2 and row.retry_of is None
