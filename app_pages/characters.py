@@ -34,6 +34,17 @@ def create(action, slot) -> None:
         st.rerun()
 
 
+def create_button(key: str) -> bool:
+    """The one "Create character" button of each way to make one, with its price."""
+    return st.button(
+        f"Create character · {credits_text(character_cost())}",
+        type="primary",
+        icon=":material/face:",
+        key=key,
+        disabled=sora_down,
+    )
+
+
 st.title("Characters")
 st.caption("Cameo: make a character once from a short clip, then put it in any video by its @name.")
 sora_down = model_board(conn).is_down("sora-2")
@@ -101,13 +112,7 @@ with from_clip:
                 "Name", key="characters_clip_label", placeholder="e.g. Mascot in a red hat", max_chars=120
             )
             slot = st.empty()
-            if st.button(
-                f"Create character · {credits_text(character_cost())}",
-                type="primary",
-                icon=":material/face:",
-                key="characters_create_clip",
-                disabled=sora_down,
-            ):
+            if create_button("characters_create_clip"):
                 key = request_key(
                     "characters", "clip", clip_url or hashlib.sha256(clip).hexdigest(), start, end, label
                 )
@@ -137,13 +142,7 @@ with from_video:
                 max_chars=120,
             )
             slot = st.empty()
-            if st.button(
-                f"Create character · {credits_text(character_cost())}",
-                type="primary",
-                icon=":material/face:",
-                key="characters_create_video",
-                disabled=sora_down,
-            ):
+            if create_button("characters_create_video"):
                 key = request_key("characters", "video", chosen.id, start, end, label)
                 create(lambda: service.from_video(chosen.id, start, end, label=label, request_key=key), slot)
     with st.expander(

@@ -3,18 +3,16 @@ filters. Each chart has its reading underneath, in one line."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from components.resources import connection, credits_for, store
-from components.video import browser_zone
+from components.video import browser_zone, clock
 from grsai_api import MODELS
 from studio.costs import format_credits
 from studio.db import KINDS, LibraryFilter
-from studio.insights import Insights, clock
+from studio.insights import Insights
 from studio.library import KIND_LABELS
 
 conn, library = connection(), store()
@@ -151,7 +149,7 @@ left, right = st.columns(2, gap="large")
 with left:
     st.subheader("Credits left over time")
     now_left = credits_for(conn)
-    balance = seen.credits_left(now_left, datetime.now(UTC))
+    balance = seen.credits_left(now_left)
     if balance.empty:
         st.caption("The service did not say how many credits are left, so the line cannot be drawn.")
     else:

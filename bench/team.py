@@ -12,6 +12,7 @@ Chromium; the sandbox counts creates per prompt, polls per task and downloads pe
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -25,6 +26,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
+from sqlalchemy import func, select
 
 from sandbox.control import control_headers
 from studio.db import Generation, Status, Store
@@ -106,8 +108,6 @@ class Team:
             [sys.executable, "-m", "studio.worker", "--health-seconds", "5", *self.worker_args],
             cwd=self.folder, env=self.env(name), stdout=subprocess.PIPE, stderr=log.open("w"), text=True,
         )  # fmt: skip
-        import json
-
         line = process.stdout.readline()
         if not line:  # it stopped before saying it started: say why
             process.wait(timeout=30)
@@ -164,11 +164,13 @@ def start_batches(replica_urls: list[str], rows_each: int, tag: str, store: Stor
     return prompts
 
 
-def queued(store: Store, prompts: list[str]) -> int:
-    from sqlalchemy import func, select
-
+def queued(store: Store, prompts: list[str], *statuses: Status) -> int:
+    """How many of these prompts' rows the store holds (in ``statuses``, when given)."""
+    query = select(func.count()).select_from(Generation).where(Generation.prompt.in_(prompts))
+    if statuses:
+        query = query.where(Generation.status.in_(statuses))
     with store.session() as session:
-        return session.scalar(select(func.count()).select_from(Generation).where(Generation.prompt.in_(prompts)))
+        return session.scalar(query)
 
 
 def library_counts(replica_urls: list[str]) -> list[str]:
@@ -219,24 +221,13 @@ def tally(store: Store, service_url: str, sandbox_folder: Path | None, prompts: 
     stats = httpx.get(
         f"{service_url}/sandbox/stats", headers=control_headers(service_url, sandbox_folder), timeout=30
     ).json()
-    wanted = set(prompts)
-    with store.session() as session:
-        from sqlalchemy import select
-
-        rows = [r for r in session.scalars(select(Generation)) if r.prompt in wanted]
+    with store.session() as session:  # only these prompts' rows, chosen by the database
+        rows = list(session.scalars(select(Generation).where(Generation.prompt.in_(prompts))))
     return Tally(rows, Counter(stats["creates_by_prompt"]), stats["polls_by_task"], stats["downloads_by_name"])
 
 
 def all_final(store: Store, prompts: list[str]) -> bool:
-    wanted = set(prompts)
-    with store.session() as session:
-        from sqlalchemy import func, select
-
-        left = session.scalar(
-            select(func.count()).select_from(Generation).where(Generation.prompt.in_(wanted), Generation.status.in_(ACTIVE))
-        )
-        made = session.scalar(select(func.count()).select_from(Generation).where(Generation.prompt.in_(wanted)))
-    return made == len(prompts) and left == 0
+    return queued(store, prompts) == len(prompts) and queued(store, prompts, *ACTIVE) == 0
 
 
 def main() -> None:  # pragma: no cover - a measurement, run by hand

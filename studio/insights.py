@@ -5,11 +5,10 @@ pandas for the Insights page's charts and their one-line readings."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import and_, case, extract, func, select, true
+from sqlalchemy import and_, case, extract, func, select
 
 from grsai_api import MODELS
 
@@ -47,11 +46,6 @@ def _seconds(store: Store):
     return (func.julianday(Generation.finished_at) - func.julianday(Generation.submitted_at)) * 86400.0
 
 
-def _where(store: Store, wanted: LibraryFilter):
-    clause = store._filtered(wanted).whereclause  # the Library's own filters
-    return clause if clause is not None else true()
-
-
 @dataclass
 class Insights:
     """The aggregates for one filter (dates in the browser's zone, models, kinds)."""
@@ -64,7 +58,7 @@ class Insights:
 
     @classmethod
     def load(cls, store: Store, wanted: LibraryFilter) -> Insights:
-        where = _where(store, wanted)
+        where = store.filter_clause(wanted)  # the Library's own filters
         hour = _hour(store, Generation.created_at).label("hour")
         seconds = _seconds(store)
         bucket = (func.round(seconds / BUCKET_SECONDS) * BUCKET_SECONDS).label("bucket")
@@ -153,7 +147,7 @@ class Insights:
             rows.append({"model": model_name(model), "size": size, "q1": at(0.25), "median": at(0.5), "q3": at(0.75), "made": total})
         return pd.DataFrame(rows, columns=["model", "size", "q1", "median", "q3", "made"])
 
-    def credits_left(self, now_left: int | None, now: datetime) -> pd.DataFrame:
+    def credits_left(self, now_left: int | None) -> pd.DataFrame:
         """day, left: the balance at each day's end, worked back from today's by what was spent
         since (top-ups are not known to the studio)."""
         daily = self.daily().groupby("day", as_index=False)["credits"].sum().sort_values("day")
@@ -163,7 +157,3 @@ class Insights:
         daily["left"] = now_left + spent_after
         return daily[["day", "left"]]
 
-
-def clock(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
-    return f"{seconds // 60}:{seconds % 60:02d}"

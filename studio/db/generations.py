@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from grsai_api import MODELS
@@ -240,6 +240,11 @@ class GenerationQueries(Database):
                 or_(Generation.pid.in_(f.family_pids), Generation.remix_target_id.in_(f.family_pids))
             )
         return query
+
+    def filter_clause(self, f: LibraryFilter):
+        """The Library's filter as a WHERE clause, for queries of their own (Insights' aggregates)."""
+        clause = self._filtered(f).whereclause
+        return clause if clause is not None else true()
 
     def search(self, f: LibraryFilter, *, offset: int = 0, limit: int = 24) -> tuple[list[Generation], int]:
         """One page of generations, newest first, and how many match in all."""
