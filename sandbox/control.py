@@ -61,8 +61,14 @@ def remember(base_url: str, token: str) -> None:
     _in_process[_where(base_url)] = token
 
 
+def forget(base_url: str) -> None:
+    """A sandbox of this process stopped: its port may be taken by another sandbox with another token."""
+    _in_process.pop(_where(base_url), None)
+
+
 def control_headers(base_url: str, data_dir: Path | None = None) -> dict[str, str]:
-    """The header that lets this process control the sandbox at ``base_url``: a sandbox served from
-    this process, else the token file in ``data_dir``. Empty when neither knows it."""
-    token = _in_process.get(_where(base_url)) or (read_token(data_dir) if data_dir else None)
+    """The header that lets this process control the sandbox at ``base_url``: the token file in
+    ``data_dir`` when given (the sandbox serving that folder), else a sandbox served from this
+    process. Empty when neither knows it."""
+    token = (read_token(data_dir) if data_dir else None) or _in_process.get(_where(base_url))
     return {HEADER: token} if token else {}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from .config import SandboxConfig
-from .control import HEADER, remember
+from .control import HEADER, forget, remember
 from .server import create_app
 
 
@@ -31,6 +31,7 @@ class RunningSandbox:
         return self.server.config.app.state.engine
 
     def stop(self, timeout: float = 10.0) -> None:
+        forget(self.base_url)
         self.server.should_exit = True
         self.thread.join(timeout)
 

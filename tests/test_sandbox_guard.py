@@ -269,3 +269,16 @@ def test_a_name_that_resolves_to_link_local_or_behind_a_redirect_to_loopback_is_
         _fetch("http://bounce.example/a.png", answer)  # its name is public, where it sends is not
     assert _fetch("http://fine.example/a.png", answer) == png()  # a public name is fetched
     assert inputs.fetchable("http://[::ffff:169.254.169.254]/", loopback=True) is False  # mapped too
+
+
+def test_a_stopped_sandboxs_token_is_forgotten_and_a_folders_own_token_wins(make_sandbox, tmp_path) -> None:
+    """A sandbox of this process stopped, and another process's sandbox took its port: the stale
+    token was sent (401, seen in CI). A stopped sandbox is forgotten; a given folder's token wins."""
+    first = make_sandbox()
+    first.stop()
+    assert control_headers(first.base_url) == {}
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "control-token").write_text("the-other-sandbox")
+    second = make_sandbox()
+    assert control_headers(second.base_url, other) == {HEADER: "the-other-sandbox"}
