@@ -164,9 +164,12 @@ class GenerationQueries(Database):
             return session.scalars(select(Generation).where(Generation.pid == pid)).first()
 
     def _singles(self, service: str, account: str | None):
-        """An account's single generations (not batch rows)."""
+        """An account's single generations (not batch rows, not a storyboard's shots or film)."""
         return select(Generation).where(
-            Generation.service == service, Generation.account == account, Generation.batch_id.is_(None)
+            Generation.service == service,
+            Generation.account == account,
+            Generation.batch_id.is_(None),
+            Generation.storyboard_id.is_(None),
         )
 
     def newest_refusal(self, service: str, account: str | None) -> int:
@@ -246,9 +249,18 @@ class GenerationQueries(Database):
         clause = self._filtered(f).whereclause
         return clause if clause is not None else true()
 
+    def _listed(self, f: LibraryFilter):
+        """The Library's items: the filter's rows, with what is folded under another item left
+        out (discarded ones of N made at once, under their kept siblings; a storyboard's shots,
+        under its film)."""
+        return self._filtered(f).where(
+            or_(Generation.pick.is_(None), Generation.pick != "discarded"),
+            or_(Generation.storyboard_id.is_(None), Generation.kind == "storyboard"),
+        )
+
     def search(self, f: LibraryFilter, *, offset: int = 0, limit: int = 24) -> tuple[list[Generation], int]:
-        """One page of generations, newest first, and how many match in all."""
-        query = self._filtered(f)
+        """One page of the Library's items, newest first, and how many match in all."""
+        query = self._listed(f)
         with self.session() as session:
             total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
             rows = session.scalars(
@@ -258,7 +270,7 @@ class GenerationQueries(Database):
 
     def export_rows(self, f: LibraryFilter) -> list[Generation]:
         with self.session() as session:
-            return list(session.scalars(self._filtered(f).order_by(Generation.created_at.desc())))
+            return list(session.scalars(self._listed(f).order_by(Generation.created_at.desc())))
 
     def recent_prompts(self, limit: int = 10) -> list[str]:
         """Prompts people typed (batch rows are left out: they are a template's output)."""

@@ -68,7 +68,7 @@ class Generation(TaskColumns, Base):
     __tablename__ = "generations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # text | image | remix
+    kind: Mapped[str] = mapped_column(String(16))  # text | image | remix | storyboard (a joined film)
     prompt: Mapped[str] = mapped_column(Text)
     aspect_ratio: Mapped[str] = mapped_column(String(8))
     duration: Mapped[int]
@@ -92,6 +92,10 @@ class Generation(TaskColumns, Base):
     retry_of: Mapped[int | None] = mapped_column(default=None)  # the refused attempt this one tries again
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), default=None)
     batch_row: Mapped[int | None] = mapped_column(default=None)
+    group_key: Mapped[str | None] = mapped_column(String(80), default=None)  # one of N made of one prompt
+    pick: Mapped[str | None] = mapped_column(String(12), default=None)  # kept | discarded (files removed)
+    storyboard_id: Mapped[int | None] = mapped_column(default=None)  # a shot of it, or (kind storyboard) its film
+    storyboard_shot: Mapped[int | None] = mapped_column(default=None)
 
     __table_args__ = (
         Index("ix_generations_created", "created_at"),
@@ -102,6 +106,8 @@ class Generation(TaskColumns, Base):
         Index("ix_generations_parent", "remix_target_id"),
         Index("ix_generations_batch", "batch_id", "batch_row"),
         Index("ix_generations_model", "model", "created_at"),
+        Index("ix_generations_group", "group_key"),
+        Index("ix_generations_storyboard", "storyboard_id", "storyboard_shot"),
     )
 
     @property
@@ -131,6 +137,29 @@ class Generation(TaskColumns, Base):
             params["duration"] = self.duration
         params.update(self.options or {})
         return params
+
+
+class Storyboard(Base):
+    """Shots made one after another, each continuing the last, then joined into one film."""
+
+    __tablename__ = "storyboards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    service: Mapped[str] = mapped_column(String(300))
+    account: Mapped[str | None] = mapped_column(String(40), default=None)
+    state: Mapped[str] = mapped_column(String(16), default="running")  # running | joining | done | stopped
+    # the plan: [{"params": request parameters as stored, "label": words}], in order
+    shots: Mapped[list[Any]] = mapped_column(JSON)
+    attempt: Mapped[int] = mapped_column(default=0)  # raised by "try again": failed shots are made anew
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    film_id: Mapped[int | None] = mapped_column(default=None)  # the joined film (a generation)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)  # while one engine joins it
+    request_key: Mapped[str | None] = mapped_column(String(80), unique=True, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_storyboards_state", "state"),)
 
 
 class Character(TaskColumns, Base):
