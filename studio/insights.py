@@ -58,7 +58,8 @@ class Insights:
 
     @classmethod
     def load(cls, store: Store, wanted: LibraryFilter) -> Insights:
-        where = store.filter_clause(wanted)  # the Library's own filters
+        # the Library's own filters; a storyboard's joined film is not a request to the service (its shots are)
+        where = and_(store.filter_clause(wanted), Generation.kind != "storyboard")
         hour = _hour(store, Generation.created_at).label("hour")
         seconds = _seconds(store)
         bucket = (func.round(seconds / BUCKET_SECONDS) * BUCKET_SECONDS).label("bucket")

@@ -16,14 +16,15 @@ from .batches import BatchQueries
 from .characters import CharacterQueries
 from .database import default_url, migrate
 from .generations import KINDS, GenerationQueries, LibraryFilter, kind_of
-from .models import Batch, Character, EngineAccount, Generation, Setting, Upload
+from .models import Batch, Character, EngineAccount, Generation, Setting, Storyboard, Upload
 from .status import ACTIVE, FINAL, FOLLOWED, BatchState, Status
+from .storyboards import StoryboardQueries
 from .tasks import TaskQueries, TaskRow
 from .types import as_utc, utcnow
 from .uploads import UploadQueries
 
 
-class Store(GenerationQueries, CharacterQueries, BatchQueries, TaskQueries, UploadQueries):
+class Store(GenerationQueries, CharacterQueries, BatchQueries, StoryboardQueries, TaskQueries, UploadQueries):
     def setting(self, name: str, make) -> str:
         """A value every process of the deployment shares, made once by whoever asks first."""
         with self.session() as session:
@@ -73,6 +74,7 @@ __all__ = [
     "LibraryFilter",
     "Status",
     "Store",
+    "Storyboard",
     "TaskRow",
     "Upload",
     "as_utc",

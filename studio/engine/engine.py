@@ -36,6 +36,7 @@ from ..costs import character_cost, video_cost
 from ..db import BatchState, Character, Generation, Status, Store, TaskRow, as_utc, utcnow
 from ..media import FILE_PREFIX, MediaStore
 from ..safe_fetch import FetchError, fetch_to_file
+from ..storyboard import advance_all
 from .keys import Held, KeyRing
 from .outcomes import Outcome, judge
 from .schedule import PollPolicy, first_poll, next_poll
@@ -127,6 +128,7 @@ class TaskEngine:
         self._model_status: dict[tuple[str, str, str], tuple[ModelStatus, float]] = {}
         self._upload_locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self._chores_at: dict[str, float] = {}
+        self._storyboards: asyncio.Task | None = None  # their next steps, one pass at a time
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._wake: asyncio.Event | None = None
@@ -204,6 +206,9 @@ class TaskEngine:
             await asyncio.to_thread(self.store.expire_stale_sends)
         if self._every("batches", 2.0):
             await asyncio.to_thread(self.store.finish_batches)
+        if self._every("storyboards", 1.0) and (self._storyboards is None or self._storyboards.done()):
+            # a storyboard's next shot, or its join (a thread: joining takes seconds)
+            self._storyboards = asyncio.create_task(asyncio.to_thread(advance_all, self.store, self.media))
         await asyncio.to_thread(self._flush)
         if not self._stopping:
             await self._start_sends(held)
@@ -219,6 +224,10 @@ class TaskEngine:
                 continue
             if not await asyncio.to_thread(self.store.has_work, self.keys.held()):
                 await asyncio.to_thread(self.store.finish_batches)
+                if self._storyboards is not None and not self._storyboards.done():
+                    await self._storyboards
+                if await asyncio.to_thread(advance_all, self.store, self.media):
+                    continue  # a storyboard's next shot was queued (or its film joined)
                 return
             await asyncio.sleep(self.settings.tick)
         raise TimeoutError("the engine still had work after the timeout")
@@ -231,8 +240,9 @@ class TaskEngine:
         return False
 
     async def _settle(self, timeout: float) -> None:
-        if self._in_flight:
-            await asyncio.wait(self._in_flight, timeout=timeout)
+        pending = [*self._in_flight, *([self._storyboards] if self._storyboards is not None else [])]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
         self._flush()
 
     def _flush(self) -> None:
