@@ -25,6 +25,7 @@ page = st.navigation(
         st.Page("app_pages/remix.py", title="Remix", icon=":material/auto_fix_high:"),
         st.Page("app_pages/characters.py", title="Characters", icon=":material/face:"),
         st.Page("app_pages/batch.py", title="Batch", icon=":material/dataset:"),
+        st.Page("app_pages/storyboard.py", title="Storyboard", icon=":material/movie_edit:"),
         st.Page("app_pages/library.py", title="Library", icon=":material/video_library:"),
         st.Page("app_pages/insights.py", title="Insights", icon=":material/insights:"),
         st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),

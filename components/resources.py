@@ -21,6 +21,7 @@ from studio.engine.webhooks import serve_webhooks
 from studio.generation import GenerationService
 from studio.media import MediaStore, open_media
 from studio.sandbox_host import sandbox_id, start_sandbox
+from studio.storyboard import StoryboardService
 
 
 def _secrets() -> dict:
@@ -137,6 +138,10 @@ def batch_service() -> BatchService:
 
 def generation_service() -> GenerationService:
     return GenerationService(store(), media(), connection(), on_queued=task_engine().wake)
+
+
+def storyboard_service() -> StoryboardService:
+    return StoryboardService(store(), media(), connection(), on_queued=task_engine().wake)
 
 
 def character_service() -> CharacterService:

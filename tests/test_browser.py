@@ -81,11 +81,16 @@ def open_browser(playwright, url: str, width: int = 1400):
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory):
-    url, _, process = start_app(tmp_path_factory)
-    yield url
+def app(tmp_path_factory: pytest.TempPathFactory):
+    url, data, process = start_app(tmp_path_factory)
+    yield url, data
     process.terminate()
     process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def app_url(app):
+    return app[0]
 
 
 @pytest.fixture(scope="module")
@@ -300,3 +305,49 @@ def test_a_focused_primary_button_keeps_the_themes_colour(page) -> None:
     theme_hue = colorsys.rgb_to_hsv(0x6D / 255, 0x4A / 255, 0xFF / 255)[0]
     hue, saturation, _ = colorsys.rgb_to_hsv(red, green, blue)
     assert abs(hue - theme_hue) < 0.01 and saturation < 0.8, colour
+
+
+def test_a_three_shot_storyboard_is_made_joined_and_played(page, app, tmp_path_factory) -> None:
+    """Issue 12: three shots, made one after another, joined into one film that plays; its length
+    is the sum of its shots' (± 0.5 s), checked by decoding the files."""
+    from studio.db import Store, Storyboard, default_url
+    from studio.storyboard import clip_seconds
+
+    page.get_by_role("link", name="Storyboard").click()
+    page.get_by_role("heading", name="Storyboard").wait_for(timeout=15_000)
+    page.get_by_role("button", name="Add a shot").click()
+    prompts = page.get_by_role("textbox", name="Prompt")
+    prompts.nth(2).wait_for(timeout=15_000)
+    for number, words in enumerate(["a lighthouse at dawn", "its lamp turns on", "ships pass at night"]):
+        prompts.nth(number).fill(words)
+        page.keyboard.press("Tab")
+    page.get_by_text("3 shots · about").wait_for(timeout=15_000)
+    page.get_by_role("button", name="Make all").click()
+    film = page.locator("[class*='st-key-storyboard_made_'] video").first
+    film.wait_for(timeout=120_000)
+    page.wait_for_function(
+        "() => { const v = document.querySelector('[class*=st-key-storyboard_made_] video'); return v && v.readyState >= 2 }",
+        timeout=30_000,
+    )
+    played = page.evaluate(
+        """() => { const v = document.querySelector('[class*=st-key-storyboard_made_] video'); v.muted = true;
+                   return v.play().then(() => new Promise(r => setTimeout(
+                       () => r({time: v.currentTime, duration: v.duration}), 1000))) }"""
+    )
+    assert played["time"] > 0.3, played  # it really plays
+    page.screenshot(path=str(tmp_path_factory.mktemp("shots") / "storyboard.png"), full_page=True)
+
+    url, data = app
+    store = Store(default_url(data))
+    try:
+        with store.session() as session:
+            (board,) = session.query(Storyboard).all()
+        shots = store.shots_of(board.id)
+        media = data / "media"
+        parts = [clip_seconds(media / shots[n].video_path) for n in range(3)]
+        joined = clip_seconds(media / store.get(board.film_id).video_path)
+    finally:
+        store.dispose()
+    assert abs(joined - sum(parts)) <= 0.5, (joined, parts)
+    assert abs(played["duration"] - joined) <= 0.5, (played, joined)
+

@@ -1,0 +1,277 @@
+"""Storyboard: a list of shots (model, prompt, length, an optional start image), reorderable; "Make
+all" hands them to the task engine, which makes them one after another, each carrying on from the
+one before by its model's own means, and joins them into one film kept in the Library."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import streamlit as st
+
+from components.guard import guarded
+from components.model_picker import model_line
+from components.resources import (
+    connection,
+    credits_for,
+    credits_left,
+    media,
+    model_board,
+    store,
+    storyboard_service,
+)
+from components.session import keep_widgets, request_key, restore_widgets, show_toasts, take_handoff
+from components.text import plain
+from components.video import clock, video_player
+from grsai_api import MODELS, InvalidRequestError
+from studio.connection import valid_url
+from studio.costs import credits_text, format_credits, price
+from studio.db import Status
+from studio.storyboard import MAX_SHOTS, STATE_WORDS, ShotPlan
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp"]
+FIELDS = ("model", "prompt", "duration", "image_url")
+REDRAW_SECONDS = 1.0
+SHOWN = 5
+
+conn, library, files = connection(), store(), media()
+board = model_board(conn)
+VIDEO_MODELS = [m for m in MODELS.values() if m.kind == "video"]
+st.session_state.setdefault("storyboard_order", [uuid.uuid4().hex[:8] for _ in range(2)])
+order: list[str] = st.session_state["storyboard_order"]
+
+
+def _key(field: str, uid: str) -> str:
+    return f"storyboard_{field}_{uid}"
+
+
+KEPT = ("storyboard_name", "storyboard_ratio", *(_key(f, uid) for uid in order for f in FIELDS))
+restore_widgets(KEPT)
+take_handoff("storyboard")
+
+
+def add_shot() -> None:
+    uid = uuid.uuid4().hex[:8]
+    if order:  # a new shot starts with the model of the one before
+        st.session_state[_key("model", uid)] = st.session_state.get(_key("model", order[-1]))
+    order.append(uid)
+
+
+def move(uid: str, step: int) -> None:
+    at = order.index(uid)
+    to = at + step
+    if 0 <= to < len(order):
+        order[at], order[to] = order[to], order[at]
+
+
+def remove(uid: str) -> None:
+    if len(order) > 1:
+        order.remove(uid)
+        for field in FIELDS:
+            st.session_state.pop(_key(field, uid), None)
+            st.session_state.pop(f"_kept_{_key(field, uid)}", None)
+
+
+def carries_on(number: int, spec, previous_spec, has_image: bool) -> str:
+    """How a shot follows the one before, in words."""
+    if number == 1:
+        return "Opens the film" + (", from its start image." if has_image else ".")
+    if has_image:
+        return "A new scene, from its start image."
+    if spec.remix and previous_spec is not None and previous_spec.remix:
+        return f"A remix of shot {number - 1}: keeps its look, with this prompt."
+    if spec.first_last_frames or spec.remix:  # Veo's first frame; Sora 2's image
+        return f"Starts on the last frame of shot {number - 1}."
+    return f"Takes the last frame of shot {number - 1} as its reference."
+
+
+st.title("Storyboard")
+st.caption(
+    "Shots made one after another, each carrying on from the last, then joined into one film that "
+    "plays here and is kept in the Library."
+)
+plan_col, made_col = st.columns([1, 1], gap="large")
+with plan_col:
+    left, right = st.columns([2, 1])
+    name = left.text_input("Name (optional)", key="storyboard_name", placeholder="Lighthouse teaser", max_chars=200)
+    ratio = right.segmented_control(
+        "Aspect ratio", ["16:9", "9:16"], default="16:9", required=True, key="storyboard_ratio",
+        help="One for every shot, so they join into one film.",
+    )
+    best = board.best("video") or VIDEO_MODELS[0]
+    plans, slots, down, seconds, cost = [], {}, [], 0, 0
+    previous_spec = None
+    for number, uid in enumerate(order, start=1):
+        with st.container(border=True, key=f"storyboard_shot_{uid}"):
+            head, up, down_button, drop = st.columns([6, 1, 1, 1], vertical_alignment="center")
+            head.markdown(f"**Shot {number}**")
+            up.button("", key=f"storyboard_up_{uid}", icon=":material/arrow_upward:", on_click=move, args=(uid, -1),
+                      disabled=number == 1, type="tertiary", help="Move it earlier")
+            down_button.button("", key=f"storyboard_down_{uid}", icon=":material/arrow_downward:", on_click=move,
+                               args=(uid, 1), disabled=number == len(order), type="tertiary", help="Move it later")
+            drop.button("", key=f"storyboard_remove_{uid}", icon=":material/close:", on_click=remove, args=(uid,),
+                        disabled=len(order) == 1, type="tertiary", help="Remove this shot")
+            if st.session_state.get(_key("model", uid)) not in {m.id for m in VIDEO_MODELS}:
+                st.session_state[_key("model", uid)] = best.id
+            model = st.selectbox(
+                "Model",
+                [m.id for m in VIDEO_MODELS],
+                key=_key("model", uid),
+                format_func=lambda m: (f"{MODELS[m].family} " if MODELS[m].label else "")
+                + model_line(board, MODELS[m], markdown=False),
+            )
+            spec = MODELS[model]
+            prompt = st.text_area(
+                "Prompt", key=_key("prompt", uid), height=90,
+                placeholder="What is seen in this shot, and how the camera moves",
+            )
+            duration = None
+            if spec.durations:
+                choices = [d for d in spec.durations if d in (5, 6, 8, 10, 15)] or list(spec.durations)
+                if st.session_state.get(_key("duration", uid)) not in choices:
+                    st.session_state[_key("duration", uid)] = spec.default_duration if spec.default_duration in choices else choices[0]
+                duration = st.segmented_control(
+                    "Length", choices, required=True, key=_key("duration", uid), format_func=lambda s: f"{s} s"
+                )
+            length = duration or spec.seconds or spec.default_duration or 0
+            with st.expander("Start image (optional)", icon=":material/image:"):
+                upload = st.file_uploader(
+                    "Upload an image", type=IMAGE_TYPES, key=f"storyboard_file_{uid}", max_upload_size=20
+                )
+                typed = st.text_input("…or its web address", key=_key("image_url", uid), placeholder="https://…")
+                if upload is not None:
+                    st.image(upload.getvalue(), width=160)
+            image = upload.getvalue() if upload is not None else (typed or "").strip() or None
+            st.caption(
+                f":material/link: {carries_on(number, spec, previous_spec, bool(image))} "
+                f"· {length} s · {credits_text(price(model))}"
+            )
+            if isinstance(image, str) and not valid_url(image):
+                st.caption(":material/error: The image address must start with https://")
+            if board.is_down(model):
+                down.append(number)
+                st.error(f"{board.why_down(model)}: choose another model for this shot.", icon=":material/cloud_off:")
+            slots[f"shot-{number}"] = st.empty()
+            plans.append(ShotPlan(model, prompt or "", duration, image))
+            seconds += length
+            cost += price(model)
+            previous_spec = spec
+    st.button(
+        "Add a shot", icon=":material/add:", on_click=add_shot, disabled=len(order) >= MAX_SHOTS,
+        help=f"Up to {MAX_SHOTS} shots",
+    )
+    credits = credits_for(conn)
+    count = len(plans)
+    st.markdown(
+        f"{count} shot{'s' if count != 1 else ''} · about {clock(seconds)} · **{credits_text(cost)}** · "
+        f"**{format_credits(credits)}** left"
+    )
+    if credits is not None and credits < cost:
+        st.warning("There are not enough credits left for every shot.", icon=":material/account_balance_wallet:")
+    clicked = st.button(
+        "Make all", type="primary", icon=":material/movie_edit:", width="stretch", disabled=bool(down)
+    )
+    slots["shots"] = st.empty()
+    if clicked:
+        fingerprint = hashlib.sha256(
+            repr([(p.model, p.prompt, p.duration, p.image if isinstance(p.image, str) else hashlib.sha256(p.image or b"").hexdigest()) for p in plans]
+                 + [name, ratio]).encode()
+        ).hexdigest()
+        try:
+            board_id, created = storyboard_service().make_all(
+                name or "", plans, ratio, request_key=request_key("storyboard", fingerprint)
+            )
+        except InvalidRequestError as exc:
+            slots.get(exc.field or "", slots["shots"]).error(exc.message, icon=":material/error:")
+        else:
+            if created:
+                credits_left.clear()
+                st.toast("Started: the shots are made one after another.", icon=":material/movie_edit:")
+            else:
+                slots["shots"].info("This storyboard was already started: it is on the right.", icon=":material/info:")
+
+
+def shot_line(rows: dict, count: int) -> tuple[float, str]:
+    """How far along the shots are (0–1) and a word for each."""
+    done, words = 0.0, []
+    for number in range(count):
+        row = rows.get(number)
+        if row is None:
+            words.append(f"{number + 1} waiting")
+        elif row.status == Status.SUCCEEDED:
+            done += 1
+            words.append(f"{number + 1} ✓")
+        elif Status(row.status).is_active:
+            done += row.progress / 100
+            words.append(f"{number + 1} · {row.progress}%")
+        else:
+            words.append(f"{number + 1} ✗")
+    return done / max(1, count), " · ".join(words)
+
+
+def storyboard_card(item) -> None:
+    rows = library.shots_of(item.id)
+    with st.container(border=True, key=f"storyboard_made_{item.id}"):
+        title, state = st.columns([3, 1], vertical_alignment="center")
+        title.markdown(f"**{plain(item.name, 80)}**")
+        colour = {"done": "green", "stopped": "red"}.get(item.state, "blue")
+        with state:
+            st.badge(STATE_WORDS.get(item.state, item.state), color=colour)
+        film = library.get(item.film_id) if item.film_id else None
+        if film is not None:
+            video_player(film, files)
+            st.caption(f"{len(item.shots)} shots · {clock(film.duration)} · {credits_text(sum(r.cost for r in rows.values()))}")
+            left, right = st.columns(2)
+            if files.exists(film.video_path):
+                left.download_button(
+                    "Download", data=lambda: files.read(film.video_path), file_name=f"storyboard-{item.id}.mp4",
+                    mime="video/mp4", icon=":material/download:", key=f"storyboard_download_{item.id}",
+                    on_click="ignore", width="stretch",
+                )
+            right.page_link(
+                "app_pages/library.py", label="Open in the Library", icon=":material/video_library:",
+                query_params={"generation": str(film.id)},
+            )
+            return
+        share, words = shot_line(rows, len(item.shots))
+        if item.state == "joining":
+            st.progress(1.0, text="Joining the shots into one film")
+        else:
+            st.progress(share, text=f"Shots {words}")
+        if item.state == "stopped":
+            st.error(plain(item.error or "It stopped."), icon=":material/block:")
+            if st.button("Go on", key=f"storyboard_resume_{item.id}", icon=":material/play_arrow:",
+                         help="Makes the shot that failed again (charged again) and carries on."):
+                storyboard_service().resume(item.id)
+                st.rerun()
+        elif item.state == "running" and st.button(
+            "Stop", key=f"storyboard_stop_{item.id}", icon=":material/stop:", type="tertiary",
+            help="The shot being made is finished and kept; the rest are not sent.",
+        ):
+            storyboard_service().stop(item.id)
+            st.rerun()
+
+
+with made_col:
+    show_toasts()
+    made = library.storyboards_for(conn.service_id, conn.account, SHOWN)
+    busy = any(item.state in ("running", "joining") for item in made)
+
+    @st.fragment(run_every=REDRAW_SECONDS if busy else None)
+    @guarded
+    def storyboards() -> None:
+        items = library.storyboards_for(conn.service_id, conn.account, SHOWN)
+        if not items:
+            st.info(
+                "Your storyboards appear here as their shots are made. Plan the shots and press **Make all**.",
+                icon=":material/movie_edit:",
+            )
+        for item in items:
+            storyboard_card(item)
+        if busy and not any(item.state in ("running", "joining") for item in items):
+            st.rerun()  # all finished: let the page (and its timer) catch up
+
+    storyboards()
+
+
+keep_widgets(KEPT)

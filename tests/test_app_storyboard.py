@@ -1,0 +1,96 @@
+"""The Storyboard page (issue 12) through AppTest: shots planned, reordered and removed; the total
+cost first; bad shots named next to themselves with nothing sent; "Make all" runs the shots one
+after another through the engine and the film plays on the page and opens in the Library."""
+
+from __future__ import annotations
+
+from studio.costs import credits_text, price
+from studio.db import LibraryFilter, Store, default_url
+
+from .apptest_helpers import (  # noqa: F401 - stop_engines is autouse: stops engines
+    beside,
+    click,
+    new_app,
+    run_until,
+    sandbox_counters,
+    stop_engines,
+    texts,
+)
+
+
+def open_page(monkeypatch, data):
+    at = new_app(monkeypatch, data, SANDBOX_TASK_SECONDS="0.5")
+    at.switch_page("app_pages/storyboard.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def shot_keys(at, field: str) -> list[str]:
+    return [f"storyboard_{field}_{uid}" for uid in at.session_state["storyboard_order"]]
+
+
+def prompts(at) -> list[str]:
+    return [at.text_area(key=k).value for k in shot_keys(at, "prompt")]
+
+
+def test_shots_are_added_moved_and_removed_and_the_total_cost_is_shown_first(tmp_path, monkeypatch) -> None:
+    at = open_page(monkeypatch, tmp_path / "data")
+    assert [h.value for h in at.title] == ["Storyboard"]
+    assert "Your storyboards appear here" in texts(at)
+    click(at, "Add a shot")
+    for key, words in zip(shot_keys(at, "prompt"), ["one", "two", "three"], strict=True):
+        at.text_area(key=key).set_value(words)
+    for key in shot_keys(at, "model"):
+        at.selectbox(key=key).set_value("veo3.1-fast")
+    at.selectbox(key=shot_keys(at, "model")[2]).set_value("sora-2")
+    at.run()
+    said = texts(at)
+    veo, sora = price("veo3.1-fast"), price("sora-2")
+    assert f"3 shots · about 0:26 · **{credits_text(2 * veo + sora)}**" in said  # 8 + 8 + 10 s
+    assert "Starts on the last frame of shot 1." in said and "Opens the film." in said
+    assert "Starts on the last frame of shot 2." in said  # Sora 2 after Veo: the frame as its image
+
+    at.button(key=f"storyboard_up_{at.session_state['storyboard_order'][2]}").click()
+    at.run()
+    assert prompts(at) == ["one", "three", "two"]
+    at.button(key=f"storyboard_remove_{at.session_state['storyboard_order'][0]}").click()
+    at.run()
+    assert prompts(at) == ["three", "two"]
+    assert f"2 shots · about 0:18 · **{credits_text(veo + sora)}**" in texts(at)
+    assert at.button(key=f"storyboard_up_{at.session_state['storyboard_order'][0]}").disabled
+
+
+def test_a_bad_shot_is_named_next_to_it_and_nothing_is_sent(tmp_path, monkeypatch) -> None:
+    at = open_page(monkeypatch, tmp_path / "data")
+    first, second = shot_keys(at, "prompt")
+    at.text_area(key=first).set_value("a lighthouse at dawn")
+    at.text_input(key=shot_keys(at, "image_url")[1]).set_value("file:/etc/passwd")
+    click(at, "Make all")
+    assert "Shot 2:" in beside(at, shot_keys(at, "image_url")[1]) or "Shot 2:" in texts(at)
+    assert "web address" in texts(at)
+    assert not any(n for name, n in sandbox_counters(at).items() if name.startswith("received_"))
+    assert Store(default_url(tmp_path / "data")).storyboards_for("sandbox", None) == []
+
+
+def test_make_all_makes_the_shots_one_after_another_and_plays_the_film(tmp_path, monkeypatch) -> None:
+    data = tmp_path / "data"
+    at = open_page(monkeypatch, data)
+    for key, words in zip(shot_keys(at, "prompt"), ["a kite rises", "the kite over the sea"], strict=True):
+        at.text_area(key=key).set_value(words)
+    for key in shot_keys(at, "model"):
+        at.selectbox(key=key).set_value("veo3.1-fast")
+    at.text_input(key="storyboard_name").set_value("Kite **film**")
+    click(at, "Make all")
+    click(at, "Make all")  # a second click is the same storyboard
+    assert "already started" in texts(at)
+    run_until(at, lambda at: at.get("video"), timeout=60)
+    assert ":green-badge[ready]" in texts(at)
+    assert "Kite \\*\\*film\\*\\*" in texts(at)  # the name is shown as typed, not as Markdown
+    assert len(at.get("video")) == 1
+    assert sandbox_counters(at).get("received_veo") == 2  # each shot sent once
+    store = Store(default_url(data))
+    items, total = store.search(LibraryFilter(text="kite"))
+    assert total == 1 and items[0].kind == "storyboard"
+    link = at.get("page_link")[0]
+    assert link.proto.query_string == f"generation={items[0].id}"
