@@ -29,6 +29,7 @@ from grsai_api import MAX_PROMPT_CHARS, InvalidRequestError, ModelSpec, check_ti
 from studio.characters import MAX_PER_VIDEO, check_mentions
 from studio.connection import valid_url
 from studio.costs import credits_text, format_credits, price
+from studio.generation import MAX_AT_ONCE
 from studio.media import FILE_PREFIX
 
 KEPT = (
@@ -47,6 +48,7 @@ KEPT = (
     "generate_resolution",
     "generate_seconds",
     "generate_seed",
+    "generate_count",
 )
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
 
@@ -415,12 +417,29 @@ with form:
                 st.caption("The new video keeps the look of the original, with your new prompt.")
             slots["remix_target_id"] = st.empty()
 
-    cost = price(spec.id)
+    count = st.segmented_control(
+        "How many",
+        list(range(1, MAX_AT_ONCE + 1)),
+        default=1,
+        required=True,
+        key="generate_count",
+        help="Several videos of this prompt at once, each charged on its own: they arrive side by "
+        "side, to keep the best and discard the rest.",
+    )
+    each = price(spec.id)
+    cost = each * count
     credits = credits_for(conn)
-    st.markdown(f"This video costs **{credits_text(cost)}** · **{format_credits(credits)}** left")
+    if count == 1:
+        st.markdown(f"This video costs **{credits_text(cost)}** · **{format_credits(credits)}** left")
+    else:
+        st.markdown(
+            f"{count} videos cost **{credits_text(cost)}** ({format_credits(each)} each) · "
+            f"**{format_credits(credits)}** left"
+        )
     if credits is not None and credits < cost:
         st.warning(
-            "There are not enough credits left for this video.", icon=":material/account_balance_wallet:"
+            f"There are not enough credits left for {'this video' if count == 1 else f'these {count} videos'}.",
+            icon=":material/account_balance_wallet:",
         )
     with st.expander("If the finished video is refused", icon=":material/replay:"):
         retries = st.number_input(
@@ -433,7 +452,11 @@ with form:
             "if it is kept. Off by default: the same prompt is often refused again.",
         )
     clicked = st.button(
-        "Generate", type="primary", icon=":material/auto_awesome:", width="stretch", disabled=down
+        "Generate" if count == 1 else f"Generate {count}",
+        type="primary",
+        icon=":material/auto_awesome:",
+        width="stretch",
+        disabled=down,
     )
     slots["general"] = st.empty()
 
@@ -477,10 +500,13 @@ with form:
                 icon=":material/person_off:",
             )
         else:
+            # N of one prompt is its own submission: "Generate 4" after "Generate 3" makes four more
+            how_many = (count,) if count > 1 else ()
             try:
-                generation, created = generation_service().queue(
+                made = generation_service().queue_many(
                     params,
-                    request_key=request_key("generate", fingerprint, int(retries)),
+                    count,
+                    request_key=request_key("generate", fingerprint, int(retries), *how_many),
                     output_retries=int(retries),
                 )
             except InvalidRequestError as exc:
@@ -490,9 +516,14 @@ with form:
                 )
                 slot.error(exc.message, icon=":material/error:")
             else:
-                if created:
+                if any(created for _, created in made):
                     credits_left.clear()
-                    st.toast("Started: it appears in the list as it is made.", icon=":material/hourglass_top:")
+                    st.toast(
+                        "Started: it appears in the list as it is made."
+                        if count == 1
+                        else f"Started {count}: they appear side by side as they are made.",
+                        icon=":material/hourglass_top:",
+                    )
                 else:
                     slots["general"].info(
                         "This exact request was already sent: it is in the list. To make one more of it, "
@@ -537,6 +568,7 @@ with results:
             "hide": lambda gid: (generation_service().hide(gid), st.rerun()),
             "resend": ask_resend,
         },
+        generation_service(),
     )
 if st.session_state.get("generate_resend") is not None:
     confirm_resend(st.session_state["generate_resend"])

@@ -9,6 +9,7 @@ import hashlib
 import streamlit as st
 
 from components.guard import guarded
+from components.keep_best import in_groups, keep_best_group
 from components.model_picker import model_down, model_picker
 from components.moderation_hints import moderation_hints
 from components.resources import (
@@ -26,6 +27,7 @@ from components.video import clock, facts, failure_note, status_badge
 from grsai_api import InvalidRequestError
 from studio.costs import credits_text, format_credits, price
 from studio.db import Generation, Status
+from studio.generation import MAX_AT_ONCE
 
 KEPT = (
     "images_model",
@@ -37,7 +39,7 @@ KEPT = (
     "images_ref_urls",
 )
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
-SHOWN = 8
+SHOWN = 8  # entries: a request, or the N made of one prompt at once
 REDRAW_SECONDS = 1.0
 
 restore_widgets(KEPT)
@@ -77,17 +79,17 @@ with form:
             "Size", list(spec.image_sizes), default="1K", required=True, key="images_size",
             help="The long side: 1K is 1,024 pixels, 2K 2,048, 4K 4,096.",
         )
-    count, variants = 1, 1
+    variants = 1
     if spec.max_variants > 1:
         variants = st.segmented_control(
             "Variants", list(range(1, spec.max_variants + 1)), default=1, required=True, key="images_variants",
             help="Several different images from one request, for one price.",
         )
-    else:
-        count = st.segmented_control(
-            "How many", [1, 2, 3, 4], default=1, required=True, key="images_count",
-            help="Each one is its own request, charged on its own.",
-        )
+    count = st.segmented_control(
+        "How many", list(range(1, MAX_AT_ONCE + 1)), default=1, required=True, key="images_count",
+        help="Each one is its own request, charged on its own: they arrive side by side, to keep the "
+        "best and discard the rest.",
+    )
     slots["settings"] = st.empty()
     with st.expander(f"Reference images (optional, up to {spec.max_references})", icon=":material/image:"):
         ref_files = st.file_uploader(
@@ -100,11 +102,17 @@ with form:
 
     each = price(spec.id)
     credits = credits_for(conn)
-    what = f"{count} images" if count > 1 else ("this request" if variants > 1 else "this image")
-    st.markdown(
-        f"{what.capitalize()} {'cost' if count > 1 else 'costs'} **{credits_text(each * count)}** · "
-        f"**{format_credits(credits)}** left"
-    )
+    if count == 1:
+        what = "This request" if variants > 1 else "This image"
+        st.markdown(f"{what} costs **{credits_text(each)}** · **{format_credits(credits)}** left")
+    else:
+        what = f"{count} requests of {variants} images" if variants > 1 else f"{count} images"
+        st.markdown(
+            f"{what} cost **{credits_text(each * count)}** ({format_credits(each)} each) · "
+            f"**{format_credits(credits)}** left"
+        )
+    if credits is not None and credits < each * count:
+        st.warning("There are not enough credits left for this.", icon=":material/account_balance_wallet:")
     clicked = st.button("Make images", type="primary", icon=":material/image:", width="stretch", disabled=down)
     slots["general"] = st.empty()
     if clicked:
@@ -118,10 +126,13 @@ with form:
         fingerprint = hashlib.sha256(
             repr([(k, v if isinstance(v, bytes) else str(v)) for k, v in sorted(params.items())]).encode()
         ).hexdigest()
+        how_many = (count,) if count > 1 else ()  # N of one prompt is its own submission
         try:
             made = [
-                generation_service().queue(params, request_key=request_key("images", fingerprint, n))[1]
-                for n in range(count)
+                created
+                for _, created in generation_service().queue_many(
+                    params, count, request_key=request_key("images", fingerprint, *how_many)
+                )
             ]
         except InvalidRequestError as exc:
             field = exc.field if exc.field in slots else ("settings" if exc.field else "general")
@@ -152,49 +163,62 @@ def _card(generation: Generation) -> None:
         if generation.status != Status.SUCCEEDED:
             failure_note(generation)
             return
-        kept = [f for f in generation.files or [] if isinstance(f, dict) and files.exists(f.get("path"))]
-        columns = st.columns(min(2, max(1, len(kept))))
-        for number, item in enumerate(kept):
-            with columns[number % len(columns)]:
-                st.image(files.source(item["path"]), width="stretch")
-                if st.button(
-                    "Animate this",
-                    key=f"animate_{generation.id}_{number}",
-                    icon=":material/movie:",
-                    width="stretch",
-                    help="Open Generate with this image as the start of a video",
-                ):
-                    animate(generation, item["path"])
-                st.download_button(
-                    "Download",
-                    data=lambda kept=item["path"]: files.read(kept),
-                    file_name=f"image-{generation.id}-{number + 1}.png",
-                    mime="image/png",
-                    icon=":material/download:",
-                    key=f"image_download_{generation.id}_{number}",
-                    on_click="ignore",
-                    type="tertiary",
-                    width="stretch",
-                )
+        _pictures(generation)
         st.caption(f"{facts(generation)} · {credits_text(generation.cost)}")
+
+
+def _pictures(generation: Generation) -> None:
+    """A finished request's images in a grid, each with "Animate this" and a download."""
+    kept = [f for f in generation.files or [] if isinstance(f, dict) and files.exists(f.get("path"))]
+    columns = st.columns(min(2, max(1, len(kept))))
+    for number, item in enumerate(kept):
+        with columns[number % len(columns)]:
+            st.image(files.source(item["path"]), width="stretch")
+            if st.button(
+                "Animate this",
+                key=f"animate_{generation.id}_{number}",
+                icon=":material/movie:",
+                width="stretch",
+                help="Open Generate with this image as the start of a video",
+            ):
+                animate(generation, item["path"])
+            st.download_button(
+                "Download",
+                data=lambda kept=item["path"]: files.read(kept),
+                file_name=f"image-{generation.id}-{number + 1}.png",
+                mime="image/png",
+                icon=":material/download:",
+                key=f"image_download_{generation.id}_{number}",
+                on_click="ignore",
+                type="tertiary",
+                width="stretch",
+            )
+
+
+def _entries() -> list[list[Generation]]:
+    """The latest SHOWN entries: one request alone, or the N made of one prompt at once together."""
+    rows = library.recent_for(conn.service_id, conn.account, SHOWN * MAX_AT_ONCE, makes=("image",))
+    return in_groups(rows, SHOWN)
 
 
 with results:
     show_toasts()
-    recent = library.recent_for(conn.service_id, conn.account, SHOWN, makes=("image",))
-    busy = any(Status(g.status).is_active for g in recent)
+    busy = any(Status(g.status).is_active for entry in _entries() for g in entry)
 
     @st.fragment(run_every=REDRAW_SECONDS if busy else None)
     @guarded
     def grid() -> None:
-        generations = library.recent_for(conn.service_id, conn.account, SHOWN, makes=("image",))
-        if not generations:
+        entries = _entries()
+        if not entries:
             st.info("Your images will appear here. Write a prompt and press **Make images**.", icon=":material/image:")
-        active = sum(Status(g.status).is_active for g in generations)
+        active = sum(Status(g.status).is_active for entry in entries for g in entry)
         if active:
             st.caption(f"{active} {'image is' if active == 1 else 'images are'} being made")
-        for generation in generations:
-            _card(generation)
+        for entry in entries:
+            if entry[0].group_key is None:
+                _card(entry[0])
+            else:
+                keep_best_group(entry, generation_service(), show=_pictures)
         if busy and not active:
             st.rerun()
 

@@ -8,6 +8,7 @@ import math
 import streamlit as st
 
 from components.guard import guarded
+from components.keep_best import made_with_it
 from components.lineage import lineage
 from components.resources import connection, credits_left, generation_service, media, store
 from components.session import handoff, request_key, toast_later
@@ -85,7 +86,7 @@ def detail(generation_id: int) -> None:
     with left:
         if generation.status == "succeeded" and generation.makes == "image":
             _images(generation)
-        elif generation.status == "succeeded":
+        elif generation.status == "succeeded" and generation.pick != "discarded":  # a discarded one's file is gone
             video_player(generation, files, autoplay=True)
         elif generation.status == "running":
             st.progress(generation.progress / 100, text=f"Being made: {generation.progress}%")
@@ -101,6 +102,7 @@ def detail(generation_id: int) -> None:
             st.caption("Remix of")
             st.code(generation.remix_target_id, language=None)
         lineage(library, generation)
+        made_with_it(library, files, generation, open_detail)
         has_family = generation.pid and (generation.remix_target_id or library.children(generation.pid))
         if has_family and st.button(
             "Show this family in the Library", icon=":material/account_tree:", type="tertiary"
@@ -175,6 +177,7 @@ def detail(generation_id: int) -> None:
 
 
 def grid(rows) -> None:
+    made_at_once = library.group_sizes(g.group_key for g in rows)  # one query for the page
     for start in range(0, len(rows), COLUMNS):
         for column, generation in zip(st.columns(COLUMNS), rows[start : start + COLUMNS], strict=False):
             with column, st.container(border=True, key=f"tile_{generation.id}"):
@@ -190,6 +193,13 @@ def grid(rows) -> None:
                         st.badge("Remix", icon=":material/auto_fix_high:", color="violet")
                     if generation.batch_id is not None:
                         st.badge(f"Batch row {generation.batch_row}", icon=":material/dataset:", color="gray")
+                    if generation.group_key in made_at_once:
+                        kept = " · kept" if generation.pick == "kept" else ""
+                        st.badge(
+                            f"1 of {made_at_once[generation.group_key]}{kept}",
+                            icon=":material/filter_none:",
+                            color="violet" if kept else "gray",
+                        )
                 st.caption(f"{facts(generation)} · {created(generation)}")
                 st.button(
                     "Open",

@@ -10,28 +10,25 @@ from studio.accounts import short
 from studio.connection import Connection
 from studio.costs import credits_text
 from studio.db import Generation, Status, Store
+from studio.generation import MAX_AT_ONCE, GenerationService
 from studio.media import MediaStore
 
 from .guard import guarded
+from .keep_best import in_groups, keep_best_group, progress_words
 from .session import handoff, show_toasts
 from .text import plain
 from .video import clock, download_button, facts, failure_note, status_badge, video_player
 
 REDRAW_SECONDS = 1.0  # reads the store only
-SHOWN = 6
+SHOWN = 6  # entries: a video, or the N made of one prompt at once
 
 
 def _card(generation: Generation, media: MediaStore, held: bool, actions) -> None:
     with st.container(border=True, key=f"card_{generation.id}"):
         status_badge(generation)
         st.markdown(f"**{plain(generation.prompt, 160)}**")
-        if generation.status in (Status.QUEUED, Status.SUBMITTING, Status.RUNNING, Status.SAVING):
-            words = {
-                Status.QUEUED: "waiting to be sent",
-                Status.SUBMITTING: "sending",
-                Status.RUNNING: f"{generation.progress}%",
-                Status.SAVING: "saving the video",
-            }[Status(generation.status)]
+        if Status(generation.status).is_active:
+            words = "saving the video" if generation.status == Status.SAVING else progress_words(generation)
             st.progress(
                 generation.progress / 100,
                 text=f"{words} · {clock(generation.elapsed)} elapsed · {facts(generation)}",
@@ -85,19 +82,31 @@ def _card(generation: Generation, media: MediaStore, held: bool, actions) -> Non
             actions["resend"](generation.id)
 
 
-def task_panel(connection: Connection, store: Store, media: MediaStore, actions) -> None:
-    """``actions``: callables by name (cancel, hide, resend) taking a generation id."""
+def _video(generation: Generation, media: MediaStore) -> None:
+    """A finished one of several made at once: its video and a download."""
+    video_player(generation, media)
+    download_button(generation, media, key=f"download_{generation.id}")
+
+
+def _entries(connection: Connection, store: Store) -> list[list[Generation]]:
+    """The latest SHOWN entries: a video alone, or the N made of one prompt at once together."""
+    rows = store.recent_for(connection.service_id, connection.account, SHOWN * MAX_AT_ONCE, makes=("video",))
+    return in_groups(rows, SHOWN)
+
+
+def task_panel(connection: Connection, store: Store, media: MediaStore, actions, service: GenerationService) -> None:
+    """``actions``: callables by name (cancel, hide, resend) taking a generation id; ``service``
+    keeps and discards among the N made at once."""
     show_toasts()
-    recent = store.recent_for(connection.service_id, connection.account, SHOWN, makes=("video",))
-    busy = any(Status(g.status).is_active for g in recent)
+    busy = any(Status(g.status).is_active for entry in _entries(connection, store) for g in entry)
 
     @st.fragment(run_every=REDRAW_SECONDS if busy else None)
     @guarded
     def panel() -> None:
-        generations = store.recent_for(connection.service_id, connection.account, SHOWN, makes=("video",))
+        entries = _entries(connection, store)
         held = (connection.service_id, connection.account) in store.held_recently()
-        active = sum(Status(g.status).is_active for g in generations)
-        if not generations:
+        active = sum(Status(g.status).is_active for entry in entries for g in entry)
+        if not entries:
             st.info(
                 "Your videos will appear here. Write a prompt and press **Generate**.",
                 icon=":material/movie:",
@@ -105,8 +114,11 @@ def task_panel(connection: Connection, store: Store, media: MediaStore, actions)
         elif active:
             noun = "video is" if active == 1 else "videos are"
             st.caption(f"{active} {noun} being made")
-        for generation in generations:
-            _card(generation, media, held, actions)
+        for entry in entries:
+            if entry[0].group_key is None:
+                _card(entry[0], media, held, actions)
+            else:
+                keep_best_group(entry, service, show=lambda g: _video(g, media), actions=actions)
         if busy and not active:
             st.rerun()  # everything ended: let the page (and its fragment timer) catch up
 

@@ -18,6 +18,7 @@ from .db import Generation, Status
 from .media import FILE_PREFIX
 from .queueing import QueueingService
 
+MAX_AT_ONCE = 8  # "Generate N, keep the best": at most this many of one prompt at once
 IMAGE_SUFFIXES = {b"\x89PNG": ".png", b"\xff\xd8\xff": ".jpg", b"GIF8": ".gif", b"RIFF": ".webp"}
 
 
@@ -36,6 +37,12 @@ _FILE_WORDS = {
     "last_frame_url": "The last frame's",
     "reference_urls": "A reference image's",
 }
+
+
+def _files_of(row: Generation) -> list[str | None]:
+    """Every file a generation made: its video (or first image), thumbnail, and each kept file."""
+    kept = [f.get(k) for f in row.files or [] if isinstance(f, dict) for k in ("path", "thumb")]
+    return [row.video_path, row.thumb_path, *kept]
 
 
 def _suffix(data: bytes) -> str:
@@ -108,6 +115,57 @@ class GenerationService(QueueingService):
             self.on_queued()
         return generation, created
 
+    def queue_many(
+        self, params: dict[str, Any], n: int, *, request_key: str, **extra: Any
+    ) -> list[tuple[Generation, bool]]:
+        """Queue ``n`` of one prompt at once, to keep the best: checked once, then ``n`` rows, the
+        i-th with the request key ``{request_key}#{i}`` and all with ``request_key`` as their group
+        key. A second click with the same key finds the rows instead of making more (False beside
+        each). One is a plain :meth:`queue` (no group). InvalidRequestError (nothing stored) for bad
+        input or a count out of range."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_AT_ONCE:
+            raise InvalidRequestError(f"Make between 1 and {MAX_AT_ONCE} at once.", field="count")
+        if n == 1:
+            return [self.queue(params, request_key=request_key, **extra)]
+        stored = self.check(params)
+        made = [
+            self.store.add_generation(
+                stored,
+                service=self.connection.service_id,
+                account=self.connection.account,
+                request_key=f"{request_key}#{i}",
+                group_key=request_key,
+                **extra,
+            )
+            for i in range(n)
+        ]
+        if any(created for _, created in made):
+            self.on_queued()
+        return made
+
+    def keep(self, generation_id: int) -> bool:
+        """Mark a finished one of several made at once as kept (False: not such a row)."""
+        return self.store.set_pick(generation_id, "kept")
+
+    def discard(self, generation_id: int) -> bool:
+        """Discard a finished one of several made at once: its files leave the media store for
+        good; the row stays, with its cost (it was paid). False, and nothing removed, for a row
+        that is not finished, not one of a group, or discarded already."""
+        row = self.store.get(generation_id)
+        if row is None or not self.store.set_pick(generation_id, "discarded"):
+            return False
+        self.media.remove(*_files_of(row))
+        return True
+
+    def discard_rest(self, group_key: str) -> list[int]:
+        """Discard every finished member of a group that is not kept, once one is kept (never the
+        whole group by accident). The ids discarded."""
+        members = self.store.group_members(group_key)
+        if not any(m.pick == "kept" for m in members):
+            return []
+        rest = [m.id for m in members if m.status == Status.SUCCEEDED and m.pick is None]
+        return [gid for gid in rest if self.discard(gid)]
+
     def submit(
         self, params: dict[str, Any], *, request_key: str | None = None, from_store: bool = False, **extra: Any
     ) -> Generation:
@@ -139,8 +197,7 @@ class GenerationService(QueueingService):
     def delete(self, generation_id: int) -> None:
         removed = self.store.delete(generation_id)
         if removed is not None:
-            extra = [f.get(k) for f in removed.files or [] if isinstance(f, dict) for k in ("path", "thumb")]
-            self.media.remove(removed.video_path, removed.thumb_path, *extra)
+            self.media.remove(*_files_of(removed))
 
     @staticmethod
     def price(model: str = "sora-2") -> int:

@@ -131,6 +131,27 @@ class GenerationQueries(Database):
         """Hide from Generate's list; the engine still follows it and the Library still shows it."""
         self._set(Generation, generation_id, hidden=True)
 
+    def set_pick(self, generation_id: int, pick: str) -> bool:
+        """Keep or discard one of N made of one prompt at once: only a finished one of a group,
+        never one discarded already (its files are gone). Discarding also forgets its files, so
+        nothing points at what the caller is about to remove; its cost stays (it was paid).
+        False when nothing changed (another tab got there first, or it is not such a row)."""
+        values: dict[str, Any] = {"pick": pick}
+        if pick == "discarded":
+            values.update(video_path=None, thumb_path=None, files=None)
+        with self.session() as session, session.begin():
+            result = session.execute(
+                update(Generation)
+                .where(
+                    Generation.id == generation_id,
+                    Generation.group_key.is_not(None),
+                    Generation.status == Status.SUCCEEDED,
+                    or_(Generation.pick.is_(None), Generation.pick != "discarded"),
+                )
+                .values(**values)
+            )
+        return bool(result.rowcount)
+
     def cancel_queued_generation(self, generation_id: int) -> bool:
         with self.session() as session, session.begin():
             result = session.execute(
@@ -162,6 +183,26 @@ class GenerationQueries(Database):
     def by_pid(self, pid: str) -> Generation | None:
         with self.session() as session:
             return session.scalars(select(Generation).where(Generation.pid == pid)).first()
+
+    def group_members(self, group_key: str) -> list[Generation]:
+        """The N made of one prompt at once, in the order they were asked for."""
+        with self.session() as session:
+            return list(
+                session.scalars(select(Generation).where(Generation.group_key == group_key).order_by(Generation.id))
+            )
+
+    def group_sizes(self, group_keys) -> dict[str, int]:
+        """How many were made at once in each of these groups (one query for a page of tiles)."""
+        keys = [k for k in set(group_keys) if k]
+        if not keys:
+            return {}
+        with self.session() as session:
+            rows = session.execute(
+                select(Generation.group_key, func.count()).where(Generation.group_key.in_(keys)).group_by(
+                    Generation.group_key
+                )
+            )
+            return {key: count for key, count in rows}
 
     def _singles(self, service: str, account: str | None):
         """An account's single generations (not batch rows, not a storyboard's shots or film)."""

@@ -44,7 +44,7 @@ def owned_by(model: TaskModel, held: Sequence[Held], adopt_services: Iterable[st
 
 RETRIED_COLUMNS = (
     "kind", "prompt", "aspect_ratio", "duration", "size", "model", "image_ref", "remix_target_id",
-    "characters", "options", "service", "account",
+    "characters", "options", "service", "account", "group_key",
 )  # fmt: skip
 
 
