@@ -357,16 +357,17 @@ def _copy_pictures(clip: _Clip, output, video, size, fps: int, offset: float, la
             index = round((offset + max(0.0, seconds)) * fps)
             if index <= last_index or index >= end_index:
                 continue
-            picture = frame.to_image()
-            if picture.size != size:
-                picture = ImageOps.pad(picture, size, color=(0, 0, 0))
-            out = av.VideoFrame.from_image(picture)
+            if abs(frame.width / frame.height - size[0] / size[1]) < 0.01:  # the same shape: scaled by swscale
+                out = frame.reformat(width=size[0], height=size[1], format="yuv420p")
+            else:  # another shape: letterboxed
+                out = av.VideoFrame.from_image(ImageOps.pad(frame.to_image(), size, color=(0, 0, 0)))
+            picture = out
             out.pts, out.time_base = index, Fraction(1, fps)
             for packet in video.encode(out):
                 output.mux(packet)
             last_index = index
     if last_index < end_index - 1 and picture is not None:  # hold the last picture to the shot's end
-        out = av.VideoFrame.from_image(picture)
+        out = picture.reformat(format="yuv420p")  # a frame of its own, sent again later on the clock
         out.pts, out.time_base = end_index - 1, Fraction(1, fps)
         for packet in video.encode(out):
             output.mux(packet)
