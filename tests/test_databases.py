@@ -149,3 +149,26 @@ def test_a_store_at_an_older_revision_is_upgraded_to_the_newest_with_nothing_los
         assert (kept.prompt, kept.cost, kept.output_retries, kept.retry_of) == ("made last release", 1600, 0, None)
     finally:
         store.dispose()
+
+
+def test_the_migrations_make_the_tables_the_code_reads(database_url) -> None:
+    """Upgraded from nothing, the store has every table, column and index the models name, and no
+    other: a column added to a model without its migration fails here, not on a user's page."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from studio.db import Store
+    from studio.db.models import Base
+
+    store = Store(database_url)
+    try:
+        with store.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": False})
+            differences = [
+                d for d in compare_metadata(context, Base.metadata)
+                if isinstance(d, tuple) and d[0] in ("add_table", "remove_table", "add_column", "remove_column",
+                                                     "add_index", "remove_index")
+            ]  # fmt: skip
+    finally:
+        store.dispose()
+    assert differences == []
