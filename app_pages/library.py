@@ -74,6 +74,22 @@ def _images(generation) -> None:
         )
 
 
+def storyboard_shots(film) -> None:
+    """A storyboard's film: its shots, in order, each with its frame, model, cost and an Open."""
+    shots = library.shots_of(film.storyboard_id) if film.storyboard_id is not None else {}
+    spent = sum(g.cost for g in library.shots_of(film.storyboard_id, every_try=True)) if shots else 0
+    st.markdown(f"**{len(shots)} shots** · {credits_text(spent)}")
+    for number in sorted(shots):
+        shot = shots[number]
+        picture, words, action = st.columns([1, 2, 1], vertical_alignment="center")
+        if files.exists(shot.thumb_path):
+            picture.image(files.source(shot.thumb_path), width=72)
+        words.caption(f"Shot {number + 1} · {plain(shot.prompt, 60)} · {facts(shot)}")
+        if action.button("Open", key=f"library_shot_{shot.id}", icon=":material/open_in_new:"):
+            open_detail(shot.id)
+            st.rerun()
+
+
 @st.dialog("Details", width="large", on_dismiss=close_detail)
 @guarded
 def detail(generation_id: int) -> None:
@@ -94,7 +110,8 @@ def detail(generation_id: int) -> None:
     with right:
         status_badge(generation)
         st.text(generation.prompt)
-        st.caption(f"{facts(generation)} · {created(generation)} · {credits_text(generation.cost)}")
+        cost = "" if generation.kind == "storyboard" else f" · {credits_text(generation.cost)}"  # its shots say
+        st.caption(f"{facts(generation)} · {created(generation)}{cost}")
         if generation.pid:
             st.caption("pid (names this video for remixes and characters)")
             st.code(generation.pid, language=None)
@@ -115,17 +132,31 @@ def detail(generation_id: int) -> None:
             preview = files.preview(generation.image_ref)
             if preview is not None:
                 st.image(preview, width=160)
-        with st.expander("Copy as code", icon=":material/code:"):
-            st.caption("This request, to run again outside the studio. The key is read from $GRSAI_API_KEY.")
-            python, curl = st.tabs(["Python", "cURL"])
-            try:
-                python.code(as_python(generation, conn.base_url), language="python")
-                curl.code(as_curl(generation, conn.base_url), language="bash")
-            except InvalidRequestError as exc:  # a row from before a model changed its fields
-                st.caption(f"This request cannot be written as code today: {plain(exc.message)}")
+        if generation.kind == "storyboard":
+            storyboard_shots(generation)
+        elif generation.storyboard_id is not None:
+            board = library.storyboard(generation.storyboard_id)
+            st.caption(
+                f":material/movie_edit: Shot {(generation.storyboard_shot or 0) + 1} of the storyboard "
+                f"“{plain(board.name if board else '')}”"
+            )
+            if board is not None and board.film_id and st.button("Open its film", icon=":material/movie:", type="tertiary"):
+                open_detail(board.film_id)
+                st.rerun()
+        if generation.kind != "storyboard":  # a film is not one request: its shots are
+            with st.expander("Copy as code", icon=":material/code:"):
+                st.caption("This request, to run again outside the studio. The key is read from $GRSAI_API_KEY.")
+                python, curl = st.tabs(["Python", "cURL"])
+                try:
+                    python.code(as_python(generation, conn.base_url), language="python")
+                    curl.code(as_curl(generation, conn.base_url), language="bash")
+                except InvalidRequestError as exc:  # a row from before a model changed its fields
+                    st.caption(f"This request cannot be written as code today: {plain(exc.message)}")
     st.divider()
     actions = st.columns(5)
-    if actions[0].button(
+    if generation.kind == "storyboard":
+        actions[0].page_link("app_pages/storyboard.py", label="Storyboard", icon=":material/movie_edit:")
+    elif actions[0].button(
         "Re-run",
         icon=":material/replay:",
         type="primary",
@@ -160,7 +191,12 @@ def detail(generation_id: int) -> None:
         with actions[3]:
             download_button(generation, files, key=f"library_download_{generation.id}")
     if st.session_state.get("library_confirm_delete") == generation.id:
-        st.warning("Delete this generation and its video for good?", icon=":material/delete:")
+        st.warning(
+            "Delete this film and its shots for good?"
+            if generation.kind == "storyboard"
+            else "Delete this generation and its video for good?",
+            icon=":material/delete:",
+        )
         yes, no = st.columns(2)
         if yes.button("Yes, delete", type="primary", width="stretch"):
             generation_service().delete(generation.id)
@@ -191,6 +227,8 @@ def grid(rows) -> None:
                     status_badge(generation)
                     if generation.kind == "remix":
                         st.badge("Remix", icon=":material/auto_fix_high:", color="violet")
+                    if generation.kind == "storyboard":
+                        st.badge("Storyboard", icon=":material/movie_edit:", color="blue")
                     if generation.batch_id is not None:
                         st.badge(f"Batch row {generation.batch_row}", icon=":material/dataset:", color="gray")
                     if generation.group_key in made_at_once:

@@ -233,6 +233,9 @@ def storyboard_card(item) -> None:
                 query_params={"generation": str(film.id)},
             )
             return
+        if item.state == "done":
+            st.caption("Its film was deleted from the Library.")
+            return
         share, words = shot_line(rows, len(item.shots))
         if item.state == "joining":
             st.progress(1.0, text="Joining the shots into one film")

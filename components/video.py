@@ -40,7 +40,7 @@ def facts(generation: Generation) -> str:
     entry = MODELS.get(generation.model)
     options = generation.options or {}
     parts = [
-        entry.name if entry is not None else generation.model,
+        "Storyboard" if generation.kind == "storyboard" else (entry.name if entry is not None else generation.model),
         generation.aspect_ratio,
         f"{generation.duration} s" if generation.duration else "",
         generation.size,

@@ -195,9 +195,15 @@ class GenerationService(QueueingService):
         return self.store.cancel_queued_generation(generation_id)
 
     def delete(self, generation_id: int) -> None:
+        """Delete a generation and its files; a storyboard's film goes with its shots."""
         removed = self.store.delete(generation_id)
-        if removed is not None:
-            self.media.remove(*_files_of(removed))
+        if removed is None:
+            return
+        self.media.remove(*_files_of(removed))
+        if removed.kind == "storyboard" and removed.storyboard_id is not None:
+            for shot in self.store.shots_of(removed.storyboard_id, every_try=True):
+                if self.store.delete(shot.id) is not None:
+                    self.media.remove(*_files_of(shot))
 
     @staticmethod
     def price(model: str = "sora-2") -> int:

@@ -94,3 +94,33 @@ def test_make_all_makes_the_shots_one_after_another_and_plays_the_film(tmp_path,
     assert total == 1 and items[0].kind == "storyboard"
     link = at.get("page_link")[0]
     assert link.proto.query_string == f"generation={items[0].id}"
+
+
+def test_the_film_in_the_library_lists_its_shots_and_goes_with_them(tmp_path, monkeypatch) -> None:
+    data = tmp_path / "data"
+    at = open_page(monkeypatch, data)
+    for key, words in zip(shot_keys(at, "prompt"), ["a red kite", "a blue kite"], strict=True):
+        at.text_area(key=key).set_value(words)
+    for key in shot_keys(at, "model"):
+        at.selectbox(key=key).set_value("veo3.1-fast")
+    click(at, "Make all")
+    run_until(at, lambda at: at.get("video"), timeout=60)
+    store = Store(default_url(data))
+    (film,), _ = store.search(LibraryFilter(text="kite"))
+    shots = store.shots_of(film.storyboard_id)
+    files = [data / "media" / g.video_path for g in (film, *shots.values())]
+    assert all(f.exists() for f in files)
+
+    at.switch_page("app_pages/library.py")
+    at.query_params["generation"] = str(film.id)
+    at.run()
+    assert not at.exception, at.exception
+    said = texts(at)
+    assert "**2 shots** · " in said and "Shot 1 · a red kite" in said and "Shot 2 · a blue kite" in said
+    assert "Storyboard · 16:9 · 16 s" in said
+    assert not [e for e in at.expander if e.label == "Copy as code"]
+    assert not [b for b in at.button if b.label == "Re-run"]
+    click(at, "Delete")
+    click(at, "Yes, delete")
+    assert not any(f.exists() for f in files)  # the film and its shots, with their files
+    assert store.search(LibraryFilter())[1] == 0 and store.shots_of(film.storyboard_id) == {}

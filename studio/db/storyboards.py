@@ -77,9 +77,18 @@ class StoryboardQueries(Database):
                 )
             )
 
-    def shots_of(self, board_id: int) -> dict[int, Generation]:
-        """The newest generation of each shot, by shot number (from 0)."""
+    def shots_of(self, board_id: int, *, every_try: bool = False):
+        """The newest generation of each shot, by shot number (from 0); with ``every_try``, every
+        generation made for its shots, as a list."""
         with self.session() as session:
+            if every_try:
+                return list(
+                    session.scalars(
+                        select(Generation)
+                        .where(Generation.storyboard_id == board_id, Generation.kind != "storyboard")
+                        .order_by(Generation.storyboard_shot, Generation.id)
+                    )
+                )
             newest = (
                 select(func.max(Generation.id))
                 .where(Generation.storyboard_id == board_id, Generation.kind != "storyboard")
