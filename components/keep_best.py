@@ -100,27 +100,24 @@ def _member(
                 actions["resend"](generation.id)
             return
         show(generation)
-        st.caption(f"{clock(generation.elapsed)} · {credits_text(generation.cost)}")
+        st.caption(f"made in {clock(generation.elapsed)} · {credits_text(generation.cost)}")
         if generation.pick == "kept":
             return
-        keep, discard = st.columns(2)
-        keep.button(
-            "Keep",
-            key=f"keep_{generation.id}",
-            icon=":material/favorite:",
-            on_click=_choose,
-            args=(service.keep, generation.id),
-            width="stretch",
-        )
-        discard.button(
-            "Discard",
-            key=f"discard_{generation.id}",
-            icon=":material/delete:",
-            help=DISCARD_HELP,
-            on_click=_choose,
-            args=(service.discard, generation.id),
-            width="stretch",
-        )
+        with st.container(horizontal=True, gap="small"):  # side by side where they fit (labels only: narrow)
+            st.button(
+                "Keep",
+                key=f"keep_{generation.id}",
+                type="primary",
+                on_click=_choose,
+                args=(service.keep, generation.id),
+            )
+            st.button(
+                "Discard",
+                key=f"discard_{generation.id}",
+                help=DISCARD_HELP,
+                on_click=_choose,
+                args=(service.discard, generation.id),
+            )
 
 
 def keep_best_group(

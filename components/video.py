@@ -46,7 +46,7 @@ def facts(generation: Generation) -> str:
         generation.size,
         options.get("resolution") or options.get("image_size") or "",
         f"{options['variants']} images" if int(options.get("variants") or 1) > 1 else "",
-        KIND_LABELS.get(generation.kind, ""),
+        "" if generation.kind == "storyboard" else KIND_LABELS.get(generation.kind, ""),  # said first
     ]
     return " · ".join(str(p) for p in parts if p)
 

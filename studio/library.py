@@ -21,7 +21,7 @@ STATUS_LABELS = {
     "unknown": "Unknown",
     "cancelled": "Cancelled",
 }
-KIND_LABELS = {"text": "From text", "image": "From images", "remix": "Remix", "storyboard": "Its shots joined"}
+KIND_LABELS = {"text": "From text", "image": "From images", "remix": "Remix", "storyboard": "Storyboard"}
 EXPORT_COLUMNS = [
     "id",
     "created",

@@ -340,7 +340,9 @@ class GenerationQueries(Database):
     def totals(self) -> dict[str, Any]:
         with self.session() as session:
             rows = session.execute(
-                select(Generation.status, func.count(), func.sum(Generation.cost)).group_by(Generation.status)
+                select(Generation.status, func.count(), func.sum(Generation.cost))
+                .where(Generation.kind != "storyboard")  # a joined film: its shots are counted
+                .group_by(Generation.status)
             )
             by_status = {status: (count, int(cost or 0)) for status, count, cost in rows}
         return {
