@@ -117,3 +117,29 @@ def test_the_pages_play_videos_from_the_bucket_by_link(s3, monkeypatch, tmp_path
     assert video.proto.url.startswith(str(s3.meta.endpoint_url)) and "Signature" in video.proto.url
     assert httpx.get(video.proto.url).content[4:8] == b"ftyp"
     assert not [p for p in Path(tmp_path / "data" / "media").rglob("*.mp4")]  # nothing kept locally
+
+
+def test_a_storyboard_is_made_and_joined_with_its_media_in_the_bucket(s3, make_sandbox, tmp_path) -> None:
+    """The last frame carried to the next shot, the joined film and its thumbnail: all in the bucket."""
+    from studio.storyboard import ShotPlan, StoryboardService
+
+    running = make_sandbox(**FAST)
+    connection = sandbox_connection(running.base_url)
+    store = Store(f"sqlite:///{tmp_path / 'studio.db'}")
+    media = open_media(f"s3://{BUCKET}/media", tmp_path / "cache")
+    try:
+        shots = [ShotPlan("veo3.1-fast", "a harbour at dawn"), ShotPlan("veo3.1-fast", "the harbour at noon")]
+        board_id, _ = StoryboardService(store, media, connection).make_all("Harbour", shots, "16:9", request_key="b")
+        engine = TaskEngine(store, media, settings=EngineSettings(typical_seconds={"sandbox": 0.5}))
+        engine.hold(connection)
+        drain(engine, timeout=90)
+        board = store.storyboard(board_id)
+        film = store.get(board.film_id)
+    finally:
+        store.dispose()
+    assert board.state == "done", board.error
+    stored = keys(s3)
+    assert f"media/{film.video_path}" in stored and f"media/{film.thumb_path}" in stored
+    assert any(k.startswith("media/frames/") for k in stored)  # shot 1's last frame, shot 2's first
+    assert httpx.get(media.url(film.video_path)).content[4:8] == b"ftyp"
+    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []  # nothing left behind

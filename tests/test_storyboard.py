@@ -147,10 +147,12 @@ def test_make_all_runs_the_shots_in_order_with_continuity_and_keeps_one_film(mak
         store.dispose()
 
 
-def test_a_refused_shot_stops_the_storyboard_in_words_and_go_on_makes_it_anew(make_sandbox, tmp_path) -> None:
+def test_a_refused_shot_stops_the_storyboard_in_words_and_go_on_makes_it_anew(
+    make_sandbox, tmp_path, database_url
+) -> None:
     running = make_sandbox(**LIGHT, output_moderation_rate=1.0)
     connection = sandbox_connection(running.base_url)
-    store, media = Store(f"sqlite:///{tmp_path / 'studio.db'}"), MediaStore(tmp_path / "media")
+    store, media = Store(database_url), MediaStore(tmp_path / "media")
     try:
         service = _service(store, media, connection)
         shots = [ShotPlan("veo3.1-fast", "a storm"), ShotPlan("veo3.1-fast", "after the storm")]
