@@ -121,6 +121,9 @@ with plan_col:
                 + model_line(board, MODELS[m], markdown=False),
             )
             spec = MODELS[model]
+            if board.is_down(model):  # said beside the model, before anything else of the shot
+                down.append(number)
+                st.error(f"{board.why_down(model)}: choose another model for this shot.", icon=":material/cloud_off:")
             prompt = st.text_area(
                 "Prompt", key=_key("prompt", uid), height=90,
                 placeholder="What is seen in this shot, and how the camera moves",
@@ -148,9 +151,6 @@ with plan_col:
             )
             if isinstance(image, str) and not valid_url(image):
                 st.caption(":material/error: The image address must start with https://")
-            if board.is_down(model):
-                down.append(number)
-                st.error(f"{board.why_down(model)}: choose another model for this shot.", icon=":material/cloud_off:")
             slots[f"shot-{number}"] = st.empty()
             plans.append(ShotPlan(model, prompt or "", duration, image))
             seconds += length

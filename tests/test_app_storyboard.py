@@ -124,3 +124,20 @@ def test_the_film_in_the_library_lists_its_shots_and_goes_with_them(tmp_path, mo
     click(at, "Yes, delete")
     assert not any(f.exists() for f in files)  # the film and its shots, with their files
     assert store.search(LibraryFilter())[1] == 0 and store.shots_of(film.storyboard_id) == {}
+
+
+def test_a_shot_on_a_model_that_is_down_says_so_and_nothing_can_be_sent(tmp_path, monkeypatch) -> None:
+    from .test_app_models import take_down
+
+    at = open_page(monkeypatch, tmp_path / "data")
+    for key in shot_keys(at, "model"):
+        at.selectbox(key=key).set_value("veo3.1-fast")
+    at.selectbox(key=shot_keys(at, "model")[1]).set_value("sora-2")
+    at.run()
+    take_down(at, "sora-2", "Sora 2 is being retired")
+    assert "choose another model for this shot" in beside(at, shot_keys(at, "model")[1])
+    assert "choose another model" not in beside(at, shot_keys(at, "model")[0])
+    assert next(b for b in at.button if b.label == "Make all").disabled
+    at.selectbox(key=shot_keys(at, "model")[1]).set_value("veo3.1-fast")
+    at.run()
+    assert not next(b for b in at.button if b.label == "Make all").disabled
