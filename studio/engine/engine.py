@@ -240,7 +240,8 @@ class TaskEngine:
         return False
 
     async def _settle(self, timeout: float) -> None:
-        pending = [*self._in_flight, *([self._storyboards] if self._storyboards is not None else [])]
+        steps = self._storyboards
+        pending = [*self._in_flight, *([steps] if steps is not None and not steps.done() else [])]
         if pending:
             await asyncio.wait(pending, timeout=timeout)
         self._flush()
