@@ -213,6 +213,7 @@ class Engine:
         self._webhooks: dict[str, _Delivery] = {}  # task id -> its webHook sender
         self._subscribers: dict[str, list[asyncio.Queue[dict[str, Any]]]] = {}
         self._runners: dict[str, asyncio.Task[None]] = {}
+        self._takes: Counter[str] = Counter()  # prompt -> tasks made of it (each a different take)
         self._pool: ThreadPoolExecutor | None = None
         self.http: httpx.AsyncClient | None = None
         root = Path(config.data_dir)
@@ -391,6 +392,13 @@ class Engine:
         webhook: str | None,
     ) -> TaskRecord:
         cost = self._charge(owner, price)
+        prompt = params.get("prompt")
+        if isinstance(prompt, str) and kind in ("video", "veo", "image", "unified"):
+            params["take"] = take = self._takes[prompt]
+            self._takes[prompt] += 1
+            if take and "look" in params and not params.get("remix_of"):  # a remix keeps its source's look
+                look = Look(**params["look"]).take(take)
+                params["look"] = {"hue": look.hue, "layout": look.layout}
         newer = kind in ("veo", "image", "unified")  # the newer models' ids look like 4-<uuid>
         record = TaskRecord(
             id=f"4-{uuid.uuid4()}" if newer else f"sbx_{secrets.token_hex(12)}",
@@ -787,6 +795,7 @@ class Engine:
                 prompt=p["prompt"],
                 aspect_ratio=p["aspect_ratio"],
                 duration=p["duration"],
+                look=Look.from_prompt(p["prompt"]).take(p.get("take", 0)),
                 frame=tuple(p["frame"]),
                 first=kept("first"),
                 last=kept("last"),
@@ -830,7 +839,7 @@ class Engine:
                     prompt=p["prompt"],
                     size=size,
                     references=self._inputs(record, p.get("inputs", [])),
-                    variant=variant,
+                    variant=variant + p.get("take", 0) * 4,  # another take: other palettes again
                     badge=p.get("badge", "IMAGE · SANDBOX"),
                 )
                 render_image(spec, self.dirs["media"] / f"{record.id}_{variant}.png")

@@ -55,6 +55,13 @@ class Look:
         digest = hashlib.sha256(prompt.encode()).digest()
         return cls(hue=digest[0] / 255.0, layout=LAYOUTS[digest[1] % len(LAYOUTS)])
 
+    def take(self, number: int) -> Look:
+        """The look of the ``number``-th take of one prompt (0: the prompt's own): a model asked
+        the same thing again gives another take, so "make N, keep the best" has N to choose from."""
+        if not number:
+            return self
+        return Look(hue=(self.hue + 0.23 * number) % 1.0, layout=LAYOUTS[(LAYOUTS.index(self.layout) + number) % 3])
+
     def palette(self) -> list[tuple[int, int, int]]:
         """Deep background, mid background, accent, highlight."""
 

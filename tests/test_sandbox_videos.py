@@ -82,6 +82,20 @@ def test_a_remix_keeps_its_sources_look_with_the_new_prompt(client: Client) -> N
     assert np.abs(a - b).mean() > 1  # ... but it is a new video
 
 
+def test_the_same_prompt_asked_again_is_another_take_and_its_remix_keeps_that_take(client: Client) -> None:
+    """Like a real model, a second ask of one prompt gives another take (Generate N, keep the best
+    has N to choose from); a remix of that take keeps its look."""
+    prompt = "a paper boat on a rainy street, another take"
+    first, second = (client.wait(client.create_video(prompt=prompt), interval=0.1) for _ in range(2))
+    remix = client.wait(client.create_video(prompt="the boat at night", remix_target_id=second.pid), interval=0.1)
+    [a], [b], [c] = (frames_at(fetch(t.video_url), [3.0]) for t in (first, second, remix))
+    top = slice(None, a.shape[0] // 2)
+    assert np.abs(a[top].mean((0, 1)) - b[top].mean((0, 1))).sum() > 10  # two takes look different
+    assert np.abs(b[top].mean((0, 1)) - c[top].mean((0, 1))).sum() < 10  # the remix keeps its take's look
+    one, two = (client.wait(client.create_image(prompt=prompt, model="nano-banana"), interval=0.1) for _ in range(2))
+    assert fetch(one.urls[0]) != fetch(two.urls[0])
+
+
 def _share_near(frame: np.ndarray, color: tuple[int, int, int], tolerance: int = 40) -> float:
     return float((np.abs(frame - np.array(color)).sum(axis=2) < tolerance).mean())
 
