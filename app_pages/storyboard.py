@@ -103,14 +103,14 @@ with plan_col:
     previous_spec = None
     for number, uid in enumerate(order, start=1):
         with st.container(border=True, key=f"storyboard_shot_{uid}"):
-            head, up, down_button, drop = st.columns([6, 1, 1, 1], vertical_alignment="center")
-            head.markdown(f"**Shot {number}**")
-            up.button("", key=f"storyboard_up_{uid}", icon=":material/arrow_upward:", on_click=move, args=(uid, -1),
-                      disabled=number == 1, type="tertiary", help="Move it earlier")
-            down_button.button("", key=f"storyboard_down_{uid}", icon=":material/arrow_downward:", on_click=move,
-                               args=(uid, 1), disabled=number == len(order), type="tertiary", help="Move it later")
-            drop.button("", key=f"storyboard_remove_{uid}", icon=":material/close:", on_click=remove, args=(uid,),
-                        disabled=len(order) == 1, type="tertiary", help="Remove this shot")
+            with st.container(horizontal=True, vertical_alignment="center", gap="small"):  # one row, even on a phone
+                st.markdown(f"**Shot {number}**", width="stretch")
+                st.button("", key=f"storyboard_up_{uid}", icon=":material/arrow_upward:", on_click=move,
+                          args=(uid, -1), disabled=number == 1, type="tertiary", help="Move it earlier")
+                st.button("", key=f"storyboard_down_{uid}", icon=":material/arrow_downward:", on_click=move,
+                          args=(uid, 1), disabled=number == len(order), type="tertiary", help="Move it later")
+                st.button("", key=f"storyboard_remove_{uid}", icon=":material/close:", on_click=remove, args=(uid,),
+                          disabled=len(order) == 1, type="tertiary", help="Remove this shot")
             if st.session_state.get(_key("model", uid)) not in {m.id for m in VIDEO_MODELS}:
                 st.session_state[_key("model", uid)] = best.id
             model = st.selectbox(
