@@ -18,7 +18,7 @@ from studio.db import Generation, LibraryFilter, Status, Store
 from studio.media import MediaStore
 from studio.storyboard import ShotPlan, StoryboardService, clip_seconds, join_videos
 
-from .conftest import stats
+from .conftest import counter, stats
 from .seed import TASK_SECONDS, drain, fast_engine
 
 LIGHT = dict(render_profile="light", task_seconds=TASK_SECONDS, progress_interval=0.1)
@@ -196,5 +196,34 @@ def test_bad_shots_are_named_and_nothing_is_kept(make_sandbox, tmp_path) -> None
                 service.make_all("bad", shots, ratio, request_key=f"bad-{words}")
         assert store.storyboards_for(connection.service_id, connection.account) == []
         assert store.search(LibraryFilter())[1] == 0
+    finally:
+        store.dispose()
+
+
+def test_a_shot_whose_create_had_no_usable_answer_is_unknown_and_not_sent_again_by_itself(make_sandbox, tmp_path) -> None:
+    """A 5xx to a shot's create: the shot may have been made, so it is ``unknown``, kept, and the
+    storyboard stops saying so; no engine pass sends it again. Go on (the person's word) sends it once."""
+    from .test_fault_survival import fault
+
+    running = make_sandbox(**LIGHT)
+    connection = sandbox_connection(running.base_url)
+    store, media = Store(f"sqlite:///{tmp_path / 'studio.db'}"), MediaStore(tmp_path / "media")
+    try:
+        service = _service(store, media, connection)
+        fault(running, status=502, path="/v1/video/veo")
+        board_id, _ = service.make_all("", [ShotPlan("veo3.1-fast", "a cliff in fog")], "16:9", request_key="b-5xx")
+        drain(fast_engine(store, media, connection), timeout=60)
+        drain(fast_engine(store, media, connection), timeout=60)  # a second pass changes nothing
+        board = store.storyboard(board_id)
+        (shot,) = store.shots_of(board_id).values()
+        assert shot.status == Status.UNKNOWN and board.state == "stopped" and "Shot 1 was not made" in board.error
+        # the one create reached the service (answered by the fault) and was never repeated
+        assert (counter(running, "faults_injected"), counter(running, "received_veo")) == (1, 0)
+
+        assert service.resume(board_id)
+        drain(fast_engine(store, media, connection), timeout=60)
+        assert store.storyboard(board_id).state == "done"
+        assert counter(running, "received_veo") == 1  # sent again once, on the person's word
+        assert store.get(shot.id).status == Status.UNKNOWN  # the doubtful one is kept, not deleted
     finally:
         store.dispose()
