@@ -471,11 +471,7 @@ def results(batch, progress: BatchProgress) -> None:
             picture, words = st.columns([3, 2], gap="medium")
             with picture:
                 if generation.status == "succeeded" and generation.makes == "image":
-                    kept = [
-                        f
-                        for f in generation.files or []
-                        if isinstance(f, dict) and files.exists(f.get("path"))
-                    ]
+                    kept = files.present(generation.files)
                     if kept:
                         st.image([files.source(f["path"]) for f in kept], width=240)
                 else:

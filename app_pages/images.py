@@ -169,7 +169,7 @@ def _card(generation: Generation) -> None:
 
 def _pictures(generation: Generation) -> None:
     """A finished request's images in a grid, each with "Animate this" and a download."""
-    kept = [f for f in generation.files or [] if isinstance(f, dict) and files.exists(f.get("path"))]
+    kept = files.present(generation.files)
     columns = st.columns(min(2, max(1, len(kept))))
     for number, item in enumerate(kept):
         with columns[number % len(columns)]:

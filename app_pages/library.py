@@ -60,7 +60,7 @@ def table_selected() -> None:
 
 def _images(generation) -> None:
     """An image generation's pictures (every variant), each with its download."""
-    kept = [f for f in generation.files or [] if isinstance(f, dict) and files.exists(f.get("path"))]
+    kept = files.present(generation.files)
     for number, item in enumerate(kept):
         st.image(files.source(item["path"]), width="stretch")
         st.download_button(
@@ -76,8 +76,9 @@ def _images(generation) -> None:
 
 def storyboard_shots(film) -> None:
     """A storyboard's film: its shots, in order, each with its frame, model, cost and an Open."""
-    shots = library.shots_of(film.storyboard_id) if film.storyboard_id is not None else {}
-    spent = sum(g.cost for g in library.shots_of(film.storyboard_id, every_try=True)) if shots else 0
+    tries = library.shots_of(film.storyboard_id, every_try=True) if film.storyboard_id is not None else []
+    shots = {shot.storyboard_shot: shot for shot in tries}  # in order of id: the newest try of each wins
+    spent = sum(shot.cost for shot in tries)
     st.markdown(f"**{len(shots)} shots** · {credits_text(spent)}")
     for number in sorted(shots):
         shot = shots[number]

@@ -91,14 +91,14 @@ def frame_at(clip: bytes | Path, seconds: float) -> Image.Image:
     try:
         with av.open(_source(clip)) as container:
             for frame in container.decode(video=0):
-                last = frame.to_image()
+                last = frame  # made a picture once, when it is the one taken
                 if frame.time is not None and frame.time >= seconds - 1e-3:
                     break
+            if last is None:
+                raise ClipError("This clip has no frames.")
+            return last.to_image()
     except (av.FFmpegError, OSError, IndexError):
         raise ClipError("This file is not a video we can read.") from None
-    if last is None:
-        raise ClipError("This clip has no frames.")
-    return last
 
 
 def download_clip(url: str, *, timeout: float = 30.0, allow_local: bool = False) -> bytes:

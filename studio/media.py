@@ -133,6 +133,10 @@ class MediaStore:
         self.write(relative, buffer.getvalue())
         return relative
 
+    def present(self, files: list | None) -> list[dict]:
+        """The entries of a generation's ``files`` ({"path", "thumb"}) whose file is still kept."""
+        return [f for f in files or [] if isinstance(f, dict) and self.exists(f.get("path"))]
+
     def data_url(self, relative: str | None) -> str | None:
         """A data URL of a small file (thumbnails), for st.dataframe's ImageColumn."""
         if not self.exists(relative):

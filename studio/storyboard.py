@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -30,6 +31,7 @@ from PIL import ImageOps
 
 from grsai_api import MODELS, InvalidRequestError
 
+from .clips import ClipError, frame_at
 from .db import Generation, Status, Store
 from .db.storyboards import DONE, JOINING, RUNNING, STOPPED
 from .db.types import utcnow
@@ -216,13 +218,11 @@ def last_frame(media: MediaStore, row: Generation) -> str | None:
     """The last frame of a finished video, kept as a PNG ("file:frames/…")."""
     if not row.video_path:
         return None
-    image = None
-    with media.working_copy(row.video_path) as path, av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            image = frame
-        image = image.to_image() if image is not None else None
-    if image is None:
-        return None
+    with media.working_copy(row.video_path) as path:
+        try:
+            image = frame_at(path, math.inf)  # the last one: the clip ends first
+        except ClipError:
+            return None
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return media.keep_upload(buffer.getvalue(), ".png", folder="frames")

@@ -13,10 +13,15 @@ from sqlalchemy.exc import IntegrityError
 
 from .database import Database
 from .models import Generation, Storyboard
-from .status import ACTIVE, Status
+from .status import Status
 from .types import utcnow
 
 RUNNING, JOINING, DONE, STOPPED = "running", "joining", "done", "stopped"
+
+
+def _has_next_step(now: datetime):
+    """Running, or joining by an engine that stopped renewing its lease."""
+    return or_(Storyboard.state == RUNNING, (Storyboard.state == JOINING) & (Storyboard.lease_until < now))
 
 
 class StoryboardQueries(Database):
@@ -68,12 +73,7 @@ class StoryboardQueries(Database):
         with self.session() as session:
             return list(
                 session.scalars(
-                    select(Storyboard.id).where(
-                        or_(
-                            Storyboard.state == RUNNING,
-                            (Storyboard.state == JOINING) & (Storyboard.lease_until < now),
-                        )
-                    )
+                    select(Storyboard.id).where(_has_next_step(now))
                 )
             )
 
@@ -103,10 +103,7 @@ class StoryboardQueries(Database):
         with self.session() as session, session.begin():
             result = session.execute(
                 update(Storyboard)
-                .where(
-                    Storyboard.id == board_id,
-                    or_(Storyboard.state == RUNNING, (Storyboard.state == JOINING) & (Storyboard.lease_until < now)),
-                )
+                .where(Storyboard.id == board_id, _has_next_step(now))
                 .values(state=JOINING, lease_until=now + timedelta(seconds=seconds))
             )
         return bool(result.rowcount)
@@ -150,11 +147,3 @@ class StoryboardQueries(Database):
                 .values(state=RUNNING, attempt=Storyboard.attempt + 1, error=None, finished_at=None)
             )
         return bool(result.rowcount)
-
-    def storyboard_busy(self, board_id: int) -> bool:
-        with self.session() as session:
-            return bool(
-                session.scalar(
-                    select(func.count()).where(Generation.storyboard_id == board_id, Generation.status.in_(ACTIVE))
-                )
-            )
