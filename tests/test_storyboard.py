@@ -190,6 +190,9 @@ def test_bad_shots_are_named_and_nothing_is_kept(make_sandbox, tmp_path) -> None
             ([ShotPlan("veo3.1-fast", "fine"), ShotPlan("veo3.1-fast", "  ")], "16:9", "Shot 2"),
             ([ShotPlan("nano-banana", "a still")], "16:9", "Shot 1: choose a video model"),
             ([ShotPlan("veo3.1-fast", "x", image="file:/etc/passwd")], "16:9", "Shot 1"),
+            ([ShotPlan("veo3.1-fast", "x", image=b"hello, not a picture")], "16:9", "Shot 1: .*image file"),
+            ([ShotPlan("veo3.1-fast", "y" * 6000)], "16:9", "Shot 1: .*Cut 1,000 characters"),
+            ([ShotPlan("sora-2", "z")] * 13, "16:9", "at most 12 shots"),
         ]
         for shots, ratio, words in cases:
             with pytest.raises(InvalidRequestError, match=words):
