@@ -86,9 +86,12 @@ if st.button("Test connection", icon=":material/network_check:"):
     else:
         credits_left.clear()
         refresh_models()
-        up = sum(model_board(current).is_up(m) for m in MODELS)
+        checked = model_board(current)
+        up, unknown = checked.said_up(), sum(checked.state(m) == "unknown" for m in MODELS)
+        not_said = f" ({unknown} did not say)" if unknown else ""
         st.success(
-            f"Connected to {current.label}: {format_credits(credits)} credits left; {up} of {len(MODELS)} models up.",
+            f"Connected to {current.label}: {format_credits(credits)} credits left; "
+            f"{up} of {len(MODELS)} models up{not_said}.",
             icon=":material/cloud_done:",
         )
 
@@ -100,7 +103,7 @@ right.button("Check again", icon=":material/refresh:", on_click=refresh_models, 
 status_rows = []
 for model in MODELS.values():
     said = board.status(model.id)
-    words = "Did not say" if said is None else ("Up" if said.available else "Down")
+    words = {"up": "Up", "down": "Down", "unknown": "Unknown (the service did not say)"}[board.state(model.id)]
     status_rows.append(
         {"Model": model.name, "Status": words, "The service's words": (said.message or "") if said else ""}
     )

@@ -56,6 +56,8 @@ RetryPolicy = Literal["all", "connect"]
 ``connect``: creates, retried only when the request provably never left (GrsAI charges each)."""
 
 _AUTH_WORDS = re.compile(r"api ?key|apikey|token|unauthori[sz]ed|密钥|令牌", re.I)
+# a 400 that is about the key (the service's "apikey error"), not about a parameter
+_KEY_REFUSED_WORDS = re.compile(r"api[ _-]?key|unauthori[sz]ed|密钥", re.I)
 _CREDIT_WORDS = re.compile(r"credit|balance|insufficient|余额|积分", re.I)
 _NOT_FOUND_WORDS = re.compile(r"not found|no such|不存在", re.I)
 
@@ -139,6 +141,11 @@ def model_status_from(model: str, data: Any, msg: str | None) -> ModelStatus:
     return ModelStatus(model=model, available=available, message=message or None)
 
 
+class EmptyReplyError(APIResponseValidationError):
+    """A successful HTTP status with nothing in the body. On a create it may mean a refused key
+    (the service answers a wrong key's submit so) or a lost answer: the key is checked to tell."""
+
+
 class BaseClient:
     def __init__(
         self,
@@ -206,6 +213,10 @@ class BaseClient:
 
     def _parse(self, response: httpx.Response) -> Any:
         """The ``data`` of a successful reply; a typed error for anything else."""
+        if response.is_success and not response.content.strip():
+            raise EmptyReplyError(
+                f"The service answered HTTP {response.status_code} with an empty reply.", body=""
+            )
         try:
             body = decode_reply(response.text)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -244,7 +255,11 @@ class BaseClient:
                 retry_after=parse_retry_after(headers.get("retry-after")),
                 **kwargs,
             )
-        if status in (401, 403) or (status < 400 and _AUTH_WORDS.search(raw_msg)):
+        if (
+            status in (401, 403)
+            or (status == 400 and _KEY_REFUSED_WORDS.search(raw_msg))
+            or (status < 400 and _AUTH_WORDS.search(raw_msg))
+        ):
             return AuthenticationError(f"The API key was refused: {msg}", **kwargs)
         if status == 402 or _CREDIT_WORDS.search(raw_msg):
             return InsufficientCreditsError(f"Not enough credits: {msg}", **kwargs)
@@ -256,6 +271,17 @@ class BaseClient:
             return InvalidRequestError(f"The service refused the request: {msg}", **kwargs)
         return APIStatusError(f"HTTP {status}: {msg}", **kwargs)
 
+    def _key_refused_after_empty(self, refused: AuthenticationError) -> AuthenticationError:
+        """What an empty create reply meant when the free balance call then refused the key: the
+        service's way of answering a wrong key on a submit. Nothing was made or charged."""
+        return AuthenticationError(
+            "The API key was refused: the service answered the create with an empty reply, and its "
+            f"balance call then refused the same key ({refused.message}). Nothing was made.",
+            status_code=refused.status_code,
+            body=refused.body,
+            code=refused.code,
+        )
+
     def _upload_error(self, response: httpx.Response) -> APIStatusError:
         """A PUT to the storage's presigned address that was refused. The address carries its own
         signature, so a 403 there is an expired or used address, never a refused API key."""
@@ -263,7 +289,9 @@ class BaseClient:
         words = self._redact(response.text.strip()[:200]) or f"HTTP {status}"
         kwargs: dict[str, Any] = {"status_code": status, "body": {"msg": words}}
         if status == 413:
-            return InvalidRequestError(f"The file is too large for GrsAI's storage: {words}", field="data", **kwargs)
+            return InvalidRequestError(
+                f"The file is too large for GrsAI's storage: {words}", field="data", **kwargs
+            )
         if status == 429:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             return RateLimitError(f"Too many uploads: {words}", retry_after=retry_after, **kwargs)
@@ -280,25 +308,36 @@ class BaseClient:
         return self._redact(text[:300])
 
     def _task_id(self, data: Any) -> str:
-        if isinstance(data, dict) and isinstance(data.get("id"), str | int) and data.get("id") not in ("", True):
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("id"), str | int)
+            and data.get("id") not in ("", True)
+        ):
             return str(data["id"])
         raise APIResponseValidationError(f"The reply carried no task id: {self._shown(data)}")
 
     def _task(self, data: Any, task_id: str) -> Task:
         if not isinstance(data, dict):
             raise APIResponseValidationError(f"The reply carried no task object: {self._shown(data)}")
+        text = json.dumps(data, default=str)
+        if self._api_key in text:  # a service text (an error, a message) quoting the key
+            data = json.loads(self._redact(text))
         return Task.from_payload(data, task_id=task_id)
 
     def _credits(self, data: Any) -> int | float:
         try:
             return credits_from(data)
         except (APIResponseValidationError, ValueError, TypeError, OverflowError, RecursionError):
-            raise APIResponseValidationError(f"Could not read the credits from the reply: {self._shown(data)}") from None
+            raise APIResponseValidationError(
+                f"Could not read the credits from the reply: {self._shown(data)}"
+            ) from None
 
     def _model_status(self, model: str, data: Any) -> ModelStatus:
         status = model_status_from(model, data, None)
         if status.message is not None:
-            status = ModelStatus(model=model, available=status.available, message=self._redact(str(status.message))[:300])
+            status = ModelStatus(
+                model=model, available=status.available, message=self._redact(str(status.message))[:300]
+            )
         return status
 
     def _stream_line(self, line: str) -> Task | None:
@@ -351,11 +390,15 @@ class BaseClient:
 
     def _upload_target(self, data: Any) -> tuple[str, str]:
         """The presigned PUT address and the file's final address from a newUploadToken reply."""
-        if isinstance(data, dict) and all(isinstance(data.get(k), str) and data.get(k) for k in ("url", "key", "domain")):
+        if isinstance(data, dict) and all(
+            isinstance(data.get(k), str) and data.get(k) for k in ("url", "key", "domain")
+        ):
             put, address = data["url"], data["domain"].rstrip("/") + "/" + data["key"].lstrip("/")
             if resolve_ok(put) and resolve_ok(address):
                 return put, address
-        raise APIResponseValidationError(f"The upload token reply lacked a usable url, key or domain: {self._shown(data)}")
+        raise APIResponseValidationError(
+            f"The upload token reply lacked a usable url, key or domain: {self._shown(data)}"
+        )
 
     @staticmethod
     def _with_reply_mode(body: dict[str, Any], webhook: str) -> dict[str, Any]:

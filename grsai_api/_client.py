@@ -12,6 +12,7 @@ import httpx
 from . import _validation as validation
 from ._base import (
     BaseClient,
+    EmptyReplyError,
     RetryPolicy,
     parse_retry_after,
     shared_ssl_context,
@@ -28,6 +29,8 @@ from ._constants import (
     UPLOAD_TOKEN_PATH,
 )
 from ._exceptions import (
+    AuthenticationError,
+    GrsaiError,
     InvalidRequestError,
     StreamInterruptedError,
     SubmissionUnknownError,
@@ -103,6 +106,20 @@ class Client(BaseClient):
             attempt += 1
 
     # -- creates: never re-sent once they may have arrived ------------------------------------
+    def _create(self, path: str, body: dict[str, Any]) -> str:
+        """Send one create. An empty reply is judged by the free balance call on the same key: a
+        refused key is an AuthenticationError (nothing was made); otherwise the reply stays unread."""
+        try:
+            return self._task_id(self._request("POST", path, policy="connect", json=body))
+        except EmptyReplyError:
+            try:
+                self.credits()
+            except AuthenticationError as refused:
+                raise self._key_refused_after_empty(refused) from None
+            except GrsaiError:
+                pass
+            raise
+
     def create_video(self, *, prompt: str, model: str = MODEL, webhook: str = "-1", **fields: Any) -> str:
         """Submit a video of any video model; returns the task id. Fields by model (see the
         catalogue): Sora 2 ``aspect_ratio, duration, size, image_url, remix_target_id, characters``;
@@ -110,13 +127,15 @@ class Client(BaseClient):
         ``aspect_ratio, duration, resolution, reference_urls, seed``. A field the model does not
         take is refused (InvalidRequestError) and nothing is sent."""
         path, body = self._create_request("video", webhook, {"prompt": prompt, "model": model, **fields})
-        return self._task_id(self._request("POST", path, policy="connect", json=body))
+        return self._create(path, body)
 
-    def create_image(self, *, prompt: str, model: str = "nano-banana", webhook: str = "-1", **fields: Any) -> str:
+    def create_image(
+        self, *, prompt: str, model: str = "nano-banana", webhook: str = "-1", **fields: Any
+    ) -> str:
         """Submit an image: Nano Banana ``aspect_ratio, image_size, reference_urls``; GPT image
         ``aspect_ratio, variants, reference_urls``. Returns the task id."""
         path, body = self._create_request("image", webhook, {"prompt": prompt, "model": model, **fields})
-        return self._task_id(self._request("POST", path, policy="connect", json=body))
+        return self._create(path, body)
 
     def upload_file(self, data: bytes, suffix: str = "png") -> str:
         """Put a file in GrsAI's storage (an upload token, then a PUT); returns its address, which
@@ -149,14 +168,16 @@ class Client(BaseClient):
         body = self._with_reply_mode(
             validation.upload_character_body(url=url, timestamps=timestamps), webhook
         )
-        return self._task_id(self._request("POST", UPLOAD_CHARACTER_PATH, policy="connect", json=body))
+        return self._create(UPLOAD_CHARACTER_PATH, body)
 
-    def create_character(self, *, pid: str, timestamps: Timestamps | None = (0, 3), webhook: str = "-1") -> str:
+    def create_character(
+        self, *, pid: str, timestamps: Timestamps | None = (0, 3), webhook: str = "-1"
+    ) -> str:
         """Cut a character out of an earlier video by its pid; returns the task id."""
         body = self._with_reply_mode(
             validation.create_character_body(pid=pid, timestamps=timestamps), webhook
         )
-        return self._task_id(self._request("POST", CREATE_CHARACTER_PATH, policy="connect", json=body))
+        return self._create(CREATE_CHARACTER_PATH, body)
 
     def stream_video(self, *, shut_progress: bool = False, **params: Any) -> Iterator[Task]:
         """The no-webHook mode: one Task per streamed update, the last one final."""
@@ -223,7 +244,9 @@ class Client(BaseClient):
             self._sleep(interval)
 
     def credits(self) -> int | float:
-        return self._credits(self._request("POST", CREDITS_PATH, policy="all", json={"apiKey": self._api_key}))
+        return self._credits(
+            self._request("POST", CREDITS_PATH, policy="all", json={"apiKey": self._api_key})
+        )
 
     def model_status(self, model: str = MODEL) -> ModelStatus:
         data = self._request("GET", MODEL_STATUS_PATH, policy="all", params={"model": model})
@@ -253,7 +276,9 @@ class AsyncClient(BaseClient):
             # idle connections are let go before a server's usual 5 s keep-alive ends: a create sent on a
             # connection the server is closing would come back unknown (and must not be sent again)
             limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_SECONDS
+                max_connections=max_connections,
+                max_keepalive_connections=20,
+                keepalive_expiry=KEEPALIVE_SECONDS,
             ),
         )
         self._sleep: Callable[[float], Any] = asyncio.sleep
@@ -296,15 +321,29 @@ class AsyncClient(BaseClient):
             await self._sleep(delay)
             attempt += 1
 
-    async def create_video(self, *, prompt: str, model: str = MODEL, webhook: str = "-1", **fields: Any) -> str:
+    async def _create(self, path: str, body: dict[str, Any]) -> str:
+        try:
+            return self._task_id(await self._request("POST", path, policy="connect", json=body))
+        except EmptyReplyError:
+            try:
+                await self.credits()
+            except AuthenticationError as refused:
+                raise self._key_refused_after_empty(refused) from None
+            except GrsaiError:
+                pass
+            raise
+
+    async def create_video(
+        self, *, prompt: str, model: str = MODEL, webhook: str = "-1", **fields: Any
+    ) -> str:
         path, body = self._create_request("video", webhook, {"prompt": prompt, "model": model, **fields})
-        return self._task_id(await self._request("POST", path, policy="connect", json=body))
+        return await self._create(path, body)
 
     async def create_image(
         self, *, prompt: str, model: str = "nano-banana", webhook: str = "-1", **fields: Any
     ) -> str:
         path, body = self._create_request("image", webhook, {"prompt": prompt, "model": model, **fields})
-        return self._task_id(await self._request("POST", path, policy="connect", json=body))
+        return await self._create(path, body)
 
     async def upload_file(self, data: bytes, suffix: str = "png") -> str:
         token = await self._request("POST", UPLOAD_TOKEN_PATH, policy="all", json={"sux": _suffix(suffix)})
@@ -330,7 +369,7 @@ class AsyncClient(BaseClient):
         body = self._with_reply_mode(
             validation.upload_character_body(url=url, timestamps=timestamps), webhook
         )
-        return self._task_id(await self._request("POST", UPLOAD_CHARACTER_PATH, policy="connect", json=body))
+        return await self._create(UPLOAD_CHARACTER_PATH, body)
 
     async def create_character(
         self, *, pid: str, timestamps: Timestamps | None = (0, 3), webhook: str = "-1"
@@ -338,7 +377,7 @@ class AsyncClient(BaseClient):
         body = self._with_reply_mode(
             validation.create_character_body(pid=pid, timestamps=timestamps), webhook
         )
-        return self._task_id(await self._request("POST", CREATE_CHARACTER_PATH, policy="connect", json=body))
+        return await self._create(CREATE_CHARACTER_PATH, body)
 
     async def stream_video(self, *, shut_progress: bool = False, **params: Any) -> AsyncIterator[Task]:
         path, body = self._stream_request(shut_progress, params)

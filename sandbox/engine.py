@@ -122,6 +122,11 @@ class Refused(Exception):
         self.code = code
 
 
+class KeyRefused(Refused):
+    """A missing or wrong key. The real service answers it with HTTP 400 "apikey error" (and an
+    async submit of the unified API with an empty HTTP 200): see the protocol page's revision."""
+
+
 @dataclass
 class TaskRecord:
     id: str
@@ -289,9 +294,9 @@ class Engine:
     # -- accounts ------------------------------------------------------------------------------
     def authenticate(self, api_key: str | None) -> str:
         if not api_key:
-            raise Refused("apikey is required: send Authorization: Bearer <key>")
+            raise KeyRefused("apikey error: send Authorization: Bearer <key>")
         if self.config.api_keys and api_key not in self.config.api_keys:
-            raise Refused("apikey is invalid")
+            raise KeyRefused("apikey error")
         owner = fingerprint(api_key)
         self.balances.setdefault(owner, self.config.credits)
         return owner

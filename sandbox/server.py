@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 from .config import SandboxConfig
 from .control import HEADER as CONTROL_HEADER
 from .control import allowed, write_token
-from .engine import CODE_ERROR, CODE_TASK_NOT_FOUND, Engine, Refused, TaskRecord, fingerprint
+from .engine import CODE_ERROR, CODE_TASK_NOT_FOUND, Engine, KeyRefused, Refused, TaskRecord, fingerprint
 from .storage import BadSuffix
 
 log = logging.getLogger("sandbox")
@@ -118,6 +118,11 @@ def api_route(
             try:
                 owner = engine.authenticate(_bearer(request)) if authenticated else ""
                 return await handler(request, body, owner)
+            except KeyRefused as exc:
+                engine.stats["key_refused"] += 1
+                if request.url.path == "/v1/api/generate" and body.get("replyType") == "async":
+                    return Response(b"", status_code=200)  # how the service answers a wrong key here
+                return JSONResponse({"code": exc.code, "msg": exc.msg, "data": None}, status_code=400)
             except Refused as exc:
                 return _reply(code=exc.code, msg=exc.msg)
 

@@ -30,6 +30,16 @@ class ModelBoard:
         status = self.statuses.get(model)
         return status is not None and not status.available
 
+    def state(self, model: str) -> str:
+        """"up", "down", or "unknown" when the service could not be asked (a refused key, a fault):
+        the one word every page shows for a model's status."""
+        status = self.statuses.get(model)
+        return "unknown" if status is None else ("up" if status.available else "down")
+
+    def said_up(self) -> int:
+        """How many models the service said are up (unknown ones are not counted as up)."""
+        return sum(self.state(m) == "up" for m in MODELS)
+
     def is_up(self, model: str) -> bool:
         """Up, or unknown (not known to be down)."""
         return not self.is_down(model)

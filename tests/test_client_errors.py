@@ -49,9 +49,76 @@ def test_a_refused_key_is_an_authentication_error_without_the_key(make_sandbox) 
     with Client(api_key="sk-wrong-key-9999", base_url=running.base_url) as client:
         with pytest.raises(AuthenticationError) as caught:
             client.create_video(prompt="hello")
-    assert "apikey is invalid" in str(caught.value)
+    assert "apikey error" in str(caught.value) and caught.value.status_code == 400
     assert "sk-wrong-key-9999" not in str(caught.value) + repr(caught.value.body)
     assert counter(running, "accepted_video") == 0
+
+
+def test_a_wrong_key_on_an_async_submit_is_refused_not_unknown(make_sandbox) -> None:
+    """The service answers a wrong key's unified submit with an empty HTTP 200: the client asks
+    the free balance call, which refuses the key, so it is a refused key and not a maybe-charge."""
+    running = make_sandbox(api_keys=("sk-the-right-one",))
+    raw = httpx.post(
+        f"{running.base_url}/v1/api/generate",
+        headers={"Authorization": "Bearer sk-wrong-key-9999"},
+        json={"model": "minimax-h3", "prompt": "hello", "replyType": "async"},
+    )
+    assert (raw.status_code, raw.content) == (200, b"")  # the sandbox answers as the service does
+    with Client(api_key="sk-wrong-key-9999", base_url=running.base_url) as client:
+        with pytest.raises(AuthenticationError) as caught:
+            client.create_video(prompt="hello", model="minimax-h3")
+    assert "empty reply" in str(caught.value) and "Nothing was made" in str(caught.value)
+    assert "sk-wrong-key-9999" not in str(caught.value) + repr(caught.value.body)
+    assert counter(running, "accepted_video") == 0
+
+
+def test_an_empty_reply_with_a_good_key_is_not_called_a_refused_key() -> None:
+    """With the balance call answering, an empty create reply stays unread (maybe made)."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path.endswith("Credits"):
+            return httpx.Response(200, json={"code": 0, "msg": "success", "data": {"credits": 500}})
+        return httpx.Response(200, content=b"")
+
+    client = Client(api_key=API_KEY, base_url="http://grsai.test", transport=httpx.MockTransport(handler))
+    with pytest.raises(APIResponseValidationError) as caught:
+        client.create_video(prompt="hello")
+    assert not isinstance(caught.value, AuthenticationError)
+    assert len(seen) == 2 and seen[1].endswith("Credits")  # one create, then one free check
+
+
+def test_an_empty_async_reply_is_checked_with_the_balance_call_too() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("Credits"):
+            return httpx.Response(400, json={"code": -1, "msg": "apikey error"})
+        return httpx.Response(200, content=b"  ")
+
+    async def scenario() -> BaseException:
+        client = AsyncClient(api_key=API_KEY, base_url="http://grsai.test", transport=httpx.MockTransport(handler))
+        try:
+            await client.create_image(prompt="a cup", model="nano-banana-fast")
+        except Exception as exc:  # noqa: BLE001 - the type is what is checked
+            return exc
+        finally:
+            await client.close()
+        raise AssertionError("the create did not fail")
+
+    assert isinstance(run(scenario()), AuthenticationError)
+
+
+def test_http_400_apikey_error_is_an_authentication_error() -> None:
+    client = Client(
+        api_key=API_KEY,
+        base_url="http://grsai.test",
+        max_retries=0,
+        transport=httpx.MockTransport(lambda r: httpx.Response(400, json={"code": -1, "msg": "apikey error"})),
+    )
+    with pytest.raises(AuthenticationError):
+        client.credits()
+    with pytest.raises(AuthenticationError):
+        client.get_result("t")
 
 
 def test_too_few_credits_is_refused_and_nothing_is_charged(make_sandbox) -> None:
@@ -229,3 +296,17 @@ def test_the_key_is_in_no_repr_and_no_log_line(
     assert "retrying /v1/draw/result" in caplog.text  # the retry was logged ...
     assert API_KEY not in caplog.text  # ... without the key
     assert API_KEY not in repr(client.get_result(task_id))
+
+
+def test_a_poll_whose_error_quotes_the_key_is_redacted_everywhere_in_the_task() -> None:
+    """A failed task's error text (from a poll, not a create) that quotes the key."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        task = {"id": "t1", "status": "failed", "progress": 0, "failure_reason": "error",
+                "error": f"upstream said: key {API_KEY} over quota", "results": []}
+        return httpx.Response(200, json={"code": 0, "msg": "success", "data": task})
+
+    client = Client(api_key=API_KEY, base_url="http://grsai.test", transport=httpx.MockTransport(handler))
+    task = client.get_result("t1")
+    assert task.status == "failed" and "over quota" in task.error and "***" in task.error
+    assert API_KEY not in task.error and API_KEY not in json.dumps(task.raw) and API_KEY not in repr(task)

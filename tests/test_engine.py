@@ -342,3 +342,69 @@ def test_two_app_processes_on_one_data_folder_never_follow_each_others_sandbox_t
         assert again.base_url == first.base_url
     finally:
         again.stop()
+
+
+async def passes(engine: TaskEngine, count: int) -> None:
+    """``count`` engine passes, each waiting for the sends it started."""
+    for _ in range(count):
+        await engine.cycle()
+        await engine._settle(5.0)
+
+
+def test_a_wrong_key_holds_the_work_and_charges_nothing(make_sandbox, store, media):
+    """The service refuses the key (HTTP 400 "apikey error"; an empty HTTP 200 on a unified
+    submit): the engine asks the free balance call before the first send, sends nothing, keeps
+    every row queued with words about the key, and counts nothing as spent."""
+    running = make_sandbox(api_keys=("sk-the-right-one",), **FAST)
+    wrong = Connection("Live", running.base_url, "sk-wrong-key-4242")
+    service = GenerationService(store, media, wrong)
+    rows = [
+        service.submit({"prompt": "a wrong-key fox"}),
+        service.submit({"prompt": "a wrong-key owl", "model": "minimax-h3", "duration": 6}),
+    ]
+    engine = engine_for(store, media, wrong, typical_seconds={running.base_url: 0.6})
+    asyncio.run(passes(engine, 4))
+    for row in rows:
+        kept = store.get(row.id)
+        assert kept.status == Status.QUEUED and kept.cost == 0, (kept.status, kept.error)
+        assert "is refused: change it in Settings" in kept.error and "nothing charged" in kept.error
+        assert "sk-wrong-key-4242" not in kept.error
+    assert creates(running, "a wrong-key fox") == creates(running, "a wrong-key owl") == 0
+    assert stats(running)["counters"].get("received_unified", 0) == 0
+    assert store.totals()["spent"] == 0 and store.totals()["by_status"] == {"queued": 2}
+
+
+def test_an_empty_reply_to_a_send_is_checked_before_it_is_called_unknown(make_sandbox, store, media):
+    """Even when the key check before the first send passed (the key was revoked since), the
+    empty HTTP 200 a wrong key's unified submit gets is a refused key, not a maybe-charge."""
+    running = make_sandbox(api_keys=("sk-the-right-one",), **FAST)
+    revoked = Connection("Live", running.base_url, "sk-revoked-7777")
+    engine = engine_for(store, media, revoked, typical_seconds={running.base_url: 0.6})
+    engine._keys_accepted.add((revoked.base_url, revoked.account))  # it was taken earlier
+    row = GenerationService(store, media, revoked).submit({"prompt": "an owl", "model": "minimax-h3", "duration": 6})
+    asyncio.run(passes(engine, 1))
+    kept = store.get(row.id)
+    assert kept.status == Status.QUEUED and kept.cost == 0 and "is refused" in kept.error
+    assert store.totals()["spent"] == 0
+
+
+def test_a_webhook_whose_error_quotes_a_held_key_is_stored_without_it(make_sandbox, store, media):
+    """News that came from the service (here a webhook's failed task) may quote the key: the
+    engine blanks every key it holds out of it before the row is written."""
+    from grsai_api import Task
+
+    running = make_sandbox(task_seconds=60.0)
+    live = Connection("Live", running.base_url, "sk-quoted-5151")
+    engine = engine_for(store, media, live, typical_seconds={running.base_url: 0.6})
+    row = GenerationService(store, media, live).submit({"prompt": "a quoted fox"})
+    asyncio.run(passes(engine, 2))
+    sent = store.get(row.id)
+    assert sent.task_id and sent.status == Status.RUNNING
+    failed = Task.from_payload(
+        {"id": sent.task_id, "status": "failed", "failure_reason": "error",
+         "error": "the key sk-quoted-5151 was rate limited"}
+    )
+    asyncio.run(engine.apply(Generation, sent, failed))
+    kept = store.get(row.id)
+    assert kept.status == Status.FAILED and "rate limited" in kept.error
+    assert "sk-quoted-5151" not in kept.error

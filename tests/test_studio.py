@@ -516,3 +516,14 @@ def test_user_text_is_escaped_for_markdown() -> None:
         assert all(shown[i - 1] == "\\" for i, c in enumerate(shown) if c == raw), raw
     assert "://" not in shown.replace("\\", "") and "www." not in shown.replace("\\", "")  # no autolinks
     assert plain("x" * 300, 10) == "x" * 10 + "…"
+
+
+def test_a_model_board_that_could_not_ask_says_unknown_not_up() -> None:
+    """A refused key or a fault leaves models unasked: they read "unknown" and are not counted up."""
+    from grsai_api import ModelStatus
+    from studio.availability import ModelBoard
+
+    board = ModelBoard(statuses={"sora-2": ModelStatus(model="sora-2", available=True, message=None)})
+    assert board.state("sora-2") == "up" and board.state("minimax-h3") == "unknown"
+    assert board.said_up() == 1
+    assert ModelBoard().said_up() == 0 and ModelBoard().state("sora-2") == "unknown"

@@ -28,9 +28,10 @@ from typing import Any
 
 import httpx
 
-from grsai_api import MODELS, AsyncClient, GrsaiError, ModelStatus, NotFoundError, Task
+from grsai_api import MODELS, AsyncClient, AuthenticationError, GrsaiError, ModelStatus, NotFoundError, Task
 from grsai_api._base import shared_ssl_context
 
+from ..accounts import short
 from ..connection import Connection
 from ..costs import character_cost, video_cost
 from ..db import BatchState, Character, Generation, Status, Store, TaskRow, as_utc, utcnow
@@ -126,6 +127,8 @@ class TaskEngine:
         self._backoff_until: dict[Held, float] = {}
         self._typical: dict[tuple[type, str, str], tuple[float, float]] = {}
         self._model_status: dict[tuple[str, str, str], tuple[ModelStatus, float]] = {}
+        self._keys_accepted: set[tuple[str, str]] = set()  # (base URL, account) the service took
+        self._key_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._upload_locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self._chores_at: dict[str, float] = {}
         self._storyboards: asyncio.Task | None = None  # their next steps, one pass at a time
@@ -334,6 +337,10 @@ class TaskEngine:
                 return
             client = self._client(connection)
             webhook = self._webhook()
+            refused = await self._key_refused(connection)
+            if refused is not None:  # nothing is sent with a key the service refuses
+                await self._after_failed_send(model, row, account, refused)
+                return
             try:
                 down = await self._model_down(connection, row.model if model is Generation else SORA)
                 if down is not None:  # characters are Sora 2's
@@ -411,6 +418,27 @@ class TaskEngine:
         self._upload_locks.pop(key, None)
         return url
 
+    async def _key_refused(self, connection: Connection) -> AuthenticationError | None:
+        """The service's refusal of this account's key, asked once before its first send with the
+        free balance call (a wrong key's submit may be answered with an empty HTTP 200, which would
+        otherwise look like a task that may have been charged). None when the key was taken, or
+        when the service could not say (the send itself is then judged)."""
+        if connection.is_sandbox:  # the built-in sandbox takes its own key
+            return None
+        held = (connection.base_url, connection.account)
+        lock = self._key_locks.setdefault(held, asyncio.Lock())
+        async with lock:  # many sends of one account at once: one check
+            if held in self._keys_accepted:
+                return None
+            try:
+                await self._client(connection).credits()
+            except AuthenticationError as exc:
+                return exc
+            except GrsaiError:
+                return None
+            self._keys_accepted.add(held)
+        return None
+
     async def _model_down(self, connection: Connection, model: str) -> str | None:
         """Why ``model`` is down for this account (asked at most every ``model_status_seconds``), or
         None when it is up or the service could not say (then the create itself is judged)."""
@@ -457,8 +485,12 @@ class TaskEngine:
             await asyncio.to_thread(store.requeue, model, row.id, f"Waiting to send: {verdict.message}")
         elif verdict.outcome is Outcome.HOLD:
             self.keys.pause(account, 60.0, verdict.message)
-            note = f"Waiting: the service refused the key ({verdict.message}). Fix the key in Settings, or cancel."
-            await self._pause_batch(row, verdict.message)  # first, so no pass in between sends it again
+            connection = self.keys.get(*account)
+            if connection is not None:  # asked again before the next send
+                self._keys_accepted.discard((connection.base_url, connection.account))
+            refused = f"The key for account {short(account[1])} is refused: change it in Settings"
+            note = f"Not sent, nothing charged. {refused} (the service said: {verdict.message}), or cancel."
+            await self._pause_batch(row, f"{refused}. Nothing was charged. ({verdict.message})")  # first, so no pass in between sends it again
             await asyncio.to_thread(store.requeue, model, row.id, note)
         elif verdict.outcome is Outcome.NO_CREDITS and getattr(row, "batch_id", None):
             await self._pause_batch(row, verdict.message)
@@ -581,7 +613,7 @@ class TaskEngine:
                 expect=(Status.RUNNING,),
                 status=Status.FAILED,
                 failure_reason=task.failure_reason or "error",
-                error=task.error,
+                error=self.keys.redact(task.error),
                 cost=0,  # failed tasks are refunded
                 finished_at=now,
                 progress=task.progress,

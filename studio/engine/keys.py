@@ -39,6 +39,17 @@ class KeyRing:
         with self._lock:
             return {s for s, _ in self._connections}
 
+    def redact(self, text: str | None) -> str | None:
+        """Service text with every key held here blanked out: what a service sends back (a poll's
+        error, a webhook) may quote a key, and nothing that quotes one is stored or shown."""
+        if not text:
+            return text
+        with self._lock:
+            keys = {c.api_key for c in self._connections.values() if c.api_key}
+        for key in sorted(keys, key=len, reverse=True):
+            text = text.replace(key, "***")
+        return text
+
     def pause(self, held: Held, seconds: float, why: str) -> None:
         with self._lock:
             self._paused[held] = (time.monotonic() + seconds, why)
