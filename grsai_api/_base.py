@@ -68,6 +68,25 @@ def shared_ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+def pinned_request(url: str, address: str | None, *, method: str = "GET", **options: Any) -> httpx.Request:
+    """A request for ``url`` that connects to ``address`` (the one a check has just approved) while still
+    speaking to the URL's host: the address goes into the URL, the name into the Host header and, for
+    https, into TLS (the SNI name the certificate is checked against). Nothing resolves the name again,
+    so a name that answers a public address to the check and 127.0.0.1 a moment later (DNS rebinding)
+    cannot move the connection. With no ``address`` (an IP literal, or a local service's own name) the
+    URL is used as it is. ``options`` go to httpx.Request (headers, extensions)."""
+    target = httpx.URL(url)
+    headers = dict(options.pop("headers", None) or {})
+    extensions = dict(options.pop("extensions", None) or {})
+    if address is not None:
+        name = target.raw_host.decode("ascii")
+        headers["Host"] = target.netloc.decode("ascii")  # the name, and the port if the URL gave one
+        if target.scheme == "https":
+            extensions["sni_hostname"] = name
+        target = target.copy_with(host=address.split("%", 1)[0])
+    return httpx.Request(method, target, headers=headers, extensions=extensions, **options)
+
+
 def resolve_base_url(base_url: str) -> str:
     url = HOSTS.get(base_url.strip().lower(), base_url.strip()).rstrip("/")
     parsed = urlparse(url)

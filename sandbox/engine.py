@@ -31,9 +31,18 @@ import httpx
 from PIL import Image
 
 from grsai_api import MODELS, ModelSpec
+from grsai_api._base import pinned_request
 
 from .config import SandboxConfig, whole_credits
-from .inputs import BadInput, fetchable, load_bytes, open_image, parse_timestamps, resolves_to_allowed
+from .inputs import (
+    BadInput,
+    Unfetchable,
+    checked_address,
+    fetchable,
+    load_bytes,
+    open_image,
+    parse_timestamps,
+)
 from .render import (
     Cameo,
     ImageSpec,
@@ -765,12 +774,17 @@ class Engine:
     async def _post_webhook(self, task_id: str, url: str, snapshot: dict[str, Any]) -> bool:
         if self.http is None:
             return False
-        if not await resolves_to_allowed(url, loopback=True):  # a name for a link-local address
+        try:
+            address = await checked_address(url, loopback=True)  # never a name for a link-local address
+        except Unfetchable:
             self.stats["webhook_failures"] += 1
             log.warning("webhook for %s not sent: its host resolves to a link-local address", task_id)
             return False
+        request = pinned_request(
+            url, address, method="POST", json=snapshot, extensions={"timeout": httpx.Timeout(5.0).as_dict()}
+        )
         try:
-            response = await self.http.post(url, json=snapshot, timeout=5.0, follow_redirects=False)
+            response = await self.http.send(request, follow_redirects=False)
         except Exception as exc:  # any failure of the receiver is the receiver's, never the task's
             self.stats["webhook_failures"] += 1
             log.warning("webhook for %s failed: %s", task_id, type(exc).__name__)

@@ -15,6 +15,8 @@ from urllib.parse import urlparse
 import httpx
 from PIL import Image, UnidentifiedImageError
 
+from grsai_api._base import pinned_request
+
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 _DATA_URI = re.compile(r"^data:[^,]*?;base64,", re.I)
 
@@ -41,7 +43,7 @@ def fetchable(url: str, *, loopback: bool) -> bool:
     try:
         address = ipaddress.ip_address(parsed.hostname.strip("[]"))
     except ValueError:
-        return loopback or parsed.hostname != "localhost"  # a name: see resolves_to_allowed
+        return loopback or parsed.hostname != "localhost"  # a name: see checked_address
     return _address_allowed(address, loopback=loopback)
 
 
@@ -61,28 +63,35 @@ async def _resolve(host: str, port: int) -> list[str]:
     return [info[4][0] for info in infos]
 
 
-async def resolves_to_allowed(url: str, *, loopback: bool) -> bool:
-    """For a URL naming a host: whether every address the name resolves to may be fetched (a name
-    pointing at a metadata service, or at loopback behind a redirect, is refused like the address)."""
+class Unfetchable(ValueError):
+    """A name that resolves to an address the sandbox may not fetch from."""
+
+
+async def checked_address(url: str, *, loopback: bool) -> str | None:
+    """For a URL naming a host: the address to connect to, once every address the name resolves to
+    has passed (a name pointing at a metadata service, or at loopback behind a redirect, is refused
+    like the address: Unfetchable). The caller connects to that address (``pinned_request``), so the
+    name cannot answer differently a moment later (DNS rebinding). None when the URL holds an address
+    (``fetchable`` has checked it) or the name does not resolve (the fetch then fails in words)."""
     parsed = urlparse(url)
     host = parsed.hostname or ""
     try:
         ipaddress.ip_address(host.strip("[]"))
-        return True  # an address: fetchable() has checked it
+        return None
     except ValueError:
         pass
     try:
         addresses = await _resolve(host, parsed.port or (443 if parsed.scheme == "https" else 80))
     except OSError:
-        return True  # no such name: the fetch itself fails, in words
+        return None
     for text in addresses:
         try:
             address = ipaddress.ip_address(text.split("%", 1)[0])
         except ValueError:
-            return False
+            raise Unfetchable(text) from None
         if not _address_allowed(address, loopback=loopback):
-            return False
-    return True
+            raise Unfetchable(text)
+    return min(addresses, key=lambda text: ":" in text) if addresses else None  # IPv4 first
 
 
 def is_local(url: str) -> bool:
@@ -117,12 +126,19 @@ async def _download(url: str, what: str, http: httpx.AsyncClient) -> bytes:
     and refused at MAX_INPUT_BYTES (the cap holds whatever Content-Length says)."""
     loopback = is_local(url)
     for _ in range(MAX_REDIRECTS + 1):
-        if not fetchable(url, loopback=loopback) or not await resolves_to_allowed(url, loopback=loopback):
-            raise BadInput(f"{what}: {url[:100]} is not an address the sandbox fetches")
+        refused = BadInput(f"{what}: {url[:100]} is not an address the sandbox fetches")
+        if not fetchable(url, loopback=loopback):
+            raise refused
         try:
-            async with http.stream("GET", url, timeout=20.0, follow_redirects=False) as response:
+            address = await checked_address(url, loopback=loopback)
+        except Unfetchable:
+            raise refused from None
+        request = pinned_request(url, address, extensions={"timeout": httpx.Timeout(20.0).as_dict()})
+        try:
+            response = await http.send(request, stream=True, follow_redirects=False)
+            try:
                 if response.is_redirect:
-                    url = str(response.url.join(response.headers.get("location", "")))
+                    url = str(httpx.URL(url).join(response.headers.get("location", "")))
                     continue
                 if response.status_code != 200:
                     raise BadInput(f"could not download {what} (HTTP {response.status_code})")
@@ -135,6 +151,8 @@ async def _download(url: str, what: str, http: httpx.AsyncClient) -> bytes:
                     if len(body) > MAX_INPUT_BYTES:
                         raise BadInput(f"{what} is larger than {MAX_INPUT_BYTES // 2**20} MB")
                 return bytes(body)
+            finally:
+                await response.aclose()
         except httpx.HTTPError as exc:
             raise BadInput(f"could not download {what} ({type(exc).__name__})") from None
     raise BadInput(f"could not download {what} (too many redirects: more than {MAX_REDIRECTS})")

@@ -29,7 +29,7 @@ import av
 import httpx
 from PIL import Image
 
-from grsai_api._base import shared_ssl_context
+from grsai_api._base import pinned_request, shared_ssl_context
 
 Kind = Literal["video", "image", "clip", "any"]
 
@@ -76,11 +76,15 @@ def _is_public(address: str) -> bool:
     )
 
 
-def check_url(url: str, *, allow_local: bool = False) -> None:
+def check_url(url: str, *, allow_local: bool = False) -> str | None:
     """Refuse (permanent FetchError) anything but an http(s) address with a host and no user name or
     password in it; any host that resolves to a link-local, multicast or unspecified address; and,
     unless ``allow_local``, loopback, private and reserved ones. A host that does not resolve is a
-    transient error."""
+    transient error.
+
+    Returns the address the name was checked at, which the fetch then connects to (pinned: the name is
+    not looked up again, so it cannot answer differently a moment later), or None when the URL holds
+    an address itself or (``allow_local``) names a local service the resolver does not know."""
     try:
         parsed = httpx.URL(url.strip())  # parsed as httpx will parse it when it connects
     except (httpx.InvalidURL, TypeError):
@@ -101,7 +105,7 @@ def check_url(url: str, *, allow_local: bool = False) -> None:
         addresses = [host] if _is_ip(host) else _resolve(host, port)
     except (OSError, UnicodeError):
         if allow_local:
-            return  # the connection will say it: a local service may use names of its own
+            return None  # the connection will say it: a local service may use names of its own
         raise FetchError(f"Could not find the host {host}.", permanent=False) from None
     if not addresses and not allow_local:
         raise FetchError(f"Could not find the host {host}.", permanent=False)
@@ -118,6 +122,11 @@ def check_url(url: str, *, allow_local: bool = False) -> None:
                 "fetching from there is not allowed.",
                 permanent=True,
             )
+    if _is_ip(host) or not addresses:
+        return None
+    # Every address passed; connect to an IPv4 one when there is one (a host that also answers ::1
+    # often listens on IPv4 only), as the resolver's own order would usually have it.
+    return min(addresses, key=lambda address: ":" in address)
 
 
 def _never(address: str) -> bool:
@@ -147,8 +156,8 @@ class _Rules:
     attempts: int
 
 
-# What _plan asks the drivers to do. _Open answers with the response (headers read, body not yet);
-# the others answer None.
+# What _plan asks the drivers to do. _Check answers with the address checked, _Open with the response
+# (headers read, body not yet); the others answer None.
 @dataclass(frozen=True)
 class _Check:
     url: str
@@ -158,6 +167,7 @@ class _Check:
 @dataclass(frozen=True)
 class _Open:
     url: str
+    address: str | None  # where check_url found the host: the connection goes there
 
 
 @dataclass(frozen=True)
@@ -220,8 +230,8 @@ def _plan(url: str, rules: _Rules) -> Generator[_Step, Any, None]:
         try:
             current = url
             for hop in itertools.count():
-                yield _Check(current, rules.allow_local)
-                response = yield _Open(current)
+                address = yield _Check(current, rules.allow_local)
+                response = yield _Open(current, address)
                 following = _judge(response, current, hop, rules)
                 if following is None:
                     break
@@ -261,9 +271,11 @@ class _Sink:
         self.out.write(chunk)
 
 
-def _request(url: str, timeout: httpx.Timeout) -> httpx.Request:
+def _request(step: _Open, timeout: httpx.Timeout) -> httpx.Request:
     # Built by hand, not with client.build_request: that would add the client's headers and cookies.
-    return httpx.Request("GET", url, headers=REQUEST_HEADERS, extensions={"timeout": timeout.as_dict()})
+    return pinned_request(
+        step.url, step.address, headers=REQUEST_HEADERS, extensions={"timeout": timeout.as_dict()}
+    )
 
 
 def _time_up(total_timeout: float) -> FetchError:
@@ -312,11 +324,11 @@ async def _drive_async(http: httpx.AsyncClient, plan: Generator[_Step, Any, None
             answer = None
             try:
                 if isinstance(step, _Check):
-                    await asyncio.to_thread(check_url, step.url, allow_local=step.allow_local)
+                    answer = await asyncio.to_thread(check_url, step.url, allow_local=step.allow_local)
                 elif isinstance(step, _Open):
                     if response is not None:
                         await response.aclose()
-                    request = _request(step.url, http.timeout)
+                    request = _request(step, http.timeout)
                     response = answer = await http.send(
                         request, stream=True, auth=None, follow_redirects=False
                     )
@@ -357,12 +369,12 @@ def _drive_sync(http: httpx.Client, plan: Generator[_Step, Any, None], sink: _Si
             try:
                 if isinstance(step, _Check):
                     time_left()
-                    check_url(step.url, allow_local=step.allow_local)
+                    answer = check_url(step.url, allow_local=step.allow_local)
                 elif isinstance(step, _Open):
                     if response is not None:
                         response.close()
                     left = time_left()
-                    request = _request(step.url, httpx.Timeout(left, connect=min(left, 10.0)))
+                    request = _request(step, httpx.Timeout(left, connect=min(left, 10.0)))
                     response = answer = http.send(request, stream=True, auth=None, follow_redirects=False)
                 elif isinstance(step, _Read):
                     assert response is not None

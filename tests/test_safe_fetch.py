@@ -29,6 +29,9 @@ MP4 = make_clip(seconds=0.5, color=(20, 200, 40), size=(64, 64))
 PNG = png(size=(48, 48))
 TRUNCATED_PNG = PNG[: len(PNG) // 2]
 PUBLIC_IP = "93.184.216.34"
+# Stand-ins for public hosts the tests can reach: loopback addresses the checks are told are public.
+# The file host listens on STAND_IN as well as 127.0.0.1; nothing listens on NOBODY.
+STAND_IN, NOBODY = "127.0.0.2", "127.0.0.3"
 SECRET = "tok-SECRET-42"
 
 
@@ -154,18 +157,22 @@ def file_host() -> Iterator[FileHost]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    stand_in = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # the same server as a "public" host
+    stand_in.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    stand_in.bind((STAND_IN, port))
     host = FileHost(f"http://127.0.0.1:{port}", port)
     server = _Server(
         uvicorn.Config(_app(host), log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
     )
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock, stand_in]}, daemon=True)
     thread.start()
     assert server.ready.wait(15), "the test file host did not start"
     yield host
     server.should_exit = True
     thread.join(10)
     sock.close()
+    stand_in.close()
 
 
 @pytest.fixture(autouse=True)
@@ -203,21 +210,21 @@ def assert_clean(directory: Path) -> None:
 
 
 @pytest.fixture
-def public_test_name(monkeypatch: pytest.MonkeyPatch, file_host: FileHost) -> str:
-    """``public.test`` resolves to a public address for the check, while connections to it (sync and
-    async, both through socket.getaddrinfo) land on the loopback test host."""
-    real_getaddrinfo = socket.getaddrinfo
+def stand_ins_are_public(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks take STAND_IN and NOBODY for public addresses (every other rule unchanged)."""
+    real_is_public = safe_fetch._is_public
+    monkeypatch.setattr(safe_fetch, "_is_public", lambda a: a in (STAND_IN, NOBODY) or real_is_public(a))
+
+
+@pytest.fixture
+def public_test_name(monkeypatch: pytest.MonkeyPatch, file_host: FileHost, stand_ins_are_public: None) -> str:
+    """``public.test`` resolves to a "public" address (STAND_IN) where the loopback test host listens."""
     real_resolve = safe_fetch._resolve
 
     def resolve(host: str, port: int) -> list[str]:
-        return [PUBLIC_IP] if host == "public.test" else real_resolve(host, port)
-
-    def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
-        public = host in ("public.test", b"public.test")  # anyio passes bytes
-        return real_getaddrinfo("127.0.0.1" if public else host, *args, **kwargs)
+        return [STAND_IN] if host == "public.test" else real_resolve(host, port)
 
     monkeypatch.setattr(safe_fetch, "_resolve", resolve)
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return "public.test"
 
 
@@ -268,7 +275,9 @@ def test_check_url_refuses_local_and_private_addresses(host: str) -> None:
     assert error.permanent
     assert "not allowed" in error.message
     if host in NEVER:  # not even for a local service: a cloud's metadata answers on 169.254.169.254
-        assert "never fetched" in failure(check_url, f"http://{host}:8080/video.mp4", allow_local=True).message
+        assert (
+            "never fetched" in failure(check_url, f"http://{host}:8080/video.mp4", allow_local=True).message
+        )
     else:
         check_url(f"http://{host}:8080/video.mp4", allow_local=True)  # the sandbox case
 
@@ -334,6 +343,63 @@ def test_redirect_from_public_name_to_loopback_is_refused(
     assert file_host.hits["/to"] == before_to + 4  # the first hop was made each time...
     assert file_host.hits["/files/clip.mp4"] == before_file  # ...the second never
     assert_clean(tmp_path)
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_not_followed_there(
+    file_host: FileHost, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, stand_ins_are_public: None
+) -> None:
+    """DNS rebinding: ``rebind.test`` answers a public address to the check and 127.0.0.1 a moment
+    later, when the connection looks it up. The fetch connects to the address that was checked (here
+    nothing answers there), so the internal file is never asked for."""
+    real_getaddrinfo = socket.getaddrinfo
+    checked: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        checked.append(host)
+        return [NOBODY]
+
+    def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        inside = host in ("rebind.test", b"rebind.test")  # the second answer (anyio passes bytes)
+        return real_getaddrinfo("127.0.0.1" if inside else host, *args, **kwargs)
+
+    monkeypatch.setattr(safe_fetch, "_resolve", resolve)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    before = file_host.hits["/files/notes.txt"]
+    url = file_host.url("/files/notes.txt", "rebind.test")
+    error = failure(fetch, url, tmp_path / "notes.txt", allow_local=False, attempts=1)
+    assert not error.permanent and "Could not reach the file host" in error.message
+    error = failure(fetch_bytes, url, kind="any", max_bytes=2**20, allow_local=False, attempts=1)
+    assert "Could not reach the file host" in error.message
+    assert checked == ["rebind.test", "rebind.test"]
+    assert file_host.hits["/files/notes.txt"] == before  # the internal host was never reached
+    assert_clean(tmp_path)
+
+
+def test_a_pinned_connection_still_names_its_host(
+    file_host: FileHost, public_test_name: str, tmp_path: Path
+) -> None:
+    """Connecting to the checked address does not change what the host is told: the Host header is the
+    name (and port) of the link, and an https link keeps its name for TLS."""
+    fetch(file_host.url("/files/notes.txt", public_test_name), tmp_path / "n.txt", allow_local=False)
+    assert file_host.headers["/files/notes.txt"]["host"] == f"{public_test_name}:{file_host.port}"
+
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=b"ok")
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+            await fetch_to_file(
+                http, "https://public.test/a.bin?t=1", tmp_path / "a.bin", kind="any", max_bytes=100
+            )
+
+    asyncio.run(go())
+    (request,) = seen
+    assert request.url.host == STAND_IN and request.url.query == b"t=1"
+    assert request.headers["host"] == "public.test"
+    assert request.extensions["sni_hostname"] == "public.test"
 
 
 def test_no_credentials_or_cookies_are_sent(file_host: FileHost, tmp_path: Path) -> None:

@@ -241,7 +241,7 @@ def test_a_public_name_redirecting_to_loopback_is_refused_and_loopback_never_ask
         return ["93.184.216.34"]
 
     def answer(request: httpx.Request) -> httpx.Response:
-        asked.append(str(request.url))
+        asked.append(f"http://{request.headers['host']}{request.url.raw_path.decode()}")
         return httpx.Response(302, headers={"Location": request.url.params["to"]})
 
     monkeypatch.setattr(inputs, "_resolve", public)
@@ -258,7 +258,7 @@ def test_a_name_that_resolves_to_link_local_or_behind_a_redirect_to_loopback_is_
         )
 
     def answer(request: httpx.Request) -> httpx.Response:
-        if request.url.host == "bounce.example":
+        if request.headers["host"] == "bounce.example":
             return httpx.Response(302, headers={"Location": "http://sneaky.example/inside"})
         return httpx.Response(200, content=png())
 
@@ -269,6 +269,25 @@ def test_a_name_that_resolves_to_link_local_or_behind_a_redirect_to_loopback_is_
         _fetch("http://bounce.example/a.png", answer)  # its name is public, where it sends is not
     assert _fetch("http://fine.example/a.png", answer) == png()  # a public name is fetched
     assert inputs.fetchable("http://[::ffff:169.254.169.254]/", loopback=True) is False  # mapped too
+
+
+def test_a_name_that_rebinds_after_the_check_is_fetched_from_the_checked_address(monkeypatch) -> None:
+    """DNS rebinding: the name answers a public address to the check and 127.0.0.1 after it. The
+    sandbox connects to the address it checked, telling the host its name, and never to the name
+    (which would be looked up again)."""
+    answers = iter([["93.184.216.34"], ["127.0.0.1"], ["127.0.0.1"]])
+    connected: list[tuple[str, str]] = []
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        return next(answers)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        connected.append((request.url.host, request.headers["host"]))
+        return httpx.Response(200, content=png())
+
+    monkeypatch.setattr(inputs, "_resolve", rebinding)
+    assert _fetch("http://rebind.example/a.png", answer) == png()
+    assert connected == [("93.184.216.34", "rebind.example")]
 
 
 def test_a_stopped_sandboxs_token_is_forgotten_and_a_folders_own_token_wins(make_sandbox, tmp_path) -> None:
