@@ -76,16 +76,32 @@ def sandbox() -> RunningSandbox:
 
 def connection() -> Connection:
     """The connection chosen on Settings (this session), else the configured default."""
+    return _resolve(
+        st.session_state.get("conn_choice"),
+        typed_key=st.session_state.get("conn_api_key") or None,
+        custom_url=st.session_state.get("conn_custom_url") or None,
+    )
+
+
+def _resolve(choice: str | None, *, typed_key: str | None, custom_url: str | None) -> Connection:
     config = app_config()
-    choice = st.session_state.get("conn_choice")
-    typed_key = st.session_state.get("conn_api_key") or None
-    custom_url = st.session_state.get("conn_custom_url") or None
     chosen = resolve_connection(
         config, choice, typed_key=typed_key, custom_url=custom_url, sandbox_url=lambda: sandbox().base_url
     )
     if chosen.is_sandbox:
         return replace(chosen, sandbox_id=sandbox_id(config, chosen.base_url))
     return chosen
+
+
+def start_in_background() -> TaskEngine | _ExternalEngine:
+    """At process start, before any page runs (``serve.py``): the engine, holding the deployment's own
+    connection (its configured key, else the built-in sandbox), so work queued or in flight before a
+    restart is sent, followed and copied with no tab open. A key typed into one person's Settings is
+    not kept anywhere, so that account's work waits until someone with it opens a page."""
+    engine = task_engine()
+    engine.hold(_resolve(None, typed_key=None, custom_url=None))
+    engine.wake()
+    return engine
 
 
 def _engine_alive(engine: TaskEngine) -> bool:

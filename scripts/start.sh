@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
-exec .venv/bin/python -m streamlit run app.py "$@"
+# serve.py starts the task engine with the process, so work goes on with no tab open
+exec .venv/bin/python serve.py "$@"
