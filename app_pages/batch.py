@@ -17,6 +17,7 @@ from components.resources import (
     store,
 )
 from components.session import request_key
+from components.spec_form import model_form
 from components.text import plain
 from components.video import clock, local_time, video_player
 from grsai_api import MODELS
@@ -133,30 +134,16 @@ def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
             help="Each {column} is replaced by that row's value. Write {{ or }} for a brace.",
         )
         st.caption("Placeholders you can use: " + " ".join(f"`{{{c}}}`" for c in columns))
-    st.markdown(
-        "**For rows that do not say** (a row's own `model`, `aspect_ratio`, `duration`, `size`, "
-        "`first_frame_url`, `reference_urls`, `resolution`, `image_size`, `variants` … win)"
-    )
     board = model_board(conn)
     default_model = model_picker("video", board, key="batch")
-    left, middle, right = st.columns(3)
-    defaults = {
-        "model": default_model.id,
-        "aspect_ratio": left.segmented_control(
-            "Aspect ratio", ["16:9", "9:16"], default="16:9", required=True, key="batch_aspect"
-        ),
-        "duration": middle.segmented_control(
-            "Duration",
-            [10, 15],
-            default=10,
-            required=True,
-            key="batch_duration",
-            format_func=lambda s: f"{s} s",
-        ),
-        "size": right.segmented_control(
-            "Size", ["small", "large"], default="small", required=True, key="batch_size"
-        ),
-    }
+    st.markdown(
+        "**For rows that do not say** — a row's own `model` and "
+        + ", ".join(f"`{name}`" for name in default_model.fields)
+        + " columns win; a row of another model takes what it can of these, else that model's own defaults."
+    )
+    files = [f.name for f in default_model.fields.values() if f.kind in ("images", "audios")]
+    chosen, _ = model_form(default_model, "batch", skip=files)  # the default model's fields, not Sora's
+    defaults = {"model": default_model.id, **chosen}
     if source == "A template" and not template.strip():
         st.info("Write the template to see the prompts.", icon=":material/edit_note:")
         return None, template

@@ -23,9 +23,10 @@ from components.resources import (
     store,
 )
 from components.session import keep_widgets, new_request, request_key, restore_widgets, take_handoff
+from components.spec_form import model_form, widget_keys
 from components.task_panel import task_panel
 from components.text import plain
-from grsai_api import MAX_PROMPT_CHARS, InvalidRequestError, ModelSpec, check_timestamps
+from grsai_api import MAX_PROMPT_CHARS, InvalidRequestError, ModelSpec, check_timestamps, models
 from studio.characters import MAX_PER_VIDEO, check_mentions
 from studio.connection import valid_url
 from studio.costs import credits_text, format_credits, price
@@ -46,9 +47,8 @@ KEPT = (
     "generate_last_url",
     "generate_ref_urls",
     "generate_resolution",
-    "generate_seconds",
-    "generate_seed",
     "generate_count",
+    *widget_keys(models("video"), "generate"),
 )
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
 
@@ -142,7 +142,7 @@ form, results = st.columns([1, 1], gap="large")
 with form:
     spec = model_picker("video", board, key="generate")
     down = model_down(spec, board, key="generate", carry=lambda new: carry_images(spec, new))
-    sora, veo, unified = spec.api == "sora", spec.api == "veo", spec.api == "unified"
+    sora, veo = spec.api == "sora", spec.api == "veo"
     recent = library.recent_prompts(8)
     if recent:
         with st.popover("Recent prompts", icon=":material/history:"):
@@ -182,55 +182,27 @@ with form:
             f"{names} matches no character: add one under **Characters** below, or remove the @.",
             icon=":material/person_off:",
         )
-    left, right = st.columns(2)
-    aspect_ratio = left.segmented_control(
-        "Aspect ratio",
-        list(spec.aspect_ratios),
-        default="16:9",
-        required=True,
-        key="generate_aspect_ratio",
-        format_func={"16:9": ":material/crop_16_9: 16:9", "9:16": ":material/crop_portrait: 9:16"}.get,
-        help="16:9 is landscape (YouTube, web); 9:16 is portrait (Reels, TikTok, Shorts).",
-    )
-    if sora:
-        duration = right.segmented_control(
-            "Duration",
-            [10, 15],
-            default=10,
+    aspect_ratio = None
+    if sora or veo:  # laid out by hand: their images and characters have controls of their own
+        if st.session_state.get("generate_aspect_ratio") not in spec.aspect_ratios:
+            st.session_state["generate_aspect_ratio"] = spec.aspect_ratios[0]
+        aspect_ratio = st.segmented_control(
+            "Aspect ratio",
+            list(spec.aspect_ratios),
             required=True,
-            key="generate_duration",
-            format_func=lambda s: f"{s} s",
+            key="generate_aspect_ratio",
+            format_func={"16:9": ":material/crop_16_9: 16:9", "9:16": ":material/crop_portrait: 9:16"}.get,
+            help="16:9 is landscape (YouTube, web); 9:16 is portrait (Reels, TikTok, Shorts).",
         )
-        left, right = st.columns(2)
-        size = left.segmented_control(
-            "Size",
-            ["small", "large"],
-            default="small",
-            required=True,
-            key="generate_size",
-            format_func=str.title,
-            help="Small is 640×360 (or 360×640); large is 1280×720 (or 720×1280).",
-        )
-
-    if veo:
-        right.caption(f"**{spec.seconds} seconds** · {spec.label}")
-    if unified:
-        longest = spec.longest(st.session_state.get("generate_resolution") or spec.resolutions[-1])
-        resolution = right.segmented_control(
-            "Resolution",
-            list(spec.resolutions),
-            default=spec.resolutions[-1],
-            required=True,
-            key="generate_resolution",
-            help=f"At 1080p {spec.family} makes at most {spec.longest('1080p')} seconds.",
-        )
-        left, right = st.columns(2)
-        seconds = left.slider("Duration (s)", min(spec.durations), max(spec.durations), 6, key="generate_seconds")
-        seed = right.text_input("Seed (optional)", key="generate_seed", placeholder="e.g. 42", help="The same seed and prompt give a similar video.")
-        if seconds > (longest or seconds):
-            left.warning(f"At {resolution}, {spec.name} makes at most {longest} seconds.", icon=":material/timer:")
+        own = {"aspect_ratio", "image_url", "first_frame_url", "last_frame_url", "reference_urls"}
+        fields, field_slots = model_form(spec, "generate", skip=own)  # duration, size …
+    else:  # every other model (MiniMax, or one added by file): its form is its catalogue entry
+        fields, field_slots = model_form(spec, "generate")
+    if spec.api == "veo":
+        st.caption(f"{spec.label} · {spec.fields['duration'].help}" if "duration" in spec.fields else spec.label)
     slots["settings"] = st.empty()
-    slots["duration"] = slots["resolution"] = slots["seed"] = slots["aspect_ratio"] = slots["settings"]
+    slots["aspect_ratio"] = slots["settings"]
+    slots.update(field_slots)
 
     carried = st.session_state["generate_carried"]
 
@@ -255,7 +227,7 @@ with form:
                 else:
                     left.caption(plain(item["url"], 80))
                 right.button("Remove", key=f"generate_drop_carried_{number}", on_click=drop_carried, args=(number,))
-            use = "the first frame" if veo else ("a reference" if unified else "the reference image")
+            use = "the first frame" if veo else ("the reference image" if sora else "a reference")
             st.caption(f"Used as {use} unless you choose another below.")
     carried_values = [item.get("data") or item.get("url") for item in carried]
 
@@ -297,14 +269,6 @@ with form:
                 first_file = last_file = None
                 first_url = last_url = ""
             slots["reference_urls"] = st.empty()
-    if unified:
-        with st.expander(f"Reference images (optional, up to {spec.max_references})", icon=":material/image:"):
-            ref_files = st.file_uploader(
-                "Images", type=IMAGE_TYPES, accept_multiple_files=True, key="generate_ref_files", max_upload_size=20
-            )
-            ref_urls = st.text_area("…or their addresses, one per line", key="generate_ref_urls", height=80)
-            slots["reference_urls"] = st.empty()
-
     if sora:
         image_file = st.session_state.get("generate_image_file")
         with st.expander(
@@ -461,12 +425,12 @@ with form:
     slots["general"] = st.empty()
 
     if clicked:
-        params = {"model": spec.id, "prompt": prompt or "", "aspect_ratio": aspect_ratio}
+        params = {"model": spec.id, "prompt": prompt or "", **fields}
+        if aspect_ratio is not None:
+            params["aspect_ratio"] = aspect_ratio
         if sora:
             image = image_file.getvalue() if image_file is not None else (image_url or "").strip()
             params.update(
-                duration=duration,
-                size=size,
                 image_url=image or (carried_values[0] if carried_values else ""),
                 remix_target_id=remix_target,
                 characters=list(one_offs),
@@ -481,13 +445,8 @@ with form:
                 )
             else:
                 params["reference_urls"] = _image_list(ref_files, ref_urls) or carried_values
-        else:
-            params.update(
-                duration=seconds,
-                resolution=resolution,
-                seed=(seed or "").strip(),
-                reference_urls=_image_list(ref_files, ref_urls) or carried_values,
-            )
+        elif carried_values and "reference_urls" in spec.fields and "reference_urls" not in params:
+            params["reference_urls"] = carried_values
         fingerprint = hashlib.sha256(
             repr(sorted((k, v if isinstance(v, bytes) else str(v)) for k, v in params.items())).encode()
         ).hexdigest()

@@ -1,5 +1,5 @@
-"""Images: Nano Banana and GPT image. A prompt, references, ratio, size and how many; the results in a
-grid, each with a download and "Animate this", which opens Generate with the image as the video's
+"""Images: every image model of the catalogue (Nano Banana, GPT image, and any a deployment adds by
+file), its form drawn from the model's fields; the results in a grid, each with a download and "Animate this", which opens Generate with the image as the video's
 first frame (Veo) or reference (Sora)."""
 
 from __future__ import annotations
@@ -22,23 +22,15 @@ from components.resources import (
     store,
 )
 from components.session import handoff, keep_widgets, request_key, restore_widgets, show_toasts, take_handoff
+from components.spec_form import model_form, widget_keys
 from components.text import plain
 from components.video import clock, facts, failure_note, status_badge
-from grsai_api import InvalidRequestError
+from grsai_api import InvalidRequestError, models
 from studio.costs import credits_text, format_credits, price
 from studio.db import Generation, Status
 from studio.generation import MAX_AT_ONCE
 
-KEPT = (
-    "images_model",
-    "images_prompt",
-    "images_aspect_ratio",
-    "images_size",
-    "images_variants",
-    "images_count",
-    "images_ref_urls",
-)
-IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
+KEPT = ("images_model", "images_prompt", "images_count", *widget_keys(models("image"), "images"))
 SHOWN = 8  # entries: a request, or the N made of one prompt at once
 REDRAW_SECONDS = 1.0
 
@@ -63,42 +55,15 @@ with form:
     )
     moderation_hints(prompt or "", conn)
     slots = {"prompt": st.empty()}
-    if st.session_state.get("images_aspect_ratio") not in spec.aspect_ratios:
-        st.session_state["images_aspect_ratio"] = spec.aspect_ratios[0]
-    left, right = st.columns(2)
-    ratio = left.selectbox(
-        "Aspect ratio",
-        list(spec.aspect_ratios),
-        key="images_aspect_ratio",
-        format_func=lambda r: "auto" if r == "auto" else r,
-        help="auto: the ratio of the first reference image (square without one).",
-    )
-    size = None
-    if spec.image_sizes:
-        size = right.segmented_control(
-            "Size", list(spec.image_sizes), default="1K", required=True, key="images_size",
-            help="The long side: 1K is 1,024 pixels, 2K 2,048, 4K 4,096.",
-        )
-    variants = 1
-    if spec.max_variants > 1:
-        variants = st.segmented_control(
-            "Variants", list(range(1, spec.max_variants + 1)), default=1, required=True, key="images_variants",
-            help="Several different images from one request, for one price.",
-        )
+    fields, field_slots = model_form(spec, "images")  # the model's own fields, from the catalogue
+    slots.update(field_slots)
+    variants = int(fields.get("variants", 1))
     count = st.segmented_control(
         "How many", list(range(1, MAX_AT_ONCE + 1)), default=1, required=True, key="images_count",
         help="Each one is its own request, charged on its own: they arrive side by side, to keep the "
         "best and discard the rest.",
     )
     slots["settings"] = st.empty()
-    with st.expander(f"Reference images (optional, up to {spec.max_references})", icon=":material/image:"):
-        ref_files = st.file_uploader(
-            "Upload images", type=IMAGE_TYPES, accept_multiple_files=True, key="images_ref_files", max_upload_size=20
-        )
-        ref_urls = st.text_area("…or their addresses, one per line", key="images_ref_urls", height=80)
-        if ref_files:
-            st.image([f.getvalue() for f in ref_files[: spec.max_references]], width=96)
-        slots["reference_urls"] = st.empty()
 
     each = price(spec.id)
     credits = credits_for(conn)
@@ -116,13 +81,7 @@ with form:
     clicked = st.button("Make images", type="primary", icon=":material/image:", width="stretch", disabled=down)
     slots["general"] = st.empty()
     if clicked:
-        references = [f.getvalue() for f in ref_files or []]
-        references += [line.strip() for line in (ref_urls or "").splitlines() if line.strip()]
-        params = {"model": spec.id, "prompt": prompt or "", "aspect_ratio": ratio, "reference_urls": references}
-        if size:
-            params["image_size"] = size
-        if spec.max_variants > 1:
-            params["variants"] = variants
+        params = {"model": spec.id, "prompt": prompt or "", **fields}
         fingerprint = hashlib.sha256(
             repr([(k, v if isinstance(v, bytes) else str(v)) for k, v in sorted(params.items())]).encode()
         ).hexdigest()

@@ -7,7 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from components.resources import app_config, connection, credits_left, model_board, refresh_models, store
+from components.text import plain
 from grsai_api import MODELS, GrsaiError
+from grsai_api import _catalogue as catalogue
 from studio import costs
 from studio.connection import CHOICES, default_choice, valid_url
 from studio.costs import format_credits, format_yuan
@@ -108,6 +110,18 @@ for model in MODELS.values():
         {"Model": model.name, "Status": words, "The service's words": (said.message or "") if said else ""}
     )
 st.dataframe(pd.DataFrame(status_rows), hide_index=True, width="stretch")
+added = [plain(path, 120) for path in catalogue.FILES]
+st.caption(
+    f"{len(MODELS)} models: GrsAI's catalogue as of this release"
+    + (f", with this deployment's own from {', '.join(added)}" if added else "")
+    + ". Add or change a model with no release: put a `models.toml` in the data folder (or name one in "
+    "GRSAI_MODELS_FILE), in the format of the README's “Models as data”."
+)
+for problem in catalogue.PROBLEMS:
+    st.error(
+        f"A models file could not be used, so the studio runs on the models above without it: {plain(problem, 600)}",
+        icon=":material/error:",
+    )
 
 st.subheader("Prices")
 st.caption(
@@ -117,6 +131,7 @@ st.caption(
 library = store()
 table = costs.load(library, force=True)
 names = {m.id: m.name for m in MODELS.values()} | {costs.CHARACTER: "Sora 2 character (Cameo)"}
+names = {k: names.get(k, k) for k in costs.DEFAULT_PRICES}
 frame = pd.DataFrame(
     [{"key": k, "What": names[k], "Credits": int(table[k]), "≈ ¥": format_yuan(table[k])} for k in costs.DEFAULT_PRICES]
 )

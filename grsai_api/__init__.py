@@ -7,7 +7,7 @@ with Client(api_key=..., base_url="overseas") as client:
     print(task.video_url)
 """
 
-from ._catalogue import MODELS, ModelSpec, UnknownModelError, best, closest, families, models
+from ._catalogue import MODELS, FieldSpec, ModelSpec, UnknownModelError, best, closest, families, models
 from ._catalogue import spec as model_spec
 from ._client import AsyncClient, Client
 from ._constants import ASPECT_RATIOS, DURATIONS, HOSTS, MAX_CHARACTERS, MAX_PROMPT_CHARS, SIZES
@@ -29,12 +29,14 @@ from ._exceptions import (
     TaskFailedError,
     WaitTimeoutError,
 )
-from ._models import Character, FailureReason, ModelStatus, Task, TaskResult, TaskStatus
+from ._models import Character, ChatReply, FailureReason, ModelStatus, Task, TaskResult, TaskStatus
 from ._validation import PID_PATTERN, check_pid, check_timestamps, image_request, video_request
 from ._validation import video_body as validate_video_request
 
 __all__ = [
     "MODELS",
+    "ChatReply",
+    "FieldSpec",
     "ModelSpec",
     "UnknownModelError",
     "best",

@@ -47,7 +47,7 @@ from ._exceptions import (
     RateLimitError,
     SubmissionUnknownError,
 )
-from ._models import ModelStatus, Task
+from ._models import ChatReply, ModelStatus, Task
 
 log = logging.getLogger("grsai_api")
 
@@ -399,6 +399,46 @@ class BaseClient:
             body["webHook"] = _check_webhook(webhook)
             body["shutProgress"] = False
         return entry.path, body
+
+    @staticmethod
+    def _chat_body(messages: Any, model: str) -> dict[str, Any]:
+        """An OpenAI-shaped chat body (``stream: false`` said outright: the documents default to
+        streaming); InvalidRequestError before anything is sent."""
+        entry = catalogue.MODELS.get(str(model))
+        if entry is None or entry.kind != "chat":
+            chats = ", ".join(m.id for m in catalogue.models("chat"))
+            raise InvalidRequestError(f"{model!r} is not a chat model; the chat models are {chats}.", field="model")
+        if isinstance(messages, str):
+            messages = [{"role": "user", "content": messages}]
+        if not isinstance(messages, list | tuple) or not messages:
+            raise InvalidRequestError("Give the chat at least one message.", field="messages")
+        wire = []
+        for number, message in enumerate(messages, start=1):
+            role = message.get("role") if isinstance(message, dict) else None
+            content = message.get("content") if isinstance(message, dict) else None
+            if role not in ("system", "user", "assistant") or not (
+                (isinstance(content, str) and content.strip()) or isinstance(content, list)
+            ):
+                raise InvalidRequestError(
+                    f"Message {number} needs a role (system, user or assistant) and some content.",
+                    field="messages",
+                )
+            wire.append({"role": role, "content": content})
+        return {"model": entry.id, "messages": wire, "stream": False}
+
+    def _chat_reply(self, data: Any, model: str) -> ChatReply:
+        try:
+            choice = data["choices"][0]
+            text = choice["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            raise APIResponseValidationError(f"The chat reply had no message: {self._shown(data)}") from None
+        if not isinstance(text, str):
+            raise APIResponseValidationError(f"The chat reply's message was not text: {self._shown(data)}")
+        flags = [choice.get("content_filter_results"), *(p.get("content_filter_results") for p in data.get("prompt_filter_results") or [] if isinstance(p, dict))]
+        filtered = choice.get("finish_reason") == "content_filter" or any(
+            isinstance(f, dict) and any(isinstance(v, dict) and v.get("filtered") for v in f.values()) for f in flags
+        )
+        return ChatReply(text=self._redact(text), model=str(data.get("model") or model), filtered=filtered)
 
     @staticmethod
     def _result_request(task_id: str, model: str | None) -> tuple[str, str, dict[str, Any]]:

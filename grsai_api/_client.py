@@ -18,8 +18,11 @@ from ._base import (
     shared_ssl_context,
 )
 from ._constants import (
+    CHAT_PATH,
     CREATE_CHARACTER_PATH,
     CREDITS_PATH,
+    DEFAULT_CHAT_MODEL,
+    DEFAULT_IMAGE_MODEL,
     DEFAULT_MAX_RETRIES,
     MODEL,
     MODEL_STATUS_PATH,
@@ -37,7 +40,7 @@ from ._exceptions import (
     TaskFailedError,
     WaitTimeoutError,
 )
-from ._models import ModelStatus, Task
+from ._models import ChatReply, ModelStatus, Task
 from ._validation import Timestamps
 
 ProgressCallback = Callable[[Task], Any]
@@ -121,19 +124,22 @@ class Client(BaseClient):
             raise
 
     def create_video(self, *, prompt: str, model: str = MODEL, webhook: str = "-1", **fields: Any) -> str:
-        """Submit a video of any video model; returns the task id. Fields by model (see the
-        catalogue): Sora 2 ``aspect_ratio, duration, size, image_url, remix_target_id, characters``;
-        Veo 3.1 ``aspect_ratio, first_frame_url, last_frame_url, reference_urls``; MiniMax H3
-        ``aspect_ratio, duration, resolution, reference_urls, seed``. A field the model does not
-        take is refused (InvalidRequestError) and nothing is sent."""
+        """Submit a video of any video model; returns the task id. The fields are the model's in the
+        catalogue (grsai_api/models.toml): Sora 2 ``aspect_ratio, duration, size, image_url,
+        remix_target_id, characters``; Veo 3.1 ``aspect_ratio, duration, first_frame_url,
+        last_frame_url, reference_urls``; MiniMax H3 ``aspect_ratio, duration, resolution,
+        reference_urls, audio_urls, seed``. A field the model does not take, or a value it does not
+        list, is refused (InvalidRequestError) and nothing is sent."""
         path, body = self._create_request("video", webhook, {"prompt": prompt, "model": model, **fields})
         return self._create(path, body)
 
     def create_image(
-        self, *, prompt: str, model: str = "nano-banana", webhook: str = "-1", **fields: Any
+        self, *, prompt: str, model: str = DEFAULT_IMAGE_MODEL, webhook: str = "-1", **fields: Any
     ) -> str:
-        """Submit an image: Nano Banana ``aspect_ratio, image_size, reference_urls``; GPT image
-        ``aspect_ratio, variants, reference_urls``. Returns the task id."""
+        """Submit an image; returns the task id. The fields are the model's in the catalogue: Nano
+        Banana ``aspect_ratio, image_size, reference_urls``; GPT image 2 ``aspect_ratio, variants,
+        reference_urls``; GPT image 2.5 ``aspect_ratio, quality, background, mask_url,
+        reference_urls``."""
         path, body = self._create_request("image", webhook, {"prompt": prompt, "model": model, **fields})
         return self._create(path, body)
 
@@ -252,6 +258,13 @@ class Client(BaseClient):
         data = self._request("GET", MODEL_STATUS_PATH, policy="all", params={"model": model})
         return self._model_status(model, data)
 
+    def chat(self, *, messages: Any, model: str = DEFAULT_CHAT_MODEL) -> ChatReply:
+        """One chat completion (``POST /v1/chat/completions``, OpenAI-shaped, not streamed) on the
+        same key: ``messages`` as OpenAI takes them, or one string. Sent again only when it never
+        reached the service (a reply is charged by the token)."""
+        body = self._chat_body(messages, model)
+        return self._chat_reply(self._request("POST", CHAT_PATH, policy="connect", json=body), body["model"])
+
 
 class AsyncClient(BaseClient):
     """The same methods as Client, awaitable. Share one instance across concurrent polls."""
@@ -340,7 +353,7 @@ class AsyncClient(BaseClient):
         return await self._create(path, body)
 
     async def create_image(
-        self, *, prompt: str, model: str = "nano-banana", webhook: str = "-1", **fields: Any
+        self, *, prompt: str, model: str = DEFAULT_IMAGE_MODEL, webhook: str = "-1", **fields: Any
     ) -> str:
         path, body = self._create_request("image", webhook, {"prompt": prompt, "model": model, **fields})
         return await self._create(path, body)
@@ -447,6 +460,11 @@ class AsyncClient(BaseClient):
     async def model_status(self, model: str = MODEL) -> ModelStatus:
         data = await self._request("GET", MODEL_STATUS_PATH, policy="all", params={"model": model})
         return self._model_status(model, data)
+
+    async def chat(self, *, messages: Any, model: str = DEFAULT_CHAT_MODEL) -> ChatReply:
+        body = self._chat_body(messages, model)
+        data = await self._request("POST", CHAT_PATH, policy="connect", json=body)
+        return self._chat_reply(data, body["model"])
 
 
 def _suffix(suffix: str) -> str:

@@ -11,7 +11,10 @@ HOSTS: dict[str, str] = {
 }
 
 MODEL = "sora-2"
+DEFAULT_IMAGE_MODEL = "nano-banana-2"  # the newest public client's default (2026-09)
 
+DEFAULT_CHAT_MODEL = "gemini-3-flash"
+CHAT_PATH = "/v1/chat/completions"
 VIDEO_PATH = "/v1/video/sora-video"
 UPLOAD_CHARACTER_PATH = "/v1/video/sora-upload-character"
 CREATE_CHARACTER_PATH = "/v1/video/sora-create-character"

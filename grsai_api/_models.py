@@ -117,3 +117,13 @@ class ModelStatus:
     model: str
     available: bool
     message: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """A chat completion's answer: its text, the model that wrote it, and whether the service's
+    content filter flagged anything (``content_filter_results``)."""
+
+    text: str
+    model: str
+    filtered: bool = False

@@ -15,15 +15,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 from . import _catalogue as catalogue
-from ._catalogue import ModelSpec
+from ._catalogue import FieldSpec, ModelSpec
 from ._constants import (
-    ASPECT_RATIOS,
-    DURATIONS,
     MAX_CHARACTER_SPAN_SECONDS,
     MAX_CHARACTERS,
     MAX_PROMPT_CHARS,
     MODEL,
-    SIZES,
 )
 from ._exceptions import InvalidRequestError
 from ._models import Character
@@ -60,31 +57,21 @@ def check_prompt(prompt: Any) -> str:
     return text
 
 
+def _sora_field(name: str, value: Any) -> Any:
+    sora = catalogue.spec(MODEL)
+    return check_field(sora.fields[name], value, sora)
+
+
 def check_aspect_ratio(value: Any) -> str:
-    text = str(value).strip() if value is not None else ""
-    if text not in ASPECT_RATIOS:
-        raise _fail(
-            f"Aspect ratio must be 16:9 (landscape) or 9:16 (portrait), not {value!r}.",
-            "aspect_ratio",
-        )
-    return text
+    return _sora_field("aspect_ratio", value)
 
 
 def check_duration(value: Any) -> int:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if number not in DURATIONS:
-        raise _fail(f"Duration must be 10 or 15 seconds, not {value!r}.", "duration")
-    return int(number)
+    return _sora_field("duration", value)
 
 
 def check_size(value: Any) -> str:
-    text = str(value).strip().lower() if value is not None else ""
-    if text not in SIZES:
-        raise _fail(f"Size must be small or large, not {value!r}.", "size")
-    return text
+    return _sora_field("size", value)
 
 
 def check_pid(value: Any, field: str = "pid") -> str:
@@ -236,33 +223,9 @@ def check_characters(items: Sequence[CharacterLike] | None) -> list[dict[str, st
     return wire
 
 
-def video_body(
-    *,
-    prompt: Any = None,
-    aspect_ratio: Any = "16:9",
-    duration: Any = 10,
-    size: Any = "small",
-    image_url: Any = None,
-    remix_target_id: Any = None,
-    characters: Sequence[CharacterLike] | None = None,
-    model: str = MODEL,
-) -> dict[str, Any]:
-    """The JSON body of a video create, minus the reply-mode fields."""
-    body: dict[str, Any] = {
-        "model": model,
-        "prompt": check_prompt(prompt),
-        "aspectRatio": check_aspect_ratio(aspect_ratio),
-        "duration": check_duration(duration),
-        "size": check_size(size),
-    }
-    if image_url not in (None, "", b""):
-        body["url"] = check_image(image_url)
-    if remix_target_id not in (None, ""):
-        body["remixTargetId"] = check_pid(remix_target_id, "remix_target_id")
-    wire_characters = check_characters(characters)
-    if wire_characters:
-        body["characters"] = wire_characters
-    return body
+def video_body(*, model: str = MODEL, **params: Any) -> dict[str, Any]:
+    """The JSON body of a Sora video create, minus the reply-mode fields."""
+    return build_body(catalogue.spec(model), params)
 
 
 def upload_character_body(*, url: Any, timestamps: Timestamps) -> dict[str, Any]:
@@ -277,63 +240,44 @@ def create_character_body(*, pid: Any, timestamps: Timestamps | None) -> dict[st
     return body
 
 
-# -- every model: one entry point per kind, dispatching on the catalogue ---------------------------
-_SORA_ONLY = {"duration", "size", "image_url", "remix_target_id", "characters"}
-_FIELD_WORDS = {
-    "duration": "a choice of duration",
-    "size": "a size (small/large)",
-    "image_url": "a single reference image (use reference_urls)",
-    "remix_target_id": "remix",
-    "characters": "characters (Cameo)",
-    "first_frame_url": "a first frame",
-    "last_frame_url": "a last frame",
-    "reference_urls": "reference images",
-    "image_size": "an image size",
-    "variants": "several variants",
-    "resolution": "a resolution",
-    "seed": "a seed",
-}
+# -- every model: one builder over its catalogue entry -----------------------------------------------
+_AUDIO_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"ID3", "audio/mpeg"),
+    (b"\xff\xfb", "audio/mpeg"),
+    (b"\xff\xf3", "audio/mpeg"),
+    (b"OggS", "audio/ogg"),
+    (b"fLaC", "audio/flac"),
+)
+_AUDIO_MESSAGE = "A reference sound must be a web address (https://...) or a sound file (MP3, WAV, M4A, OGG or FLAC)."
+_RATIO_WORDS = {"16:9": "16:9 (landscape)", "9:16": "9:16 (portrait)", "1:1": "1:1 (square)"}
+# Keywords that are not fields of the table: Sora's remix and Cameo (see FAMILY_RULES).
+_EXTRAS = {"remix_target_id": "remix", "characters": "characters (Cameo)"}
 
 
-def _refuse_extra(model: ModelSpec, params: Mapping[str, Any], takes: set[str]) -> None:
-    for name, value in params.items():
-        if name in takes or value in (None, "", [], (), b""):
-            continue
-        what = _FIELD_WORDS.get(name, name)
-        raise _fail(f"{model.name} does not take {what}.", name)
+def audio_mime(data: bytes) -> str | None:
+    for signature, mime in _AUDIO_SIGNATURES:
+        if data.startswith(signature):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "audio/wav"
+    if data[4:8] == b"ftyp":
+        return "audio/mp4"
+    return None
 
 
-def check_choice(value: Any, allowed: Sequence[str], field: str, what: str) -> str:
-    text = str(value).strip() if value is not None else ""
-    match = next((a for a in allowed if a.lower() == text.lower()), None)
-    if match is None:
-        raise _fail(f"{what} must be one of {', '.join(allowed)}, not {value!r}.", field)
-    return match
+def check_audio(value: Any, field: str = "audio_urls") -> str:
+    """A reference sound: a URL, a data URI, bare base64 or the file's bytes."""
+    return _check_media(value, field, audio_mime, _AUDIO_MESSAGE, "sound")
 
 
-def check_references(values: Any, model: ModelSpec, field: str = "reference_urls") -> list[str]:
-    if isinstance(values, str | bytes | bytearray):
-        items = [values]
-    elif isinstance(values, list | tuple):
-        items = list(values)
-    else:
-        raise _fail("Reference images must be a list of web addresses or image files.", field)
-    if len(items) > model.max_references:
-        raise _fail(
-            f"{model.name} takes at most {model.max_references} reference images; this request has {len(items)}.",
-            field,
-        )
-    wire = []
-    for number, item in enumerate(items, start=1):
-        try:
-            wire.append(check_image(item, field))
-        except InvalidRequestError as exc:
-            raise _fail(f"Reference {number}: {exc.message}", field) from None
-    return wire
+def _or(values: Sequence[Any], unit: str = "") -> str:
+    words = [_RATIO_WORDS.get(str(v), str(v)) for v in values]
+    text = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    return f"{text} {unit}".rstrip()
 
 
 def _number(value: Any) -> float:
-    """``value`` as a number of seconds, NaN when it is not one (True is not one second)."""
+    """``value`` as a number, NaN when it is not one (True is not one second)."""
     if isinstance(value, bool):
         return math.nan
     try:
@@ -342,67 +286,159 @@ def _number(value: Any) -> float:
         return math.nan
 
 
-def _check_seconds(value: Any, model: ModelSpec, resolution: str | None) -> int:
-    number = _number(value)
-    longest = model.longest(resolution)
-    if not (math.isfinite(number) and number.is_integer() and int(number) in model.durations):
-        low, high = min(model.durations), max(model.durations)
-        raise _fail(f"Duration must be a whole number of seconds from {low} to {high}, not {value!r}.", "duration")
-    if longest is not None and number > longest:
-        raise _fail(f"At {resolution}, {model.name} makes at most {longest} seconds; {value!r} is too long.", "duration")
-    return int(number)
+def _given(value: Any) -> bool:
+    return value not in (None, "", [], (), b"") and not (isinstance(value, str) and not value.strip())
 
 
-def _veo_body(model: ModelSpec, p: dict[str, Any]) -> dict[str, Any]:
-    _refuse_extra(model, p, {"prompt", "aspect_ratio", "first_frame_url", "last_frame_url", "reference_urls", "duration"})
-    if p.get("duration") not in (None, "") and _number(p["duration"]) != model.seconds:
-        raise _fail(f"{model.name} videos are {model.seconds} seconds long; there is no other length.", "duration")
-    body: dict[str, Any] = {
-        "model": model.id,
-        "prompt": check_prompt(p.get("prompt")),
-        "aspectRatio": check_choice(p.get("aspect_ratio") or "16:9", model.aspect_ratios, "aspect_ratio", "Aspect ratio"),
-    }
-    frames = {k: p.get(k) for k in ("first_frame_url", "last_frame_url") if p.get(k) not in (None, "", b"")}
-    references = p.get("reference_urls") or []
-    if frames and references:
+def _refuse_extra(model: ModelSpec, params: Mapping[str, Any], takes: set[str]) -> None:
+    for name, value in params.items():
+        if name in takes or not _given(value):
+            continue
+        what = _EXTRAS.get(name) or name.replace("_urls", " images").replace("_url", " image").replace("_", " ")
+        raise _fail(f"{model.name} does not take {what}.", name)
+
+
+def check_choice(value: Any, allowed: Sequence[Any], field: str, what: str, unit: str = "") -> Any:
+    """One of ``allowed`` (words match whatever their case; numbers match "10" and 10.0)."""
+    text = str(value).strip() if value is not None and not isinstance(value, bool) else ""
+    for option in allowed:
+        if isinstance(option, int) and not isinstance(option, bool):
+            number = _number(value)
+            if math.isfinite(number) and number == option:
+                return option
+        elif str(option).lower() == text.lower():
+            return option
+    raise _fail(f"{what} must be {_or(allowed, unit)}, not {value!r}.", field)
+
+
+def _check_list(
+    values: Any, model: ModelSpec, spec: FieldSpec, check: Callable[[Any, str], str], noun: str
+) -> list[str]:
+    if isinstance(values, str | bytes | bytearray):
+        items = [values]
+    elif isinstance(values, list | tuple):
+        items = list(values)
+    else:
+        raise _fail(f"{spec.title} must be a list of web addresses or {noun} files.", spec.name)
+    if len(items) > spec.count:
+        plural = noun if spec.count == 1 else f"{noun}s"
+        raise _fail(
+            f"{model.name} takes at most {spec.count} {spec.title.lower() if spec.label else plural}; "
+            f"this request has {len(items)}.",
+            spec.name,
+        )
+    wire = []
+    for number, item in enumerate(items, start=1):
+        try:
+            wire.append(check(item, spec.name))
+        except InvalidRequestError as exc:
+            raise _fail(f"{spec.title} {number}: {exc.message}", spec.name) from None
+    return wire
+
+
+def check_references(values: Any, model: ModelSpec, field: str = "reference_urls") -> list[str]:
+    spec = model.fields.get(field) or FieldSpec(field, field, "images", count=model.max_references)
+    return _check_list(values, model, spec, check_image, "reference image")
+
+
+def check_field(spec: FieldSpec, value: Any, model: ModelSpec) -> Any:
+    """One field's value as the wire wants it; InvalidRequestError naming the field otherwise."""
+    unit = "seconds" if spec.name == "duration" else ""
+    if spec.kind == "choices":
+        if spec.sends:  # a value sent may also be given ("landscape" for "16:9")
+            back = {str(sent).lower(): given for given, sent in spec.sends.items()}
+            value = back.get(str(value).strip().lower(), value)
+        return spec.wire_value(check_choice(value, spec.choices, spec.name, spec.title, unit))
+    if spec.kind == "integer":
+        number = _number(value.strip() if isinstance(value, str) else value)
+        low, high = spec.minimum, spec.maximum
+        if not (math.isfinite(number) and number.is_integer() and low <= number <= high):  # type: ignore[operator]
+            raise _fail(f"{spec.title} must be a whole number from {low} to {high}, not {value!r}.", spec.name)
+        return int(number)
+    if spec.kind == "images":
+        if spec.single:
+            if isinstance(value, list | tuple):
+                if len(value) != 1:
+                    raise _fail(f"{model.name} takes one {spec.title.lower()}.", spec.name)
+                value = value[0]
+            return check_image(value, spec.name)
+        return _check_list(value, model, spec, check_image, "image")
+    if spec.kind == "audios":
+        return _check_list(value, model, spec, check_audio, "sound")
+    if spec.kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "1", "on"):
+            return True
+        if text in ("false", "no", "0", "off"):
+            return False
+        raise _fail(f"{spec.title} must be true or false, not {value!r}.", spec.name)
+    text = value if isinstance(value, str) else ""
+    if not text.strip():
+        raise _fail(f"{spec.title} must be text.", spec.name)
+    if len(text) > spec.max_chars:
+        raise _fail(f"{spec.title} takes at most {spec.max_chars:,} characters; this has {len(text):,}.", spec.name)
+    return text
+
+
+# -- the rules a table cannot say, by family ------------------------------------------------------
+def _sora_rules(model: ModelSpec, params: Mapping[str, Any], body: dict[str, Any]) -> None:
+    if _given(params.get("remix_target_id")):
+        body["remixTargetId"] = check_pid(params["remix_target_id"], "remix_target_id")
+    characters = check_characters(params.get("characters"))
+    if characters:
+        body["characters"] = characters
+
+
+def _veo_rules(model: ModelSpec, params: Mapping[str, Any], body: dict[str, Any]) -> None:
+    frames = any(_given(params.get(k)) for k in ("first_frame_url", "last_frame_url"))
+    if frames and _given(params.get("reference_urls")):
         raise _fail(
             "Veo takes either a first/last frame or reference images, not both: clear one of them.",
             "reference_urls",
         )
-    if "first_frame_url" in frames:
-        body["firstFrameUrl"] = check_image(frames["first_frame_url"], "first_frame_url")
-    if "last_frame_url" in frames:
-        body["lastFrameUrl"] = check_image(frames["last_frame_url"], "last_frame_url")
-    if references:
-        body["urls"] = check_references(references, model)
-    return body
 
 
-def _unified_video_body(model: ModelSpec, p: dict[str, Any]) -> dict[str, Any]:
-    _refuse_extra(model, p, {"prompt", "aspect_ratio", "duration", "resolution", "reference_urls", "seed"})
-    resolution = check_choice(p.get("resolution") or model.resolutions[-1], model.resolutions, "resolution", "Resolution")
-    ratio = str(p.get("aspect_ratio") or "16:9").strip().lower()
-    wire_ratio = {"16:9": "landscape", "landscape": "landscape", "9:16": "portrait", "portrait": "portrait"}.get(ratio)
-    if wire_ratio is None:
-        raise _fail(f"Aspect ratio must be 16:9 (landscape) or 9:16 (portrait), not {p.get('aspect_ratio')!r}.", "aspect_ratio")
-    duration = p.get("duration")
-    body: dict[str, Any] = {
-        "model": model.id,
-        "prompt": check_prompt(p.get("prompt")),
-        "aspectRatio": wire_ratio,
-        "resolution": resolution,
-        "duration": _check_seconds(model.default_duration if duration in (None, "") else duration, model, resolution),
-        "replyType": "async",
-    }
-    references = p.get("reference_urls") or []
-    if references:
-        body["images"] = check_references(references, model)
-    seed = p.get("seed")
-    if seed not in (None, ""):
-        try:
-            body["seed"] = int(str(seed).strip())
-        except ValueError:
-            raise _fail(f"The seed must be a whole number, not {seed!r}.", "seed") from None
+def _longest_rule(model: ModelSpec, params: Mapping[str, Any], body: dict[str, Any]) -> None:
+    duration, resolution = model.fields.get("duration"), model.fields.get("resolution")
+    if duration is None or resolution is None or duration.wire not in body:
+        return
+    chosen = next((given for given in resolution.choices if resolution.wire_value(given) == body[resolution.wire]), None)
+    longest = model.longest(str(chosen))
+    if longest is not None and body[duration.wire] > longest:
+        raise _fail(
+            f"At {chosen}, {model.name} makes at most {longest} seconds; {params.get('duration')!r} is too long.",
+            "duration",
+        )
+
+
+FAMILY_RULES: dict[str, Callable[[ModelSpec, Mapping[str, Any], dict[str, Any]], None]] = {
+    "Sora 2": _sora_rules,
+    "Veo 3.1": _veo_rules,
+}  # and, for every family, the longest video at a resolution (catalogue.LONGEST_AT: MiniMax)
+
+
+def build_body(entry: ModelSpec, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The body of a create of ``entry`` from the client's keywords, field by field as its catalogue
+    entry says (a value given is checked; a field not given sends its default unless it is optional),
+    then the rules of its family. Nothing is sent when anything is wrong: InvalidRequestError names the
+    field."""
+    extras = {name for name in _EXTRAS if (name == "remix_target_id" and entry.remix) or (name == "characters" and entry.characters)}
+    _refuse_extra(entry, params, {"prompt", *entry.fields, *extras})
+    body: dict[str, Any] = {"model": entry.id, "prompt": check_prompt(params.get("prompt"))}
+    for name, spec in entry.fields.items():
+        value = params.get(name)
+        if not _given(value):
+            if spec.optional or spec.default is None:
+                continue
+            value = spec.default
+        body[spec.wire] = check_field(spec, value, entry)
+    if entry.family in FAMILY_RULES:
+        FAMILY_RULES[entry.family](entry, params, body)
+    _longest_rule(entry, params, body)
+    if entry.api == "unified":
+        body["replyType"] = "async"
     return body
 
 
@@ -410,48 +446,13 @@ def video_request(model: str, **params: Any) -> tuple[ModelSpec, dict[str, Any]]
     """The model's entry and the body of a video create (minus reply-mode fields); bad input raises
     InvalidRequestError naming the field, and nothing is sent."""
     entry = _model(model, "video")
-    if entry.api == "sora":
-        _refuse_extra(entry, params, {"prompt", "aspect_ratio", *_SORA_ONLY})
-        given = {k: v for k, v in params.items() if v is not None and k in {"prompt", "aspect_ratio", *_SORA_ONLY}}
-        given.setdefault("duration", 10)
-        given.setdefault("size", "small")
-        return entry, video_body(model=entry.id, **given)
-    if entry.api == "veo":
-        return entry, _veo_body(entry, params)
-    return entry, _unified_video_body(entry, params)
+    return entry, build_body(entry, params)
 
 
 def image_request(model: str, **params: Any) -> tuple[ModelSpec, dict[str, Any]]:
     """The model's entry and the body of an image create (minus reply-mode fields)."""
     entry = _model(model, "image")
-    p = params
-    if entry.api == "nano-banana":
-        _refuse_extra(entry, p, {"prompt", "aspect_ratio", "image_size", "reference_urls"})
-        body: dict[str, Any] = {
-            "model": entry.id,
-            "prompt": check_prompt(p.get("prompt")),
-            "aspectRatio": check_choice(p.get("aspect_ratio") or "auto", entry.aspect_ratios, "aspect_ratio", "Aspect ratio"),
-            "imageSize": check_choice(p.get("image_size") or "1K", entry.image_sizes, "image_size", "Image size"),
-        }
-    else:
-        _refuse_extra(entry, p, {"prompt", "aspect_ratio", "variants", "reference_urls"})
-        variants = p.get("variants") or 1
-        try:
-            count = int(str(variants).strip())
-        except ValueError:
-            count = 0
-        if not 1 <= count <= entry.max_variants:
-            raise _fail(f"Variants must be a whole number from 1 to {entry.max_variants}, not {variants!r}.", "variants")
-        body = {
-            "model": entry.id,
-            "prompt": check_prompt(p.get("prompt")),
-            "aspectRatio": check_choice(p.get("aspect_ratio") or "1:1", entry.aspect_ratios, "aspect_ratio", "Aspect ratio"),
-            "variants": count,
-        }
-    references = p.get("reference_urls") or []
-    if references:
-        body["urls"] = check_references(references, entry)
-    return entry, body
+    return entry, build_body(entry, params)
 
 
 def _model(model: Any, kind: str) -> ModelSpec:

@@ -98,6 +98,10 @@ class SandboxConfig:
         self._update_models(given or {})
 
     def model_state(self, model: str) -> dict[str, object] | None:
+        """A model's state; a model added to the catalogue by file after this sandbox started is up
+        at its catalogue price."""
+        if model not in self.models and model in MODELS:
+            self.models[model] = {"available": True, "price": MODELS[model].price, "message": ""}
         return self.models.get(model)
 
     def _update_models(self, changes: object) -> None:
@@ -109,7 +113,7 @@ class SandboxConfig:
             )
         checked: dict[str, dict[str, object]] = {}
         for model, values in changes.items():
-            if model not in self.models:
+            if self.model_state(model) is None:
                 raise ValueError(f"unknown model {model!r}; the models are {', '.join(self.models)}")
             if not isinstance(values, dict) or set(values) - {"available", "price", "message"}:
                 raise ValueError(f"{model}: give available, price and/or message")

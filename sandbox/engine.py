@@ -156,6 +156,11 @@ class TaskRecord:
     model: str = MODEL
     pollable: bool = True  # a unified-API task answered in full ("json") cannot be polled after
 
+    @property
+    def unified(self) -> bool:
+        """Made on the unified API (a video of kind "unified", or an image sent there)."""
+        return self.kind == "unified" or self.params.get("api") == "unified"
+
     def task_object(self, base_url: str | None = None) -> dict[str, Any]:
         base = (base_url or self.public_base).rstrip("/")
         results = []
@@ -177,6 +182,8 @@ class TaskRecord:
             "failure_reason": self.failure_reason or "",
             "error": self.error or "",
         }
+        if self.unified:  # 668mt/grsai-cli reads it camelCased, other clients snake_cased
+            task["failureReason"] = task["failure_reason"]
         if self.kind in ("veo", "image", "unified"):
             task["model"] = self.model
         if self.kind == "veo" and results:
@@ -192,12 +199,43 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def _wire_values(entry: ModelSpec, body: dict[str, Any]) -> dict[str, Any]:
+    """The body's values for the fields of ``entry``'s choices, integers and booleans, as the service
+    checks them (a value sent must be one the model takes), with the defaults for those not sent."""
+    values: dict[str, Any] = {}
+    for spec in entry.fields.values():
+        value = body.get(spec.wire)
+        if value in (None, ""):
+            if spec.default is not None and not spec.optional:
+                values[spec.wire] = spec.wire_value(spec.default)
+            continue
+        if spec.kind == "choices":
+            allowed = [spec.wire_value(choice) for choice in spec.choices]
+            if value not in allowed:
+                raise Refused(f"{spec.wire} must be one of {', '.join(map(str, allowed))}")
+        elif spec.kind == "integer":
+            if isinstance(value, bool) or not isinstance(value, int) or not spec.minimum <= value <= spec.maximum:  # type: ignore[operator]
+                raise Refused(f"{spec.wire} must be a whole number from {spec.minimum} to {spec.maximum}")
+        elif spec.kind == "boolean" and not isinstance(value, bool):
+            raise Refused(f"{spec.wire} must be true or false")
+        elif spec.kind == "text" and (not isinstance(value, str) or len(value) > spec.max_chars):
+            raise Refused(f"{spec.wire} must be text of at most {spec.max_chars} characters")
+        values[spec.wire] = value
+    return values
+
+
 def _image_size(api: str, ratio: str, size_name: str, references: list[Image.Image]) -> tuple[int, int]:
-    """The pixel size of an image: GPT image's three fixed sizes; Nano Banana's long side by 1K/2K/4K
-    at the ratio asked ("auto": the first reference's, else square)."""
+    """The pixel size of an image: GPT image's three fixed sizes; a size given in pixels ("1024x1536");
+    otherwise the long side by 1K/2K/4K at the ratio asked ("auto": the first reference's, else
+    square)."""
     if api == "completions":
         return {"1:1": (1024, 1024), "3:2": (1536, 1024), "2:3": (1024, 1536)}[ratio]
-    long_side = {"1K": 1024, "2K": 2048, "4K": 4096}[size_name]
+    pixels = re.fullmatch(r"(\d{2,5})x(\d{2,5})", ratio)
+    if pixels:
+        return min(4096, int(pixels[1])), min(4096, int(pixels[2]))
+    if api == "unified" and ratio in ("1:1", "3:2", "2:3") and size_name not in ("2K", "4K"):
+        size_name = "1K"
+    long_side = {"1K": 1024, "2K": 2048, "4K": 4096}.get(size_name, 1024)
     if ratio == "auto":
         w, h = references[0].size if references else (1, 1)
     else:
@@ -541,14 +579,16 @@ class Engine:
         if entry is None or entry.api != api:
             served = ", ".join(m.id for m in MODELS.values() if m.api == api)
             raise Refused(f"model {model!r} is not served here; use one of {served}")
-        state = self.config.models[entry.id]
+        state = self.config.model_state(entry.id)
+        assert state is not None
         if not state["available"]:
             why = f": {state['message']}" if state.get("message") else ""
             raise Refused(f"model {entry.id} is unavailable right now{why}")
         return entry
 
     def _price(self, model: str) -> int:
-        return int(self.config.models[model]["price"])
+        state = self.config.model_state(model)
+        return int(state["price"]) if state is not None else 0
 
     @staticmethod
     def _prompt(body: dict[str, Any]) -> str:
@@ -605,10 +645,13 @@ class Engine:
         ):
             inputs[f"ref{number}"] = image
         width, height = entry.frame or (1280, 720)
+        duration = body.get("duration", entry.seconds or 8)
+        if duration not in (entry.durations or (8,)) or isinstance(duration, bool):
+            raise Refused(f"duration must be one of {', '.join(map(str, entry.durations or (8,)))}")
         params = {
             "prompt": prompt,
             "aspect_ratio": aspect,
-            "duration": entry.seconds or 8,
+            "duration": duration,
             "frame": [width, height] if aspect == "16:9" else [height, width],
             "inputs": sorted(inputs),
             "badge": f"{entry.name.upper()} · SANDBOX",
@@ -657,12 +700,21 @@ class Engine:
     async def submit_unified(self, owner: str, body: dict[str, Any], public_base: str) -> TaskRecord:
         self.stats["received_unified"] += 1
         entry = self._model_up(body.get("model"), "unified")
+        if entry.kind == "image":
+            return await self._submit_unified_image(owner, body, public_base, entry)
+        if entry.kind != "video":
+            raise Refused(f"model {entry.id} is a {entry.kind} model: use /v1/chat/completions")
         prompt = self._prompt(body)
-        aspect = {"landscape": "16:9", "portrait": "9:16", "16:9": "16:9", "9:16": "9:16"}.get(
-            str(body.get("aspectRatio") or "landscape")
-        )
+        aspect = {
+            "landscape": "16:9",
+            "portrait": "9:16",
+            "square": "1:1",
+            "16:9": "16:9",
+            "9:16": "9:16",
+            "1:1": "1:1",
+        }.get(str(body.get("aspectRatio") or "landscape"))
         if aspect is None:
-            raise Refused("aspectRatio must be landscape or portrait")
+            raise Refused("aspectRatio must be landscape, portrait or square")
         resolution = body.get("resolution") or entry.resolutions[-1]
         if resolution not in entry.resolutions:
             raise Refused(f"resolution must be one of {', '.join(entry.resolutions)}")
@@ -683,11 +735,12 @@ class Engine:
         images = await self._images(body.get("images"), "images", entry.max_references)
         width = {"480p": 854, "768p": 1366, "1080p": 1920}[resolution]
         height = {"480p": 480, "768p": 768, "1080p": 1080}[resolution]
+        frame = {"16:9": [width, height], "9:16": [height, width], "1:1": [height, height]}[aspect]
         params = {
             "prompt": prompt,
             "aspect_ratio": aspect,
             "duration": duration,
-            "frame": [width, height] if aspect == "16:9" else [height, width],
+            "frame": frame,
             "inputs": [f"ref{n}" for n in range(1, len(images) + 1)],
             "badge": f"{entry.name.upper()} · SANDBOX",
         }
@@ -697,6 +750,87 @@ class Engine:
         record.model = entry.id
         self._start(record, {f"ref{n}": image for n, image in enumerate(images, start=1)})
         return record
+
+    async def _submit_unified_image(
+        self, owner: str, body: dict[str, Any], public_base: str, entry: ModelSpec
+    ) -> TaskRecord:
+        """An image on the unified API, checked against the model's catalogue entry (so a model added
+        by file is served as it describes itself): the size from aspectRatio (a ratio or WxH) and
+        imageSize, references pasted in, a transparent background when asked."""
+        prompt = self._prompt(body)
+        values = _wire_values(entry, body)
+        images_wire = entry.fields["reference_urls"].wire if "reference_urls" in entry.fields else "images"
+        limit = entry.max_references
+        references = await self._images(body.get(images_wire), images_wire, limit) if limit else []
+        if "mask_url" in entry.fields:
+            await self._image(body.get(entry.fields["mask_url"].wire), "mask")  # must be an image
+        ratio = str(values.get("aspectRatio") or "auto")
+        size = _image_size("unified", ratio, str(values.get("imageSize") or "1K"), references)
+        params = {
+            "prompt": prompt,
+            "size": list(size),
+            "variants": 1,
+            "inputs": [f"ref{n}" for n in range(1, len(references) + 1)],
+            "badge": f"{entry.name.upper()} · SANDBOX",
+            "transparent": values.get("background") == "transparent",
+            "api": "unified",
+        }
+        record = self._new_task(
+            "image", owner, self._price(entry.id), self.config.image_seconds, public_base, params, None
+        )
+        record.model = entry.id
+        self._start(record, {f"ref{n}": image for n, image in enumerate(references, start=1)})
+        return record
+
+    def chat(self, owner: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A chat completion: the model must be a chat model that is up; the answer spells out the
+        last user message as a fuller prompt (a stand-in for the real models' words), charged at the
+        model's price."""
+        self.stats["received_chat"] += 1
+        entry = self._model_up(body.get("model"), "chat")
+        if body.get("stream") not in (False, None):
+            raise Refused("stream: true is not served by the sandbox; send stream: false")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise Refused("messages must be a non-empty list")
+        said = ""
+        for message in messages:
+            if isinstance(message, dict) and message.get("role") == "user":
+                content = message.get("content")
+                if isinstance(content, list):  # OpenAI parts: text and image_url
+                    content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+                said = str(content or "")
+        said = " ".join(said.split())
+        if not said:
+            raise Refused("messages needs a user message with some text")
+        blocked = self._blocked_word(said)
+        price = self._price(entry.id)
+        self._charge(owner, price)
+        self.stats[f"chat_{entry.id}"] += 1
+        if blocked:
+            text, finish, flags = "", "content_filter", {"sexual": {"filtered": True, "severity": "high"}}
+        else:
+            subject = said.rstrip(".!? ")
+            text = (
+                f"{subject[:1].upper()}{subject[1:]}, in soft natural light with gentle depth of field; "
+                "the camera moves slowly towards the subject, colours warm and true, details crisp."
+            )
+            finish, flags = "stop", {}
+        return {
+            "id": f"chatcmpl-{secrets.token_hex(8)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": entry.id,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": finish,
+                    "content_filter_results": flags,
+                }
+            ],
+            "usage": {"prompt_tokens": len(said.split()), "completion_tokens": len(text.split())},
+        }
 
     async def answer_in_full(self, record: TaskRecord) -> None:
         """The unified API's "json" reply: wait until the task has ended; its id is then not pollable
@@ -860,6 +994,7 @@ class Engine:
                     references=self._inputs(record, p.get("inputs", [])),
                     variant=variant + p.get("take", 0) * 4,  # another take: other palettes again
                     badge=p.get("badge", "IMAGE · SANDBOX"),
+                    transparent=bool(p.get("transparent")),
                 )
                 render_image(spec, self.dirs["media"] / f"{record.id}_{variant}.png")
             return
@@ -890,7 +1025,7 @@ class Engine:
         blocked = self._blocked_word(record.params.get("prompt", "")) if makes else None
         if blocked:
             await asyncio.sleep(min(1.0, record.run_seconds * 0.2))
-            reason = "violation" if record.kind == "unified" else "input_moderation"
+            reason = "violation" if record.unified else "input_moderation"
             await self._finish(
                 record,
                 failure=(reason, f"The prompt was refused by content moderation (it mentions {blocked!r})."),

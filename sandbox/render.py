@@ -324,6 +324,7 @@ class ImageSpec:
     references: list[Image.Image] = field(default_factory=list)
     variant: int = 0  # variants of one request differ in palette and layout
     badge: str = "IMAGE · SANDBOX"
+    transparent: bool = False  # no backdrop: the subject on a transparent ground (an RGBA PNG)
 
 
 def render_image(spec: ImageSpec, path: Path) -> Path:
@@ -331,8 +332,15 @@ def render_image(spec: ImageSpec, path: Path) -> Path:
     look = Look(hue=(base.hue + 0.17 * spec.variant) % 1.0, layout=LAYOUTS[(LAYOUTS.index(base.layout) + spec.variant) % 3])
     video = VideoSpec(prompt=spec.prompt, look=look, frame=spec.size)
     width, height = spec.size
-    scene = _backdrop(video, look, spec.size)
-    image = scene.crop((0, 0, width, height))
+    if spec.transparent:
+        deep, mid, accent, light = look.palette()
+        image = Image.new("RGBA", spec.size, (0, 0, 0, 0))
+        subject = ImageDraw.Draw(image)
+        subject.ellipse((width * 0.25, height * 0.25, width * 0.75, height * 0.75), fill=(*accent, 255))
+        subject.ellipse((width * 0.38, height * 0.32, width * 0.52, height * 0.46), fill=(*light, 200))
+    else:
+        scene = _backdrop(video, look, spec.size)
+        image = scene.crop((0, 0, width, height))
     # every reference as a card in a row across the top, smaller when there are many
     count = len(spec.references)
     box = int(min(min(spec.size) * 0.3, width * 0.9 / max(1, count) / 1.1))

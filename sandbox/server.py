@@ -235,6 +235,12 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         return await reply_for(request, {}, record)
 
     @api_route(engine)
+    async def chat(request: Request, body: dict[str, Any], owner: str) -> Response:
+        """OpenAI-shaped chat completions (not streamed), on the same key: the sandbox answers with
+        a fuller version of the last thing the user said."""
+        return JSONResponse(engine.chat(owner, body))
+
+    @api_route(engine)
     async def unified_result(request: Request, body: dict[str, Any], owner: str) -> Response:
         engine.stats["polls"] += 1
         task_id = request.query_params.get("id", "")
@@ -242,7 +248,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             record = engine.get(owner, task_id, poll=True)
         except Refused:
             record = None
-        if record is None or not record.pollable or record.kind != "unified":
+        if record is None or not record.pollable or not record.unified:
             return JSONResponse({"code": CODE_TASK_NOT_FOUND, "msg": "result not exist"})
         return JSONResponse(record.task_object(_base(request)))
 
@@ -441,6 +447,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
             Route("/v1/video/tasks/{task_id}", task_alias, methods=["GET"]),
             Route("/client/openapi/getAPIKeyCredits", credits, methods=["POST"]),
             Route("/client/common/getModelStatus", model_status, methods=["GET"]),
+            Route("/v1/chat/completions", chat, methods=["POST"]),
             Route("/media/{name}", media, methods=["GET", "HEAD"]),
             Route("/sandbox/config", guarded(sandbox_config), methods=["GET", "PATCH"]),
             Route("/sandbox/faults", guarded(sandbox_faults), methods=["POST", "DELETE"]),

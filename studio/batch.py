@@ -30,7 +30,16 @@ from typing import Any
 import charset_normalizer
 import pandas as pd
 
-from grsai_api import MODELS, InvalidRequestError, check_timestamps, image_request, video_request
+from grsai_api import (
+    MODELS,
+    FieldSpec,
+    InvalidRequestError,
+    ModelSpec,
+    check_timestamps,
+    image_request,
+    video_request,
+)
+from grsai_api._validation import check_field
 
 from .characters import check_mentions
 from .costs import credits_text, price
@@ -42,22 +51,6 @@ MAX_ROWS = 5000
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 32
 MAX_MODERATION_RETRIES = 3
-POLL_BUDGET = 100  # running tasks asked about per tick
-OPTIONAL_COLUMNS = (
-    "model",
-    "aspect_ratio",
-    "duration",
-    "size",
-    "image_url",
-    "characters",
-    "first_frame_url",
-    "last_frame_url",
-    "reference_urls",
-    "resolution",
-    "seed",
-    "image_size",
-    "variants",
-)
 CLIP_WITH_SPAN = re.compile(
     r"^(?P<url>\S+?)(?:\s+(?P<start>\d+(?:\.\d+)?)\s*[-–]\s*(?P<end>\d+(?:\.\d+)?))?$"
 )
@@ -240,45 +233,45 @@ def _clips(cell: str) -> list[dict[str, str]]:
     return clips
 
 
-def _row_params(entry, record: dict[str, str], prompt: str, defaults: dict[str, Any]) -> dict[str, Any]:
-    """One row's request for its model, checked as a single request is (InvalidRequestError)."""
-    ratio = record.get("aspect_ratio") or defaults["aspect_ratio"]
-    if not record.get("aspect_ratio") and ratio not in entry.aspect_ratios:
-        ratio = entry.aspect_ratios[0]
-    params: dict[str, Any] = {"model": entry.id, "prompt": prompt.strip(), "aspect_ratio": ratio}
-    if entry.api == "sora":
-        params["duration"] = record.get("duration") or defaults["duration"]
-        params["size"] = (record.get("size") or defaults["size"]).lower()
-        if record.get("image_url"):
-            params["image_url"] = record["image_url"]
-        if record.get("characters"):
-            params["characters"] = _clips(record["characters"])
-        video_request(**params)
-        params["duration"] = int(float(params["duration"]))
-        return params
-    for name in ("first_frame_url", "last_frame_url", "resolution", "seed", "image_size", "variants"):
-        if record.get(name):
-            params[name] = record[name]
-    if record.get("image_url") and entry.first_last_frames and not record.get("first_frame_url"):
-        params["first_frame_url"] = record["image_url"]  # a Sora-style table: its image starts the video
-    elif record.get("image_url"):
-        params["reference_urls"] = [record["image_url"]]
-    if record.get("reference_urls"):
-        params["reference_urls"] = [u for u in re.split(r"[|\s]+", record["reference_urls"]) if u]
-    if entry.durations and (record.get("duration") or defaults.get("duration")):
-        params["duration"] = record.get("duration") or defaults["duration"]
-    if "variants" in params:
-        params["variants"] = (
-            int(float(params["variants"]))
-            if re.fullmatch(r"\d+(\.0+)?", params["variants"])
-            else params["variants"]
-        )
-    if (
-        "duration" in params
-        and isinstance(params["duration"], str)
-        and re.fullmatch(r"\d+(\.0+)?", params["duration"])
-    ):
-        params["duration"] = int(float(params["duration"]))
+def _cell(field: FieldSpec, text: str) -> Any:
+    """A table cell as the client takes it for ``field``: lists split on | or spaces, whole numbers
+    as numbers (a cell that is not one is left as it is, for the check to name)."""
+    if field.kind in ("images", "audios") and not field.single:
+        return [part for part in re.split(r"[|\s]+", text) if part]
+    numeric = field.kind == "integer" or (field.kind == "choices" and all(isinstance(c, int) for c in field.choices))
+    if numeric and re.fullmatch(r"\d+(\.0+)?", text):
+        return int(float(text))
+    if field.kind == "choices":  # "Large" is large
+        return next((c for c in field.choices if str(c).lower() == text.lower()), text)
+    return text
+
+
+def _fits(entry: ModelSpec, field: FieldSpec, value: Any) -> bool:
+    try:
+        check_field(field, value, entry)
+    except InvalidRequestError:
+        return False
+    return True
+
+
+def _row_params(entry: ModelSpec, record: dict[str, str], prompt: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """One row's request for its model, field by field as its catalogue entry says (a column named
+    after a field gives it; else the page's default for it, when the model takes that value; else the
+    model's own default), checked as a single request is (InvalidRequestError)."""
+    params: dict[str, Any] = {"model": entry.id, "prompt": prompt.strip()}
+    image = record.get("image_url")  # a Sora-style table: its image starts the video, or guides it
+    takes_image = "image_url" in entry.fields
+    image_goes = "first_frame_url" if "first_frame_url" in entry.fields else "reference_urls"
+    for name, spec in entry.fields.items():
+        given = record.get(name)
+        if not given and image and not takes_image and name == image_goes:
+            given = image
+        if given:
+            params[name] = _cell(spec, given)
+        elif defaults.get(name) not in (None, "") and _fits(entry, spec, defaults[name]):
+            params[name] = defaults[name]
+    if entry.characters and record.get("characters"):
+        params["characters"] = _clips(record["characters"])
     build = video_request if entry.kind == "video" else image_request
     build(**params)
     return params
@@ -341,7 +334,7 @@ def plan_rows(
                 InvalidRow(index, f"{exc.field}: {exc.message}" if exc.field else exc.message)
             )
             continue
-        if entry.api != "sora":
+        if not entry.characters:
             plan.rows.append(PlannedRow(index, params, record))
             continue
         mentions = check_mentions(params["prompt"], saved, len(params.get("characters") or []))
@@ -362,13 +355,13 @@ def plan_rows(
 
 # The columns a row's request is read from; the others (SKU, name, …) are the user's own and
 # follow the row into the results, the zip's file names and the manifest.
-REQUEST_COLUMNS = frozenset(
-    {
-        "prompt", "model", "aspect_ratio", "duration", "size", "image_url", "characters",
-        "first_frame_url", "last_frame_url", "reference_urls", "resolution", "seed", "image_size",
-        "variants",
-    }
-)  # fmt: skip
+def request_columns() -> frozenset[str]:
+    """The columns a row's request is read from (every model's keywords, a model added by file
+    included); the others (SKU, name, …) are the user's own and follow the row into the results, the
+    zip's file names and the manifest."""
+    return frozenset({"prompt", "model", "characters", "image_url"}).union(*(m.fields for m in MODELS.values()))
+
+
 MAX_SOURCE_COLUMNS = 8  # kept per row; a wide export keeps its first eight of its own
 MAX_SOURCE_CELL = 200  # characters kept of one cell
 # Columns that name a product, most telling first: the zip's file names are made from them.
@@ -376,7 +369,8 @@ _LABEL_PATTERNS = (r"sku|id|code|ean|upc|asin|gtin|handle|ref|article", r"name|t
 
 
 def source_columns(columns: Sequence[str]) -> list[str]:
-    return [c for c in columns if c not in REQUEST_COLUMNS][:MAX_SOURCE_COLUMNS]
+    requested = request_columns()
+    return [c for c in columns if c not in requested][:MAX_SOURCE_COLUMNS]
 
 
 def source_table(plan: Plan, rows: Sequence[PlannedRow]) -> dict[str, Any]:

@@ -17,7 +17,15 @@ from grsai_api import MODELS
 
 CREDITS_PER_YUAN = 20_000
 CHARACTER = "character"
-DEFAULT_PRICES: dict[str, int] = {**{m.id: m.price for m in MODELS.values()}, CHARACTER: 200}
+CHARACTER_PRICE = 200
+
+
+def _defaults() -> dict[str, int]:
+    """The catalogue's prices (a model added by a deployment's models file included)."""
+    return {**{m.id: m.price for m in MODELS.values()}, CHARACTER: CHARACTER_PRICE}
+
+
+DEFAULT_PRICES: dict[str, int] = _defaults()  # brought up to the catalogue by every load()
 PRICES: dict[str, int] = dict(DEFAULT_PRICES)  # the table in force in this process
 RELOAD_SECONDS = 30.0
 SETTING = "prices"
@@ -33,7 +41,11 @@ class SettingsStore(Protocol):
 
 
 def price(model: str = "sora-2") -> int:
-    return PRICES.get(model, PRICES.get("sora-2", DEFAULT_PRICES["sora-2"]))
+    """A call's credits: the deployment's override, else the catalogue's price."""
+    if model in PRICES:
+        return PRICES[model]
+    entry = MODELS.get(model)
+    return entry.price if entry is not None else PRICES.get("sora-2", DEFAULT_PRICES["sora-2"])
 
 
 def video_cost(count: int = 1, model: str = "sora-2") -> int:
@@ -75,6 +87,8 @@ def load(store: SettingsStore, *, force: bool = False) -> dict[str, int]:
     with _lock:
         if not force and time.monotonic() - _loaded_at < RELOAD_SECONDS:
             return PRICES
+        DEFAULT_PRICES.clear()
+        DEFAULT_PRICES.update(_defaults())
         overrides = overrides_from(store.get_setting(SETTING))
         PRICES.clear()
         PRICES.update(DEFAULT_PRICES, **overrides)

@@ -36,9 +36,10 @@ def stored(tmp_path) -> list:
 
 
 def test_each_image_model_shows_its_own_fields(app):
-    assert app.session_state["images_model"] == "nano-banana"
+    assert app.session_state["images_model"] == "nano-banana-2"  # the newest public client's default
     assert widget(app, "images_size").options and "How many" in {w.label for w in app.segmented_control}
-    assert "1,400 credits (¥0.07)" in texts(app)
+    assert widget(app, "images_aspect_ratio").options[-1] == "8:1"  # the ratios it added
+    assert "1,200 credits (¥0.06)" in texts(app)
     app.segmented_control(key="images_family").set_value("GPT image")
     app.run()
     names = {w.label for w in app.segmented_control}
@@ -98,10 +99,10 @@ def test_a_model_that_is_down_is_refused_with_the_closest_offered(app, tmp_path)
     httpx.patch(
         f"{service_url(app)}/sandbox/config",
         headers=control_headers(service_url(app)),
-        json={"models": {"nano-banana": {"available": False}}},
+        json={"models": {"nano-banana-2": {"available": False}}},
     ).raise_for_status()
     refresh_models()
     app.run()
-    assert "Nano Banana is down right now" in texts(app)
+    assert "Nano Banana 2 is down right now" in texts(app)
     assert next(b for b in app.button if b.label == "Make images").disabled
-    assert any(b.label.startswith("Use Nano Banana Pro instead") for b in app.button)
+    assert any(b.label.startswith("Use Nano Banana instead") for b in app.button)  # the nearest price

@@ -53,7 +53,7 @@ def family(at, name: str) -> None:
 
 def labels(at) -> set[str]:
     found = set()
-    for kind in ("segmented_control", "selectbox", "slider", "text_input", "text_area", "file_uploader"):
+    for kind in ("segmented_control", "selectbox", "slider", "number_input", "text_input", "text_area", "file_uploader"):
         found |= {w.label for w in getattr(at, kind)}
     return found | {e.label for e in at.expander}
 
@@ -78,14 +78,17 @@ def test_each_family_shows_its_own_fields_only(app):
     family(app, "Veo 3.1")
     veo = labels(app)
     assert {"First frame", "Last frame", "Veo 3.1 version"} <= veo
-    assert "Duration" not in veo and "Size" not in veo and not any("Remix" in x for x in veo)
-    assert "8 seconds" in texts(app)
+    assert "Size" not in veo and not any("Remix" in x for x in veo)
+    assert list(widget(app, "generate_duration").options) == ["4 s", "6 s", "8 s"]  # Veo's optional duration
+    assert widget(app, "generate_duration").value == 8 and "8 s unless you choose" in texts(app)
     widget(app, "generate_model").set_value("veo3.1-pro-4k")
     app.run()
     assert "14,000 credits (¥0.70)" in texts(app)
     family(app, "MiniMax")
     minimax = labels(app)
-    assert {"Resolution", "Duration (s)", "Seed (optional)"} <= minimax and "First frame" not in minimax
+    assert {"Resolution", "Duration", "Seed (optional)"} <= minimax and "First frame" not in minimax
+    assert any("Reference sounds" in x for x in minimax)  # H3's audios, from its catalogue entry
+    assert widget(app, "generate_duration").value == 10  # its own default, not Sora's widget's first value
 
 
 def test_a_model_that_is_down_is_refused_in_words_and_the_closest_is_offered(app, tmp_path):
@@ -111,11 +114,11 @@ def test_a_model_that_is_down_is_refused_in_words_and_the_closest_is_offered(app
 def test_a_minimax_request_over_its_length_at_1080p_is_refused_next_to_duration(app, tmp_path):
     family(app, "MiniMax")
     widget(app, "generate_resolution").set_value("1080p")
-    widget(app, "generate_seconds").set_value(12)
+    widget(app, "generate_duration").set_value(12)
     app.text_area(key="generate_prompt").set_value("a long pan over hills")
     app.run()
     click(app, "Generate")
-    assert "at most 10 seconds" in beside(app, "generate_seed") + texts(app)
+    assert "at most 10 seconds" in beside(app, "generate_duration")
     assert stored(tmp_path) == []
 
 

@@ -54,7 +54,7 @@ def test_sora_2_down_offers_veo_and_a_veo_video_plays(page, studio, tmp_path_fac
     page.get_by_role("textbox", name="Prompt").fill("A lighthouse at dusk, waves below")
     page.keyboard.press("Tab")
     page.get_by_role("button", name="Use Veo 3.1 Fast · 720p instead").click()
-    page.get_by_text("8 seconds").first.wait_for(timeout=15_000)
+    page.get_by_text("8 s unless you choose").first.wait_for(timeout=15_000)  # Veo's duration, 8 s as it was
     assert page.get_by_role("textbox", name="Prompt").input_value() == "A lighthouse at dusk, waves below"
     page.get_by_role("button", name="Generate").click()
     card = page.locator("[class*='st-key-card_']").filter(has_text="A lighthouse at dusk")

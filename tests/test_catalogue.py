@@ -16,14 +16,17 @@ def test_the_closest_model_that_is_up_is_of_the_same_kind_and_nearest_in_price()
     up = {m for m in MODELS if m != "sora-2"}
     assert closest("sora-2", up).id == "veo3.1-fast"  # 2,400 credits: the nearest video model to 1,600
     assert closest("veo3.1-pro-4k", up).id == "veo3.1-pro-1080p"  # the same family first
-    assert closest("nano-banana", up - {"nano-banana-pro", "nano-banana-fast"}).id == "gpt-image-2"
+    banana = {m for m in MODELS if MODELS[m].family == "Nano Banana"}
+    assert closest("nano-banana", up).id == "nano-banana-2"  # the same family, the nearest price
+    assert closest("nano-banana", up - banana).id == "gpt-image-2-vip"  # then the nearest price of any
     assert closest("sora-2", {"nano-banana"}) is None  # never an image model for a video
 
 
 def test_the_default_is_the_best_model_that_is_up():
     assert best("video", set(MODELS)).id == "sora-2"
     assert best("video", set(MODELS) - {"sora-2"}).id == "veo3.1-fast"
-    assert best("image", set(MODELS)).id == "nano-banana"
+    assert best("image", set(MODELS)).id == "nano-banana-2"  # the newest public client's default
+    assert best("image", set(MODELS) - {"nano-banana-2"}).id == "nano-banana-fast"
     assert best("video", set()) is None
 
 
@@ -31,6 +34,14 @@ def test_the_default_is_the_best_model_that_is_up():
     ("build", "params", "field"),
     [
         (video_request, {"model": "veo3.1-fast", "duration": 15}, "duration"),
+        (video_request, {"model": "minimax-h3", "audio_urls": ["https://a.example/s.mp3"] * 4}, "audio_urls"),
+        (video_request, {"model": "minimax-h3", "audio_urls": [b"not a sound"]}, "audio_urls"),
+        (video_request, {"model": "veo3.1-fast", "audio_urls": ["https://a.example/s.mp3"]}, "audio_urls"),
+        (image_request, {"model": "gpt-image-2.5", "quality": "ultra"}, "quality"),
+        (image_request, {"model": "gpt-image-2.5", "background": "green"}, "background"),
+        (image_request, {"model": "gpt-image-2.5", "mask_url": b"not an image"}, "mask_url"),
+        (image_request, {"model": "nano-banana-2", "quality": "high"}, "quality"),
+        (image_request, {"model": "nano-banana-fast", "aspect_ratio": "1:8"}, "aspect_ratio"),
         (video_request, {"model": "veo3.1-fast", "reference_urls": ["https://a.example/1.png"] * 4}, "reference_urls"),
         (
             video_request,

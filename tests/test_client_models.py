@@ -299,7 +299,8 @@ def test_a_model_taken_down_is_reported_and_refused_without_charge(client, quick
 
 def test_every_model_is_charged_its_catalogue_price(client, quick):
     task_ids = {}
-    for model in MODELS.values():
+    makers = [m for m in MODELS.values() if m.kind != "chat"]  # chat is charged by the token
+    for model in makers:
         before = credits(quick)
         if model.kind == "image":
             task_ids[model.id] = client.create_image(prompt=f"priced {model.id}", model=model.id)
@@ -312,4 +313,4 @@ def test_every_model_is_charged_its_catalogue_price(client, quick):
         assert before - credits(quick) == model.price, model.id
     for model, task_id in task_ids.items():
         assert client.wait(task_id, interval=0.1, model=model).status == "succeeded"
-    assert stats(quick)["creates_by_model"] == dict.fromkeys(MODELS, 1)
+    assert stats(quick)["creates_by_model"] == dict.fromkeys((m.id for m in makers), 1)

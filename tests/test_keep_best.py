@@ -179,18 +179,18 @@ def test_discard_the_rest_keeps_only_the_kept_one(studio) -> None:
 
 
 # -- Images -------------------------------------------------------------------------------------
-def test_images_two_of_nano_banana_are_one_group_to_keep_from(studio) -> None:
+def test_images_two_of_nano_banana_2_are_one_group_to_keep_from(studio) -> None:
     at = studio.at
     at.switch_page("app_pages/images.py")
     at.run()
     at.text_area(key="images_prompt").set_value("a lemon on blue paper")
     widget(at, "images_count").set_value(2)
     at.run()
-    assert "2 images cost **2,800 credits (¥0.14)** (1,400 each)" in texts(at)
+    assert "2 images cost **2,400 credits (¥0.12)** (1,200 each)" in texts(at)
     click(at, "Make images")
     click(at, "Make images")  # the same submission
     rows = studio.rows()
-    assert len(rows) == 2 and rows[0].model == "nano-banana" and rows[0].group_key == rows[1].group_key
+    assert len(rows) == 2 and rows[0].model == "nano-banana-2" and rows[0].group_key == rows[1].group_key
     studio.drain()
     [group] = groups(at)
     assert "2 of one prompt · keep the best" in texts(group)

@@ -282,7 +282,7 @@ def test_a_prompt_the_unified_api_refuses_ends_as_violation_and_is_refunded(quic
         ({"duration": 16}, ("duration",)),
         ({"duration": 0}, ("duration",)),
         ({"resolution": "720p"}, ("resolution",)),
-        ({"aspectRatio": "square"}, ("aspectRatio",)),
+        ({"aspectRatio": "diagonal"}, ("aspectRatio",)),
         ({"images": [data_uri(png())] * 10}, ("at most 9",)),
         ({"audios": ["https://example.invalid/a.mp3"] * 4}, ("audios",)),
         ({"seed": "lucky"}, ("seed",)),

@@ -125,7 +125,7 @@ class TaskEngine:
         self._progress: dict[type, list[tuple[int, int, datetime, datetime, datetime]]] = defaultdict(list)
         self._buckets: dict[Held, _Bucket] = {}
         self._backoff_until: dict[Held, float] = {}
-        self._typical: dict[tuple[type, str, str], tuple[float, float]] = {}
+        self._typical: dict[tuple[type, str, str, str | None], tuple[float, float]] = {}
         self._model_status: dict[tuple[str, str, str], tuple[ModelStatus, float]] = {}
         self._keys_accepted: set[tuple[str, str]] = set()  # (base URL, account) the service took
         self._key_locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -273,9 +273,10 @@ class TaskEngine:
             self._clients[key] = client
         return client
 
-    def typical(self, model: type, service: str, makes: str = "video") -> float:
-        """How long such tasks take here: learned from the store, else a hint, else the policy's."""
-        cached = self._typical.get((model, service, makes))
+    def typical(self, model: type, service: str, makes: str = "video", grsai_model: str | None = None) -> float:
+        """How long such tasks take here: learned from the store, else a hint for the service, else
+        the model's own ``typical_seconds`` in the catalogue, else the policy's."""
+        cached = self._typical.get((model, service, makes, grsai_model))
         if cached is not None and time.monotonic() - cached[1] < 60:
             return cached[0]
         if model is Generation:
@@ -289,12 +290,16 @@ class TaskEngine:
         hint = hints.get(service) or (hints.get("sandbox") if service.startswith("sandbox") else None)
         if hint is not None and makes == "image":
             hint = min(hint, default)
-        value = learned or hint or default
-        self._typical[(model, service, makes)] = (value, time.monotonic())
+        entry = MODELS.get(grsai_model or "")
+        listed = entry.typical_seconds if entry is not None and entry.typical_seconds else None
+        value = learned or hint or listed or default
+        self._typical[(model, service, makes, grsai_model)] = (value, time.monotonic())
         return value
 
     def _row_typical(self, model: type, row: TaskRow) -> float:
-        return self.typical(model, row.service, row.makes if model is Generation else "video")
+        if model is Generation:
+            return self.typical(model, row.service, row.makes, row.model)
+        return self.typical(model, row.service, "video")
 
     def _policy_for(self, model: type, row: TaskRow) -> PollPolicy:
         """Webhooks bring news of old-style tasks only: unified-API tasks are polled at full pace."""
