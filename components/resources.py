@@ -16,7 +16,7 @@ from studio.characters import CharacterService
 from studio.config import AppConfig
 from studio.connection import Connection, resolve_connection
 from studio.db import Store, default_url
-from studio.engine import EngineSettings, TaskEngine
+from studio.engine import EngineSettings, PollPolicy, TaskEngine
 from studio.engine.webhooks import serve_webhooks
 from studio.generation import GenerationService
 from studio.media import MediaStore, open_media
@@ -64,14 +64,16 @@ def _sandbox_alive(running: RunningSandbox) -> bool:
 
 
 @st.cache_resource(show_spinner="Starting the built-in sandbox…", validate=_sandbox_alive)
-def _sandbox(data_dir: str, task_seconds: float) -> RunningSandbox:
+def _sandbox(data_dir: str, task_seconds: float, profile: str = "standard") -> RunningSandbox:
     """Once per process; started again (same data, so its tasks resume) if it ever stops."""
-    return start_sandbox(AppConfig(data_dir=Path(data_dir), sandbox_task_seconds=task_seconds))
+    return start_sandbox(
+        AppConfig(data_dir=Path(data_dir), sandbox_task_seconds=task_seconds, sandbox_render_profile=profile)
+    )
 
 
 def sandbox() -> RunningSandbox:
     config = app_config()
-    return _sandbox(str(config.data_dir), config.sandbox_task_seconds)
+    return _sandbox(str(config.data_dir), config.sandbox_task_seconds, config.sandbox_render_profile)
 
 
 def connection() -> Connection:
@@ -110,11 +112,17 @@ def _engine_alive(engine: TaskEngine) -> bool:
 
 @st.cache_resource(show_spinner=False, validate=_engine_alive)
 def _task_engine(
-    url: str, media_dir: str, sandbox_seconds: float, public_url: str | None, webhook_port: int, media_url: str | None
+    url: str,
+    media_dir: str,
+    sandbox_seconds: float,
+    public_url: str | None,
+    webhook_port: int,
+    media_url: str | None,
+    poll_scale: float = 1.0,
 ) -> TaskEngine:
     """One per process: sends, follows and saves every task, whether or not a tab is open.
     (Keyed by these settings, never by the key.)"""
-    settings = EngineSettings(typical_seconds={"sandbox": sandbox_seconds})
+    settings = EngineSettings(typical_seconds={"sandbox": sandbox_seconds}, policy=PollPolicy().scaled(poll_scale))
     engine = TaskEngine(_store(url), _media(media_url, media_dir), settings=settings)
     if public_url:  # the service posts task updates here; polls stay the slower fallback
         host = os.environ.get("SORA_WEBHOOK_HOST", "0.0.0.0")
@@ -145,6 +153,7 @@ def task_engine() -> TaskEngine | _ExternalEngine:
         config.public_url,
         config.webhook_port,
         config.media_url,
+        config.poll_scale,
     )
 
 

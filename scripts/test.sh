@@ -22,4 +22,6 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 
 .venv/bin/python -m ruff check .
-.venv/bin/python -m pytest "$@"
+# Three worker processes (each module stays in one, so its fixtures are shared as written);
+# TEST_WORKERS=0 runs everything in this process.
+.venv/bin/python -m pytest -n "${TEST_WORKERS:-3}" --dist loadfile "$@"

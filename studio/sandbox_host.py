@@ -23,7 +23,11 @@ def start_sandbox(config: AppConfig) -> RunningSandbox:
     running tasks survive an app restart. It takes the same port each time (saved in the data
     folder), so the links and tasks it gave out stay its own; when another process already serves
     this folder's sandbox there, this one takes a free port and is a sandbox of its own."""
-    sandbox_config = SandboxConfig(data_dir=config.sandbox_dir, task_seconds=config.sandbox_task_seconds)
+    sandbox_config = SandboxConfig(
+        data_dir=config.sandbox_dir,
+        task_seconds=config.sandbox_task_seconds,
+        render_profile=config.sandbox_render_profile,
+    )
     saved = _saved_port(config)
     if saved:
         try:

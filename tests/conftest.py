@@ -19,13 +19,24 @@ from sandbox import RunningSandbox, SandboxConfig, serve_in_thread
 pytest_plugins = ["tests.databases", "tests.buckets"]
 
 API_KEY = "sk-test-0123456789abcdef"
-FAST = dict(task_seconds=0.6, character_seconds=0.3, progress_interval=0.1, retry_after=0.0)
+# The suite's sandboxes: quick tasks and light renders (tiny 4 fps videos); a test about what a person
+# sees in a video asks for render_profile="standard" (see test_sandbox_videos.py).
+FAST = dict(task_seconds=0.6, character_seconds=0.3, progress_interval=0.1, retry_after=0.0, render_profile="light")
 
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    """One shared sandbox with the default knobs (fast tasks, standard renders)."""
+    """One shared sandbox with the default knobs (fast tasks, light renders)."""
     running = serve_in_thread(SandboxConfig(data_dir=tmp_path_factory.mktemp("sandbox"), **FAST))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def standard_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """One shared sandbox rendering as users see it (full size, 24 fps)."""
+    knobs = {**FAST, "render_profile": "standard"}
+    running = serve_in_thread(SandboxConfig(data_dir=tmp_path_factory.mktemp("standard"), **knobs))
     yield running
     running.stop()
 
@@ -90,3 +101,28 @@ def png(color: tuple[int, int, int] = (220, 30, 30), size=(64, 64)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+# -- tiers: ``pytest -m "not slow and not browser"`` is the quick tier; scripts/test.sh runs everything --
+# Modules that start whole processes (the app, workers, a team) or a real browser.
+SLOW_MODULES = {
+    "test_browser",
+    "test_browser_models",
+    "test_browser_walk",
+    "test_team",
+    "test_serve",
+    "test_worker",
+    "test_fault_survival",
+    "test_sandbox_restart",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and "postgresql" in callspec.params.values()
+        if on_postgres or "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Iterator
 
 import av
 import httpx
@@ -15,6 +16,14 @@ import pytest
 from grsai_api import Client
 
 from .conftest import API_KEY, make_clip, png
+
+
+@pytest.fixture
+def client(standard_sandbox) -> Iterator[Client]:
+    """What these tests look at is the picture a person sees: the standard render."""
+    with Client(api_key=API_KEY, base_url=standard_sandbox.base_url) as c:
+        c._sleep = lambda seconds: None
+        yield c
 
 
 def fetch(url: str) -> bytes:
