@@ -20,7 +20,7 @@ from components.session import request_key
 from components.spec_form import model_form
 from components.text import plain
 from components.video import clock, local_time, video_player
-from grsai_api import MODELS
+from grsai_api import MODELS, is_refusal
 from studio.batch import (
     DEFAULT_CONCURRENCY,
     MAX_CONCURRENCY,
@@ -484,7 +484,7 @@ def results(batch, progress: BatchProgress) -> None:
 
     retry, download = st.columns(2, gap="large")
     with retry:
-        moderated = sum(n for reason, n in progress.failures.items() if reason.endswith("moderation"))
+        moderated = sum(n for reason, n in progress.failures.items() if is_refusal(reason))
         again = 0
         if moderated:
             again = st.number_input(

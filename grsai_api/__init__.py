@@ -29,12 +29,26 @@ from ._exceptions import (
     TaskFailedError,
     WaitTimeoutError,
 )
-from ._models import Character, ChatReply, FailureReason, ModelStatus, Task, TaskResult, TaskStatus
+from ._models import (
+    INPUT_REFUSALS,
+    REFUSALS,
+    Character,
+    ChatReply,
+    FailureReason,
+    ModelStatus,
+    Task,
+    TaskResult,
+    TaskStatus,
+    is_refusal,
+)
 from ._validation import PID_PATTERN, check_pid, check_timestamps, image_request, video_request
 from ._validation import video_body as validate_video_request
 
 __all__ = [
     "MODELS",
+    "INPUT_REFUSALS",
+    "REFUSALS",
+    "is_refusal",
     "ChatReply",
     "FieldSpec",
     "ModelSpec",

@@ -12,6 +12,15 @@ _RUNNING_ALIASES = {"running", "pending", "processing", "queued", "submitted", "
 _SUCCESS_ALIASES = {"succeeded", "success", "completed"}
 _FAILURE_ALIASES = {"failed", "failure", "error", "cancelled"}
 _REASONS = {"input_moderation", "output_moderation", "violation", "error"}
+# The one rule for "the service refused this" (moderation), shared by batch, pages, store and Insights:
+# the old paths' input and output moderation, and the unified API's "violation" (an input refusal).
+REFUSALS: frozenset[str] = frozenset({"input_moderation", "output_moderation", "violation"})
+INPUT_REFUSALS: frozenset[str] = frozenset({"input_moderation", "violation"})
+
+
+def is_refusal(reason: str | None) -> bool:
+    """Whether a failure reason is a moderation refusal (not an error of the service)."""
+    return (reason or "") in REFUSALS
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from grsai_api import (
     ModelSpec,
     check_timestamps,
     image_request,
+    is_refusal,
     video_request,
 )
 from grsai_api._validation import check_field
@@ -645,7 +646,7 @@ class BatchService(QueueingService):
 
 
 def _moderated(generation: Generation) -> bool:
-    return (generation.failure_reason or "").endswith("moderation")
+    return is_refusal(generation.failure_reason)
 
 
 RESULT_COLUMNS = frozenset(
@@ -683,6 +684,7 @@ def failure_words(generation: Generation) -> str:
         reason = {
             "input_moderation": "Refused by moderation (the prompt or image)",
             "output_moderation": "Refused by moderation (the finished video)",
+            "violation": "Refused by moderation (the prompt or image)",
             "refused": "The service refused the request",
             "copy": "Made, but the file could not be kept",
         }.get(generation.failure_reason or "", "The service could not make it")

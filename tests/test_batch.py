@@ -372,6 +372,25 @@ def test_a_row_whose_reply_was_lost_after_it_was_made_is_never_made_again(parts,
     assert set(p.creates_by_prompt().values()) == {1} and sum(p.creates_by_prompt().values()) == 3
 
 
+def test_a_minimax_row_refused_as_a_violation_is_capped_like_any_refusal(parts) -> None:
+    """Issue 19 #4: the unified API refuses with "violation"; "Retry failed" re-created such a row on
+    every press whatever the cap, because only reasons ending in "moderation" counted as refusals."""
+    p = parts()
+    batch = p.start("prompt,model,resolution,duration\nviolence in the street,minimax-h3,480p,1\n")
+    drain(p.engine())
+    assert p.service.progress(batch.id).failures == {"violation": 1}
+    for _ in range(3):
+        assert p.service.retry_failed(batch.id) == 0  # cap 0: a refusal is never sent again
+        drain(p.engine())
+    assert p.service.retryable(batch.id) == []
+    assert p.service.retry_failed(batch.id, moderation_retries=1) == 1
+    drain(p.engine())
+    assert p.service.retryable(batch.id, moderation_retries=1) == []  # the cap is reached
+    assert counter(p.sandbox, "received_unified") == 2
+    reason = p.service.results(batch.id).set_index("row").loc[1, "reason"]
+    assert reason.startswith("Refused by moderation"), reason  # not "The service could not make it"
+
+
 def test_retry_failed_sends_service_errors_again_and_moderation_only_when_asked(parts) -> None:
     p = parts(error_rate=1.0)
     batch = p.start("prompt\nA red kite\nA blue kite\nviolence in the street\n")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
-from grsai_api import MODELS
+from grsai_api import INPUT_REFUSALS, MODELS
 
 from .database import Database
 from .models import Generation
@@ -221,7 +221,7 @@ class GenerationQueries(Database):
                 select(func.max(Generation.id)).where(
                     Generation.service == service,
                     Generation.account == account,
-                    Generation.failure_reason.in_(("input_moderation", "violation")),
+                    Generation.failure_reason.in_(INPUT_REFUSALS),
                 )
             ) or 0
 
@@ -230,7 +230,7 @@ class GenerationQueries(Database):
         base = select(Generation.prompt).where(Generation.service == service, Generation.account == account)
         with self.session() as session:
             refused = session.scalars(
-                base.where(Generation.failure_reason.in_(("input_moderation", "violation")))
+                base.where(Generation.failure_reason.in_(INPUT_REFUSALS))
                 .order_by(Generation.id.desc())
                 .limit(limit)
             ).all()
