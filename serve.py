@@ -17,7 +17,8 @@ APP = Path(__file__).resolve().with_name("app.py")
 
 def main(argv: list[str]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
+    for noisy in ("httpx", "alembic"):  # not a line per request, nor per migration plugin
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     from streamlit.web import cli
 
     from components.resources import start_in_background

@@ -10,6 +10,7 @@ import base64
 import binascii
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
@@ -43,8 +44,21 @@ def _fail(message: str, field: str) -> InvalidRequestError:
     return InvalidRequestError(message, field=field)
 
 
+def visible(text: Any) -> str:
+    """``text`` without what a person cannot see at its ends (spaces, zero-width and format characters,
+    controls), or "" when nothing in it can be seen: such text is empty."""
+    if not isinstance(text, str):
+        return ""
+    seen = [n for n, c in enumerate(text) if not _unseen(c)]
+    return text[seen[0] : seen[-1] + 1] if seen else ""
+
+
+def _unseen(character: str) -> bool:
+    return character.isspace() or unicodedata.category(character) in ("Cf", "Cc", "Zs", "Zl", "Zp")
+
+
 def check_prompt(prompt: Any) -> str:
-    text = prompt.strip() if isinstance(prompt, str) else ""
+    text = visible(prompt)
     if not text:
         raise _fail("Write a prompt first: it is empty.", "prompt")
     if len(text) > MAX_PROMPT_CHARS:
@@ -287,7 +301,7 @@ def _number(value: Any) -> float:
 
 
 def _given(value: Any) -> bool:
-    return value not in (None, "", [], (), b"") and not (isinstance(value, str) and not value.strip())
+    return value not in (None, "", [], (), b"") and not (isinstance(value, str) and not visible(value))
 
 
 def _refuse_extra(model: ModelSpec, params: Mapping[str, Any], takes: set[str]) -> None:

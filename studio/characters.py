@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from PIL import ImageOps
 
+from grsai_api._validation import visible
+
 from .clips import ClipError, ClipInfo, check_span, frame_at, probe
 from .costs import character_cost
 from .db import Character
@@ -120,7 +122,7 @@ class CharacterService(QueueingService):
 
 
 def _label(label: str, fallback: str) -> str:
-    return (label or "").strip()[:120] or fallback
+    return visible(label)[:120] or fallback
 
 
 __all__ = ["MAX_PER_VIDEO", "CharacterService", "ClipError", "MentionCheck", "check_mentions"]

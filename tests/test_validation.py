@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grsai_api import Client, InvalidRequestError
+from grsai_api import Client, InvalidRequestError, video_request
 from sandbox import RunningSandbox
 
 from .conftest import API_KEY, counter, png
@@ -93,3 +93,12 @@ def test_good_inputs_in_every_accepted_form_are_sent(sandbox: RunningSandbox) ->
     with Client(api_key=API_KEY, base_url=sandbox.base_url) as client:
         for form in forms:
             assert client.create_video(prompt=" padded prompt ", image_url=form, duration="15", size="LARGE")
+
+
+@pytest.mark.parametrize("unseen", ["\u200b\u200b", " \u00a0\t", "\u2060\ufeff", "\u3000", "\u200d \u200c"])
+def test_a_prompt_of_characters_nobody_can_see_is_empty(unseen) -> None:
+    """Issue 19 #11: what a person sees as empty is empty (zero-width and format characters too)."""
+    with pytest.raises(InvalidRequestError) as refused:
+        video_request("sora-2", prompt=unseen)
+    assert refused.value.field == "prompt" and "empty" in refused.value.message
+    assert video_request("sora-2", prompt=f"{unseen}a kite{unseen}")[1]["prompt"] == "a kite"
