@@ -49,6 +49,7 @@ from .render import (
     Look,
     NotAVideo,
     RenderProfile,
+    RenderStopped,
     VideoSpec,
     frame_at,
     probe_clip,
@@ -983,7 +984,7 @@ class Engine:
 
     def _render(self, record: TaskRecord) -> None:
         if self._exiting:
-            raise RuntimeError("not rendered: interpreter shutdown")
+            raise RenderStopped("not rendered: interpreter shutdown")
         if record.kind == "image":
             p = record.params
             size = tuple(p["size"])  # always the size asked: images render quickly at any profile
@@ -998,7 +999,9 @@ class Engine:
                 )
                 render_image(spec, self.dirs["media"] / f"{record.id}_{variant}.png")
             return
-        render_video(self._video_spec(record), self.dirs["media"] / f"{record.id}.mp4", self.profile)
+        render_video(
+            self._video_spec(record), self.dirs["media"] / f"{record.id}.mp4", self.profile, lambda: self._exiting
+        )
 
     def _inputs(self, record: TaskRecord, names: list[str]) -> list[Image.Image]:
         paths = [self.dirs["inputs"] / f"{record.id}_{name}.png" for name in names if name.startswith("ref")]
@@ -1010,7 +1013,7 @@ class Engine:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a sandbox bug must still end the task, refunded
-            if isinstance(exc, RuntimeError) and "interpreter shutdown" in str(exc):
+            if isinstance(exc, RenderStopped):
                 # the process is exiting (an app restart): leave the task as saved; it resumes then
                 log.info("task %s left for the next start", record.id)
                 return

@@ -11,6 +11,7 @@ import colorsys
 import hashlib
 import io
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -291,8 +292,15 @@ def render_frames(spec: VideoSpec, profile: RenderProfile):
         yield frame
 
 
-def render_video(spec: VideoSpec, path: Path, profile: RenderProfile) -> Path:
-    """Encode the spec as H.264 (yuv420p) MP4 at ``path``, moov first so browsers stream it."""
+class RenderStopped(RuntimeError):
+    """The process is exiting: the render was dropped half-way (no file is left at ``path``)."""
+
+
+def render_video(
+    spec: VideoSpec, path: Path, profile: RenderProfile, stopping: Callable[[], bool] = lambda: False
+) -> Path:
+    """Encode the spec as H.264 (yuv420p) MP4 at ``path``, moov first so browsers stream it.
+    ``stopping`` is asked before each frame: a process on its way out does not wait for a render."""
     width, height = spec.frame_size(profile)
     fps = spec.fps(profile)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -304,6 +312,8 @@ def render_video(spec: VideoSpec, path: Path, profile: RenderProfile) -> Path:
         stream.options = {"preset": "veryfast", "crf": "26"}
         stream.codec_context.thread_count = 1 if profile.name == "light" else 2
         for index, image in enumerate(render_frames(spec, profile)):
+            if stopping():
+                break
             frame = av.VideoFrame.from_image(image)
             frame.pts = index
             frame.time_base = Fraction(1, fps)
@@ -311,6 +321,9 @@ def render_video(spec: VideoSpec, path: Path, profile: RenderProfile) -> Path:
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+    if stopping():
+        partial.unlink(missing_ok=True)
+        raise RenderStopped("not rendered: interpreter shutdown")
     partial.replace(path)  # readers never see half a file
     return path
 
