@@ -36,6 +36,7 @@ from ..connection import Connection
 from ..costs import character_cost, video_cost
 from ..db import BatchState, Character, Generation, Status, Store, TaskRow, as_utc, utcnow
 from ..media import FILE_PREFIX, MediaStore
+from ..messages import media_fault
 from ..safe_fetch import FetchError, fetch_to_file
 from ..storyboard import advance_all
 from .keys import Held, KeyRing
@@ -744,13 +745,38 @@ class TaskEngine:
                     wait=wait,
                 )
                 return
+            except OSError as exc:  # the media folder, not the service: full, read-only, gone
+                await self._media_unwritable(row, exc, what, deadline)
+                return
             make = self.media.make_image_thumbnail if image else self.media.make_thumbnail
             name = f"{row.id}_{number}" if image else str(row.id)
-            thumb = await asyncio.to_thread(make, relative, name, source=staged)  # from the file on disk
-            if staged is not None:
-                await asyncio.to_thread(self.media.commit, relative, staged)  # into the bucket, if one
+            try:
+                thumb = await asyncio.to_thread(make, relative, name, source=staged)  # from the file on disk
+                if staged is not None:
+                    await asyncio.to_thread(self.media.commit, relative, staged)  # into the bucket, if one
+            except OSError as exc:
+                await self._media_unwritable(row, exc, what, deadline)
+                return
             kept.append({"path": relative, "thumb": thumb})
         await self._finish_copy(row, video_path=kept[0]["path"], thumb_path=kept[0]["thumb"], files=kept)
+
+    async def _media_unwritable(self, row: Generation, exc: OSError, what: str, deadline) -> None:
+        """The file was fetched (or could be) but our own folder took nothing: say which folder and
+        why, and until when the service still holds the file; tried again by itself until then."""
+        folder = Path(exc.filename).parent if exc.filename else self.media.root
+        if utcnow() >= deadline:
+            await self._finish_copy(
+                row, failed=f"The {what} was made but could not be kept: {media_fault(exc, folder)}."
+            )
+            return
+        wait = min(300.0, self.policy.copy_retry * 2 ** min(row.poll_failures, 6))
+        local = deadline.astimezone().strftime("%H:%M")
+        note = (
+            f"The finished {what} could not be kept here: {media_fault(exc, folder)}. The service keeps it "
+            f"until {local}; make room (or fix the folder) before then and it is copied by itself."
+        )
+        log.warning("task %s: %s", row.id, note)
+        await self._poll_failed(Generation, row, note, wait=wait)
 
     async def _finish_copy(
         self,
