@@ -16,11 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from sandbox.control import control_headers
 from studio.accounts import SANDBOX_ACCOUNT
 from studio.connection import Connection, sandbox_connection
-from studio.db import Generation, LibraryFilter, Status, Store, utcnow
+from studio.db import ACTIVE, Generation, LibraryFilter, Status, Store, utcnow
 from studio.engine import EngineSettings, PollPolicy, TaskEngine
 from studio.generation import GenerationService
 from studio.media import MediaStore
@@ -183,6 +184,67 @@ def test_a_send_cut_by_a_crash_becomes_unknown_when_its_lease_ends(make_sandbox,
     assert store.get(row.id).status == Status.UNKNOWN
     asyncio.run(engine_for(store, media, connection).drain(10))
     assert creates(running, "cut mid-send") == 0  # never sent by anyone after the crash
+
+
+@pytest.mark.parametrize("failing", ["mark_sent", "typical_seconds"], ids=["write-of-the-task-id", "read-after-create"])
+def test_a_store_outage_right_after_a_create_keeps_the_paid_task_and_its_id(make_sandbox, store, media, monkeypatch, failing):
+    """The database restarts just as the service answers a create (a PostgreSQL restart lost 16 of
+    40 paid tasks): the task id is kept in memory and written when the store is back, so the
+    video is followed and kept, never written off as unknown, never made twice."""
+    running = make_sandbox(**FAST)
+    connection = sandbox_connection(running.base_url)
+    row = GenerationService(store, media, connection).submit({"prompt": "a fox paid for once"})
+    real = getattr(store, failing)
+    outages: list[str] = []
+
+    def away_once(*args, **kwargs):
+        if not outages:
+            outages.append(failing)
+            raise OperationalError("UPDATE generations", {}, Exception("server closed the connection unexpectedly"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, failing, away_once)
+    engine = engine_for(store, media, connection, send_lease=2.0).start()  # a short lease: a lost id shows soon
+    try:
+        deadline = time.monotonic() + 30
+        while (kept := store.get(row.id)).status in ACTIVE:
+            assert time.monotonic() < deadline, f"still {kept.status}: {kept.error}"
+            time.sleep(0.05)  # the engine thread does the work; the test only reads the store
+    finally:
+        engine.stop()
+    assert outages == [failing]  # the store really was away once, right after the create
+    assert kept.status == Status.SUCCEEDED, (kept.status, kept.error)
+    assert kept.task_id and media.exists(kept.video_path) and kept.cost == 1600
+    assert creates(running, "a fox paid for once") == 1
+
+
+def test_a_paid_task_written_off_while_the_store_was_away_runs_once_its_id_is_written(make_sandbox, store, media, monkeypatch):
+    """The store stays away longer than the send's lease, so the crash sweep calls the row unknown
+    (no task id): when the id is written at last, the row runs and the video is kept."""
+    running = make_sandbox(**FAST)
+    connection = sandbox_connection(running.base_url)
+    row = GenerationService(store, media, connection).submit({"prompt": "a fox written off"})
+    real = store.mark_sent
+    refused: list[int] = []
+
+    def away_until_written_off(*args, **kwargs):
+        if store.get(row.id).status != Status.UNKNOWN:
+            refused.append(1)
+            raise OperationalError("UPDATE generations", {}, Exception("the database system is starting up"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "mark_sent", away_until_written_off)
+    engine = engine_for(store, media, connection, send_lease=0.5).start()
+    try:
+        deadline = time.monotonic() + 30
+        while (kept := store.get(row.id)).status in ACTIVE or kept.status == Status.UNKNOWN:
+            assert time.monotonic() < deadline, f"still {kept.status}: {kept.error}"
+            time.sleep(0.05)  # the engine thread does the work; the test only reads the store
+    finally:
+        engine.stop()
+    assert refused  # the write waited for the store
+    assert kept.status == Status.SUCCEEDED and kept.task_id and kept.error is None, (kept.status, kept.error)
+    assert creates(running, "a fox written off") == 1
 
 
 def test_a_link_that_cannot_be_copied_fails_in_words_instead_of_running_forever(make_sandbox, store, media):

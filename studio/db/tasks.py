@@ -175,24 +175,35 @@ class TaskQueries(Database):
     def mark_sent(
         self, model: TaskModel, engine_id: str, sent: Sequence[tuple[int, str, int, datetime]]
     ) -> None:
-        """Record accepted sends (row id, task id, credits, first poll) in one transaction."""
-        self._update_leased(
-            model,
-            engine_id,
-            Status.SUBMITTING,
-            {
-                "status": Status.RUNNING,
-                "task_id": bindparam("new_task_id"),
-                "cost": bindparam("credits"),
-                "next_poll_at": bindparam("first_poll"),
-                "lease_until": bindparam("first_poll"),
-                "error": None,
-            },
-            [
-                {"row_id": row_id, "new_task_id": task_id, "credits": credits, "first_poll": first_poll}
-                for row_id, task_id, credits, first_poll in sent
-            ],
+        """Record accepted sends (row id, task id, credits, first poll) in one transaction.
+
+        A send this engine holds, or one the crash sweep wrote off as ``unknown`` while the store
+        was away and the task id waited in memory: the service made that task, so it runs."""
+        if not sent:
+            return
+        table = model.__table__
+        written_off = and_(
+            table.c.status == Status.UNKNOWN, table.c.task_id.is_(None), table.c.error == UNKNOWN_AFTER_CRASH
         )
+        held = and_(table.c.status == Status.SUBMITTING, table.c.lease_owner == engine_id)
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(table)
+                .where(table.c.id == bindparam("row_id"), or_(held, written_off))
+                .values(
+                    status=Status.RUNNING,
+                    task_id=bindparam("new_task_id"),
+                    cost=bindparam("credits"),
+                    next_poll_at=bindparam("first_poll"),
+                    lease_owner=engine_id,
+                    lease_until=bindparam("first_poll"),
+                    error=None,
+                ),
+                [
+                    {"row_id": row_id, "new_task_id": task_id, "credits": credits, "first_poll": first_poll}
+                    for row_id, task_id, credits, first_poll in sent
+                ],
+            )
 
     def _after_send(self, model: TaskModel, row_id: int, **values: Any) -> bool:
         with self.session() as session, session.begin():

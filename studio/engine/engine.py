@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
 from grsai_api import MODELS, AsyncClient, AuthenticationError, GrsaiError, ModelStatus, NotFoundError, Task
 from grsai_api._base import shared_ssl_context
@@ -244,11 +245,17 @@ class TaskEngine:
         return False
 
     async def _settle(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
         steps = self._storyboards
         pending = [*self._in_flight, *([steps] if steps is not None and not steps.done() else [])]
         if pending:
             await asyncio.wait(pending, timeout=timeout)
         self._flush()
+        while self._unwritten_sends() and time.monotonic() < deadline:  # the store is away: keep trying
+            await asyncio.sleep(0.5)
+            self._flush_sent()
+        if self._unwritten_sends():  # say which tasks were made, so none is lost without a trace
+            log.error("stopping with sent tasks not written to the store (row, task id): %s", self._unwritten_sends())
 
     def _flush(self) -> None:
         """Write accepted sends and poll progress gathered since the last pass, a batch at a time."""
@@ -282,10 +289,10 @@ class TaskEngine:
             return cached[0]
         if model is Generation:
             same = [m.id for m in MODELS.values() if m.kind == makes]
-            learned = self.store.typical_seconds(model, service, models=same)
+            learned = self._learned_seconds(model, service, models=same)
             default = self.policy.video_seconds if makes == "video" else self.policy.image_seconds
         else:
-            learned = self.store.typical_seconds(model, service)
+            learned = self._learned_seconds(model, service)
             default = self.policy.character_seconds
         hints = self.settings.typical_seconds
         hint = hints.get(service) or (hints.get("sandbox") if service.startswith("sandbox") else None)
@@ -294,8 +301,18 @@ class TaskEngine:
         entry = MODELS.get(grsai_model or "")
         listed = entry.typical_seconds if entry is not None and entry.typical_seconds else None
         value = learned or hint or listed or default
-        self._typical[(model, service, makes, grsai_model)] = (value, time.monotonic())
+        if learned is not False:  # asked again next time when the store could not say
+            self._typical[(model, service, makes, grsai_model)] = (value, time.monotonic())
         return value
+
+    def _learned_seconds(self, model: type, service: str, **kwargs: Any) -> float | None | bool:
+        """The store's figure; False when the store cannot be read (it is asked right after a
+        create: a database restart there must not lose the task just made)."""
+        try:
+            return self.store.typical_seconds(model, service, **kwargs)
+        except SQLAlchemyError as exc:
+            log.warning("typical duration not read (%s); planning from the catalogue", type(exc).__name__)
+            return False
 
     def _row_typical(self, model: type, row: TaskRow) -> float:
         if model is Generation:
@@ -512,10 +529,24 @@ class TaskEngine:
             )
 
     def _flush_sent(self) -> None:
+        """Write the sends the service acknowledged. They leave memory only once the store has
+        them: while the database is away (a restart), they wait here and are written on a later
+        pass, so a made and paid task never loses its id nor becomes ``unknown``."""
         for model, sent in list(self._sent.items()):
-            if sent:
-                self._sent[model] = []
-                self.store.mark_sent(model, self.engine_id, sent)
+            written = list(sent)  # sends still running append behind these
+            if not written:
+                continue
+            try:
+                self.store.mark_sent(model, self.engine_id, written)
+            except SQLAlchemyError as exc:
+                self.stats["sent_unwritten"] += 1
+                log.warning("%d sent task(s) not written yet (%s); kept to write on the next pass",
+                            len(written), type(exc).__name__)
+                continue
+            del sent[: len(written)]
+
+    def _unwritten_sends(self) -> list[tuple[int, str]]:
+        return [(row_id, task_id) for sent in self._sent.values() for row_id, task_id, *_ in sent]
 
     # -- following ----------------------------------------------------------------------------
     async def _follow_due(self, held: list[Held]) -> None:
