@@ -12,9 +12,9 @@ from components.session import request_key, take_handoff
 from components.text import plain
 from components.video import clock, failure_note, play_in_sync, video_player
 from components.video_picker import video_picker
-from grsai_api import InvalidRequestError, check_pid
+from grsai_api import MODELS, InvalidRequestError, check_pid
 from studio.costs import credits_text, price
-from studio.db import LibraryFilter
+from studio.db import ACTIVE, LibraryFilter, Status
 
 take_handoff("remix")
 conn, library, files = connection(), store(), media()
@@ -41,19 +41,31 @@ if sora_down:
 
 source_pid = st.session_state.get("remix_source_pid")
 source = library.by_pid(source_pid) if source_pid else None
+# the catalogue says which models a remix can be made of; a storyboard's film has no pid to remix
+remixable = [m for m in MODELS.values() if m.remix and m.kind == "video"]
+remixable_names = " or ".join(sorted({m.family for m in remixable})) or "remixable"
 
 with st.expander("Choose the video to remix", expanded=source_pid is None, icon=":material/video_library:"):
     search = st.text_input(
         "Find a video", key="remix_search", placeholder="Words in its prompt", icon=":material/search:"
     )
-    found, _ = library.search(LibraryFilter(text=search or "", statuses=("succeeded",)), limit=8)
+    found, _ = library.search(
+        LibraryFilter(
+            text=search or "",
+            statuses=(Status.SUCCEEDED,),
+            models=tuple(m.id for m in remixable),
+            kinds=("text", "image", "remix"),
+        ),
+        limit=8,
+    )
+    found = [video for video in found if video.pid]  # a remix names its original by pid
     if not found:
-        st.caption("No finished videos match. Make one on **Generate** first.")
+        st.caption(f"No finished {remixable_names} videos match. Make one on **Generate** first.")
     video_picker(
         found,
         files,
         key="remix_pick",
-        chosen=lambda video: video.pid == source_pid,
+        chosen=lambda video: source_pid is not None and video.pid == source_pid,
         on_pick=lambda video: choose(video.pid),
         label="Remix this one",
         chosen_label="Remix this one",
@@ -73,108 +85,110 @@ with st.expander("Choose the video to remix", expanded=source_pid is None, icon=
 
 
 def remix_form(source_pid: str, source) -> None:
-    """The original on the left, the new prompt on the right, and the side by side once it is done."""
+    """The new prompt and its button, then right under it the original beside the remix: the
+    result lands where the person is looking, and the original is drawn once."""
 
-    original, form = st.columns(2, gap="large")
-    with original:
-        st.subheader("Original")
+    st.subheader("Your remix")
+    prompt = st.text_area(
+        "New prompt",
+        key="remix_prompt",
+        height=100,
+        max_chars=5000,
+        placeholder="The same scene, but at night in a snowstorm",
+    )
+    ratio_column, duration_column, button_column = st.columns([1, 1, 2], vertical_alignment="bottom")
+    aspect_ratio = ratio_column.segmented_control(
+        "Aspect ratio",
+        ["16:9", "9:16"],
+        required=True,
+        key="remix_aspect_ratio",
+        default=source.aspect_ratio if source else "16:9",
+        format_func={"16:9": ":material/crop_16_9: 16:9", "9:16": ":material/crop_portrait: 9:16"}.get,
+    )
+    duration = duration_column.segmented_control(
+        "Duration",
+        [10, 15],
+        required=True,
+        key="remix_duration",
+        default=source.duration if source else 10,
+        format_func=lambda s: f"{s} s",
+    )
+    slot = st.empty()
+    if button_column.button(
+        f"Remix · {credits_text(price('sora-2'))}",
+        type="primary",
+        icon=":material/auto_fix_high:",
+        width="stretch",
+        disabled=sora_down,
+    ):
+        params = {
+            "prompt": prompt,
+            "aspect_ratio": aspect_ratio,
+            "duration": duration,
+            "size": source.size if source else "small",
+            "remix_target_id": source_pid,
+        }
+        key = request_key("remix", source_pid, prompt, aspect_ratio, duration)
+        remix = send(
+            lambda: generation_service().submit(params, request_key=key), slot, what="start this remix"
+        )
+        if remix is not None:
+            credits_left.clear()
+            st.session_state["remix_result_id"] = remix.id
+            st.toast("Remixing: it appears beside the original.", icon=":material/auto_fix_high:")
+
+    result_id = st.session_state.get("remix_result_id")
+    shown = library.get(result_id) if result_id is not None else None
+    if shown is not None and shown.remix_target_id != source_pid:
+        shown = None  # a remix of another video than the one shown here
+    busy = shown is not None and shown.status in ACTIVE
+    done = shown is not None and shown.status == Status.SUCCEEDED
+
+    st.subheader("Side by side" if done else "Original")
+    with st.container(key=SIDE_BY_SIDE):
+        before, after = st.columns(2, gap="medium")
+    with before:
+        if done:
+            st.caption("Original")
         if source is not None:
-            video_player(source, files)
+            video_player(source, files, autoplay=done)
             st.caption(plain(source.prompt))
             lineage(library, source)
         else:
             st.caption(f"`{source_pid}` is not in this library; the service will find it by its pid.")
 
-    with form:
-        st.subheader("Your remix")
-        prompt = st.text_area(
-            "New prompt",
-            key="remix_prompt",
-            height=140,
-            max_chars=5000,
-            placeholder="The same scene, but at night in a snowstorm",
-        )
-        left, right = st.columns(2)
-        aspect_ratio = left.segmented_control(
-            "Aspect ratio",
-            ["16:9", "9:16"],
-            required=True,
-            key="remix_aspect_ratio",
-            default=source.aspect_ratio if source else "16:9",
-            format_func={"16:9": ":material/crop_16_9: 16:9", "9:16": ":material/crop_portrait: 9:16"}.get,
-        )
-        duration = right.segmented_control(
-            "Duration",
-            [10, 15],
-            required=True,
-            key="remix_duration",
-            default=source.duration if source else 10,
-            format_func=lambda s: f"{s} s",
-        )
-        slot = st.empty()
-        if st.button(
-            f"Remix · {credits_text(price('sora-2'))}",
-            type="primary",
-            icon=":material/auto_fix_high:",
-            width="stretch",
-            disabled=sora_down,
-        ):
-            params = {
-                "prompt": prompt,
-                "aspect_ratio": aspect_ratio,
-                "duration": duration,
-                "size": source.size if source else "small",
-                "remix_target_id": source_pid,
-            }
-            key = request_key("remix", source_pid, prompt, aspect_ratio, duration)
-            remix = send(
-                lambda: generation_service().submit(params, request_key=key), slot, what="start this remix"
+    @st.fragment(run_every=1.0 if busy else None)
+    @guarded
+    def result() -> None:
+        remix = library.get(result_id)
+        if remix is None:
+            return
+        if remix.status in ACTIVE:
+            st.progress(
+                remix.progress / 100,
+                text=f"Remixing · {remix.progress}% · {clock(remix.elapsed)} elapsed",
             )
-            if remix is not None:
-                credits_left.clear()
-                st.session_state["remix_result_id"] = remix.id
-                st.toast("Remixing: it appears below when ready.", icon=":material/auto_fix_high:")
+            if remix.error:
+                st.caption(f":material/info: {plain(remix.error)}")
+            return
+        if busy:  # it finished while this fragment watched: the whole page draws the side by side
+            st.rerun()
+        if remix.status != Status.SUCCEEDED:
+            failure_note(remix)
+            return
+        st.caption("Remix")
+        video_player(remix, files, autoplay=True)
+        st.caption("The remix's pid: paste it here to remix it again, or make a character from it.")
+        st.code(remix.pid or "", language=None)
 
-    result_id = st.session_state.get("remix_result_id")
-    shown = library.get(result_id) if result_id is not None else None
-    if shown is not None and shown.remix_target_id == source_pid:  # the remix of the video shown here
-        busy = shown.status in ("queued", "running", "submitting", "saving")
-
-        @st.fragment(run_every=1.0 if busy else None)
-        @guarded
-        def result() -> None:
-            remix = library.get(result_id)
-            if remix is None:
-                return
-            st.divider()
-            if remix.status in ("queued", "running", "submitting", "saving"):
-                st.progress(
-                    remix.progress / 100,
-                    text=f"Remixing · {remix.progress}% · {clock(remix.elapsed)} elapsed",
-                )
-                if remix.error:
-                    st.caption(f":material/info: {plain(remix.error)}")
-                return
-            if remix.status != "succeeded":
-                failure_note(remix)
-                return
-            st.subheader("Side by side")
-            with st.container(key=SIDE_BY_SIDE):
-                before, after = st.columns(2, gap="medium")
-                with before:
-                    st.caption("Original")
-                    if source is not None:
-                        video_player(source, files, autoplay=True)
-                with after:
-                    st.caption("Remix")
-                    video_player(remix, files, autoplay=True)
-            if source is not None and files.exists(source.video_path):
-                play_in_sync(SIDE_BY_SIDE)
-                st.caption("The two play together: pause or move either one and the other follows.")
-            st.caption("The remix's pid: paste it here to remix it again, or make a character from it.")
-            st.code(remix.pid or "", language=None)
-
-        result()
+    with after:
+        if shown is None:
+            st.caption("Your remix appears here, beside the original, once you press Remix.")
+        else:
+            result()
+    if done and source is not None and files.exists(source.video_path):
+        play_in_sync(SIDE_BY_SIDE)
+        st.caption("The two play together: pause or move either one and the other follows.")
 
 
 if source_pid is None:

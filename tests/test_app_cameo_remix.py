@@ -13,6 +13,7 @@ from studio.db import LibraryFilter, Store, default_url
 from .apptest_helpers import (
     beside,
     block_of,
+    button,
     click,
     creates,
     errors,
@@ -114,10 +115,66 @@ def test_video_to_remix_plays_side_by_side(app, tmp_path) -> None:
     app.run()
     click(app, "Remix ·", contains=True)
     run_until(app, lambda at: "Side by side" in [h.value for h in at.subheader])
-    assert len(app.get("video")) == 3  # the original above, then original and remix side by side
+    order = list(app.main)
+    the_button = next(n for n, node in enumerate(order) if node is button(app, "Remix ·", contains=True))
+    videos = [n for n, node in enumerate(order) if node.type == "video"]
+    assert len(videos) == 2  # the original once, beside the remix
+    assert the_button < min(videos)  # right under the button, not below the original
     remix = store_of(tmp_path).search(LibraryFilter(kinds=("remix",)))[0][0]
     original = store_of(tmp_path).search(LibraryFilter(kinds=("text",)))[0][0]
     assert remix.remix_target_id == original.pid and remix.pid in [c.value for c in app.code]
+
+
+def test_remix_offers_only_finished_videos_that_can_be_remixed(app, tmp_path) -> None:
+    """A Veo video, a picture and a storyboard's film are not offered (no remix can be made of
+    them); nothing shows as chosen before a click, and a click chooses the video clicked."""
+    from sqlalchemy import insert
+
+    from studio.db import Generation
+    from studio.generation import GenerationService
+    from studio.media import MediaStore
+
+    store = store_of(tmp_path)
+    service = GenerationService(
+        store, MediaStore(tmp_path / "data" / "media"), app.session_state["connection"]
+    )
+    made = [
+        service.submit(params)
+        for params in (
+            {"prompt": "Sora: a quiet harbour"},
+            {"prompt": "Veo: a meadow in wind", "model": "veo3.1-fast"},
+            {"prompt": "Banana: a lemon on a plate", "model": "nano-banana-2"},
+            {"prompt": "Sora: a lighthouse at dusk"},
+        )
+    ]
+    run_until(app, lambda _: all(store.get(g.id).status == "succeeded" for g in made))
+    with store.session() as session, session.begin():
+        session.execute(
+            insert(Generation).values(
+                kind="storyboard",
+                status="succeeded",
+                model="sora-2",
+                prompt="Film: harbour / lighthouse",
+                aspect_ratio="16:9",
+                duration=20,
+                size="",
+                service="sandbox",
+                progress=100,
+            )
+        )
+    app.switch_page("app_pages/remix.py")
+    app.run()
+    offered = [b for b in app.button if (b.key or "").startswith("remix_pick_")]
+    assert sorted(b.key for b in offered) == sorted(f"remix_pick_{g.id}" for g in (made[0], made[3]))
+    assert all(b.proto.type != "primary" for b in offered)  # nothing chosen yet
+    assert "Pick a video above" in texts(app)
+    click(app, "Remix this one")
+    [chosen] = [
+        b for b in app.button if (b.key or "").startswith("remix_pick_") and b.proto.type == "primary"
+    ]
+    assert "Pick a video above" not in texts(app) and widget(app, "remix_prompt") is not None
+    assert chosen.key == f"remix_pick_{made[3].id}"  # the newest, first in the grid, was clicked
+    assert len(app.get("video")) == 1  # the original, once
 
 
 def test_three_generations_of_lineage_show_as_a_chain_and_a_family(app, tmp_path) -> None:
