@@ -57,10 +57,24 @@ def _unseen(character: str) -> bool:
     return character.isspace() or unicodedata.category(character) in ("Cf", "Cc", "Zs", "Zl", "Zp")
 
 
+def refuse_nul(text: str, field: str, what: str) -> str:
+    """``text`` unless it holds a NUL (\\0): nobody can see one, and PostgreSQL cannot keep one in a
+    text column, so it is refused in words (at the place the person typed it) before anything is kept."""
+    at = text.find("\x00")
+    if at >= 0:
+        raise _fail(
+            f"{what} has an invisible NUL character (\\0) at character {at + 1}: delete it and type that "
+            "spot again.",
+            field,
+        )
+    return text
+
+
 def check_prompt(prompt: Any) -> str:
     text = visible(prompt)
     if not text:
         raise _fail("Write a prompt first: it is empty.", "prompt")
+    refuse_nul(prompt, "prompt", "The prompt")
     if len(text) > MAX_PROMPT_CHARS:
         over = len(text) - MAX_PROMPT_CHARS
         raise _fail(
@@ -184,7 +198,7 @@ def _check_media(
         return f"data:{mime};base64,{base64.b64encode(value).decode()}"
     text = value.strip() if isinstance(value, str) else ""
     if _is_web_url(text):
-        return text
+        return refuse_nul(text, field, f"The {what}'s address")
     match = _DATA_URI.match(text)
     payload = match["data"] if match else text
     mime = sniff(_decoded_head(payload)) if payload else None
@@ -391,6 +405,7 @@ def check_field(spec: FieldSpec, value: Any, model: ModelSpec) -> Any:
     text = value if isinstance(value, str) else ""
     if not text.strip():
         raise _fail(f"{spec.title} must be text.", spec.name)
+    refuse_nul(text, spec.name, spec.title)
     if len(text) > spec.max_chars:
         raise _fail(f"{spec.title} takes at most {spec.max_chars:,} characters; this has {len(text):,}.", spec.name)
     return text

@@ -40,7 +40,7 @@ from grsai_api import (
     is_refusal,
     video_request,
 )
-from grsai_api._validation import check_field
+from grsai_api._validation import check_field, refuse_nul
 
 from .characters import check_mentions
 from .costs import credits_text, price
@@ -311,6 +311,12 @@ def plan_rows(
     plan = Plan(columns=list(frame.columns))
     for index, record in enumerate(frame.to_dict("records"), start=1):
         record = {k: (v or "").strip() for k, v in record.items()}
+        try:
+            for column, cell in record.items():
+                refuse_nul(cell, column, f"The {column.replace('_', ' ')} cell")
+        except InvalidRequestError as exc:
+            plan.invalid.append(InvalidRow(index, f"{exc.field}: {exc.message}"))
+            continue
         empty = [f for f in fields if not record.get(f)]
         if empty:
             plan.invalid.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from grsai_api import InvalidRequestError, UnknownModelError, image_request, model_spec, video_request
+from grsai_api._validation import refuse_nul
 
 from .connection import valid_url
 from .costs import video_cost
@@ -27,6 +28,12 @@ def _drop_empty(params: dict[str, Any]) -> dict[str, Any]:
     kept = {k: v for k, v in params.items() if v not in (None, "", [], b"")}
     kept["prompt"] = params.get("prompt") or ""
     return kept
+
+
+def _check_request_key(request_key: str | None) -> None:
+    """A key the store cannot keep (a NUL in it) is refused before anything is written."""
+    if request_key is not None:
+        refuse_nul(request_key, "request_key", "The request key")
 
 
 FILE_FIELDS = ("image_url", "first_frame_url", "last_frame_url")  # one file each
@@ -103,6 +110,7 @@ class GenerationService(QueueingService):
     ) -> tuple[Generation, bool]:
         """Queue one video; False with the first row when this request key was queued already.
         InvalidRequestError (nothing stored) for bad input."""
+        _check_request_key(request_key)
         stored = self.check(params, from_store=from_store)
         generation, created = self.store.add_generation(
             stored,
@@ -127,6 +135,7 @@ class GenerationService(QueueingService):
             raise InvalidRequestError(f"Make between 1 and {MAX_AT_ONCE} at once.", field="count")
         if n == 1:
             return [self.queue(params, request_key=request_key, **extra)]
+        _check_request_key(request_key)
         stored = self.check(params)
         made = [
             self.store.add_generation(

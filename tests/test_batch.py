@@ -507,6 +507,25 @@ def test_a_table_with_a_model_column_prices_each_row_and_makes_every_model(parts
     assert sorted(manifest["model"]) == sorted(rows) and manifest["cost"].sum() == plan.cost()
 
 
+def test_a_nul_character_in_a_cell_refuses_its_row_in_words_and_the_others_are_made(parts) -> None:
+    """Issue 23 #4: a NUL (\\0) in a cell made PostgreSQL refuse the whole batch with a DataError: its row
+    is listed with the reason, like any row that will not do, and the others are written and made."""
+    p = parts()
+    pasted = "sku,prompt\nK-1,A red kite\nK-2,A blue\x00 kite\nK\x003,A green kite\nK-4,A grey kite\n"
+    plan = plan_rows(read_table(pasted))
+    assert [r.row for r in plan.rows] == [1, 4]
+    reasons = {r.row: r.reason for r in plan.invalid}
+    assert reasons[2] == (
+        "prompt: The prompt cell has an invisible NUL character (\\0) at character 7: delete it and type that spot again."
+    )
+    assert reasons[3].startswith("sku: ") and "NUL character" in reasons[3]
+    batch = p.service.create("Kites", plan, template="")
+    drain(p.engine())
+    rows = p.store.batch_rows(batch.id)
+    assert sorted(r.batch_row for r in rows) == [1, 4] and {r.status for r in rows} == {"succeeded"}
+    assert p.accepted() == 2 and set(p.creates_by_prompt()) == {"A red kite", "A grey kite"}
+
+
 # -- encodings (issue 11 #4) ---------------------------------------------------------------------
 def test_tables_saved_by_excel_in_other_encodings_read_as_written() -> None:
     table = "product,colour\nCafé crème latte,crème brûlée\nJalapeño salsa,rouge\n"

@@ -144,6 +144,27 @@ def test_bad_input_is_refused_beside_its_field_and_nothing_is_stored(store, tmp_
     assert store.search(LibraryFilter())[1] == 0
 
 
+def test_a_nul_character_in_a_prompt_or_request_key_is_refused_in_words_and_nothing_is_stored(
+    store, tmp_path
+) -> None:
+    """Issue 23 #4: a NUL (\\0, pasted from a file) cannot be kept by PostgreSQL and cannot be seen:
+    it is refused beside its field, never a database error, on SQLite as on PostgreSQL."""
+    service = GenerationService(
+        store, MediaStore(tmp_path / "media"), sandbox_connection("http://127.0.0.1:9")
+    )
+    with pytest.raises(InvalidRequestError) as caught:
+        service.queue({"prompt": "a cat\x00 on a mat"}, request_key="nul-in-prompt")
+    assert caught.value.field == "prompt"
+    assert "The prompt has an invisible NUL character (\\0) at character 6" in caught.value.message
+    with pytest.raises(InvalidRequestError) as caught:
+        service.queue({"prompt": "a cat on a mat"}, request_key="form-\x00-7")
+    assert caught.value.field == "request_key" and "NUL" in caught.value.message
+    with pytest.raises(InvalidRequestError) as caught:
+        service.queue({"prompt": "a cat", "image_url": "https://cdn.example/cat\x00.png"}, request_key="nul-url")
+    assert caught.value.field == "image_url" and "NUL character" in caught.value.message
+    assert store.search(LibraryFilter())[1] == 0
+
+
 def test_a_send_refused_for_want_of_credits_fails_uncharged_and_is_not_sent_again(studio) -> None:
     parts = studio(credits=0)
     generation = parts.service.submit({"prompt": "no money"})
