@@ -125,8 +125,7 @@ def _task_engine(
     settings = EngineSettings(typical_seconds={"sandbox": sandbox_seconds}, policy=PollPolicy().scaled(poll_scale))
     engine = TaskEngine(_store(url), _media(media_url, media_dir), settings=settings)
     if public_url:  # the service posts task updates here; polls stay the slower fallback
-        host = os.environ.get("SORA_WEBHOOK_HOST", "0.0.0.0")
-        serve_webhooks(engine, public_url=public_url, host=host, port=webhook_port)
+        serve_webhooks(engine, public_url=public_url, host=app_config().webhook_host, port=webhook_port)
     return engine.start()
 
 

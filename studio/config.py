@@ -28,6 +28,7 @@ class AppConfig:
     poll_scale: float = 1.0  # the engine's polling clock; below 1 for a time-scaled sandbox (tests)
     public_url: str | None = None  # where the service can post task updates (webhooks); none: poll only
     webhook_port: int = 8599
+    webhook_host: str = "127.0.0.1"  # where the receiver listens: a proxy in front takes public_url's traffic
     media_url: str | None = None  # s3://bucket/prefix for a bucket; none: the data folder's media/
 
     @property
@@ -67,6 +68,7 @@ class AppConfig:
             poll_scale=min(1.0, max(0.01, float(setting("SORA_POLL_SCALE", "1") or 1))),
             public_url=setting("SORA_PUBLIC_URL"),
             webhook_port=int(setting("SORA_WEBHOOK_PORT", "8599")),
+            webhook_host=setting("SORA_WEBHOOK_HOST", "127.0.0.1") or "127.0.0.1",
             media_url=setting("SORA_MEDIA_URL"),
         )
 

@@ -97,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     if public_url:
         from .engine.webhooks import serve_webhooks
 
-        hooks = serve_webhooks(engine, public_url=public_url, host="0.0.0.0", port=args.webhook_port or config.webhook_port)
+        hooks = serve_webhooks(
+            engine, public_url=public_url, host=config.webhook_host, port=args.webhook_port or config.webhook_port
+        )
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

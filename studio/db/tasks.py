@@ -394,6 +394,21 @@ class TaskQueries(Database):
                 _retry_output_refusal(session, row_id)
         return bool(result.rowcount)
 
+    def poll_soon(self, task_id: str) -> bool:
+        """A webhook named this task: make it due now (when it is running), so it is polled at
+        once. The same two statements run for any id, ours or not."""
+        now = utcnow()
+        hinted = False
+        for model in (Generation, Character):
+            with self.session() as session, session.begin():
+                result = session.execute(
+                    update(model)
+                    .where(model.task_id == task_id, model.status == Status.RUNNING, model.next_poll_at > now)
+                    .values(next_poll_at=now)
+                )
+            hinted = hinted or bool(result.rowcount)
+        return hinted
+
     def by_task_id(self, task_id: str) -> TaskRow | None:
         for model in (Generation, Character):
             with self.session() as session:

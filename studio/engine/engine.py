@@ -625,7 +625,7 @@ class TaskEngine:
             return None
 
     async def apply(self, model: type, row: TaskRow, task: Task):
-        """What a task object (from a poll or a webhook) means for its row."""
+        """What a task object from a poll (never a webhook's body: see ``report``) means for its row."""
         now = utcnow()
         if task.status == "running":
             start = as_utc(row.submitted_at or row.created_at)
@@ -829,31 +829,18 @@ class TaskEngine:
         self.stats["copied" if not failed else "copy_failed"] += int(done)
 
     # -- webhooks -----------------------------------------------------------------------------
-    def report(self, payload: dict[str, Any]) -> bool:
-        """A task object posted by the service (any thread). True when it named a task we follow."""
+    def report(self, payload: dict[str, Any]) -> None:
+        """A task object posted to the webhook receiver (any thread): a hint, never news. Anyone
+        who learns the receiver's address may post, so nothing in the body is believed: the
+        named task, if it runs here, is made due now, and the engine polls it with its account's
+        key and acts on the service's own answer. Known and unknown ids take the same path."""
         try:
-            task = Task.from_payload(payload)
-        except Exception:  # noqa: BLE001
-            return False
-        if not task.id or self._loop is None:
-            return False
-        future = asyncio.run_coroutine_threadsafe(self._reported(task), self._loop)
-        try:
-            return future.result(timeout=30)
-        except Exception:  # noqa: BLE001
-            return False
-
-    async def _reported(self, task: Task) -> bool:
-        row = await asyncio.to_thread(self.store.by_task_id, task.id)
-        if row is None or row.status != Status.RUNNING:
-            return False
-        model = type(row)
-        update = await self.apply(model, row, task)
-        if update is not None:
-            _, (row_id, progress, _due, _lease, _asked) = update
-            await asyncio.to_thread(self.store._set, model, row_id, progress=progress)
-        self.stats["webhooks"] += 1
-        return True
+            task_id = Task.from_payload(payload).id
+        except Exception:  # noqa: BLE001 - a body that names no task is a hint about nothing
+            return
+        if task_id and self.store.poll_soon(str(task_id)):
+            self.stats["webhooks"] += 1
+            self.wake()
 
 
 __all__ = ["EngineSettings", "TaskEngine"]

@@ -1,10 +1,13 @@
 """The webhook receiver: when the deployment has a public address (``SORA_PUBLIC_URL``), tasks are
 created with ``webHook`` pointing here and the service posts task objects as they change. A secret
-in the path (shared by every process through the store) keeps strangers from posting. Polls stay
-the fallback, slower, for anything a webhook misses."""
+in the path (shared by every process through the store) keeps strangers from posting. The secret
+goes to the service with every create, so a webhook is only a hint: the task it names is polled at
+once with its account's key and only the service's answer is acted on. Polls stay the fallback,
+slower, for anything a webhook misses."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -39,16 +42,10 @@ def receiver(engine: TaskEngine, secret: str) -> Starlette:
             payload = payload["data"]
         if not isinstance(payload, dict):
             return JSONResponse({"error": "not a task object"}, status_code=400)
-        known = await _off_loop(engine, payload)
-        return JSONResponse({"ok": True, "known": known})
+        await asyncio.to_thread(engine.report, payload)  # a hint to poll: the body itself is never believed
+        return JSONResponse({"ok": True})  # the same for every id: a reply never says whether a task exists
 
     return Starlette(routes=[Route(PATH, hook, methods=["POST"])])
-
-
-async def _off_loop(engine: TaskEngine, payload: dict) -> bool:
-    import asyncio
-
-    return await asyncio.to_thread(engine.report, payload)
 
 
 @dataclass
