@@ -10,7 +10,7 @@ import streamlit as st
 from components.guard import guarded
 from components.keep_best import made_with_it
 from components.lineage import lineage
-from components.resources import connection, credits_left, generation_service, media, store
+from components.resources import app_config, connection, credits_left, generation_service, media, store
 from components.session import handoff, request_key, toast_later
 from components.text import plain
 from components.video import (
@@ -24,7 +24,7 @@ from components.video import (
     video_player,
 )
 from grsai_api import MODELS, GrsaiError, InvalidRequestError
-from studio.code import as_curl, as_python
+from studio.code import as_curl, as_python, code_host
 from studio.costs import credits_text
 from studio.db import KINDS, LibraryFilter, Status
 from studio.library import STATUS_LABELS, export_csv, page_frame
@@ -148,9 +148,10 @@ def detail(generation_id: int) -> None:
             with st.expander("Copy as code", icon=":material/code:"):
                 st.caption("This request, to run again outside the studio. The key is read from $GRSAI_API_KEY.")
                 python, curl = st.tabs(["Python", "cURL"])
+                host = code_host(generation, app_config().base_url if conn.is_sandbox else conn.base_url)
                 try:
-                    python.code(as_python(generation, conn.base_url), language="python")
-                    curl.code(as_curl(generation, conn.base_url), language="bash")
+                    python.code(as_python(generation, host), language="python")
+                    curl.code(as_curl(generation, host), language="bash")
                 except InvalidRequestError as exc:  # a row from before a model changed its fields
                     st.caption(f"This request cannot be written as code today: {plain(exc.message)}")
     st.divider()

@@ -6,15 +6,40 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlparse
 
-from grsai_api import MODELS
+from grsai_api import HOSTS, MODELS
 from grsai_api._base import BaseClient
 
+from .connection import valid_url
 from .db import Generation
 from .media import FILE_PREFIX
 
 FILE_FIELDS = ("image_url", "first_frame_url", "last_frame_url")
 UPLOADED = "https://example.com/your-upload/"  # where a file you put in storage yourself would be
+
+
+def _made_in_sandbox(generation: Generation) -> bool:
+    """A live request's service is the base URL it went to; the sandbox's is a name ("sandbox")."""
+    return bool(generation.service) and not valid_url(generation.service)
+
+
+def code_host(generation: Generation, configured: str) -> str:
+    """The GrsAI host to name in the code: where the request went, or, for one made in the sandbox
+    (a random port on this machine, meaningless elsewhere), the host the deployment's key is for
+    (``configured``: "overseas", "domestic" or a URL), else GrsAI's overseas host."""
+    if not _made_in_sandbox(generation) and generation.service:
+        return generation.service.rstrip("/")
+    if configured in HOSTS:
+        return HOSTS[configured]
+    return configured.rstrip("/") if valid_url(configured) else HOSTS["overseas"]
+
+
+def _sandbox_note(generation: Generation, base_url: str) -> list[str]:
+    if not _made_in_sandbox(generation):
+        return []
+    host = urlparse(base_url).netloc or base_url
+    return [f"# made in the sandbox: this runs against GrsAI ({host}) with your key"]
 
 
 def _files(params: dict[str, Any], *, addresses: bool = False) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -57,7 +82,7 @@ def as_python(generation: Generation, base_url: str) -> str:
     entry = MODELS.get(generation.model)
     kind = entry.kind if entry is not None else "video"
     names = {name for name, _ in uploads}
-    lines = ["import os", "", "from grsai_api import Client", ""]
+    lines = [*_sandbox_note(generation, base_url), "import os", "", "from grsai_api import Client", ""]
     lines.append(f'with Client(api_key=os.environ["GRSAI_API_KEY"], base_url={base_url!r}) as client:')
     for name, file_name in uploads:
         suffix = file_name.rsplit(".", 1)[-1] if "." in file_name else "png"
@@ -78,7 +103,7 @@ def as_curl(generation: Generation, base_url: str) -> str:
     params, uploads = _files(generation.request_params(), addresses=True)
     entry = MODELS.get(generation.model)
     path, body = BaseClient._create_request(entry.kind if entry is not None else "video", "-1", params)
-    lines = []
+    lines = _sandbox_note(generation, base_url)
     if uploads:
         lines.append("# Put the files you uploaded in the studio in storage first (POST")
         lines.append(f"# /client/resource/newUploadToken, then a PUT) and use their addresses for {UPLOADED}….")

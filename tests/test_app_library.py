@@ -237,7 +237,24 @@ def test_a_generation_copies_as_python_and_curl_without_the_key(library) -> None
     at.run()
     codes = [c.value for c in at.code]
     python = next(c for c in codes if "from grsai_api import Client" in c)
-    curl = next(c for c in codes if c.startswith("curl "))
+    curl = next(c for c in codes if "curl -sS " in c)
     assert repr(newest.prompt) in python and 'os.environ["GRSAI_API_KEY"]' in python
     assert "$GRSAI_API_KEY" in curl and "/v1/video/sora-video" in curl
     assert "sk-" not in python + curl  # a key never appears, only its variable
+
+
+def test_code_of_a_sandbox_request_names_the_grsai_host_and_says_it_was_made_in_the_sandbox(library) -> None:
+    at, store = library
+    newest = store.search(LibraryFilter(statuses=("succeeded",)), limit=1)[0][0]
+    at.query_params["generation"] = str(newest.id)
+    at.run()
+    codes = [c.value for c in at.code]
+    python = next(c for c in codes if "from grsai_api import Client" in c)
+    curl = next(c for c in codes if "curl -sS " in c)
+    sandbox = at.session_state["connection"].base_url
+    assert sandbox not in python + curl  # not the sandbox's port on this machine: it means nothing elsewhere
+    assert (
+        "base_url='https://grsaiapi.com'" in python and "'https://grsaiapi.com/v1/video/sora-video'" in curl
+    )
+    note = "# made in the sandbox: this runs against GrsAI (grsaiapi.com) with your key"
+    assert python.startswith(note) and curl.startswith(note)

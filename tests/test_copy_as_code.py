@@ -11,7 +11,7 @@ import sys
 
 import httpx
 
-from studio.code import as_curl, as_python
+from studio.code import as_curl, as_python, code_host
 from studio.db import Generation
 
 from .conftest import API_KEY
@@ -62,3 +62,16 @@ def test_an_image_request_copies_as_create_image(sandbox) -> None:
     assert "client.create_image(" in python and "variants=2" in python and "print(task.urls)" in python
     command = as_curl(generation, sandbox.base_url)
     assert "/v1/draw/completions" in command and '"variants": 2' in command
+
+
+def test_the_code_names_the_host_the_key_is_for() -> None:
+    live = row(service="https://grsai.dakka.com.cn")
+    assert code_host(live, "overseas") == "https://grsai.dakka.com.cn"  # where it was sent
+    assert "made in the sandbox" not in as_python(live, code_host(live, "overseas"))
+    made_here = row(service="sandbox")
+    assert code_host(made_here, "domestic") == "https://grsai.dakka.com.cn"  # the deployment's real host
+    assert code_host(made_here, "https://proxy.example.com/") == "https://proxy.example.com"
+    assert code_host(made_here, "not a host") == "https://grsaiapi.com"
+    curl = as_curl(made_here, code_host(made_here, "domestic"))
+    assert curl.startswith("# made in the sandbox: this runs against GrsAI (grsai.dakka.com.cn) with your key\n")
+    assert "curl -sS 'https://grsai.dakka.com.cn/v1/video/sora-video'" in curl
