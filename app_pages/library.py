@@ -28,6 +28,7 @@ from studio.code import as_curl, as_python, code_host
 from studio.costs import credits_text
 from studio.db import KINDS, LibraryFilter, Status
 from studio.library import STATUS_LABELS, export_csv, page_frame
+from studio.pictures import PictureTooLarge
 
 MAX_ID_DIGITS = 18  # ids fit a signed 64-bit column; a longer number is no id of ours
 GRID_PAGE = 12
@@ -130,9 +131,13 @@ def detail(generation_id: int) -> None:
             st.rerun()
         if generation.image_ref:
             st.caption("Reference image")
-            preview = files.preview(generation.image_ref)
-            if preview is not None:
-                st.image(preview, width=160)
+            try:
+                preview = files.preview(generation.image_ref)
+            except PictureTooLarge as exc:  # kept before uploads were checked: never decoded whole
+                st.caption(f"{exc}, so it is not shown.")
+            else:
+                if preview is not None:
+                    st.image(preview, width=160)
         if generation.kind == "storyboard":
             storyboard_shots(generation)
         elif generation.storyboard_id is not None:
@@ -291,7 +296,10 @@ def table(rows) -> None:
 st.title("Library")
 totals = library.totals()
 ready = totals["by_status"].get("succeeded", 0)
-st.caption(f"{totals['count']:,} generation{'' if totals['count'] == 1 else 's'} · {ready:,} ready · {credits_text(totals['spent'])} spent or maybe spent")
+st.caption(
+    f"{totals['count']:,} generation{'' if totals['count'] == 1 else 's'} · {ready:,} ready · "
+    f"{credits_text(totals['spent'])} spent or maybe spent in all (characters included)"
+)
 
 search, view = st.columns([4, 1], vertical_alignment="bottom")
 text = search.text_input(

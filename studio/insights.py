@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import and_, case, extract, func, select
+from sqlalchemy import and_, case, extract, func, literal, select
 
 from grsai_api import MODELS
 
-from .db import Batch, Generation, LibraryFilter, Status, Store
+from .db import Batch, Character, Generation, LibraryFilter, Status, Store
 
 BUCKET_SECONDS = 1  # generation times are counted to the second (a bounded table: seconds x model x size)
 REASONS = {
@@ -24,12 +24,19 @@ REASONS = {
 }
 
 
+CHARACTERS = "characters"  # the hourly table's "model" for characters (Cameo): paid, not generations
+
+
 def model_name(model: str) -> str:
+    if model == CHARACTERS:
+        return "Characters (Cameo)"
     entry = MODELS.get(model)
     return entry.name if entry is not None else model
 
 
 def makes(model: str) -> str:
+    if model == CHARACTERS:
+        return CHARACTERS
     entry = MODELS.get(model)
     return "images" if entry is not None and entry.kind == "image" else "videos"
 
@@ -79,6 +86,14 @@ class Insights:
                 select(Generation.model, Generation.size, bucket, func.count().label("count"))
                 .where(where, finished).group_by(Generation.model, Generation.size, bucket)
             ).all()  # fmt: skip
+            characters = store.character_clause(wanted)
+            if characters is not None:  # paid too: the spend per day is the service's balance drop
+                character_hour = _hour(store, Character.created_at).label("hour")
+                hourly = list(hourly) + list(session.execute(
+                    select(character_hour, literal(CHARACTERS), Character.status, func.count(),
+                           func.sum(Character.cost))
+                    .where(characters).group_by(character_hour, Character.status)
+                ).all())  # fmt: skip
             batches = session.execute(
                 select(
                     Batch.id.label("batch"), Batch.name, func.count(Generation.id).label("rows"),

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, true, update
+from sqlalchemy import and_, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from grsai_api import INPUT_REFUSALS, MODELS
 
 from .database import Database
-from .models import Generation
+from .models import Character, Generation
 from .status import ACTIVE, Status
 from .types import utcnow
 
@@ -285,6 +285,23 @@ class GenerationQueries(Database):
             )
         return query
 
+    def character_clause(self, f: LibraryFilter):
+        """Characters (Cameo) that a filter takes in, for counting what they cost: only a filter of
+        dates and statuses does (they have no prompt, model choice, ratio or batch); None when it
+        leaves them out."""
+        if f.text.strip() or f.kinds or f.aspect_ratios or f.batch_id is not None or f.family_pids or f.models:
+            return None
+        if f.makes and "video" not in f.makes:
+            return None
+        clauses = [true()]
+        if f.statuses:
+            clauses.append(Character.status.in_(f.statuses))
+        if f.date_from:
+            clauses.append(Character.created_at >= _day_start(f.date_from, f.tz))
+        if f.date_to:
+            clauses.append(Character.created_at < _day_start(f.date_to + timedelta(days=1), f.tz))
+        return and_(*clauses)
+
     def filter_clause(self, f: LibraryFilter):
         """The Library's filter as a WHERE clause, for queries of their own (Insights' aggregates)."""
         clause = self._filtered(f).whereclause
@@ -338,18 +355,24 @@ class GenerationQueries(Database):
             )
 
     def totals(self) -> dict[str, Any]:
+        """The Library's header: its items (what its list shows, folded as it folds them) by status,
+        and what was spent on everything, from the one spending figure."""
+        listed = self._listed(LibraryFilter()).subquery()
         with self.session() as session:
-            rows = session.execute(
-                select(Generation.status, func.count(), func.sum(Generation.cost))
-                .where(Generation.kind != "storyboard")  # a joined film: its shots are counted
-                .group_by(Generation.status)
+            rows = session.execute(select(listed.c.status, func.count()).group_by(listed.c.status))
+            by_status = {status: count for status, count in rows}
+        return {"count": sum(by_status.values()), "by_status": by_status, "spent": self.spent()}
+
+    def spent(self) -> int:
+        """Credits that were, or may have been, charged: every request sent to the service (each of
+        N made at once, kept or discarded; each storyboard shot, not the film joined here; every
+        character). The one figure the Library, Settings and Insights' total show."""
+        with self.session() as session:
+            made = session.scalar(
+                select(func.coalesce(func.sum(Generation.cost), 0)).where(Generation.kind != "storyboard")
             )
-            by_status = {status: (count, int(cost or 0)) for status, count, cost in rows}
-        return {
-            "count": sum(c for c, _ in by_status.values()),
-            "by_status": {s: c for s, (c, _) in by_status.items()},
-            "spent": sum(cost for _, cost in by_status.values()),
-        }
+            characters = session.scalar(select(func.coalesce(func.sum(Character.cost), 0)))
+        return int(made or 0) + int(characters or 0)
 
     # -- lineage: original -> remix -> remix of remix ----------------------------------------
     def ancestors(self, generation: Generation, limit: int = 50) -> list[Generation]:

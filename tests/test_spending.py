@@ -1,0 +1,71 @@
+"""One figure for what was spent: after a mixed session (videos, an image, N made at once with one
+discarded, a refusal, a character, a batch and a storyboard) the Library's header, Settings' total,
+Insights' total and each batch's summary all say what the service's own balance fell by."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from studio.batch import BatchService, plan_rows, read_table
+from studio.characters import CharacterService
+from studio.connection import sandbox_connection
+from studio.db import LibraryFilter, Status, Store
+from studio.generation import GenerationService
+from studio.insights import Insights
+from studio.media import MediaStore
+from studio.storyboard import ShotPlan, StoryboardService
+
+from .seed import TASK_SECONDS, drain, fast_engine
+
+LIGHT = dict(render_profile="light", task_seconds=TASK_SECONDS, progress_interval=0.1, character_seconds=0.3)
+STARTING_BALANCE = 2_000_000  # the sandbox's
+
+
+@pytest.mark.slow
+def test_every_page_says_what_the_balance_fell_by_after_a_mixed_session(make_sandbox, database_url, tmp_path) -> None:
+    running = make_sandbox(**LIGHT)
+    connection = sandbox_connection(running.base_url)
+    store, media = Store(database_url), MediaStore(tmp_path / "media")
+    try:
+        engine = fast_engine(store, media, connection)
+        made = GenerationService(store, media, connection)
+        video = made.submit({"prompt": "a red kite over the sea"})
+        made.submit({"prompt": "a teapot on a table", "model": "nano-banana-2"})
+        refused = made.submit({"prompt": "a fox covered in gore"})  # the sandbox's block list
+        group = made.queue_many({"prompt": "a paper lantern", "model": "veo3.1-fast"}, 2, request_key="takes")
+        table = read_table(pd.DataFrame({"product": ["mug", "lamp"]}).to_csv(index=False).encode())
+        BatchService(store, media, connection).create(
+            "Two products", plan_rows(table, template="a {product} turning slowly"), request_key="batch-1"
+        )
+        StoryboardService(store, media, connection).make_all(
+            "Dawn",
+            [ShotPlan("veo3.1-fast", "a harbour at dawn"), ShotPlan("veo3.1-fast", "boats leave the harbour")],
+            "16:9",
+            request_key="board-1",
+        )
+        drain(engine, timeout=120)
+        assert store.get(video.id).status == Status.SUCCEEDED and store.get(refused.id).status == Status.FAILED
+        CharacterService(store, media, connection).from_video(video.id, 1, 3, label="Kite")
+        first, second = (row for row, _ in group)
+        made.keep(first.id)
+        assert made.discard(second.id)  # its files go; it was paid
+        drain(engine, timeout=60)
+        assert all(c.status == Status.SUCCEEDED for c in store.characters())
+
+        with connection.client() as client:
+            fell_by = STARTING_BALANCE - client.credits()
+        assert fell_by > 0
+        totals = store.totals()
+        assert totals["spent"] == fell_by  # the Library's header and Settings
+        listed = store.search(LibraryFilter(), limit=100)[1]
+        assert totals["count"] == listed  # "N generations" beside "Showing 1–12 of N"
+        seen = Insights.load(store, LibraryFilter())
+        assert int(seen.daily()["credits"].sum()) == fell_by  # Insights' "… credits over 1 day"
+        batches = BatchService(store, media, connection)
+        (batch,) = store.batches()
+        assert batches.progress(batch.id).spent == sum(
+            g.cost for g in store.search(LibraryFilter(batch_id=batch.id), limit=10)[0]
+        )
+    finally:
+        store.dispose()
