@@ -31,6 +31,8 @@ from PIL import Image
 
 from grsai_api._base import pinned_request, shared_ssl_context
 
+from .pictures import PictureTooLarge, open_picture
+
 Kind = Literal["video", "image", "clip", "any"]
 
 # MPO is what Pillow calls a camera's JPEG that holds two pictures.
@@ -41,7 +43,7 @@ BACKOFF_BASE = 0.5  # seconds before the second try; doubles after each failure
 BACKOFF_MAX = 4.0
 # Sent instead of the client's defaults (and with auth=None): no Authorization, no cookies.
 # "identity" keeps Content-Length meaningful and spares us decompressing a bomb.
-REQUEST_HEADERS = {"Accept": "*/*", "Accept-Encoding": "identity", "User-Agent": "sora2-playground"}
+REQUEST_HEADERS = {"Accept": "*/*", "Accept-Encoding": "identity", "User-Agent": "grsai-studio"}
 
 _WHAT = {"video": "a video", "clip": "a video clip", "image": "an image", "any": "a file"}
 
@@ -301,11 +303,13 @@ def _check_content(source: Path | bytes, kind: Kind) -> None:
             raise FetchError(f"The file at that address is not {_WHAT[kind]} we can play.", permanent=True)
         return
     try:
-        with Image.open(opened()) as image:
+        with open_picture(opened()) as image:  # its size in pixels first: nothing decoded yet
             image_format = image.format
             image.verify()  # structure and checksums
         with Image.open(opened()) as image:
             image.load()  # and the pixels themselves: catches truncated JPEGs that verify() lets through
+    except PictureTooLarge as exc:
+        raise FetchError(f"{exc}, so it is not opened.", permanent=True) from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, Image.DecompressionBombError):
         raise FetchError("The file at that address is not an image we can read.", permanent=True) from None
     if image_format not in IMAGE_FORMATS:
