@@ -299,7 +299,7 @@ class TaskEngine:
         if hint is not None and makes == "image":
             hint = min(hint, default)
         entry = MODELS.get(grsai_model or "")
-        listed = entry.typical_seconds if entry is not None and entry.typical_seconds else None
+        listed = entry.typical_seconds * self.policy.time_scale if entry is not None and entry.typical_seconds else None
         value = learned or hint or listed or default
         if learned is not False:  # asked again next time when the store could not say
             self._typical[(model, service, makes, grsai_model)] = (value, time.monotonic())

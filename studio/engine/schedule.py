@@ -10,16 +10,26 @@ from dataclasses import dataclass, replace
 @dataclass(frozen=True)
 class PollPolicy:
     min_gap: float = 1.0  # never ask about one task more often than this
-    max_gap: float = 60.0
+    max_gap: float = 90.0
     first_fraction: float = 0.15  # the first poll, as a fraction of the typical duration ...
     first_max: float = 20.0  # ... but no later than this (early refusals show up early)
     aim_after: float = 0.4  # aim this long after the predicted end
-    approach: float = 0.85  # far from the end, go this fraction of the way there
+    approach: float = 0.9  # far from the end, go this fraction of the way there
     jitter: float = 0.08  # spread polls of tasks sent together
     video_seconds: float = 180.0  # typical durations before any were seen
     character_seconds: float = 30.0
     image_seconds: float = 40.0
     copy_retry: float = 5.0  # first wait before copying a file again
+    # Progress outweighs the typical duration once the pace since the start and the pace since the
+    # reading before agree within this factor; None keeps the typical while readings are young
+    # (the schedule before 2026-12, kept so the polling bench can measure both in one run).
+    agree: float | None = 2.5
+    time_scale: float = 1.0  # the clock's factor: a model's listed typical seconds are scaled by it
+
+    @classmethod
+    def before_2026_12(cls) -> PollPolicy:
+        """The schedule as it was: the typical rules young tasks, the later guess wins."""
+        return cls(agree=None, max_gap=60.0, approach=0.85)
 
     def scaled(self, factor: float) -> PollPolicy:
         """The same policy on a faster clock (benchmarks run time-scaled tasks)."""
@@ -33,6 +43,7 @@ class PollPolicy:
             character_seconds=self.character_seconds * factor,
             image_seconds=self.image_seconds * factor,
             copy_retry=self.copy_retry * factor,
+            time_scale=self.time_scale * factor,
         )
 
     def with_webhooks(self) -> PollPolicy:
@@ -63,18 +74,28 @@ def next_poll(
     """Seconds until the next poll of a task ``elapsed`` seconds in, at ``progress`` percent;
     ``previous`` is the reading before (seconds in, percent), if there was one.
 
-    The end is predicted from the pace since the start and from the pace since the last reading,
-    taking the later of the two (progress often slows towards the end), and from the typical
-    duration while the readings are young. Far from the end the poll goes most of the way there;
-    near it, just after the predicted end."""
-    guesses = []
-    if progress > 0:
-        guesses.append(elapsed * (100 - progress) / progress)
+    The end is predicted from the pace since the start and from the pace since the last reading.
+    Once both exist and agree, they alone count (the later of the two: progress often slows towards
+    the end), whatever the typical duration says. Before that the typical only holds a reading's
+    guess back: a task that reports rising progress is asked about no later than the progress says,
+    and a task that reports none is expected at its typical end. Far from the end the poll goes
+    most of the way there; near it, just after the predicted end."""
+    since_start = elapsed * (100 - progress) / progress if progress > 0 else None
+    since_last = None
     if previous is not None and progress > previous[1] and elapsed > previous[0]:
-        guesses.append((100 - progress) * (elapsed - previous[0]) / (progress - previous[1]))
-    if elapsed < typical * 0.25 or not guesses:  # young readings say little
-        guesses.append(typical - elapsed)
-    remaining = max(guesses)
+        since_last = (100 - progress) * (elapsed - previous[0]) / (progress - previous[1])
+    left = typical - elapsed
+    if policy.agree is None:
+        remaining = _before_2026_12(since_start, since_last, elapsed, typical)
+    elif since_start is not None and since_last is not None and _agree(policy, since_start, since_last):
+        remaining = max(since_start, since_last)
+    elif since_start is not None and since_last is not None and min(since_start, since_last) <= 6 * policy.min_gap:
+        remaining = min(since_start, since_last)  # the last percent or so: whole percents say little
+    elif since_start is not None or since_last is not None:
+        guess = max(g for g in (since_start, since_last) if g is not None)
+        remaining = min(guess, left) if left > 0 else guess
+    else:
+        remaining = left
     if remaining <= 0:  # past its expected end: ask again soon, then less often
         wait = policy.min_gap + (-remaining) * 0.1
     elif remaining > 6 * policy.min_gap:
@@ -82,3 +103,14 @@ def next_poll(
     else:
         wait = remaining + policy.aim_after
     return max(policy.min_gap, min(wait, policy.max_gap))
+
+
+def _agree(policy: PollPolicy, a: float, b: float) -> bool:
+    return max(a, b) <= policy.agree * max(min(a, b), policy.min_gap)
+
+
+def _before_2026_12(since_start: float | None, since_last: float | None, elapsed: float, typical: float) -> float:
+    guesses = [g for g in (since_start, since_last) if g is not None]
+    if elapsed < typical * 0.25 or not guesses:  # young readings say little
+        guesses.append(typical - elapsed)
+    return max(guesses)
