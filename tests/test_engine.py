@@ -7,6 +7,7 @@ the service had made the task, nothing stuck, each task polled and downloaded by
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import sqlite3
 import time
@@ -531,3 +532,51 @@ def test_a_webhook_whose_error_quotes_a_held_key_is_stored_without_it(make_sandb
     kept = store.get(row.id)
     assert kept.status == Status.FAILED and "rate limited" in kept.error
     assert "sk-quoted-5151" not in kept.error
+
+
+def _engine_lines(caplog) -> list:
+    return [r for r in caplog.records if r.name == "studio.engine"]
+
+
+def test_starting_and_stopping_an_engine_logs_no_error(store, media, caplog):
+    """Stopping the app printed "engine cycle failed … cannot schedule new futures after shutdown":
+    as the process ends, Python shuts the engine's thread pool before the engine's own stop. That is
+    stopping, not a failure: the loop ends quietly and the engine says it stopped."""
+    caplog.set_level(logging.INFO, logger="studio.engine")
+    engine = engine_for(store, media).start()
+    deadline = time.monotonic() + 10
+    while engine._loop is None or engine._loop._default_executor is None:  # a first cycle ran
+        assert time.monotonic() < deadline, "the engine never ran a cycle"
+        time.sleep(0.02)
+    engine._loop._default_executor.shutdown(wait=False)  # what the interpreter's exit does to it
+    engine._thread.join(10)
+    assert not engine._thread.is_alive()  # the loop ended by itself
+    engine.stop()
+    assert not [r for r in _engine_lines(caplog) if r.levelno >= logging.ERROR or r.exc_info]
+    engine = engine_for(store, media).start()  # and a plain start and stop says nothing wrong either
+    engine.stop()
+    assert not [r for r in _engine_lines(caplog) if r.levelno >= logging.ERROR or r.exc_info]
+
+
+def test_a_database_away_for_several_cycles_logs_one_line_a_cycle_not_a_traceback(store, media, monkeypatch, caplog):
+    """A PostgreSQL restart printed a whole traceback every cycle: one warning line a cycle says it."""
+    caplog.set_level(logging.INFO, logger="studio.engine")
+    failed: list[int] = []
+
+    def away(*args, **kwargs):
+        failed.append(1)
+        raise OperationalError("SELECT generations", {}, Exception("the database system is starting up"))
+
+    monkeypatch.setattr(store, "claim_sends", away)
+    engine = engine_for(store, media, sandbox_connection("http://127.0.0.1:9"), tick=0.05).start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(failed) < 4:
+            assert time.monotonic() < deadline, "the engine stopped asking the store"
+            time.sleep(0.02)  # the engine thread cycles; the test only counts
+    finally:
+        engine.stop()
+    said = [r for r in _engine_lines(caplog) if "database" in r.getMessage()]
+    assert said and len(said) <= len(failed)  # one line a failed cycle at most
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in said)
+    assert "starting up" in said[0].getMessage()  # what the database said, in one line

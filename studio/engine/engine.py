@@ -56,6 +56,19 @@ UPLOAD_REUSE = timedelta(days=7)  # a file in the service's storage is named by 
 SORA = "sora-2"  # characters (Cameo) and remixes are this model's
 
 
+def _pool_shut(exc: RuntimeError) -> bool:
+    """The thread pool refuses work because it was shut down (the process's exit does that before
+    our stop runs); concurrent.futures and asyncio say so in words only."""
+    said = str(exc)
+    return "cannot schedule new futures" in said or "Executor shutdown has been called" in said
+
+
+def _first_line(exc: SQLAlchemyError) -> str:
+    """What the database said, in one line (SQLAlchemy's text adds the statement and a link)."""
+    said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {said[0][:200] if said else ''}"
+
+
 def _unified(model: str) -> bool:
     entry = MODELS.get(model)
     return entry is not None and entry.api == "unified"
@@ -153,8 +166,10 @@ class TaskEngine:
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next tick."""
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        loop = self._loop
+        if loop is not None and self._wake is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # it closed meanwhile: the loop has ended anyway
+                loop.call_soon_threadsafe(self._wake.set)
 
     def start(self) -> TaskEngine:
         if self._thread is None:
@@ -184,6 +199,14 @@ class TaskEngine:
             while not self._stopping:
                 try:
                     await self.cycle()
+                except SQLAlchemyError as exc:  # the database is away (a restart): said once a cycle
+                    log.warning("engine cycle: the database did not answer (%s); trying again", _first_line(exc))
+                except RuntimeError as exc:
+                    if not _pool_shut(exc):
+                        log.exception("engine cycle failed; carrying on")
+                    else:  # the process is ending and took the thread pool first: stopping, not a failure
+                        log.info("task engine stopping: the process is shutting down")
+                        break
                 except Exception:  # noqa: BLE001 - the engine must outlive any one bad cycle
                     log.exception("engine cycle failed; carrying on")
                 with contextlib.suppress(TimeoutError):
