@@ -5,14 +5,13 @@ the page offers the closest one that is up, carrying the prompt, ratio and image
 from __future__ import annotations
 
 import hashlib
-import io
 
 import streamlit as st
-from PIL import Image, UnidentifiedImageError
 
 from components.guard import guarded
 from components.model_picker import model_down, model_picker
 from components.moderation_hints import moderation_hints
+from components.pictures import show_uploads
 from components.resources import (
     connection,
     credits_for,
@@ -248,13 +247,13 @@ with form:
                     first_file = st.file_uploader("First frame", type=IMAGE_TYPES, key="generate_first_file", max_upload_size=20)
                     first_url = st.text_input("…or its address", key="generate_first_url", placeholder="https://…")
                     if first_file is not None:
-                        st.image(first_file.getvalue(), width=160)
+                        show_uploads([first_file.getvalue()], 160)
                     slots["first_frame_url"] = st.empty()
                 with last_col:
                     last_file = st.file_uploader("Last frame", type=IMAGE_TYPES, key="generate_last_file", max_upload_size=20)
                     last_url = st.text_input("…or its address", key="generate_last_url", placeholder="https://…")
                     if last_file is not None:
-                        st.image(last_file.getvalue(), width=160)
+                        show_uploads([last_file.getvalue()], 160)
                     slots["last_frame_url"] = st.empty()
                 ref_files, ref_urls = [], ""
             else:
@@ -286,16 +285,7 @@ with form:
                 "…or give its web address", key="generate_image_url", placeholder="https://…"
             )
             if image_file is not None:
-                try:
-                    with Image.open(io.BytesIO(image_file.getvalue())) as picture:
-                        picture.verify()
-                except (UnidentifiedImageError, OSError, ValueError):
-                    st.error(
-                        "This file is not an image that can be read (PNG, JPEG, WebP or GIF). Choose another.",
-                        icon=":material/broken_image:",
-                    )
-                else:
-                    st.image(image_file.getvalue(), caption="The video starts from this image.", width=220)
+                show_uploads([image_file.getvalue()], 220, caption="The video starts from this image.")
                 if image_url:
                     st.caption("The uploaded image is used; the address is ignored.")
             elif image_url and valid_url(image_url.strip()):

@@ -11,6 +11,7 @@ import streamlit as st
 
 from components.guard import guarded
 from components.model_picker import model_line
+from components.pictures import show_uploads
 from components.resources import (
     connection,
     credits_for,
@@ -143,7 +144,7 @@ with plan_col:
                 )
                 typed = st.text_input("…or its web address", key=_key("image_url", uid), placeholder="https://…")
                 if upload is not None:
-                    st.image(upload.getvalue(), width=160)
+                    show_uploads([upload.getvalue()], 160)
             image = upload.getvalue() if upload is not None else (typed or "").strip() or None
             st.caption(
                 f":material/link: {carries_on(number, spec, previous_spec, bool(image))} "

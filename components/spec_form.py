@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.pictures import show_uploads
 from grsai_api import FieldSpec, ModelSpec
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
@@ -129,7 +130,7 @@ def _files(field: FieldSpec, key: str, where: Any) -> tuple[list[Any], Any]:
         slot = st.empty()
         uploads = [] if uploads is None else (uploads if isinstance(uploads, list) else [uploads])
         if uploads and not sound:
-            st.image([f.getvalue() for f in uploads[: field.count]], width=96)
+            show_uploads([f.getvalue() for f in uploads[: field.count]], 96)
         elif uploads:
             for upload in uploads[: field.count]:
                 st.audio(upload.getvalue())

@@ -18,6 +18,8 @@ from PIL import Image, UnidentifiedImageError
 from grsai_api._base import pinned_request
 
 MAX_INPUT_BYTES = 64 * 1024 * 1024
+MAX_INPUT_PIXELS = 50_000_000  # a picture past this is refused before it is decoded
+MAX_RENDER_SIDE = 4096  # no render uses a picture larger than this
 _DATA_URI = re.compile(r"^data:[^,]*?;base64,", re.I)
 
 
@@ -171,9 +173,16 @@ def _b64(payload: str, what: str) -> bytes:
 
 
 def open_image(data: bytes, what: str = "url") -> Image.Image:
+    """The picture, decoded, once its header says it is not too many pixels (a small file can hold a
+    huge picture); a big one is decoded reduced (JPEG's draft) to the most a render uses."""
     try:
         image = Image.open(io.BytesIO(data))
+        if image.width * image.height > MAX_INPUT_PIXELS:
+            raise BadInput(f"{what} is {image.width}x{image.height} pixels; at most {MAX_INPUT_PIXELS:,} are taken")
+        image.draft("RGB", (MAX_RENDER_SIDE, MAX_RENDER_SIDE))
         image.load()
+    except Image.DecompressionBombError:
+        raise BadInput(f"{what} has more than {MAX_INPUT_PIXELS:,} pixels") from None
     except (UnidentifiedImageError, OSError):
         raise BadInput(f"{what} is not an image") from None
     return image.convert("RGB")

@@ -17,6 +17,7 @@ from .connection import valid_url
 from .costs import video_cost
 from .db import Generation, Status
 from .media import FILE_PREFIX
+from .pictures import PictureTooLarge, check_picture
 from .queueing import QueueingService
 
 MAX_AT_ONCE = 8  # "Generate N, keep the best": at most this many of one prompt at once
@@ -61,6 +62,10 @@ class GenerationService(QueueingService):
         """(as stored, as sent) for one file field: a typed address must be a web address; a
         ``file:`` name is taken only from the store; bytes are checked, then kept."""
         if isinstance(value, bytes | bytearray):
+            try:
+                check_picture(bytes(value))
+            except PictureTooLarge as exc:
+                raise InvalidRequestError(f"{exc}: make it smaller and upload it again.", field=field) from None
             return bytes(value), bytes(value)
         text = str(value).strip()
         if text.startswith(FILE_PREFIX) and from_store:

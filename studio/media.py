@@ -25,6 +25,8 @@ from urllib.parse import urlparse
 import av
 from PIL import Image
 
+from .pictures import READ_ERRORS, PictureTooLarge, open_picture, small_copy
+
 THUMB_WIDTH = 320
 FILE_PREFIX = "file:"
 
@@ -112,18 +114,23 @@ class MediaStore:
         return self._keep_thumbnail(image, relative)
 
     def make_image_thumbnail(self, image_relative: str, name: str, *, source: Path | None = None) -> str | None:
-        """A JPEG of an image, THUMB_WIDTH wide (the Library's tiles of image generations)."""
+        """A JPEG of an image, THUMB_WIDTH wide (the Library's tiles of image generations); none for a
+        picture that cannot be read or has too many pixels."""
+        try:
+            return self._picture_thumbnail(image_relative, name, source)
+        except (PictureTooLarge, MediaError, *READ_ERRORS):
+            return None
+
+    def _picture_thumbnail(self, image_relative: str, name: str, source: Path | None = None) -> str:
+        """Made once from a reduced decode, after the picture's size in pixels was checked
+        (PictureTooLarge): never the whole picture in memory for a tile."""
         relative = f"thumbs/{name}.jpg"
         if self.exists(relative):
             return relative
-        try:
-            with contextlib.ExitStack() as stack:
-                path = source or stack.enter_context(self.working_copy(image_relative))
-                with Image.open(path) as image:
-                    image.load()
-                    return self._keep_thumbnail(image, relative)
-        except (OSError, ValueError, Image.DecompressionBombError, MediaError):
-            return None
+        with contextlib.ExitStack() as stack:
+            path = source or stack.enter_context(self.working_copy(image_relative))
+            with open_picture(path) as image:
+                return self._keep_thumbnail(small_copy(image, THUMB_WIDTH), relative)
 
     def _keep_thumbnail(self, image: Image.Image, relative: str) -> str:
         image = image.copy()
@@ -158,9 +165,16 @@ class MediaStore:
             return self.read(ref[len(FILE_PREFIX) :])
         return ref
 
-    def preview(self, ref: str | None) -> Image.Image | str | None:
+    def preview(self, ref: str | None) -> bytes | str | None:
+        """What st.image shows of a reference: a kept file's small copy (a JPEG made once; none when
+        it cannot be read; PictureTooLarge, in words, for one with too many pixels), a URL as it is."""
         if ref and ref.startswith(FILE_PREFIX):
-            return Image.open(io.BytesIO(self.read(ref[len(FILE_PREFIX) :])))
+            relative = ref[len(FILE_PREFIX) :]
+            name = "ref-" + hashlib.sha256(relative.encode()).hexdigest()[:24]
+            try:
+                return self.source(self._picture_thumbnail(relative, name))
+            except (MediaError, *READ_ERRORS):
+                return None
         return ref
 
     def remove(self, *relatives: str | None) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import struct
+import zlib
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -101,6 +103,27 @@ def png(color: tuple[int, int, int] = (220, 30, 30), size=(64, 64)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def huge_png(width: int, height: int) -> bytes:
+    """A real, valid one-colour PNG of ``width``×``height`` pixels that is a small file (1 bit a pixel):
+    a decompression bomb, made in a blink without ever holding its pixels (one compressed block of
+    rows, flushed so it stands alone, repeated)."""
+    rows = b"\x00" * (1 + (width + 7) // 8) * 1000  # each row: filter byte, then black pixels
+    whole, rest = divmod(height, 1000)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = deflate.compress(rows) + deflate.flush(zlib.Z_FULL_FLUSH)
+    tail = deflate.compress(rows[: len(rows) // 1000 * rest]) + deflate.flush()
+    checksum = 1
+    for part in [rows] * whole + [rows[: len(rows) // 1000 * rest]]:
+        checksum = zlib.adler32(part, checksum)
+    data = b"\x78\xda" + block * whole + tail + struct.pack(">I", checksum)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
 
 
 # -- tiers: ``pytest -m "not slow and not browser"`` is the quick tier; scripts/test.sh runs everything --

@@ -6,10 +6,12 @@ import io
 
 import pandas as pd
 import pytest
+from sqlalchemy import update
 
 from components.text import plain
-from studio.db import LibraryFilter, Store, default_url
+from studio.db import Generation, LibraryFilter, Store, default_url
 from studio.library import export_csv
+from studio.media import MediaStore
 
 from .apptest_helpers import (
     click,
@@ -21,6 +23,7 @@ from .apptest_helpers import (
     texts,
     widget,
 )
+from .conftest import huge_png, png
 from .seed import seed, seed_thumbnail
 
 
@@ -97,6 +100,32 @@ def test_a_deep_link_opens_the_detail_with_pid_and_actions(library) -> None:
     at.run()
     assert newest.pid in [c.value for c in at.code]
     assert {"Re-run", "Remix", "Delete"} <= {b.label for b in at.button}
+
+
+def test_a_reference_picture_of_too_many_pixels_is_named_not_decoded_and_a_big_one_is_shown_small(
+    library, tmp_path
+) -> None:
+    """Issue 23 #5: a 12000² reference kept before uploads were checked made the page decode 144
+    million pixels (page memory 199 → 477 MB); it is named by its size instead, and a big picture that
+    is allowed is shown from a small copy."""
+    at, store = library
+    media = MediaStore(tmp_path / "data" / "media")
+    bomb = media.keep_upload(huge_png(12000, 12000), ".png")
+    big = media.keep_upload(png(size=(4000, 3000)), ".png")
+    newest, second = store.search(LibraryFilter(), limit=2)[0]
+    with store.engine.begin() as connection:
+        for row, ref in ((newest, bomb), (second, big)):
+            connection.execute(update(Generation).where(Generation.id == row.id).values(image_ref=ref))
+    at.query_params["generation"] = str(newest.id)
+    at.run()
+    assert not at.exception
+    assert (
+        "This picture is 12000×12000 pixels; the most is 50 million pixels (for example 8000×6000), "
+        "so it is not shown." in texts(at)
+    )
+    at.query_params["generation"] = str(second.id)
+    at.run()
+    assert not at.exception and "Reference image" in texts(at) and "so it is not shown" not in texts(at)
 
 
 def test_delete_asks_first_then_removes(library) -> None:

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from studio import safe_fetch
 from studio.safe_fetch import FetchError, check_url, fetch_bytes, fetch_to_file
-from tests.conftest import make_clip, png
+from tests.conftest import huge_png, make_clip, png
 
 MP4 = make_clip(seconds=0.5, color=(20, 200, 40), size=(64, 64))
 PNG = png(size=(48, 48))
@@ -47,6 +47,7 @@ FILES = {
     "truncated.png": TRUNCATED_PNG,
     "image.bmp": _bmp(),  # a real image, but not a format we take
     "notes.txt": b"just text\n" * 50,
+    "huge.png": huge_png(12000, 12000),  # 18 KB, 144 million pixels
 }
 
 
@@ -528,6 +529,14 @@ def test_image_checks(file_host: FileHost, tmp_path: Path) -> None:
         error = failure(fetch, file_host.url(path), tmp_path / "a.png", kind="image")
         assert error.permanent, path
         assert_clean(tmp_path)
+
+
+def test_a_picture_of_too_many_pixels_is_refused_in_words_before_it_is_decoded(file_host: FileHost, tmp_path: Path) -> None:
+    """Issue 23 #5: an 18 KB PNG of 12000×12000 pixels was decoded whole (144 MB) to check it."""
+    error = failure(fetch, file_host.url("/files/huge.png"), tmp_path / "a.png", kind="image")
+    assert error.permanent
+    assert error.message.startswith("This picture is 12000×12000 pixels; the most is 50 million pixels")
+    assert_clean(tmp_path)
 
 
 def test_any_kind_is_not_checked(file_host: FileHost, tmp_path: Path) -> None:

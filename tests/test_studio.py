@@ -28,7 +28,7 @@ from studio.generation import GenerationService
 from studio.library import export_csv, page_frame
 from studio.media import MediaStore
 
-from .conftest import API_KEY, counter, png, stats
+from .conftest import API_KEY, counter, huge_png, png, stats
 from .seed import TASK_SECONDS, cycles_until, drain, fast_engine, seed, seed_thumbnail
 
 LIGHT = dict(render_profile="light", task_seconds=TASK_SECONDS, progress_interval=0.1)
@@ -163,6 +163,26 @@ def test_a_nul_character_in_a_prompt_or_request_key_is_refused_in_words_and_noth
         service.queue({"prompt": "a cat", "image_url": "https://cdn.example/cat\x00.png"}, request_key="nul-url")
     assert caught.value.field == "image_url" and "NUL character" in caught.value.message
     assert store.search(LibraryFilter())[1] == 0
+
+
+def test_a_picture_of_too_many_pixels_is_refused_as_a_reference_in_words_and_nothing_is_sent(studio) -> None:
+    """Issue 23 #5: a 30000×30000 PNG is a 110 KB file but 2.7 GB once decoded: it is refused by its size
+    in pixels, read from its header, before anything decodes it; nothing is kept, stored or sent."""
+    parts = studio()
+    bomb = huge_png(30000, 30000)
+    assert len(bomb) < 200_000
+    cases = [
+        ({"prompt": "a lighthouse", "image_url": bomb}, "image_url"),
+        ({"model": "veo3.1-fast", "prompt": "a lighthouse", "reference_urls": [png(), bomb]}, "reference_urls"),
+    ]
+    for params, field in cases:
+        with pytest.raises(InvalidRequestError) as caught:
+            parts.service.queue(params, request_key=f"bomb-{field}")
+        assert caught.value.field == field
+        assert "This picture is 30000×30000 pixels; the most is 50 million" in caught.value.message
+    drain(parts.engine())
+    assert parts.rows() == [] and counter(parts.sandbox, "received_video") == 0
+    assert not (parts.media.root / "refs").exists() or not any((parts.media.root / "refs").iterdir())
 
 
 def test_a_send_refused_for_want_of_credits_fails_uncharged_and_is_not_sent_again(studio) -> None:
