@@ -3,7 +3,9 @@ A team server listens on the network and must have one of:
 
 - an OIDC provider in ``.streamlit/secrets.toml`` (``[auth]``, Streamlit's ``st.login``), optionally
   with ``SORA_TEAM_EMAILS`` (comma-separated) naming who may enter;
-- a shared password, ``SORA_TEAM_PASSWORD`` in the secrets or the environment.
+- a shared password, ``SORA_TEAM_PASSWORD`` in the secrets or the environment. Wrong ones are
+  counted in the store per client address (studio.db.logins): five are free, then the address waits,
+  longer after each wrong one; a reload or another tab does not start the count again.
 
 A studio that listens beyond loopback with neither shows only how to set one up: a team server is
 never open to anyone on the network."""
@@ -13,12 +15,14 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
-import time
+from datetime import datetime
 
 import streamlit as st
 
-MAX_TRIES = 5  # wrong passwords in a row before a pause
-PAUSE_SECONDS = 30
+from components.resources import store
+from components.video import browser_zone, local_time
+
+TEAM_ACCOUNT = "team"  # whose password is tried: the shared one (the store counts tries per account)
 
 
 def _secret(name: str) -> str | None:
@@ -85,28 +89,68 @@ def _oidc() -> bool:
     return True
 
 
+def client_address() -> str:
+    """Who is typing, as well as the server can tell: the address a proxy in front of the studio saw
+    (the last X-Forwarded-For entry, the one it added) when the connection comes from that proxy (this
+    machine or a private network), else the connection's own address; "unknown" when Streamlit cannot
+    say (a script, AppTest)."""
+    try:
+        peer = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For") or ""
+    except Exception:  # noqa: BLE001 - no browser connection
+        peer, forwarded = None, ""
+    peer = peer if isinstance(peer, str) and peer else None  # AppTest has no connection to ask
+    forwarded = forwarded if isinstance(forwarded, str) else ""
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    if hops and (peer is None or _private(peer)) and _is_address(hops[-1]):
+        return hops[-1]
+    return peer or "unknown"
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _private(address: str) -> bool:
+    try:
+        found = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return found.is_loopback or found.is_private
+
+
+def _paused_words(until: datetime) -> str:
+    return (
+        f"Too many wrong passwords from this address: try again after {local_time(until, '%H:%M:%S')} "
+        f"({browser_zone()})."
+    )
+
+
 def _password(password: str) -> bool:
     if st.session_state.get("team_signed_in"):
         return True
     st.title("GrsAI studio")
     st.caption("This studio is shared by a team: enter its password.")
-    paused_until = st.session_state.get("team_paused_until", 0.0)
+    tries, address = store(), client_address()
     with st.form("team_login"):
         typed = st.text_input("Team password", type="password", key="team_password")
         sent = st.form_submit_button("Enter", type="primary", icon=":material/login:")
+    paused_until = tries.login_paused_until(address, TEAM_ACCOUNT)
+    if paused_until is not None:  # said on every visit, a reload too; the password is not even read
+        st.error(_paused_words(paused_until), icon=":material/timer:")
+        return False
     if not sent:
         return False
-    if time.monotonic() < paused_until:
-        st.error(f"Too many wrong passwords: try again in {PAUSE_SECONDS} seconds.", icon=":material/timer:")
-        return False
     if typed and hmac.compare_digest(typed.encode(), password.encode()):
+        tries.login_succeeded(address, TEAM_ACCOUNT)
         st.session_state["team_signed_in"] = True
-        st.session_state.pop("team_tries", None)
         st.rerun()
-    tries = st.session_state.get("team_tries", 0) + 1
-    st.session_state["team_tries"] = tries
-    if tries >= MAX_TRIES:
-        st.session_state["team_paused_until"] = time.monotonic() + PAUSE_SECONDS
-        st.session_state["team_tries"] = 0
+    paused_until = tries.login_failed(address, TEAM_ACCOUNT)
     st.error("That is not the team's password.", icon=":material/lock:")
+    if paused_until is not None:
+        st.error(_paused_words(paused_until), icon=":material/timer:")
     return False

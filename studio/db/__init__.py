@@ -16,6 +16,7 @@ from .batches import BatchQueries
 from .characters import CharacterQueries
 from .database import default_url, migrate
 from .generations import KINDS, GenerationQueries, LibraryFilter, kind_of
+from .logins import LoginQueries
 from .models import Batch, Character, EngineAccount, Generation, Setting, Storyboard, Upload
 from .status import ACTIVE, FINAL, FOLLOWED, BatchState, Status
 from .storyboards import StoryboardQueries
@@ -24,7 +25,9 @@ from .types import as_utc, utcnow
 from .uploads import UploadQueries
 
 
-class Store(GenerationQueries, CharacterQueries, BatchQueries, StoryboardQueries, TaskQueries, UploadQueries):
+class Store(
+    GenerationQueries, CharacterQueries, BatchQueries, StoryboardQueries, TaskQueries, UploadQueries, LoginQueries
+):
     def setting(self, name: str, make) -> str:
         """A value every process of the deployment shares, made once by whoever asks first."""
         with self.session() as session:

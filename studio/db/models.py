@@ -212,4 +212,17 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class LoginTries(Base):
+    """Wrong team passwords in a row from one client address for one account, and until when that
+    address must wait: kept in the store, so a reload (a new session) or another replica knows."""
+
+    __tablename__ = "login_tries"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    paused_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
 TASK_MODELS: tuple[type[Generation] | type[Character], ...] = (Generation, Character)
