@@ -13,6 +13,7 @@ from components.span_picker import span_picker
 from components.text import plain
 from components.video import clock
 from components.video_picker import video_picker
+from grsai_api import character_model
 from studio.clips import MAX_CLIP_BYTES, ClipError, download_clip, probe
 from studio.costs import character_cost, credits_text
 from studio.db import LibraryFilter
@@ -47,10 +48,10 @@ def create_button(key: str) -> bool:
 
 st.title("Characters")
 st.caption("Cameo: make a character once from a short clip, then put it in any video by its @name.")
-sora_down = model_board(conn).is_down("sora-2")
+sora_down = model_board(conn).is_down(character_model())
 if sora_down:
     st.error(
-        f"{model_board(conn).why_down('sora-2')}, and characters (Cameo) are Sora 2's, so none can be made "
+        f"{model_board(conn).why_down(character_model())}, and characters (Cameo) are Sora 2's, so none can be made "
         "now. Your saved characters stay here for when it is back.",
         icon=":material/cloud_off:",
     )
@@ -157,7 +158,7 @@ with from_video:
             icon=":material/search:",
         )
         found, matching = library.search(
-            LibraryFilter(text=search or "", statuses=("succeeded",), models=("sora-2",)), limit=PICKER_SIZE
+            LibraryFilter(text=search or "", statuses=("succeeded",), models=(character_model(),)), limit=PICKER_SIZE
         )
         if not found:
             st.caption(

@@ -12,7 +12,7 @@ from components.session import request_key, take_handoff
 from components.text import plain
 from components.video import clock, failure_note, play_in_sync, video_player
 from components.video_picker import video_picker
-from grsai_api import MODELS, InvalidRequestError, check_pid
+from grsai_api import MODELS, InvalidRequestError, check_pid, remix_model
 from studio.costs import credits_text, price
 from studio.db import ACTIVE, LibraryFilter, Status
 
@@ -31,10 +31,10 @@ st.caption(
     "A remix keeps the look of an earlier video (its palette and layout) and tells a new story with it."
 )
 
-sora_down = model_board(conn).is_down("sora-2")
+sora_down = model_board(conn).is_down(remix_model())
 if sora_down:
     st.error(
-        f"{model_board(conn).why_down('sora-2')}, and remixes are made by Sora 2 only, so nothing can be "
+        f"{model_board(conn).why_down(remix_model())}, and remixes are made by Sora 2 only, so nothing can be "
         "sent from here. On **Generate**, Veo 3.1 can start a new video from an image of the old one.",
         icon=":material/cloud_off:",
     )
@@ -115,7 +115,7 @@ def remix_form(source_pid: str, source) -> None:
     )
     slot = st.empty()
     if button_column.button(
-        f"Remix · {credits_text(price('sora-2'))}",
+        f"Remix · {credits_text(price(remix_model()))}",
         type="primary",
         icon=":material/auto_fix_high:",
         width="stretch",

@@ -7,7 +7,19 @@ with Client(api_key=..., base_url="overseas") as client:
     print(task.video_url)
 """
 
-from ._catalogue import MODELS, FieldSpec, ModelSpec, UnknownModelError, best, closest, families, models
+from ._catalogue import (
+    MODELS,
+    FieldSpec,
+    ModelSpec,
+    UnknownModelError,
+    best,
+    character_model,
+    closest,
+    default_model,
+    families,
+    models,
+    remix_model,
+)
 from ._catalogue import spec as model_spec
 from ._client import AsyncClient, Client
 from ._constants import ASPECT_RATIOS, DURATIONS, HOSTS, MAX_CHARACTERS, MAX_PROMPT_CHARS, SIZES
@@ -54,10 +66,13 @@ __all__ = [
     "ModelSpec",
     "UnknownModelError",
     "best",
+    "character_model",
     "closest",
+    "default_model",
     "families",
     "image_request",
     "model_spec",
+    "remix_model",
     "models",
     "video_request",
     "check_pid",

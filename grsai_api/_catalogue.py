@@ -491,6 +491,23 @@ def families(kind: Kind) -> dict[str, list[ModelSpec]]:
     return grouped
 
 
+def default_model(kind: Kind = "video") -> str:
+    """The model a request of this kind is for when it names none (a stored row, a batch row, a
+    price asked without a model): the first of its kind in the catalogue's order."""
+    return models(kind)[0].id
+
+
+def remix_model() -> str:
+    """The model that remixes a finished video by its pid: the first marked ``remix = true``."""
+    return next((m.id for m in models("video") if m.remix), SORA_MODEL)
+
+
+def character_model() -> str:
+    """The model that makes characters (Cameo) and takes them in prompts: the first marked
+    ``characters = true``."""
+    return next((m.id for m in models("video") if m.characters), SORA_MODEL)
+
+
 def best(kind: Kind, up: set[str] | frozenset[str]) -> ModelSpec | None:
     """The preferred model of a kind among those that are up."""
     return next((m for m in models(kind) if m.id in up), None)

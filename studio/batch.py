@@ -36,6 +36,7 @@ from grsai_api import (
     InvalidRequestError,
     ModelSpec,
     check_timestamps,
+    default_model,
     image_request,
     is_refusal,
     video_request,
@@ -173,7 +174,7 @@ class Plan:
     def cost(self, limit: int | None = None) -> int:
         """What the rows sent cost: each row at its own model's price."""
         rows = self.rows if limit is None else self.rows[: max(0, limit)]
-        return sum(price(r.params.get("model", "sora-2")) for r in rows)
+        return sum(price(r.params.get("model", default_model("video"))) for r in rows)
 
     def affordable(self, credits: int | None) -> int | None:
         """How many of the first rows the balance pays for (each row at its model's price)."""
@@ -181,25 +182,25 @@ class Plan:
             return None
         spent, count = 0, 0
         for r in self.rows:
-            spent += price(r.params.get("model", "sora-2"))
+            spent += price(r.params.get("model", default_model("video")))
             if spent > credits:
                 break
             count += 1
         return count
 
     def models(self) -> Counter[str]:
-        return Counter(r.params.get("model", "sora-2") for r in self.rows)
+        return Counter(r.params.get("model", default_model("video")) for r in self.rows)
 
     def preview(self, count: int = 10) -> pd.DataFrame:
         return pd.DataFrame(
             [
                 {
                     "row": r.row,
-                    "model": MODELS[r.params.get("model", "sora-2")].name,
+                    "model": MODELS[r.params.get("model", default_model("video"))].name,
                     "prompt": r.params["prompt"],
                     "aspect_ratio": r.params["aspect_ratio"],
                     "duration": r.params.get("duration")
-                    or MODELS[r.params.get("model", "sora-2")].seconds
+                    or MODELS[r.params.get("model", default_model("video"))].seconds
                     or "",
                     "size": r.params.get("size")
                     or r.params.get("resolution")
@@ -324,7 +325,7 @@ def plan_rows(
             )
             continue
         prompt = template.format_map(record) if template else record.get("prompt", "")
-        model = record.get("model") or defaults.get("model") or "sora-2"
+        model = record.get("model") or defaults.get("model") or default_model("video")
         entry = MODELS.get(model)
         if entry is None:
             plan.invalid.append(

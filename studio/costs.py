@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Protocol
 
-from grsai_api import MODELS
+from grsai_api import MODELS, default_model
 
 CREDITS_PER_YUAN = 20_000
 CHARACTER = "character"
@@ -40,15 +40,17 @@ class SettingsStore(Protocol):
     def put_setting(self, name: str, value: str) -> None: ...
 
 
-def price(model: str = "sora-2") -> int:
-    """A call's credits: the deployment's override, else the catalogue's price."""
+def price(model: str | None = None) -> int:
+    """A call's credits: the deployment's override, else the catalogue's price (of the catalogue's
+    default video model when none is named or the model is not in it)."""
+    model = model or default_model("video")
     if model in PRICES:
         return PRICES[model]
     entry = MODELS.get(model)
-    return entry.price if entry is not None else PRICES.get("sora-2", DEFAULT_PRICES["sora-2"])
+    return entry.price if entry is not None else price(default_model("video"))
 
 
-def video_cost(count: int = 1, model: str = "sora-2") -> int:
+def video_cost(count: int = 1, model: str | None = None) -> int:
     """Credits for ``count`` calls of ``model`` (an image model's call makes its variants at once)."""
     return price(model) * int(count)
 

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from grsai_api import InvalidRequestError, UnknownModelError, image_request, model_spec, video_request
+from grsai_api import (
+    InvalidRequestError,
+    UnknownModelError,
+    default_model,
+    image_request,
+    model_spec,
+    video_request,
+)
 from grsai_api._validation import refuse_nul
 
 from .connection import valid_url
@@ -79,11 +86,11 @@ class GenerationService(QueueingService):
 
     def check(self, params: dict[str, Any], *, from_store: bool = False) -> dict[str, Any]:
         """The parameters as they will be stored, or InvalidRequestError (with the field) for what
-        will not do, checked against the chosen model (``model``, sora-2 when absent). A typed
+        will not do, checked against the chosen model (``model``, the catalogue's default when absent). A typed
         image address must be a web address: a ``file:`` or local path typed by a person is
         refused, never read. Only rows from the store may name kept files."""
         params = _drop_empty(params)
-        params["model"] = str(params.get("model") or "sora-2").strip()
+        params["model"] = str(params.get("model") or default_model("video")).strip()
         sendable = dict(params)
         for name in FILE_FIELDS:
             if name in params:
@@ -220,5 +227,5 @@ class GenerationService(QueueingService):
                     self.media.remove(*_files_of(shot))
 
     @staticmethod
-    def price(model: str = "sora-2") -> int:
+    def price(model: str | None = None) -> int:
         return video_cost(model=model)

@@ -13,6 +13,7 @@ from PIL import Image
 
 from grsai_api import Client, InvalidRequestError, image_request
 from grsai_api import _catalogue as catalogue
+from sandbox.control import control_headers
 from studio.db import LibraryFilter, Status, Store, default_url
 from tests.conftest import API_KEY, stats
 
@@ -22,6 +23,7 @@ from .apptest_helpers import (
     new_app,
     run_until,
     sandbox_counters,
+    service_url,
     stop_engines,  # noqa: F401 - autouse: stops this module's engines and sandboxes
     texts,
     widget,
@@ -183,3 +185,47 @@ def test_settings_says_which_file_is_in_use_and_why_a_bad_one_is_not(tmp_path, m
     (data / "models.toml").write_text(SEEDREAM)
     app.run()
     assert not app.error and "models.toml" in texts(app) and "broken" not in catalogue.MODELS
+
+
+# A deployment whose Cameo and remixes are another model's: the file says so, no code does.
+SORA_3 = """
+[models.sora-2]
+like = "sora-2"
+remix = false
+characters = false
+[models.sora-3]
+like = "sora-2"
+family = "Sora"
+label = "3"
+price = 2400
+remix = true
+characters = true
+"""
+
+
+def test_which_model_remixes_and_makes_characters_is_the_files_word(tmp_path, monkeypatch) -> None:
+    """The Remix and Characters pages and the engine's check before a character is sent ask the
+    catalogue which model remixes and makes characters (they named sora-2 in code before)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "models.toml").write_text(SORA_3)
+    app = _app(monkeypatch, data, "app_pages/characters.py")
+    assert (catalogue.remix_model(), catalogue.character_model()) == ("sora-3", "sora-3")
+    assert catalogue.default_model("video") == "sora-2"  # a request naming no model: the first video model
+
+    def take_down(model: str) -> None:
+        from components.resources import refresh_models
+
+        httpx.patch(
+            f"{service_url(app)}/sandbox/config",
+            headers=control_headers(service_url(app)),
+            json={"models": {model: {"available": False, "message": "retired"}}},
+        ).raise_for_status()
+        refresh_models()
+        app.run()
+        assert not app.exception, app.exception
+
+    take_down("sora-2")
+    assert "none can be made now" not in texts(app)  # sora-2 no longer makes them here
+    take_down("sora-3")
+    assert "Sora 3 is down right now: retired" in texts(app) and "none can be made now" in texts(app)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 
-from grsai_api import INPUT_REFUSALS, MODELS
+from grsai_api import INPUT_REFUSALS, MODELS, default_model
 
 from .database import Database
 from .models import Character, Generation
@@ -51,7 +51,7 @@ def generation_row(
     params: dict[str, Any], *, service: str, account: str | None, status: str, cost: int = 0, **extra: Any
 ) -> dict[str, Any]:
     """A generation's columns from request parameters (as the client takes them)."""
-    model = str(params.get("model") or "sora-2")
+    model = str(params.get("model") or default_model("video"))
     entry = MODELS.get(model)
     options = {k: params[k] for k in OPTION_FIELDS if params.get(k) not in (None, "", [], ())}
     duration = params.get("duration") or (entry.default_duration if entry is not None else 10) or 0

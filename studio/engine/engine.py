@@ -29,7 +29,16 @@ from typing import Any
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
-from grsai_api import MODELS, AsyncClient, AuthenticationError, GrsaiError, ModelStatus, NotFoundError, Task
+from grsai_api import (
+    MODELS,
+    AsyncClient,
+    AuthenticationError,
+    GrsaiError,
+    ModelStatus,
+    NotFoundError,
+    Task,
+    character_model,
+)
 from grsai_api._base import shared_ssl_context
 
 from ..accounts import short
@@ -51,9 +60,6 @@ MAX_VIDEO_BYTES = 1 << 30
 MAX_IMAGE_BYTES = 64 << 20
 NOT_FOUND_STRIKES = 3
 UPLOAD_REUSE = timedelta(days=7)  # a file in the service's storage is named by URL this long, then put again
-
-
-SORA = "sora-2"  # characters (Cameo) and remixes are this model's
 
 
 def _pool_shut(exc: RuntimeError) -> bool:
@@ -388,7 +394,7 @@ class TaskEngine:
                 await self._after_failed_send(model, row, account, refused)
                 return
             try:
-                down = await self._model_down(connection, row.model if model is Generation else SORA)
+                down = await self._model_down(connection, row.model if model is Generation else character_model())
                 if down is not None:  # characters are Sora 2's
                     await self._hold_for_model(model, row, down)
                     return
