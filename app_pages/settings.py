@@ -124,12 +124,13 @@ for problem in catalogue.PROBLEMS:
     )
 
 st.subheader("Prices")
-st.caption(
-    "What each call costs, in the service's credits (about 20,000 to ¥1). GrsAI's published prices to "
-    "start with; change any of them for the whole deployment when the service's prices move."
-)
 library = store()
 table = costs.load(library, force=True)
+st.caption(
+    f"What each call costs, in the service's credits ({format_credits(costs.credits_per_yuan())} to ¥1, "
+    "below). GrsAI's published prices to start with; change any of them for the whole deployment when "
+    "the service's prices move."
+)
 names = {m.id: m.name for m in MODELS.values()} | {costs.CHARACTER: "Sora 2 character (Cameo)"}
 names = {k: names.get(k, k) for k in costs.DEFAULT_PRICES}
 frame = pd.DataFrame(
@@ -153,6 +154,25 @@ if save_col.button("Save prices", icon=":material/save:", type="primary"):
 if reset_col.button("Reset to GrsAI's prices", icon=":material/restart_alt:"):
     costs.save(library, dict(costs.DEFAULT_PRICES))
     st.session_state.pop("settings_prices", None)
+    st.rerun()
+
+st.session_state.setdefault("settings_credits_per_yuan", format_credits(costs.credits_per_yuan()))
+rate_text = st.text_input(
+    "Credits a ¥ buys",
+    key="settings_credits_per_yuan",
+    help="From the credit pack your team bought: its credits ÷ the yuan paid. GrsAI's packs run from "
+    "10,000 a ¥ (¥10 for 100,000 credits) to 20,000 a ¥ (¥999 for 20,000,000). Every ¥ the studio "
+    "shows beside credits uses it, for the whole deployment.",
+)
+try:
+    rate = costs.parse_rate(rate_text)
+except ValueError as exc:
+    rate = None
+    st.error(str(exc), icon=":material/error:")
+if st.button("Save rate", icon=":material/currency_yuan:", disabled=rate is None or rate == costs.credits_per_yuan()):
+    costs.save_rate(library, rate)
+    st.session_state.pop("settings_prices", None)
+    st.toast(f"¥1 = {format_credits(rate)} credits for everyone on this deployment", icon=":material/payments:")
     st.rerun()
 
 if current.is_sandbox:

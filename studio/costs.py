@@ -3,7 +3,8 @@ yuan beside them. One table, so the pages, the batch planner and the engine neve
 
 The table starts from the catalogue's prices (grsai_api); prices move, so a person may override any
 of them on the Settings page. Overrides live in the store (one value for the whole deployment) and
-every process reads them again within ``RELOAD_SECONDS``.
+every process reads them again within ``RELOAD_SECONDS``. So does the rate of credits to the yuan:
+GrsAI's packs sell 10,000 to 20,000 credits a ¥, so the deployment says what its own pack gave.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Protocol
 
 from grsai_api import MODELS, default_model
 
-CREDITS_PER_YUAN = 20_000
+DEFAULT_CREDITS_PER_YUAN = 20_000  # GrsAI's largest pack: ¥999 for 20,000,000 credits
+CREDITS_PER_YUAN = DEFAULT_CREDITS_PER_YUAN  # the rate in force in this process (see load)
+RATE_SETTING = "credits_per_yuan"
+RATE_PROBLEM = "Give the credits one ¥ buys as a positive whole number of credits, e.g. 10,000 or 20,000."
 CHARACTER = "character"
 CHARACTER_PRICE = 200
 
@@ -94,6 +98,7 @@ def load(store: SettingsStore, *, force: bool = False) -> dict[str, int]:
         overrides = overrides_from(store.get_setting(SETTING))
         PRICES.clear()
         PRICES.update(DEFAULT_PRICES, **overrides)
+        _use_rate(store.get_setting(RATE_SETTING))
         _loaded_at = time.monotonic()
         return PRICES
 
@@ -109,6 +114,35 @@ def save(store: SettingsStore, table: dict[str, int]) -> dict[str, int]:
     return load(store, force=True)
 
 
+def parse_rate(value: object) -> int:
+    """Credits a ¥ as typed ("10,000", 15000): a positive whole number, else ValueError in words."""
+    text = str(value).replace(",", "").replace("_", "").strip() if value is not None else ""
+    if not text.isdigit() or int(text) <= 0:
+        raise ValueError(RATE_PROBLEM)
+    return int(text)
+
+
+def credits_per_yuan() -> int:
+    return CREDITS_PER_YUAN
+
+
+def _use_rate(saved: str | None) -> None:
+    global CREDITS_PER_YUAN
+    try:
+        CREDITS_PER_YUAN = parse_rate(saved) if saved else DEFAULT_CREDITS_PER_YUAN
+    except ValueError:  # a value no Settings page wrote: the default, not a crash
+        CREDITS_PER_YUAN = DEFAULT_CREDITS_PER_YUAN
+
+
+def save_rate(store: SettingsStore, value: object) -> int:
+    """Keep the deployment's credits a ¥ (the pack it bought: credits ÷ yuan paid); ValueError in
+    words, and nothing kept, for a value that is not a positive whole number."""
+    rate = parse_rate(value)
+    store.put_setting(RATE_SETTING, str(rate))
+    load(store, force=True)
+    return rate
+
+
 def affordable(credits: int | float | None, each: int) -> int | None:
     """How many of something costing ``each`` the balance pays for (exact: integers)."""
     if credits is None:
@@ -121,6 +155,7 @@ def format_credits(value: int | float | None) -> str:
 
 
 def format_yuan(credits: int | float | None) -> str:
+    """Yuan at the deployment's rate (Settings), the one place ¥ is worked out."""
     if credits is None:
         return "—"
     return f"¥{credits / CREDITS_PER_YUAN:,.2f}"

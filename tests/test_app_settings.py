@@ -8,6 +8,7 @@ from grsai_api import MODELS
 from sandbox.control import control_headers
 
 from .apptest_helpers import (
+    beside,
     generate,
     new_app,
     run_until,
@@ -129,6 +130,35 @@ def test_a_price_saved_for_the_deployment_is_the_price_generate_shows(tmp_path, 
         assert "2,000 credits (¥0.10)" in "\n".join(m.value for m in at.markdown)
     finally:
         costs.save(store, dict(costs.DEFAULT_PRICES))
+        store.dispose()
+
+
+def test_the_credits_a_yuan_set_in_settings_are_the_yuan_generate_shows(tmp_path, monkeypatch) -> None:
+    """The pack the team bought sets the rate (¥10 for 100,000 credits: 10,000 a ¥); a rate that is
+    not a positive whole number is explained beside its field and nothing is saved."""
+    from studio import costs
+    from studio.db import Store, default_url
+
+    at = settings_page(monkeypatch, tmp_path)
+    assert widget(at, "settings_credits_per_yuan").value == "20,000"
+    store = Store(default_url(tmp_path / "data"))
+    try:
+        for bad in ("0", "12.5", "ten thousand", "-3"):
+            widget(at, "settings_credits_per_yuan").set_value(bad)
+            at.run()
+            assert "a positive whole number of credits" in beside(at, "settings_credits_per_yuan"), bad
+            assert next(b for b in at.button if b.label == "Save rate").disabled
+        assert costs.credits_per_yuan() == 20_000 and store.get_setting(costs.RATE_SETTING) is None
+        widget(at, "settings_credits_per_yuan").set_value("10,000")
+        at.run()
+        assert beside(at, "settings_credits_per_yuan") == ""
+        click(at, "Save rate")
+        assert "¥0.16" in at.dataframe[1].value["≈ ¥"].tolist()  # sora-2's 1,600 credits
+        at.switch_page("app_pages/generate.py")
+        at.run()
+        assert "This video costs **1,600 credits (¥0.16)**" in "\n".join(m.value for m in at.markdown)
+    finally:
+        costs.save_rate(store, costs.DEFAULT_CREDITS_PER_YUAN)
         store.dispose()
 
 
