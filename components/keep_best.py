@@ -25,6 +25,17 @@ PROGRESS_WORDS = {
     Status.SAVING: "saving",
 }
 DISCARD_HELP = "Removes its file from the media store for good (its cost stays: it was paid)."
+CONFIRM_DISCARD = "keep_best_confirm_discard"  # the group whose "Discard the rest" waits for a yes
+
+
+def take_name(number: int) -> str:
+    """How one of N made at once is called on every page: "Take 2"."""
+    return f"Take {number}"
+
+
+def _names(numbers: Sequence[int]) -> str:
+    names = [take_name(n) for n in numbers]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def progress_words(generation: Generation) -> str:
@@ -68,17 +79,48 @@ def _discard_rest(service: GenerationService, group_key: str) -> None:
         st.toast(f"Discarded {len(gone)}: {'its file is' if len(gone) == 1 else 'their files are'} removed.")
 
 
+@st.dialog("Discard the rest?", on_dismiss=lambda: st.session_state.pop(CONFIRM_DISCARD, None))
+def _confirm_discard_rest(service: GenerationService, members: Sequence[Generation]) -> None:
+    """Files removed for good are asked about first, by name: which takes go, which stay."""
+    going = [n for n, m in enumerate(members, 1) if m.status == Status.SUCCEEDED and m.pick is None]
+    kept = [n for n, m in enumerate(members, 1) if m.pick == "kept"]
+    cost = sum(members[n - 1].cost for n in going)
+    st.markdown(
+        f"{_names(going)} of “{plain(members[0].prompt, 80)}” will be deleted: "
+        f"{'its file leaves' if len(going) == 1 else 'their files leave'} the media store for good "
+        f"and cannot be brought back. The {credits_text(cost)} {'it' if len(going) == 1 else 'they'} "
+        "cost stay spent."
+    )
+    if kept:
+        st.markdown(f"{_names(kept)}, kept, stays.")
+    left, right = st.columns(2)
+    if left.button(
+        f"Discard {len(going)} take{'s' if len(going) != 1 else ''}",
+        type="primary",
+        icon=":material/delete_sweep:",
+        width="stretch",
+    ):
+        st.session_state.pop(CONFIRM_DISCARD, None)
+        _discard_rest(service, members[0].group_key)
+        st.rerun()
+    if right.button("Cancel", width="stretch"):
+        st.session_state.pop(CONFIRM_DISCARD, None)
+        st.rerun()
+
+
 def _member(
     generation: Generation,
+    take: int,
     service: GenerationService,
     show: Callable[[Generation], None],
     actions: dict[str, Callable[[int], object]],
 ) -> None:
     with st.container(key=f"member_{generation.id}"):
         if generation.pick == "discarded":
-            st.caption(":material/delete: Discarded · file removed")
+            st.caption(f"**{take_name(take)}** · :material/delete: Discarded · file removed")
             return
-        with st.container(horizontal=True):
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.markdown(f"**{take_name(take)}**", width="content")
             status_badge(generation)
             if generation.pick == "kept":
                 st.badge("Kept", icon=":material/favorite:", color="violet")
@@ -136,19 +178,21 @@ def keep_best_group(
         st.markdown(f"**{plain(first.prompt, 160)}**")
         st.caption(facts(first))
         for start in range(0, len(members), 2):
-            for column, member in zip(st.columns(2), members[start : start + 2], strict=False):
+            columns = st.columns(2)
+            for offset, (column, member) in enumerate(zip(columns, members[start : start + 2], strict=False)):
                 with column:
-                    _member(member, service, show, actions or {})
+                    _member(member, start + offset + 1, service, show, actions or {})
         undecided = [m for m in members if m.status == Status.SUCCEEDED and m.pick is None]
         if undecided and any(m.pick == "kept" for m in members):
-            st.button(
+            if st.button(
                 "Discard the rest",
                 key=f"discard_rest_{first.id}",
                 icon=":material/delete_sweep:",
-                help=f"Removes the {len(undecided)} not kept from the media store for good.",
-                on_click=_discard_rest,
-                args=(service, first.group_key),
-            )
+                help=f"Asks first, then removes the {len(undecided)} not kept from the media store for good.",
+            ):
+                st.session_state[CONFIRM_DISCARD] = first.group_key
+            if st.session_state.get(CONFIRM_DISCARD) == first.group_key:
+                _confirm_discard_rest(service, members)
 
 
 def _pick_words(generation: Generation) -> str:
@@ -165,17 +209,21 @@ def made_with_it(store: Store, media: MediaStore, generation: Generation, open_o
         return
     if generation.pick == "discarded":
         st.caption(":material/delete: Discarded · file removed")
-    siblings = [g for g in store.group_members(generation.group_key) if g.id != generation.id]
+    members = store.group_members(generation.group_key)
+    siblings = [(n, g) for n, g in enumerate(members, 1) if g.id != generation.id]
     if not siblings:
         return
-    st.markdown(f"**Made with it** · {len(siblings) + 1} of one prompt")
-    for sibling in siblings:
+    this = next((n for n, g in enumerate(members, 1) if g.id == generation.id), None)
+    st.markdown(
+        f"**Made with it** · {len(members)} of one prompt" + (f", this is {take_name(this)}" if this else "")
+    )
+    for number, sibling in siblings:
         picture, words, action = st.columns([1, 2, 1], vertical_alignment="center")
         if media.exists(sibling.thumb_path):
             picture.image(media.source(sibling.thumb_path), width=72)
         else:
             picture.caption(":material/hide_image:")
-        words.caption(f"#{sibling.id} · {_pick_words(sibling)}")
+        words.caption(f"{take_name(number)} · #{sibling.id} · {_pick_words(sibling)}")
         if action.button("Open", key=f"library_sibling_{sibling.id}", icon=":material/open_in_new:"):
             open_one(sibling.id)
             st.rerun()

@@ -9,7 +9,7 @@ import streamlit as st
 
 from studio.accounts import short
 from studio.connection import Connection
-from studio.db import Store
+from studio.db import Status, Store
 
 from .guard import guarded
 from .resources import credits_left
@@ -31,6 +31,17 @@ def _ended_words(kind: str, row) -> str:
     return f"The character “{row.label}” could not be made"
 
 
+def _group_words(members: list) -> str:
+    """One line for N made at once, said when the last of them ends (not one toast each)."""
+    noun = members[0].makes  # "video" or "image"
+    ready = sum(m.status == Status.SUCCEEDED for m in members)
+    if ready == len(members):
+        return f"Your {len(members)} {noun}s are ready: keep the best"
+    if ready:
+        return f"{ready} of your {len(members)} {noun}s are ready: keep the best"
+    return f"None of your {len(members)} {noun}s could be made"
+
+
 def look(connection: Connection, store: Store) -> tuple[list, list, bool]:
     """The account's active videos and characters; True when something seen active has ended."""
     videos = store.active_for(connection.service_id, connection.account)
@@ -39,11 +50,20 @@ def look(connection: Connection, store: Store) -> tuple[list, list, bool]:
     seen = st.session_state[SEEN_ACTIVE]
     ended = [key for key in seen.get(connection.service_id, set()) if key not in now_active]
     if ended:
-        credits_left.clear()  # the engine sent it (charged) or it failed (refunded): read the balance again
+        credits_left.clear()  # the engine sent it (charged) or it failed (an error refunded): read the balance again
+        told: set[str] = set()  # groups of N made at once already said
         for kind, row_id in ended:
             row = store.get(row_id) if kind == "video" else store.get_character(row_id)
-            if row is not None:
+            group = getattr(row, "group_key", None) if kind == "video" else None
+            if row is None or group in told:
+                continue
+            if group is None:
                 toast_later(plain(_ended_words(kind, row)))
+                continue
+            members = store.group_members(group)
+            if not any(Status(m.status).is_active for m in members):  # the last of them: said once
+                told.add(group)
+                toast_later(plain(_group_words(members)))
     seen[connection.service_id] = now_active
     return videos, characters, bool(ended)
 

@@ -151,7 +151,8 @@ def test_a_discarded_one_loses_its_files_and_the_library_lists_the_rest(studio) 
     at.query_params["generation"] = str(first.id)
     at.run()
     assert not at.exception, at.exception
-    assert "Made with it" in texts(at)
+    assert "Made with it** · 3 of one prompt, this is Take 1" in texts(at)
+    assert f"Take 2 · #{second.id}" in texts(at)
     assert f"#{second.id} · Discarded · file removed" in texts(at) and f"#{third.id} · Ready" in texts(at)
     at.button(key=f"library_sibling_{third.id}").click()
     at.run()
@@ -167,6 +168,7 @@ def test_discard_the_rest_keeps_only_the_kept_one(studio) -> None:
     at.button(key=f"keep_{second.id}").click()
     at.run()
     click(at, "Discard the rest")
+    click(at, "Discard 2 takes")
     picks = {r.id: r.pick for r in studio.rows()}
     assert picks == {first.id: "discarded", second.id: "kept", third.id: "discarded"}
     assert not any(p.exists() for p in studio.on_disk(first) + studio.on_disk(third))
@@ -176,6 +178,36 @@ def test_discard_the_rest_keeps_only_the_kept_one(studio) -> None:
     assert "Discard the rest" not in labels(group) and "Discard" not in labels(group)
     rows, total = studio.store.search(LibraryFilter())
     assert total == 1 and rows[0].id == second.id
+
+
+def test_three_made_at_once_say_ready_once_and_are_labelled_as_takes(studio) -> None:
+    """Three identical "Your video is ready" toasts stacked up: the group says it once, and each
+    of the three is named by its take."""
+    at = studio.at
+    made_three(studio)
+    assert [t.value for t in at.toast if "ready" in t.value] == ["Your 3 videos are ready: keep the best"]
+    [group] = groups(at)
+    shown = texts(group)
+    assert shown.index("Take 1") < shown.index("Take 2") < shown.index("Take 3")
+
+
+def test_discard_the_rest_asks_first_and_names_what_goes(studio) -> None:
+    at = studio.at
+    first, second, third = made_three(studio)
+    at.button(key=f"keep_{second.id}").click()
+    at.run()
+    click(at, "Discard the rest")
+    assert [r.pick for r in studio.rows()] == [None, "kept", None]  # nothing gone before the answer
+    assert all(p.exists() for p in studio.on_disk(first) + studio.on_disk(third))
+    asked = "\n".join(m.value for m in at.markdown)
+    assert "Take 1 and Take 3" in asked and "for good" in asked and "Take 2" in asked  # which go, which stays
+    click(at, "Cancel")
+    assert [r.pick for r in studio.rows()] == [None, "kept", None]
+    assert "Take 1 and Take 3" not in "\n".join(m.value for m in at.markdown)  # the question is gone
+    click(at, "Discard the rest")
+    click(at, "Discard 2 takes")
+    assert [r.pick for r in studio.rows()] == ["discarded", "kept", "discarded"]
+    assert not any(p.exists() for p in studio.on_disk(first) + studio.on_disk(third))
 
 
 # -- Images -------------------------------------------------------------------------------------
