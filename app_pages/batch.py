@@ -8,6 +8,7 @@ import streamlit as st
 from components.guard import guarded
 from components.model_picker import model_picker
 from components.resources import (
+    app_config,
     batch_service,
     connection,
     credits_for,
@@ -35,6 +36,7 @@ from studio.batch import (
 )
 from studio.costs import credits_text, format_credits
 from studio.library import STATUS_LABELS
+from studio.messages import REFUSALS_KEPT
 
 conn, library, files = connection(), store(), media()
 service = batch_service()
@@ -496,6 +498,11 @@ def results(batch, progress: BatchProgress) -> None:
                 help="Off by default: a prompt refused once is usually refused again, and each try is sent anew.",
             )
         count = len(service.retryable(batch_id, moderation_retries=int(again)))
+        if count:
+            kept = f"; {REFUSALS_KEPT}" if again and not app_config().refunds_refusals else ""
+            st.caption(
+                f"Sending them again costs {credits_text(service.retry_cost(batch_id, moderation_retries=int(again)))}{kept}."
+            )
         if st.button(
             f"Retry {count} failed" if count else "Nothing to retry",
             icon=":material/replay:",

@@ -216,7 +216,7 @@ for begin in range(0, len(characters), COLUMNS):
                 if character.error:
                     st.caption(f":material/info: {plain(character.error)}")
             elif character.status == "failed":
-                st.error(explain_failure(character.failure_reason, character.error), icon=":material/block:")
+                st.error(explain_failure(character.failure_reason, character.error, character.cost), icon=":material/block:")
             else:
                 st.warning(
                     "It is not known whether the service received this; it was not sent again.",

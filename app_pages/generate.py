@@ -13,6 +13,7 @@ from components.model_picker import model_down, model_picker
 from components.moderation_hints import moderation_hints
 from components.pictures import show_uploads
 from components.resources import (
+    app_config,
     connection,
     credits_for,
     credits_left,
@@ -31,6 +32,7 @@ from studio.connection import valid_url
 from studio.costs import credits_text, format_credits, price
 from studio.generation import MAX_AT_ONCE
 from studio.media import FILE_PREFIX
+from studio.messages import retry_price
 
 KEPT = (
     "generate_prompt",
@@ -402,9 +404,10 @@ with form:
             max_value=MAX_OUTPUT_RETRIES,
             value=0,
             key="generate_output_retries",
-            help="A video refused by moderation after it was made is refunded, so a new try costs only "
-            "if it is kept. Off by default: the same prompt is often refused again.",
+            help="A video refused by moderation after it was made is sent again as a new video, charged "
+            "again. Off by default: the same prompt is often refused again.",
         )
+        st.caption(retry_price(each, int(retries or 0), refunds_refusals=app_config().refunds_refusals))
     clicked = st.button(
         "Generate" if count == 1 else f"Generate {count}",
         type="primary",

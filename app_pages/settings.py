@@ -174,6 +174,17 @@ if st.button("Save rate", icon=":material/currency_yuan:", disabled=rate is None
     st.session_state.pop("settings_prices", None)
     st.toast(f"¥1 = {format_credits(rate)} credits for everyone on this deployment", icon=":material/payments:")
     st.rerun()
+if config.refunds_refusals:
+    st.caption(
+        ":material/undo: The service refunds refusals (GRSAI_REFUNDS_REFUSALS is on): a task refused by "
+        "content moderation is counted as nothing spent."
+    )
+else:
+    st.caption(
+        ":material/receipt_long: The service keeps what a refusal was charged, as GrsAI does: a task refused by "
+        "content moderation is counted at its price. Errors are refunded. If your service refunds "
+        "refusals, set GRSAI_REFUNDS_REFUSALS."
+    )
 
 if current.is_sandbox:
     st.subheader("Sandbox demo knobs")

@@ -28,7 +28,7 @@ from grsai_api import MODELS, InvalidRequestError
 from studio.connection import valid_url
 from studio.costs import credits_text, format_credits, price
 from studio.db import Status
-from studio.storyboard import MAX_SHOTS, STATE_WORDS, ShotPlan
+from studio.storyboard import MAX_SHOTS, STATE_WORDS, ShotPlan, go_on_words
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp"]
 FIELDS = ("model", "prompt", "duration", "image_url")
@@ -244,6 +244,7 @@ def storyboard_card(item) -> None:
             st.progress(share, text=f"Shots {words}")
         if item.state == "stopped":
             st.error(plain(item.error or "It stopped."), icon=":material/block:")
+            st.caption(go_on_words(item, rows))
             if st.button("Go on", key=f"storyboard_resume_{item.id}", icon=":material/play_arrow:",
                          help="Makes the shot that failed again (charged again) and carries on."):
                 storyboard_service().resume(item.id)

@@ -64,16 +64,26 @@ def _sandbox_alive(running: RunningSandbox) -> bool:
 
 
 @st.cache_resource(show_spinner="Starting the built-in sandbox…", validate=_sandbox_alive)
-def _sandbox(data_dir: str, task_seconds: float, profile: str = "standard") -> RunningSandbox:
-    """Once per process; started again (same data, so its tasks resume) if it ever stops."""
+def _sandbox(
+    data_dir: str, task_seconds: float, profile: str = "standard", refunds_refusals: bool = False
+) -> RunningSandbox:
+    """Once per process; started again (same data, so its tasks resume) if it ever stops. It refunds
+    refusals only where the deployment says its service does, so its balance and the store agree."""
     return start_sandbox(
-        AppConfig(data_dir=Path(data_dir), sandbox_task_seconds=task_seconds, sandbox_render_profile=profile)
+        AppConfig(
+            data_dir=Path(data_dir),
+            sandbox_task_seconds=task_seconds,
+            sandbox_render_profile=profile,
+            refunds_refusals=refunds_refusals,
+        )
     )
 
 
 def sandbox() -> RunningSandbox:
     config = app_config()
-    return _sandbox(str(config.data_dir), config.sandbox_task_seconds, config.sandbox_render_profile)
+    return _sandbox(
+        str(config.data_dir), config.sandbox_task_seconds, config.sandbox_render_profile, config.refunds_refusals
+    )
 
 
 def connection() -> Connection:
@@ -119,10 +129,15 @@ def _task_engine(
     webhook_port: int,
     media_url: str | None,
     poll_scale: float = 1.0,
+    refunds_refusals: bool = False,
 ) -> TaskEngine:
     """One per process: sends, follows and saves every task, whether or not a tab is open.
     (Keyed by these settings, never by the key.)"""
-    settings = EngineSettings(typical_seconds={"sandbox": sandbox_seconds}, policy=PollPolicy().scaled(poll_scale))
+    settings = EngineSettings(
+        typical_seconds={"sandbox": sandbox_seconds},
+        policy=PollPolicy().scaled(poll_scale),
+        refunds_refusals=refunds_refusals,
+    )
     engine = TaskEngine(_store(url), _media(media_url, media_dir), settings=settings)
     if public_url:  # the service posts task updates here; polls stay the slower fallback
         serve_webhooks(engine, public_url=public_url, host=app_config().webhook_host, port=webhook_port)
@@ -153,6 +168,7 @@ def task_engine() -> TaskEngine | _ExternalEngine:
         config.webhook_port,
         config.media_url,
         config.poll_scale,
+        config.refunds_refusals,
     )
 
 

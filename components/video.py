@@ -107,7 +107,7 @@ def download_button(generation: Generation, media: MediaStore, *, key: str) -> N
 
 def failure_note(generation: Generation) -> None:
     if generation.status == "failed":
-        words = explain_failure(generation.failure_reason, generation.error)
+        words = explain_failure(generation.failure_reason, generation.error, generation.cost)
         if generation.failure_reason == "output_moderation" and generation.output_retries > 0:
             more = generation.output_retries
             words += f" It is being made again by itself ({more} more {'try' if more == 1 else 'tries'} at most)."

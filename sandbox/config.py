@@ -27,6 +27,7 @@ RUNTIME_KNOBS = (
     "image_seconds",
     "url_ttl",
     "models",
+    "refunds_refusals",
 )
 
 
@@ -79,6 +80,9 @@ class SandboxConfig:
     control_token: str = ""  # the controls' own token (empty: made at start; see sandbox/control.py)
     webhook_attempts: int = 5  # tries of one webHook delivery (the final state's; progress once)
     webhook_backoff: float = 0.25  # seconds before the first retry, doubling after each
+    # the real service keeps a content refusal's credits (moderation, violation) and refunds other
+    # failures; True stands in for a service that refunds refusals too
+    refunds_refusals: bool = False
 
     def __post_init__(self) -> None:
         self.control_token = self.control_token or new_token(self.data_dir)
@@ -144,6 +148,10 @@ class SandboxConfig:
             if name == "blocklist":
                 words = value.split(",") if isinstance(value, str) else list(value or [])
                 setattr(self, name, tuple(w.strip().lower() for w in words if str(w).strip()))
+            elif name == "refunds_refusals":
+                if not isinstance(value, bool):
+                    raise ValueError("refunds_refusals must be true or false")
+                self.refunds_refusals = value
             elif name == "model_available":
                 self.model_available = self.models["sora-2"]["available"] = bool(value)
             elif name == "models":
@@ -299,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="models_down",
         metavar="MODEL",
         help=f"report MODEL as unavailable (repeat for more; alone: sora-2); the models: {', '.join(MODELS)}",
+    )
+    parser.add_argument(
+        "--refunds-refusals",
+        action="store_true",
+        help="refund content refusals (moderation, violation) as well as errors; the real service does not",
     )
     parser.add_argument("--seed", type=int, default=None, help="seed for the random failure rates")
     parser.add_argument(

@@ -69,6 +69,8 @@ MAX_AUDIOS = 3  # the unified API's audio inputs (accepted, not used in the pict
 LEGACY_CREDIT_FACTOR = 20_000
 FAULT_KINDS = ("status", "garbage", "truncated", "malformed")
 _MENTION = re.compile(r"@([A-Za-z0-9_][A-Za-z0-9_.-]*[A-Za-z0-9_])")
+# failure reasons that are content refusals: the real service keeps their credits (GRSAI_PROTOCOL.md)
+CONTENT_REFUSALS = frozenset({"input_moderation", "output_moderation", "violation"})
 _NAMES = ("sunny", "brisk", "velvet", "lucky", "quiet", "bold", "amber", "misty", "swift", "cosmic")
 _NOUNS = ("fox", "otter", "comet", "maple", "pixel", "harbor", "falcon", "willow", "ember", "koi")
 
@@ -142,7 +144,7 @@ class TaskRecord:
     id: str
     kind: str  # video (Sora 2) | upload_character | create_character | veo | image | unified
     owner: str  # a fingerprint of the key, never the key
-    cost: int  # whole credits charged (refunded if the task fails)
+    cost: int  # whole credits charged (refunded if the task fails with an error, see _finish)
     created_at: float
     run_seconds: float
     public_base: str
@@ -1090,7 +1092,8 @@ class Engine:
             record.status, (record.failure_reason, record.error) = "failed", failure
             if failure[0] == "violation":  # the unified API's own end for a refused prompt
                 record.status = "violation"
-            self._refund(record)
+            if failure[0] not in CONTENT_REFUSALS or self.config.refunds_refusals:
+                self._refund(record)  # as the real service: errors refunded, refusals kept
         else:
             record.status, record.progress = "succeeded", 100
         record.finished_at = time.time()

@@ -66,7 +66,10 @@ if [ "$BUCKET" = 1 ]; then
 fi
 if [ "$SANDBOX" = 1 ]; then
   SANDBOX_PORT=$((PORT + 100))
-  .venv/bin/python -m sandbox --port "$SANDBOX_PORT" --data-dir "$SORA_DATA_DIR/shared-sandbox" >"$SORA_DATA_DIR/sandbox.log" 2>&1 &
+  REFUNDS=()  # the shared sandbox keeps a refusal's credits, as GrsAI does, unless the deployment says otherwise
+  case "${GRSAI_REFUNDS_REFUSALS:-}" in 1|true|True|TRUE|yes|on) REFUNDS=(--refunds-refusals) ;; esac
+  .venv/bin/python -m sandbox --port "$SANDBOX_PORT" --data-dir "$SORA_DATA_DIR/shared-sandbox" "${REFUNDS[@]}" \
+    >"$SORA_DATA_DIR/sandbox.log" 2>&1 &
   PIDS+=($!)
   export GRSAI_BASE_URL="http://127.0.0.1:$SANDBOX_PORT" GRSAI_API_KEY=${GRSAI_API_KEY:-sk-team-sandbox}
 fi

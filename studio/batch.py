@@ -561,6 +561,10 @@ class BatchService(QueueingService):
             if row.status == "failed" and (not _moderated(row) or refused[row.batch_row] <= cap)
         ]
 
+    def retry_cost(self, batch_id: int, *, moderation_retries: int = 0) -> int:
+        """What "Retry failed" would cost: each retried row is sent anew and charged at its model's price."""
+        return sum(price(row.model) for row in self.retryable(batch_id, moderation_retries=moderation_retries))
+
     def retry_failed(self, batch_id: int, *, moderation_retries: int = 0) -> int:
         """Queue one more attempt of each retryable row; the batch runs again."""
         rows = self.retryable(batch_id, moderation_retries=moderation_retries)

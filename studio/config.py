@@ -15,6 +15,8 @@ from grsai_api import _catalogue as catalogue
 
 from .accounts import SANDBOX_API_KEY  # noqa: F401  (re-exported)
 
+TRUE_WORDS = ("1", "true", "yes", "on")
+
 
 @dataclass(frozen=True)
 class AppConfig:
@@ -30,6 +32,7 @@ class AppConfig:
     webhook_port: int = 8599
     webhook_host: str = "127.0.0.1"  # where the receiver listens: a proxy in front takes public_url's traffic
     media_url: str | None = None  # s3://bucket/prefix for a bucket; none: the data folder's media/
+    refunds_refusals: bool = False  # the service gives back a content refusal's credits (GrsAI does not)
 
     @property
     def media_dir(self) -> Path:
@@ -70,6 +73,7 @@ class AppConfig:
             webhook_port=int(setting("SORA_WEBHOOK_PORT", "8599")),
             webhook_host=setting("SORA_WEBHOOK_HOST", "127.0.0.1") or "127.0.0.1",
             media_url=setting("SORA_MEDIA_URL"),
+            refunds_refusals=(setting("GRSAI_REFUNDS_REFUSALS", "") or "").lower() in TRUE_WORDS,
         )
 
 

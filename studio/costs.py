@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Protocol
 
-from grsai_api import MODELS, default_model
+from grsai_api import MODELS, default_model, is_refusal
 
 DEFAULT_CREDITS_PER_YUAN = 20_000  # GrsAI's largest pack: ¥999 for 20,000,000 credits
 CREDITS_PER_YUAN = DEFAULT_CREDITS_PER_YUAN  # the rate in force in this process (see load)
@@ -61,6 +61,13 @@ def video_cost(count: int = 1, model: str | None = None) -> int:
 
 def character_cost(count: int = 1) -> int:
     return PRICES[CHARACTER] * int(count)
+
+
+def failed_cost(reason: str | None, charged: int, *, refunds_refusals: bool) -> int:
+    """What a failed task cost in the end: the service refunds its own errors, but keeps what a
+    content refusal was charged (measured; GRSAI_PROTOCOL.md 2026-12) unless the deployment says
+    its service refunds refusals too."""
+    return int(charged or 0) if is_refusal(reason) and not refunds_refusals else 0
 
 
 def _whole(value: object) -> int | None:

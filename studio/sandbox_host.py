@@ -27,6 +27,7 @@ def start_sandbox(config: AppConfig) -> RunningSandbox:
         data_dir=config.sandbox_dir,
         task_seconds=config.sandbox_task_seconds,
         render_profile=config.sandbox_render_profile,
+        refunds_refusals=config.refunds_refusals,
     )
     saved = _saved_port(config)
     if saved:

@@ -29,13 +29,15 @@ import av
 import numpy as np
 from PIL import ImageOps
 
-from grsai_api import MODELS, InvalidRequestError
+from grsai_api import MODELS, InvalidRequestError, is_refusal
 
 from .clips import ClipError, frame_at
+from .costs import credits_text, video_cost
 from .db import Generation, Status, Store
 from .db.storyboards import DONE, JOINING, RUNNING, STOPPED
 from .db.types import utcnow
 from .media import MediaStore
+from .messages import REFUSALS_KEPT
 from .queueing import QueueingService
 
 log = logging.getLogger(__name__)
@@ -133,6 +135,24 @@ class StoryboardService(QueueingService):
         advance(self.store, self.media, board_id)
         self.on_queued()
         return True
+
+
+def go_on_words(board, rows: dict[int, Generation]) -> str:
+    """What "Go on" makes and what it costs, said before it is pressed: the first shot not made
+    (again, when it was tried: a new send, charged anew) and the shots after it."""
+    left = [(n, plan) for n, plan in enumerate(board.shots) if getattr(rows.get(n), "status", None) != Status.SUCCEEDED]
+    if not left:
+        return "Go on joins the shots again: nothing new is made or charged."
+    (number, plan), rest = left[0], left[1:]
+    tried = rows.get(number)
+    words = f"Go on makes shot {number + 1}{' again' if tried is not None else ''}: "
+    words += credits_text(video_cost(model=plan["params"].get("model")))
+    if rest:
+        more = sum(video_cost(model=p["params"].get("model")) for _, p in rest)
+        words += f", then {len(rest)} more shot{'s' if len(rest) != 1 else ''}: {credits_text(more)}"
+    if tried is not None and tried.cost and is_refusal(tried.failure_reason):
+        words += f"; {REFUSALS_KEPT}"
+    return words + "."
 
 
 def _name_from(prompt: str) -> str:

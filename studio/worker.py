@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             send_lease=max(1.0, args.send_lease),
             copy_timeout=max(1.0, args.copy_timeout),
             typical_seconds={"sandbox": config.sandbox_task_seconds},
+            refunds_refusals=config.refunds_refusals,
         ),
     )
     for connection in held:

@@ -47,7 +47,9 @@ def _remember_resources() -> None:
 
     config = resources.app_config()
     engine = resources.task_engine()
-    sandbox = resources._sandbox(str(config.data_dir), config.sandbox_task_seconds, config.sandbox_render_profile)
+    sandbox = resources._sandbox(
+        str(config.data_dir), config.sandbox_task_seconds, config.sandbox_render_profile, config.refunds_refusals
+    )
     _STARTED.append((engine, sandbox))
 
 

@@ -149,16 +149,30 @@ def test_a_text_file_named_png_is_refused_as_the_reference_image(app, tmp_path) 
     assert row.kind == "image" and row.image_ref.startswith("file:") and creates(app) == 1
 
 
-def test_a_refused_prompt_is_explained_refunded_and_can_be_put_back(app, tmp_path) -> None:
+def test_a_refused_prompt_is_explained_charged_and_can_be_put_back(app, tmp_path) -> None:
+    """The real service keeps a refusal's credits: the words, the store and the balance agree."""
     generate(app, "a scene full of gore")
     run_until(app, lambda at: at.error)
     message = app.error[0].value
-    assert "content moderation" in message and "Rephrase" in message and "refunded" in message
-    assert stored(tmp_path)[0].cost == 0
-    assert app.sidebar.metric[0].value == "2,000,000"
+    assert "content moderation" in message and "Rephrase" in message
+    assert "1,600 credits (¥0.08) charged: the service does not refund refusals." in message
+    assert "Nothing was charged" not in message
+    assert stored(tmp_path)[0].cost == 1_600
+    assert app.sidebar.metric[0].value == "1,998,400"
     widget(app, "generate_prompt").set_value("something else")
     click(app, "Use this prompt again")
     assert widget(app, "generate_prompt").value == "a scene full of gore"
+
+
+def test_where_the_service_refunds_refusals_a_refusal_costs_nothing(tmp_path, monkeypatch) -> None:
+    at = new_app(monkeypatch, tmp_path / "data", GRSAI_REFUNDS_REFUSALS="true")
+    generate(at, "a scene full of gore")
+    run_until(at, lambda at: at.error)
+    assert "Nothing was charged" in at.error[0].value and "does not refund" not in at.error[0].value
+    assert stored(tmp_path)[0].cost == 0 and at.sidebar.metric[0].value == "2,000,000"
+    at.switch_page("app_pages/settings.py")
+    at.run()
+    assert "The service refunds refusals (GRSAI_REFUNDS_REFUSALS is on)" in texts(at)
 
 
 def test_several_videos_at_once_are_counted_not_spinners(app) -> None:
@@ -286,6 +300,12 @@ def test_words_that_got_prompts_refused_before_are_pointed_out_but_never_block(a
 
 
 def test_asking_for_retries_of_a_refused_video_is_kept_with_the_request(app, tmp_path) -> None:
+    section = block_of(app, "generate_output_retries")
+    said = "\n".join(c.value for c in section.caption)
+    assert "Each new try is a new video at 1,600 credits (¥0.08)" in said
+    assert "a refused try stays charged: the service does not refund refusals" in said
     generate(app, "a kite that may be refused", generate_output_retries=2)
+    said = "\n".join(c.value for c in block_of(app, "generate_output_retries").caption)
+    assert "At most 2 more: up to 3,200 credits (¥0.16)." in said
     [row] = [g for g in stored(tmp_path) if g.prompt == "a kite that may be refused"]
     assert row.output_retries == 2 and row.retry_of is None

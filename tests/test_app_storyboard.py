@@ -141,3 +141,23 @@ def test_a_shot_on_a_model_that_is_down_says_so_and_nothing_can_be_sent(tmp_path
     at.selectbox(key=shot_keys(at, "model")[1]).set_value("veo3.1-fast")
     at.run()
     assert not next(b for b in at.button if b.label == "Make all").disabled
+
+
+def test_a_refused_shot_says_what_go_on_costs(tmp_path, monkeypatch) -> None:
+    """Going on sends the refused shot again, charged again (the refused one is not refunded): the
+    price is said beside the button."""
+    at = open_page(monkeypatch, tmp_path / "data")
+    for key, words in zip(shot_keys(at, "prompt"), ["a kite rises", "the kite in gore"], strict=True):
+        at.text_area(key=key).set_value(words)
+    for key in shot_keys(at, "model"):
+        at.selectbox(key=key).set_value("veo3.1-fast")
+    click(at, "Make all")
+    run_until(at, lambda at: any(b.label == "Go on" for b in at.button), timeout=60)
+    veo = price("veo3.1-fast")
+    assert f"Go on makes shot 2 again: {credits_text(veo)}" in texts(at)
+    assert "a refused try stays charged: the service does not refund refusals" in texts(at)
+    store = Store(default_url(tmp_path / "data"))
+    try:
+        assert store.totals()["spent"] == 2 * veo  # the Library's figure: both sends were paid
+    finally:
+        store.dispose()

@@ -396,7 +396,9 @@ def test_retry_failed_sends_service_errors_again_and_moderation_only_when_asked(
     batch = p.start("prompt\nA red kite\nA blue kite\nviolence in the street\n")
     drain(p.engine())
     assert p.service.progress(batch.id).failures == {"error": 2, "input_moderation": 1}
-    assert p.service.progress(batch.id).spent == 0  # failed tasks are refunded
+    assert p.service.progress(batch.id).spent == video_cost()  # errors are refunded, the refusal is kept
+    assert p.service.retry_cost(batch.id) == 2 * video_cost()  # what "Retry failed" says it costs
+    assert p.service.retry_cost(batch.id, moderation_retries=1) == 3 * video_cost()
 
     httpx.patch(
         f"{p.sandbox.base_url}/sandbox/config",
@@ -417,7 +419,7 @@ def test_retry_failed_sends_service_errors_again_and_moderation_only_when_asked(
     assert results.loc[3, "attempts"] == 2 and "moderation" in results.loc[3, "reason"]
     assert results.loc[1, "attempts"] == 2 and results.loc[1, "status"] == "succeeded"
     assert counter(p.sandbox, "received_video") == 3 + 2 + 1
-    assert p.service.progress(batch.id).spent == 2 * video_cost()
+    assert p.service.progress(batch.id).spent == 4 * video_cost()  # two made, and both refusals were kept
 
 
 def test_running_out_of_credits_pauses_the_batch_and_keeps_the_unsent_rows(parts) -> None:

@@ -157,7 +157,7 @@ def test_the_unwrapped_task_alias_path_answers_the_same_task(client: Client, san
     assert raw.json()["results"][0]["pid"] == task.pid
 
 
-def test_credits_fall_by_the_price_and_failures_are_refunded(make_sandbox) -> None:
+def test_credits_fall_by_the_price_errors_are_refunded_and_refusals_are_not(make_sandbox) -> None:
     running = make_sandbox(credits=20_000, video_price=1600)
     with Client(api_key=API_KEY, base_url=running.base_url) as client:
         assert client.credits() == 20_000
@@ -165,7 +165,13 @@ def test_credits_fall_by_the_price_and_failures_are_refunded(make_sandbox) -> No
         assert client.credits() == 18_400
         with pytest.raises(TaskFailedError):
             client.wait(client.create_video(prompt="lots of gore"), interval=0.1)
-        assert client.credits() == 18_400
+        assert client.credits() == 16_800  # the real service keeps a refusal's credits
+        httpx.patch(
+            f"{running.base_url}/sandbox/config", json={"error_rate": 1.0}, headers=running.control_headers
+        ).raise_for_status()
+        with pytest.raises(TaskFailedError):
+            client.wait(client.create_video(prompt="ok again"), interval=0.1)
+        assert client.credits() == 16_800  # an error is refunded
 
 
 def test_model_status_reports_up_and_down(make_sandbox) -> None:

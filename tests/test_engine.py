@@ -575,6 +575,34 @@ def test_a_database_away_for_several_cycles_logs_one_line_a_cycle_not_a_tracebac
             assert time.monotonic() < deadline, "the engine stopped asking the store"
             time.sleep(0.02)  # the engine thread cycles; the test only counts
     finally:
+@pytest.mark.parametrize("refunds", [False, True], ids=["refusals-charged", "refusals-refunded"])
+def test_a_refusal_counts_as_spent_unless_the_service_refunds_refusals(make_sandbox, store, media, refunds):
+    """The real service keeps a refusal's credits (GRSAI_PROTOCOL.md, 2026-12): a refused video is
+    counted at its price in the store, the Library's total and Insights, as the balance fell; a
+    deployment whose service refunds refusals counts it 0. An error is refunded either way."""
+    from studio.costs import video_cost
+    from studio.insights import Insights
+
+    running = make_sandbox(**FAST, refunds_refusals=refunds)
+    connection = sandbox_connection(running.base_url)
+    service = GenerationService(store, media, connection)
+    refused = service.submit({"prompt": "a fox covered in gore"})
+    engine = engine_for(store, media, connection, refunds_refusals=refunds)
+    asyncio.run(engine.drain(30))
+    httpx.patch(
+        f"{running.base_url}/sandbox/config", json={"error_rate": 1.0}, headers=control_headers(running.base_url)
+    ).raise_for_status()
+    errored = service.submit({"prompt": "a fox the service drops"})
+    asyncio.run(engine.drain(30))
+    expected = 0 if refunds else video_cost(model="sora-2")
+    assert (store.get(refused.id).failure_reason, store.get(refused.id).cost) == ("input_moderation", expected)
+    assert (store.get(errored.id).failure_reason, store.get(errored.id).cost) == ("error", 0)
+    assert store.totals()["spent"] == expected  # the Library's "… spent" and the Batch/sidebar figures
+    assert int(Insights.load(store, LibraryFilter()).hourly["credits"].sum()) == expected
+    with connection.client() as client:
+        assert 2_000_000 - client.credits() == expected  # the service's own balance drop
+
+
         engine.stop()
     said = [r for r in _engine_lines(caplog) if "database" in r.getMessage()]
     assert said and len(said) <= len(failed)  # one line a failed cycle at most

@@ -1,6 +1,6 @@
 """The task engine with every model, against the sandbox over real HTTP: Veo from a first frame put in
 the service's storage once, GPT image variants kept as files, MiniMax polled on the unified API's own
-path, a `violation` refunded, and a model that is down never sent to."""
+path, a `violation` counted at its price (the service keeps it), and a model that is down never sent to."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from PIL import Image
 from sandbox.control import control_headers
 from studio.batch import BatchService, plan_rows, read_table
 from studio.connection import sandbox_connection
+from studio.costs import video_cost
 from studio.db import BatchState, Generation, Status, Store
 from studio.engine import EngineSettings, TaskEngine
 from studio.generation import GenerationService
@@ -98,7 +99,7 @@ def test_gpt_image_variants_are_kept_as_files(make_sandbox, store, media):
     assert all(media.exists(f["thumb"]) for f in done.files)
 
 
-def test_a_minimax_video_is_polled_on_the_unified_path_and_a_violation_is_refunded(
+def test_a_minimax_video_is_polled_on_the_unified_path_and_a_violation_is_counted_at_its_price(
     make_sandbox, store, media
 ):
     running = make_sandbox(**FAST)
@@ -117,7 +118,8 @@ def test_a_minimax_video_is_polled_on_the_unified_path_and_a_violation_is_refund
         seconds = float(stream.duration * stream.time_base) if stream.duration else container.duration / 1e6
         assert stream.codec_context.height == 480 or stream.codec_context.width == 480 or seconds > 0
     assert abs(seconds - 3) < 0.6
-    assert failed.status == Status.FAILED and failed.failure_reason == "violation" and failed.cost == 0
+    assert failed.status == Status.FAILED and failed.failure_reason == "violation"
+    assert failed.cost == video_cost(model="minimax-h3")  # the service keeps a refusal's credits
 
 
 def test_a_model_that_is_down_is_never_sent_to(make_sandbox, store, media):

@@ -1,11 +1,13 @@
 """Retrying output refusals by themselves (issue 12): a single generation that asked for it is made
-again when its finished video is refused (refunded), at most N times, each attempt once."""
+again when its finished video is refused, at most N times, each attempt once and each charged (the
+service keeps a refusal's credits, issue 19)."""
 
 from __future__ import annotations
 
 import httpx
 
 from studio.connection import sandbox_connection
+from studio.costs import video_cost
 from studio.db import Generation, LibraryFilter, Status, Store
 from studio.generation import GenerationService
 from studio.media import MediaStore
@@ -16,7 +18,7 @@ from .seed import TASK_SECONDS, drain, fast_engine
 LIGHT = dict(render_profile="light", task_seconds=TASK_SECONDS, progress_interval=0.1)
 
 
-def test_a_refused_video_is_tried_again_up_to_n_times_each_once_and_refunded(make_sandbox, tmp_path) -> None:
+def test_a_refused_video_is_tried_again_up_to_n_times_each_once_and_each_charged(make_sandbox, tmp_path) -> None:
     running = make_sandbox(**LIGHT, output_moderation_rate=1.0)
     connection = sandbox_connection(running.base_url)
     store, media = Store(f"sqlite:///{tmp_path / 'studio.db'}"), MediaStore(tmp_path / "media")
@@ -25,11 +27,13 @@ def test_a_refused_video_is_tried_again_up_to_n_times_each_once_and_refunded(mak
         service.submit({"prompt": "a kite the censor dislikes"}, request_key="retry-1", output_retries=2)
         drain(fast_engine(store, media, connection))
         rows = sorted(store.search(LibraryFilter(text="censor"))[0], key=lambda g: g.id)
+        each = video_cost()
         assert [(g.status, g.failure_reason, g.cost, g.output_retries) for g in rows] == [
-            (Status.FAILED, "output_moderation", 0, 2),
-            (Status.FAILED, "output_moderation", 0, 1),
-            (Status.FAILED, "output_moderation", 0, 0),
+            (Status.FAILED, "output_moderation", each, 2),
+            (Status.FAILED, "output_moderation", each, 1),
+            (Status.FAILED, "output_moderation", each, 0),
         ]
+        assert store.totals()["spent"] == 3 * each  # as the balance fell: three refusals kept
         assert [g.retry_of for g in rows] == [None, rows[0].id, rows[1].id]  # a chain, one try each
         assert stats(running)["creates_by_prompt"]["a kite the censor dislikes"] == 3
         drain(fast_engine(store, media, connection))  # another engine pass adds nothing

@@ -284,16 +284,11 @@ def test_an_unknown_or_foreign_task_is_code_minus_22_and_the_alias_answers_404(m
 
 
 # -- integer credits ---------------------------------------------------------------------------------
-def test_credits_are_whole_numbers_charged_at_the_published_prices_and_refunded_on_failure(
-    make_sandbox,
-) -> None:
+def test_credits_are_whole_numbers_charged_at_the_published_prices(make_sandbox) -> None:
     running = make_sandbox()
     assert balance(running) == START
     finished(running, create(running, "a whole number").json()["data"]["id"])
     assert balance(running) == START - VIDEO_PRICE
-    failed = finished(running, create(running, "some gore").json()["data"]["id"])
-    assert failed["status"] == "failed" and failed["failure_reason"] == "input_moderation"
-    assert balance(running) == START - VIDEO_PRICE  # refunded exactly
     upload = httpx.post(
         f"{running.base_url}/v1/video/sora-upload-character",
         json={"url": clip_uri(), "timestamps": "0,1", "webHook": "-1"},
@@ -304,6 +299,24 @@ def test_credits_are_whole_numbers_charged_at_the_published_prices_and_refunded_
     saved = json.loads((Path(running.config.data_dir) / "balances.json").read_text())
     assert saved == {fingerprint(API_KEY): START - VIDEO_PRICE - CHARACTER_PRICE}
     assert stats(running)["balances"] == saved
+
+
+@pytest.mark.parametrize("refunds", [False, True], ids=["like-the-service", "--refunds-refusals"])
+def test_a_refusal_is_charged_as_the_real_service_does_and_an_error_is_refunded(make_sandbox, refunds) -> None:
+    """The real service keeps a content refusal's credits (measured; GRSAI_PROTOCOL.md 2026-12) and
+    refunds other failures; --refunds-refusals stands in for a service that refunds refusals too."""
+    assert config_from_args(build_parser().parse_args(["--refunds-refusals"] if refunds else [])).refunds_refusals is refunds
+    running = make_sandbox(refunds_refusals=refunds)
+    refused = finished(running, create(running, "some gore").json()["data"]["id"])
+    assert refused["status"] == "failed" and refused["failure_reason"] == "input_moderation"
+    kept = 0 if refunds else VIDEO_PRICE
+    assert balance(running) == START - kept
+    httpx.patch(
+        f"{running.base_url}/sandbox/config", json={"error_rate": 1.0}, headers=running.control_headers
+    ).raise_for_status()
+    failed = finished(running, create(running, "a plain kite").json()["data"]["id"])
+    assert failed["status"] == "failed" and failed["failure_reason"] == "error"
+    assert balance(running) == START - kept  # an error is refunded exactly
 
 
 def test_the_credits_control_sets_whole_credits_only(make_sandbox) -> None:
@@ -360,7 +373,7 @@ def test_an_old_decimal_balance_and_task_cost_are_converted_to_whole_credits(
         "webhook": None,
     }
     (data / "tasks" / f"{old_task['id']}.json").write_text(json.dumps(old_task))
-    running = make_sandbox(data_dir=data)
+    running = make_sandbox(data_dir=data, refunds_refusals=True)  # the refund shows the old cost's worth
     assert stats(running)["balances"]["0123456789abcdef"] == START
     assert balance(running) in (1_998_400, START)  # the resumed task may have failed already
     task = finished(running, old_task["id"])

@@ -214,13 +214,13 @@ def test_a_veo_request_it_cannot_make_is_refused_without_charge(quick, body, wor
     refused_without_charge(quick, veo(quick, **body), *words)
 
 
-def test_a_blocked_prompt_fails_an_image_and_is_refunded(quick) -> None:
+def test_a_blocked_prompt_fails_an_image_and_is_charged_like_the_real_service(quick) -> None:
     body = {"model": "nano-banana", "prompt": "gore", "webHook": "-1"}
     task_id = post(quick, "/v1/draw/nano-banana", body).json()["data"]["id"]
     with Client(api_key=API_KEY, base_url=quick.base_url) as client, pytest.raises(TaskFailedError) as failed:
         client.wait(task_id, interval=0.05)
     assert failed.value.task.raw["status"] == "failed" and failed.value.reason == "input_moderation"
-    assert balance(quick) == START
+    assert balance(quick) == START - MODELS["nano-banana"].price  # a refusal is not refunded
 
 
 # -- the unified API ---------------------------------------------------------------------------------
@@ -268,11 +268,11 @@ def test_result_not_exist_for_unknown_ids_and_for_old_style_tasks(quick) -> None
     assert missing["code"] == -22 and missing["msg"] == "task not found"
 
 
-def test_a_prompt_the_unified_api_refuses_ends_as_violation_and_is_refunded(quick) -> None:
+def test_a_prompt_the_unified_api_refuses_ends_as_violation_and_is_charged(quick) -> None:
     task = unified_end(quick, generate(quick, prompt="an explicit scene").json()["id"])
     assert (task["status"], task["failure_reason"], task["results"]) == ("violation", "violation", [])
     assert task["error"]
-    assert balance(quick) == START
+    assert balance(quick) == START - MODELS["minimax-h3"].price  # a refusal is not refunded
 
 
 @pytest.mark.parametrize(

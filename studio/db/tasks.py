@@ -49,7 +49,7 @@ RETRIED_COLUMNS = (
 
 
 def _retry_output_refusal(session, row_id: int) -> None:
-    """A single generation whose finished video was refused (and refunded) and that asked for
+    """A single generation whose finished video was refused (each try charged anew) and that asked for
     retries: queue the next attempt in the same transaction as the refusal, so it is made once."""
     refused = session.get(Generation, row_id)
     if refused is None or refused.batch_id is not None or refused.output_retries <= 0:

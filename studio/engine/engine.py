@@ -43,7 +43,7 @@ from grsai_api._base import shared_ssl_context
 
 from ..accounts import short
 from ..connection import Connection
-from ..costs import character_cost, video_cost
+from ..costs import character_cost, failed_cost, video_cost
 from ..db import BatchState, Character, Generation, Status, Store, TaskRow, as_utc, utcnow
 from ..media import FILE_PREFIX, MediaStore
 from ..messages import media_fault
@@ -95,6 +95,7 @@ class EngineSettings:
     model_status_seconds: float = 30.0  # a model's status is trusted this long before it is asked again
 
     @property
+    refunds_refusals: bool = False  # the service gives back a refusal's credits (GRSAI_REFUNDS_REFUSALS)
     def follow_lease(self) -> float:
         """How long a task being polled or copied stays this engine's: longer than a copy can take."""
         return max(self.poll_lease, self.copy_timeout + 30)
@@ -680,7 +681,7 @@ class TaskEngine:
                 status=Status.FAILED,
                 failure_reason=task.failure_reason or "error",
                 error=self.keys.redact(task.error),
-                cost=0,  # failed tasks are refunded
+                cost=failed_cost(task.failure_reason, row.cost, refunds_refusals=self.settings.refunds_refusals),
                 finished_at=now,
                 progress=task.progress,
                 lease_owner=None,
