@@ -264,6 +264,7 @@ class Engine:
         self.stats: Counter[str] = Counter()
         self.polls_by_task: Counter[str] = Counter()  # task id -> result polls served
         self.downloads_by_name: Counter[str] = Counter()  # media file name -> GET requests
+        self.inputs_by_url: Counter[str] = Counter()  # an input image or clip's URL -> requests naming it
         self.faults: deque[dict[str, Any]] = deque()
         self._webhooks: dict[str, _Delivery] = {}  # task id -> its webHook sender
         self._subscribers: dict[str, list[asyncio.Queue[dict[str, Any]]]] = {}
@@ -422,6 +423,8 @@ class Engine:
 
     async def _fetch(self, source: str, what: str) -> bytes:
         assert self.http is not None
+        if source.startswith(("http://", "https://")):
+            self.inputs_by_url[source] += 1
         return await load_bytes(source, what, self.http, self._local_media)
 
     async def _clip_frame(self, data: bytes, timestamps: object, what: str) -> Image.Image:
@@ -1142,6 +1145,7 @@ class Engine:
             "polls_by_task": dict(self.polls_by_task),
             "downloads_by_name": dict(self.downloads_by_name),
             "downloads_by_file": dict(self.storage.downloads),
+            "inputs_by_url": dict(self.inputs_by_url),
             "finished_at_by_task": {r.id: r.finished_at for r in self.tasks.values() if r.finished_at},
         }
 

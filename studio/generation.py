@@ -20,6 +20,7 @@ from grsai_api import (
 )
 from grsai_api._validation import refuse_nul
 
+from .brand import BrandKit
 from .connection import valid_url
 from .costs import video_cost
 from .db import Generation, Status
@@ -65,9 +66,13 @@ def _suffix(data: bytes) -> str:
 
 
 class GenerationService(QueueingService):
+    @property
+    def _brand_kit(self) -> BrandKit:
+        return BrandKit(self.store, self.media, self.connection)
+
     def _file(self, value: Any, field: str, from_store: bool) -> tuple[Any, Any]:
         """(as stored, as sent) for one file field: a typed address must be a web address; a
-        ``file:`` name is taken only from the store; bytes are checked, then kept."""
+        ``file:`` name is taken only from the store or this account's brand kit; bytes are checked, then kept."""
         if isinstance(value, bytes | bytearray):
             try:
                 check_picture(bytes(value))
@@ -75,8 +80,8 @@ class GenerationService(QueueingService):
                 raise InvalidRequestError(f"{exc}: make it smaller and upload it again.", field=field) from None
             return bytes(value), bytes(value)
         text = str(value).strip()
-        if text.startswith(FILE_PREFIX) and from_store:
-            return text, self.media.resolve(text)
+        if text.startswith(FILE_PREFIX) and (from_store or self._brand_kit.owns(text)):
+            return text, self.media.resolve(text)  # kept here, or a picture of this account's brand kit
         if not valid_url(text):
             raise InvalidRequestError(
                 f"{_FILE_WORDS[field]} address must be a web address starting with https:// — or upload the file.",

@@ -13,11 +13,12 @@ import secrets
 from sqlalchemy.exc import IntegrityError
 
 from .batches import BatchQueries
+from .brand import BrandQueries, NameTaken
 from .characters import CharacterQueries
 from .database import default_url, migrate
 from .generations import KINDS, GenerationQueries, LibraryFilter, kind_of
 from .logins import LoginQueries
-from .models import Batch, Character, EngineAccount, Generation, Setting, Storyboard, Upload
+from .models import Batch, BrandAsset, Character, EngineAccount, Generation, Setting, Storyboard, Upload
 from .status import ACTIVE, FINAL, FOLLOWED, BatchState, Status
 from .storyboards import StoryboardQueries
 from .tasks import TaskQueries, TaskRow
@@ -26,7 +27,14 @@ from .uploads import UploadQueries
 
 
 class Store(
-    GenerationQueries, CharacterQueries, BatchQueries, StoryboardQueries, TaskQueries, UploadQueries, LoginQueries
+    GenerationQueries,
+    CharacterQueries,
+    BatchQueries,
+    StoryboardQueries,
+    TaskQueries,
+    UploadQueries,
+    LoginQueries,
+    BrandQueries,
 ):
     def setting(self, name: str, make) -> str:
         """A value every process of the deployment shares, made once by whoever asks first."""
@@ -71,10 +79,12 @@ __all__ = [
     "KINDS",
     "Batch",
     "BatchState",
+    "BrandAsset",
     "Character",
     "EngineAccount",
     "Generation",
     "LibraryFilter",
+    "NameTaken",
     "Status",
     "Store",
     "Storyboard",

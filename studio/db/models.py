@@ -191,6 +191,29 @@ class Upload(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class BrandAsset(Base):
+    """A picture of the brand kit (a logo, a product, a face or mascot sheet), kept once in the media
+    store and named ``@name`` for one account on one service; requests name it ``file:<media_path>``,
+    so the engine puts it in the service's storage once and names it by URL after."""
+
+    __tablename__ = "brand_assets"
+    __table_args__ = (UniqueConstraint("service", "account", "name", name="uq_brand_assets_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service: Mapped[str] = mapped_column(String(300))
+    account: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(40))  # lower case: "@Sneaker" and "@sneaker" are one name
+    kind: Mapped[str] = mapped_column(String(16))  # logo | product | face | mascot | other
+    media_path: Mapped[str] = mapped_column(String(300))  # relative, in the media store
+    thumb_path: Mapped[str | None] = mapped_column(String(300), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def ref(self) -> str:
+        """How a request names it: the engine uploads "file:" references once per account."""
+        return f"file:{self.media_path}"
+
+
 class EngineAccount(Base):
     """Which engine holds which account's key, renewed while it runs: pages tell "waiting for the
     key of account …" from "being made" by it, across processes."""

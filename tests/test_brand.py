@@ -1,0 +1,158 @@
+"""The brand kit: pictures checked, kept once and named; put in GrsAI's storage once per account and
+content when requests name them; renamed and deleted with their files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from studio.brand import MAX_ASSET_BYTES, BrandError, BrandKit, BrandStyle, with_house_style
+from studio.connection import Connection, sandbox_connection
+from studio.db import Status, Store
+from studio.generation import GenerationService
+from studio.media import MediaStore
+from tests.conftest import huge_png, png, stats
+from tests.seed import drain, fast_engine
+
+OTHER_ACCOUNT = Connection("GrsAI overseas", "https://grsaiapi.com", "sk-another-account-key")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    store = Store(f"sqlite:///{tmp_path / 'studio.db'}")
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> MediaStore:
+    return MediaStore(tmp_path / "media")
+
+
+@pytest.fixture
+def kit(store, media) -> BrandKit:
+    return BrandKit(store, media, sandbox_connection("http://127.0.0.1:1"))
+
+
+def kept_files(media: MediaStore) -> list[str]:
+    return sorted(str(p.relative_to(media.root)) for p in media.root.rglob("*") if p.is_file())
+
+
+def test_an_asset_is_kept_once_with_a_thumbnail_under_its_lower_case_name(kit, media):
+    asset = kit.add(png((200, 20, 20), size=(300, 200)), "@Sneaker", "product")
+    assert asset.name == "sneaker" and asset.kind == "product"
+    assert asset.ref == f"file:{asset.media_path}" and media.exists(asset.media_path)
+    assert media.exists(asset.thumb_path)
+    assert kit.named("@SNEAKER").id == asset.id  # case does not matter
+    assert [a.name for a in kit.assets()] == ["sneaker"]
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "kind", "field", "words"),
+    [
+        (b"not a picture at all", "logo", "logo", "file", "not a picture"),
+        (png()[:40], "logo", "logo", "file", "not a picture"),
+        (huge_png(12_000, 6_000), "logo", "logo", "file", "12000×6000 pixels"),
+        (png(), "my logo", "logo", "name", "letters, digits"),
+        (png(), "", "logo", "name", "Give the asset a name"),
+        (png(), "logo", "banner", "kind", "Choose what it is"),
+    ],
+)
+def test_what_will_not_do_is_refused_beside_its_field_and_nothing_is_kept(
+    kit, media, data, name, kind, field, words
+):
+    with pytest.raises(BrandError) as refused:
+        kit.add(data, name, kind)
+    assert refused.value.field == field and words in refused.value.message
+    assert kit.assets() == [] and kept_files(media) == []
+
+
+def test_a_file_over_the_size_cap_is_refused(kit, media, monkeypatch):
+    monkeypatch.setattr("studio.brand.MAX_ASSET_BYTES", 1000)
+    with pytest.raises(BrandError, match="the most is 0 MB") as refused:
+        kit.add(png(size=(400, 400)) + b"\0" * 2000, "big", "other")
+    assert refused.value.field == "file" and kept_files(media) == []
+    assert MAX_ASSET_BYTES == 20 * 1024 * 1024
+
+
+def test_a_name_is_one_asset_per_account_and_taken_names_are_refused(kit, store, media):
+    kit.add(png((1, 2, 3)), "logo", "logo")
+    before = kept_files(media)
+    with pytest.raises(BrandError, match="@logo is taken"):
+        kit.add(png((9, 9, 9)), "LOGO", "logo")
+    assert kept_files(media) == before  # the second picture was not kept
+    other_account = BrandKit(store, media, OTHER_ACCOUNT)
+    assert other_account.assets() == []
+    assert other_account.add(png((9, 9, 9)), "logo", "logo").name == "logo"  # another account's kit
+
+
+def test_rename_keeps_the_file_and_refuses_a_taken_name(kit):
+    logo = kit.add(png((1, 2, 3)), "logo", "logo")
+    kit.add(png((4, 5, 6)), "mascot", "mascot")
+    renamed = kit.rename(logo.id, "@Brand-Logo")
+    assert renamed.name == "brand-logo" and renamed.media_path == logo.media_path
+    with pytest.raises(BrandError, match="@mascot is taken"):
+        kit.rename(logo.id, "mascot")
+    assert sorted(a.name for a in kit.assets()) == ["brand-logo", "mascot"]
+
+
+def test_delete_removes_the_files_but_not_a_picture_another_asset_keeps(kit, store, media):
+    one = kit.add(png((7, 7, 7)), "one", "other")
+    other_account = BrandKit(store, media, OTHER_ACCOUNT)
+    same = other_account.add(png((7, 7, 7)), "same", "other")  # the same content, kept once
+    assert same.media_path == one.media_path
+    assert not other_account.delete(one.id)  # not theirs
+    assert kit.delete(one.id)
+    assert media.exists(one.media_path)  # the other account's asset still keeps it
+    assert other_account.delete(same.id)
+    assert kept_files(media) == [] and kit.assets() == []
+    assert not kit.delete(one.id)  # gone already
+
+
+def test_colours_and_house_style_are_kept_per_account(kit, store, media):
+    assert kit.style() == BrandStyle()
+    kit.save_style(["#FF6600", "#1a2b3c"], "  Warm daylight,   matte  finish. ")
+    assert kit.style() == BrandStyle(
+        colours=["#ff6600", "#1a2b3c"], house_style="Warm daylight, matte finish."
+    )
+    assert BrandKit(store, media, OTHER_ACCOUNT).style() == BrandStyle()
+    with pytest.raises(BrandError) as refused:
+        kit.save_style(["orange"], "")
+    assert refused.value.field == "colours"
+    assert (
+        with_house_style("a sneaker on a rock", kit.style())
+        == "a sneaker on a rock Warm daylight, matte finish."
+    )
+    assert with_house_style("a sneaker. Warm daylight, matte finish.", kit.style()).count("Warm") == 1
+
+
+def test_a_form_may_name_its_own_kits_picture_but_not_another_accounts(kit, store, media):
+    asset = kit.add(png((0, 90, 200)), "sneaker", "product")
+    service = GenerationService(store, media, kit.connection)
+    stored = service.check({"model": "nano-banana-2", "prompt": "on a rock", "reference_urls": [asset.ref]})
+    assert stored["reference_urls"] == [asset.ref]
+    stranger = GenerationService(store, media, OTHER_ACCOUNT)
+    with pytest.raises(Exception, match="web address"):
+        stranger.check({"model": "nano-banana-2", "prompt": "on a rock", "reference_urls": [asset.ref]})
+
+
+def test_two_generations_naming_one_asset_upload_it_once_and_send_the_same_url(make_sandbox, store, media):
+    running = make_sandbox(task_seconds=0.6, progress_interval=0.1, render_profile="light", image_seconds=0.3)
+    connection = sandbox_connection(running.base_url)
+    kit = BrandKit(store, media, connection)
+    asset = kit.add(png((0, 90, 200), size=(96, 96)), "sneaker", "product")
+    engine = fast_engine(store, media, connection)
+    service = GenerationService(store, media, connection, on_queued=engine.wake)
+    rows = [
+        service.submit(
+            {"model": "nano-banana-2", "prompt": f"the sneaker #{n}", "reference_urls": [asset.ref]}
+        )
+        for n in range(2)
+    ]
+    drain(engine)
+    assert [store.get(r.id).status for r in rows] == [Status.SUCCEEDED] * 2
+    seen = stats(running)
+    assert seen["counters"].get("uploads_stored") == 1
+    named = {url: n for url, n in seen["inputs_by_url"].items() if "/files/" in url}
+    assert list(named.values()) == [2]  # one stored file, named by both requests
