@@ -575,6 +575,13 @@ def test_a_database_away_for_several_cycles_logs_one_line_a_cycle_not_a_tracebac
             assert time.monotonic() < deadline, "the engine stopped asking the store"
             time.sleep(0.02)  # the engine thread cycles; the test only counts
     finally:
+        engine.stop()
+    said = [r for r in _engine_lines(caplog) if "database" in r.getMessage()]
+    assert said and len(said) <= len(failed)  # one line a failed cycle at most
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in said)
+    assert "starting up" in said[0].getMessage()  # what the database said, in one line
+
+
 @pytest.mark.parametrize("refunds", [False, True], ids=["refusals-charged", "refusals-refunded"])
 def test_a_refusal_counts_as_spent_unless_the_service_refunds_refusals(make_sandbox, store, media, refunds):
     """The real service keeps a refusal's credits (GRSAI_PROTOCOL.md, 2026-12): a refused video is
@@ -601,10 +608,3 @@ def test_a_refusal_counts_as_spent_unless_the_service_refunds_refusals(make_sand
     assert int(Insights.load(store, LibraryFilter()).hourly["credits"].sum()) == expected
     with connection.client() as client:
         assert 2_000_000 - client.credits() == expected  # the service's own balance drop
-
-
-        engine.stop()
-    said = [r for r in _engine_lines(caplog) if "database" in r.getMessage()]
-    assert said and len(said) <= len(failed)  # one line a failed cycle at most
-    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in said)
-    assert "starting up" in said[0].getMessage()  # what the database said, in one line

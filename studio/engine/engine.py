@@ -93,9 +93,9 @@ class EngineSettings:
     webhook_url: str | None = None  # where the service should post task updates (public address)
     typical_seconds: dict[str, float] = field(default_factory=dict)  # by service, before any were seen
     model_status_seconds: float = 30.0  # a model's status is trusted this long before it is asked again
+    refunds_refusals: bool = False  # the service gives back a refusal's credits (GRSAI_REFUNDS_REFUSALS)
 
     @property
-    refunds_refusals: bool = False  # the service gives back a refusal's credits (GRSAI_REFUNDS_REFUSALS)
     def follow_lease(self) -> float:
         """How long a task being polled or copied stays this engine's: longer than a copy can take."""
         return max(self.poll_lease, self.copy_timeout + 30)
