@@ -33,6 +33,7 @@ from PIL import Image
 from grsai_api import MODELS, ModelSpec
 from grsai_api._base import pinned_request
 
+from . import chat as stand_in
 from .config import SandboxConfig, whole_credits
 from .inputs import (
     BadInput,
@@ -788,10 +789,10 @@ class Engine:
         self._start(record, {f"ref{n}": image for n, image in enumerate(references, start=1)})
         return record
 
-    def chat(self, owner: str, body: dict[str, Any]) -> dict[str, Any]:
-        """A chat completion: the model must be a chat model that is up; the answer spells out the
-        last user message as a fuller prompt (a stand-in for the real models' words), charged at the
-        model's price."""
+    async def chat(self, owner: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A chat completion: the model must be a chat model that is up; the answer is written by
+        the sandbox's rule-based stand-in (sandbox/chat.py, labelled in ``system_fingerprint``),
+        charged at the model's price per call."""
         self.stats["received_chat"] += 1
         entry = self._model_up(body.get("model"), "chat")
         if body.get("stream") not in (False, None):
@@ -799,34 +800,40 @@ class Engine:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise Refused("messages must be a non-empty list")
-        said = ""
+        said, instructions, picture = "", [], None
         for message in messages:
-            if isinstance(message, dict) and message.get("role") == "user":
-                content = message.get("content")
-                if isinstance(content, list):  # OpenAI parts: text and image_url
-                    content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-                said = str(content or "")
-        said = " ".join(said.split())
-        if not said:
+            if not isinstance(message, dict):
+                continue
+            content = message.get("content")
+            parts = content if isinstance(content, list) else [{"type": "text", "text": content}]
+            text = " ".join(str(p.get("text") or "") for p in parts if isinstance(p, dict) and p.get("type") == "text")
+            if message.get("role") == "system":
+                instructions.append(text)
+            elif message.get("role") == "user":
+                said = text
+                for part in parts:  # OpenAI parts: text and image_url ({"url": ...} or the URL)
+                    if isinstance(part, dict) and part.get("type") == "image_url":
+                        url = part.get("image_url")
+                        picture = await self._image(url.get("url") if isinstance(url, dict) else url, "image_url")
+        said = said.strip()
+        if not said and picture is None:
             raise Refused("messages needs a user message with some text")
-        blocked = self._blocked_word(said)
+        request = stand_in.Request("\n".join(instructions).lower(), said, picture)
+        # a request to soften a refused prompt quotes the refused words: the stand-in reads them
+        blocked = None if stand_in.action_of(request) == "soften" else self._blocked_word(said)
         price = self._price(entry.id)
         self._charge(owner, price)
         self.stats[f"chat_{entry.id}"] += 1
         if blocked:
             text, finish, flags = "", "content_filter", {"sexual": {"filtered": True, "severity": "high"}}
         else:
-            subject = said.rstrip(".!? ")
-            text = (
-                f"{subject[:1].upper()}{subject[1:]}, in soft natural light with gentle depth of field; "
-                "the camera moves slowly towards the subject, colours warm and true, details crisp."
-            )
-            finish, flags = "stop", {}
+            text, finish, flags = stand_in.answer(request, self.config.blocklist), "stop", {}
         return {
             "id": f"chatcmpl-{secrets.token_hex(8)}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": entry.id,
+            "system_fingerprint": stand_in.STAND_IN,
             "choices": [
                 {
                     "index": 0,

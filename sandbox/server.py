@@ -236,9 +236,9 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
 
     @api_route(engine)
     async def chat(request: Request, body: dict[str, Any], owner: str) -> Response:
-        """OpenAI-shaped chat completions (not streamed), on the same key: the sandbox answers with
-        a fuller version of the last thing the user said."""
-        return JSONResponse(engine.chat(owner, body))
+        """OpenAI-shaped chat completions (not streamed), on the same key: the sandbox's rule-based
+        stand-in answers (sandbox/chat.py)."""
+        return JSONResponse(await engine.chat(owner, body))
 
     @api_route(engine)
     async def unified_result(request: Request, body: dict[str, Any], owner: str) -> Response:

@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, extract, func, literal, select
 from grsai_api import MODELS
 
 from .db import Batch, Character, Generation, LibraryFilter, Status, Store
+from .db.models import ChatCall
 
 BUCKET_SECONDS = 1  # generation times are counted to the second (a bounded table: seconds x model x size)
 REASONS = {
@@ -25,18 +26,21 @@ REASONS = {
 
 
 CHARACTERS = "characters"  # the hourly table's "model" for characters (Cameo): paid, not generations
+PROMPT_HELP = "prompt help"  # the hourly table's "model" for prompt help's chat calls: paid, nothing made
 
 
 def model_name(model: str) -> str:
     if model == CHARACTERS:
         return "Characters (Cameo)"
+    if model == PROMPT_HELP:
+        return "Prompt help (chat)"
     entry = MODELS.get(model)
     return entry.name if entry is not None else model
 
 
 def makes(model: str) -> str:
-    if model == CHARACTERS:
-        return CHARACTERS
+    if model in (CHARACTERS, PROMPT_HELP):
+        return model
     entry = MODELS.get(model)
     return "images" if entry is not None and entry.kind == "image" else "videos"
 
@@ -93,6 +97,14 @@ class Insights:
                     select(character_hour, literal(CHARACTERS), Character.status, func.count(),
                            func.sum(Character.cost))
                     .where(characters).group_by(character_hour, Character.status)
+                ).all())  # fmt: skip
+            chats = store.chat_call_clause(wanted)
+            if chats is not None:  # paid as well: each prompt-help call is charged
+                chat_hour = _hour(store, ChatCall.created_at).label("hour")
+                hourly = list(hourly) + list(session.execute(
+                    select(chat_hour, literal(PROMPT_HELP), literal(str(Status.SUCCEEDED)), func.count(),
+                           func.sum(ChatCall.cost))
+                    .where(chats).group_by(chat_hour)
                 ).all())  # fmt: skip
             batches = session.execute(
                 select(

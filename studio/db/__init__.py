@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from .batches import BatchQueries
 from .brand import BrandQueries, NameTaken
 from .characters import CharacterQueries
+from .chat_calls import ChatCallQueries
 from .database import default_url, migrate
 from .generations import KINDS, GenerationQueries, LibraryFilter, kind_of
 from .logins import LoginQueries
@@ -35,6 +36,7 @@ class Store(
     UploadQueries,
     LoginQueries,
     BrandQueries,
+    ChatCallQueries,
 ):
     def setting(self, name: str, make) -> str:
         """A value every process of the deployment shares, made once by whoever asks first."""

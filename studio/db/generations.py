@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from grsai_api import INPUT_REFUSALS, MODELS, default_model
 
 from .database import Database
-from .models import Character, Generation
+from .models import Character, ChatCall, Generation
 from .status import ACTIVE, Status
 from .types import utcnow
 
@@ -366,13 +366,15 @@ class GenerationQueries(Database):
     def spent(self) -> int:
         """Credits that were, or may have been, charged: every request sent to the service (each of
         N made at once, kept or discarded; each storyboard shot, not the film joined here; every
-        character). The one figure the Library, Settings and Insights' total show."""
+        character; every prompt-help chat call). The one figure the Library, Settings and Insights'
+        total show."""
         with self.session() as session:
             made = session.scalar(
                 select(func.coalesce(func.sum(Generation.cost), 0)).where(Generation.kind != "storyboard")
             )
             characters = session.scalar(select(func.coalesce(func.sum(Character.cost), 0)))
-        return int(made or 0) + int(characters or 0)
+            chats = session.scalar(select(func.coalesce(func.sum(ChatCall.cost), 0)))
+        return int(made or 0) + int(characters or 0) + int(chats or 0)
 
     # -- lineage: original -> remix -> remix of remix ----------------------------------------
     def ancestors(self, generation: Generation, limit: int = 50) -> list[Generation]:

@@ -248,4 +248,19 @@ class LoginTries(Base):
     paused_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class ChatCall(Base):
+    """One prompt-help chat call the service answered, with what it cost (counted by Store.spent)."""
+
+    __tablename__ = "chat_calls"
+    __table_args__ = (Index("ix_chat_calls_created", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service: Mapped[str] = mapped_column(String(300))
+    account: Mapped[str | None] = mapped_column(String(40), default=None)  # a fingerprint of the key
+    model: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(16))  # improve | translate | ideas | describe | soften | storyboard
+    cost: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 TASK_MODELS: tuple[type[Generation] | type[Character], ...] = (Generation, Character)
