@@ -26,6 +26,7 @@ page = st.navigation(
         st.Page("app_pages/characters.py", title="Characters", icon=":material/face:"),
         st.Page("app_pages/batch.py", title="Batch", icon=":material/dataset:"),
         st.Page("app_pages/storyboard.py", title="Storyboard", icon=":material/movie_edit:"),
+        st.Page("app_pages/brand_kit.py", title="Brand kit", icon=":material/palette:"),
         st.Page("app_pages/library.py", title="Library", icon=":material/video_library:"),
         st.Page("app_pages/insights.py", title="Insights", icon=":material/insights:"),
         st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),

@@ -1,0 +1,138 @@
+"""Brand kit: logos, product photos and face or mascot sheets kept once and named @name, the brand's
+colours and a house-style sentence, to reuse on every form that takes reference images."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.brand_picker import brand_kit
+from components.guard import guarded
+from components.resources import media
+from components.session import toast_later
+from studio.brand import KINDS, MAX_ASSET_BYTES, MAX_COLOURS, MAX_HOUSE_STYLE, BrandError
+
+kit, files = brand_kit(), media()
+COLUMNS = 4
+
+st.title("Brand kit")
+st.caption(
+    "Keep your logo, product photos and a face or mascot sheet once, name them (@sneaker, @logo) and pick "
+    "them as references on Images and Storyboard, or name them in a Batch's image columns. Each is sent to "
+    "the service's storage once, then named by its address."
+)
+
+# -- add an asset -----------------------------------------------------------------------------------
+with st.form("brand_add", clear_on_submit=True, border=True):
+    st.markdown("**Add an asset**")
+    upload = st.file_uploader(
+        "Picture",
+        type=["png", "jpg", "jpeg", "webp", "gif"],
+        key="brand_file",
+        help=f"PNG, JPEG, WebP or GIF, at most {MAX_ASSET_BYTES // 1_048_576} MB.",
+    )
+    file_slot = st.empty()
+    name_column, kind_column = st.columns(2)
+    name = name_column.text_input("Name", key="brand_name", placeholder="sneaker", help="Used as @sneaker.")
+    name_slot = name_column.empty()
+    kind = kind_column.selectbox("What it is", list(KINDS), format_func=KINDS.get, key="brand_kind")
+    kind_slot = kind_column.empty()
+    added = st.form_submit_button("Add to the kit", type="primary", icon=":material/add_photo_alternate:")
+
+if added:
+    slots = {"file": file_slot, "name": name_slot, "kind": kind_slot}
+    if upload is None:
+        file_slot.error("Choose a picture to add.", icon=":material/error:")
+    else:
+        try:
+            asset = kit.add(upload.getvalue(), name, kind)
+        except BrandError as exc:
+            slots.get(exc.field, file_slot).error(exc.message, icon=":material/error:")
+        else:
+            toast_later(f"@{asset.name} is in the kit")
+            st.rerun()
+
+
+# -- the assets -------------------------------------------------------------------------------------
+@st.dialog("Delete this asset?", on_dismiss=lambda: st.session_state.pop("brand_confirm_delete", None))
+@guarded
+def confirm_delete(asset_id: int, name: str) -> None:
+    st.write(
+        f"@{name} leaves the kit and its picture leaves the media store. What was made with it stays; "
+        "new requests can no longer name it."
+    )
+    yes, no = st.columns(2)
+    if yes.button("Yes, delete", type="primary", key="brand_delete_yes", width="stretch"):
+        kit.delete(asset_id)
+        st.session_state.pop("brand_confirm_delete", None)
+        st.rerun()
+    if no.button("Keep it", key="brand_delete_no", width="stretch"):
+        st.session_state.pop("brand_confirm_delete", None)
+        st.rerun()
+
+
+def rename(asset_id: int) -> None:
+    try:
+        kit.rename(asset_id, st.session_state[f"brand_name_{asset_id}"])
+    except BrandError as exc:
+        st.session_state[f"brand_rename_error_{asset_id}"] = exc.message
+
+
+st.subheader("Assets")
+assets = kit.assets()
+if not assets:
+    st.caption("None yet. Add a logo, a product photo or a face or mascot sheet above.")
+for begin in range(0, len(assets), COLUMNS):
+    for column, asset in zip(st.columns(COLUMNS), assets[begin : begin + COLUMNS], strict=False):
+        with column, st.container(border=True, key=f"brand_asset_{asset.id}"):
+            if files.exists(asset.thumb_path):
+                st.image(files.source(asset.thumb_path), width="stretch")
+            st.code(f"@{asset.name}", language=None)
+            st.caption(f"{KINDS.get(asset.kind, asset.kind)} · added {asset.created_at:%d %b %Y}")
+            st.text_input(
+                "Rename",
+                value=asset.name,
+                key=f"brand_name_{asset.id}",
+                on_change=rename,
+                args=(asset.id,),
+            )
+            problem = st.session_state.pop(f"brand_rename_error_{asset.id}", None)
+            if problem:
+                st.error(problem, icon=":material/error:")
+            if st.button("Delete", key=f"brand_delete_{asset.id}", icon=":material/delete:", width="stretch"):
+                st.session_state["brand_confirm_delete"] = (asset.id, asset.name)
+if st.session_state.get("brand_confirm_delete"):
+    confirm_delete(*st.session_state["brand_confirm_delete"])
+
+# -- colours and house style ------------------------------------------------------------------------
+st.subheader("Colours and house style")
+style = kit.style()
+with st.form("brand_style", border=True):
+    st.caption(f"Up to {MAX_COLOURS} colours; untick one to leave it out.")
+    colour_columns = st.columns(MAX_COLOURS)
+    picked = []
+    for number, column in enumerate(colour_columns):
+        existing = style.colours[number] if number < len(style.colours) else None
+        value = column.color_picker(
+            f"Colour {number + 1}", existing or "#ffffff", key=f"brand_colour_{number}"
+        )
+        used = column.checkbox("Use", value=existing is not None, key=f"brand_colour_used_{number}")
+        if used:
+            picked.append(value)
+    colours_slot = st.empty()
+    sentence = st.text_area(
+        "House style",
+        value=style.house_style,
+        max_chars=MAX_HOUSE_STYLE,
+        key="brand_house_style",
+        placeholder="Warm daylight, matte finish, the logo small in a corner.",
+        help="One sentence that can be appended to prompts (Images, Storyboard) when you tick it there.",
+    )
+    style_slot = st.empty()
+    saved = st.form_submit_button("Save colours and house style", icon=":material/palette:")
+if saved:
+    try:
+        kit.save_style(picked, sentence)
+    except BrandError as exc:
+        (colours_slot if exc.field == "colours" else style_slot).error(exc.message, icon=":material/error:")
+    else:
+        st.toast("Saved", icon=":material/palette:")

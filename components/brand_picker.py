@@ -1,0 +1,58 @@
+"""The brand kit on the forms that take reference images: "From the brand kit" picks assets by
+their @name and hands back how a request names them (``file:<media path>``: the engine puts each in
+GrsAI's storage once per account and names it by URL after); "Append the house style" adds the
+kit's sentence to a prompt."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components.resources import connection, media, store
+from components.text import plain
+from studio.brand import BrandKit, with_house_style
+
+
+def brand_kit() -> BrandKit:
+    """The kit of the account this session sends with."""
+    return BrandKit(store(), media(), connection())
+
+
+def brand_picker(key: str, *, limit: int | None = None, label: str = "From the brand kit") -> list[str]:
+    """A multiselect of the kit's assets by @name (none shown when the kit is empty); returns the
+    chosen assets' references, at most ``limit``."""
+    assets = brand_kit().assets()
+    if not assets or limit == 0:
+        return []
+    by_name = {f"@{a.name}": a for a in assets}
+    chosen = st.multiselect(
+        label,
+        list(by_name),
+        key=key,
+        max_selections=limit,
+        placeholder="Pick logos, products, faces…",
+        help="Pictures kept on the Brand kit page, sent as references (put in the service's storage once).",
+    )
+    files = media()
+    thumbs = [files.source(by_name[n].thumb_path) for n in chosen if files.exists(by_name[n].thumb_path)]
+    if thumbs:
+        st.image(thumbs, width=64, caption=chosen if len(thumbs) == len(chosen) else None)
+    return [by_name[n].ref for n in chosen]
+
+
+def house_style_choice(key: str) -> str | None:
+    """A checkbox "Append the house style" when the kit has a sentence; the sentence when ticked."""
+    sentence = brand_kit().style().house_style
+    if not sentence:
+        return None
+    ticked = st.checkbox("Append the house style", key=key, help=f"Adds to the prompt: “{plain(sentence)}”")
+    return sentence if ticked else None
+
+
+def styled(prompt: str, key: str) -> str:
+    """The prompt with the house style appended when the person ticked it (``house_style_choice``)."""
+    if not st.session_state.get(key):
+        return prompt
+    return with_house_style(prompt, brand_kit().style())
+
+
+__all__ = ["brand_kit", "brand_picker", "house_style_choice", "styled"]
