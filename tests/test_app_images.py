@@ -91,6 +91,7 @@ def test_animate_this_opens_generate_with_the_image_as_the_start(app, tmp_path):
     carried = app.session_state["generate_carried"]
     assert carried and carried[0]["from"] == "Images" and carried[0]["data"].startswith(b"\x89PNG")
     assert "Carried over from Images" in texts(app)
+    assert app.text_area(key="generate_prompt").value == "a red kite on white"  # its words come too
 
 
 def test_a_model_that_is_down_is_refused_with_the_closest_offered(app, tmp_path):
