@@ -180,11 +180,52 @@ def test_a_send_cut_by_a_crash_becomes_unknown_when_its_lease_ends(make_sandbox,
         lease_seconds=0.01,
     )
     assert [r.id for r in crashed] == [row.id]
+    assert store.begin_send(Generation, row.id, "crashed-engine", lease_seconds=0.01)  # its create was going out
     time.sleep(0.05)  # let the 10 ms lease run out
     assert store.expire_stale_sends() == 1
     assert store.get(row.id).status == Status.UNKNOWN
     asyncio.run(engine_for(store, media, connection).drain(10))
     assert creates(running, "cut mid-send") == 0  # never sent by anyone after the crash
+
+
+def test_a_model_status_check_that_fails_leaves_the_row_queued_and_sends_nothing(make_sandbox, store, media, monkeypatch):
+    """The row was marked 'submitting' before the model's status was asked, so a fault in that
+    check was written off as maybe charged (unknown): it stays queued and unsent, and goes once
+    the check works."""
+    from grsai_api import AsyncClient
+
+    running = make_sandbox(**FAST)
+    connection = sandbox_connection(running.base_url)
+    row = GenerationService(store, media, connection).submit({"prompt": "a fox checked first"})
+    engine = engine_for(store, media, connection)
+
+    async def crashing(*_args, **_kwargs):
+        raise RuntimeError("the status check fell over")
+
+    monkeypatch.setattr(AsyncClient, "model_status", crashing)
+    asyncio.run(passes(engine, 2))
+    kept = store.get(row.id)
+    assert kept.status == Status.QUEUED and kept.cost == 0 and not kept.task_id, (kept.status, kept.error)
+    assert creates(running, "a fox checked first") == 0
+    monkeypatch.undo()
+    asyncio.run(engine.drain(30))
+    assert store.get(row.id).status == Status.SUCCEEDED
+    assert creates(running, "a fox checked first") == 1
+
+
+def test_an_engine_that_dies_before_its_create_leaves_the_row_queued_for_another(make_sandbox, store, media):
+    """Claimed, then killed while it asked about the key and the model (nothing sent yet): when
+    its claim runs out, another engine sends the row, once; it is not written off as unknown."""
+    running = make_sandbox(**FAST)
+    connection = sandbox_connection(running.base_url)
+    row = GenerationService(store, media, connection).submit({"prompt": "claimed by the dead"})
+    held = [(connection.service_id, connection.account)]
+    claimed = store.claim_sends(Generation, "died-checking", held, limit=5, lease_seconds=0)
+    assert [r.id for r in claimed] == [row.id]
+    assert store.expire_stale_sends() == 0 and store.get(row.id).status == Status.QUEUED
+    asyncio.run(engine_for(store, media, connection).drain(30))
+    assert store.get(row.id).status == Status.SUCCEEDED
+    assert creates(running, "claimed by the dead") == 1
 
 
 @pytest.mark.parametrize("failing", ["mark_sent", "typical_seconds"], ids=["write-of-the-task-id", "read-after-create"])

@@ -269,6 +269,7 @@ def test_a_task_the_service_forgot_is_marked_failed_and_refunded(studio) -> None
     generation = parts.service.submit({"prompt": "ghost"})
     account = (parts.connection.service_id, parts.connection.account)
     [claimed] = parts.store.claim_sends(Generation, "gone-engine", [account], limit=1, lease_seconds=0)
+    assert parts.store.begin_send(Generation, claimed.id, "gone-engine", lease_seconds=0)
     parts.store.mark_sent(
         Generation, "gone-engine", [(claimed.id, "sbx_neverexisted", video_cost(), utcnow())]
     )
@@ -322,7 +323,8 @@ def test_a_send_cut_off_midway_becomes_unknown_and_is_never_sent(studio) -> None
     parts = studio()
     generation = parts.service.submit({"prompt": "crash"})
     account = (parts.connection.service_id, parts.connection.account)
-    assert parts.store.claim_sends(Generation, "crashed-engine", [account], limit=5, lease_seconds=0)
+    [claimed] = parts.store.claim_sends(Generation, "crashed-engine", [account], limit=5, lease_seconds=0)
+    assert parts.store.begin_send(Generation, claimed.id, "crashed-engine", lease_seconds=0)  # the create went out
     drain(parts.engine())  # another engine finds the lease lapsed mid-send
     row = parts.store.get(generation.id)
     assert row.state is Status.UNKNOWN and row.error == UNKNOWN_AFTER_CRASH and "not known" in row.error
@@ -446,6 +448,8 @@ def test_a_task_is_claimed_by_one_engine_and_finished_once(store) -> None:
     )
 
     row = first[0]
+    assert not store.begin_send(Generation, row.id, "engine-b", lease_seconds=60)  # engine-a's to send
+    assert store.begin_send(Generation, row.id, "engine-a", lease_seconds=60)
     store.mark_sent(Generation, "engine-a", [(row.id, "t-1", video_cost(), utcnow())])
     done = dict(status=Status.SAVING, pid="s_" + "a" * 32, progress=100)
     assert store.finish(Generation, row.id, expect=(Status.RUNNING,), **done)

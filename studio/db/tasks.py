@@ -88,13 +88,17 @@ class TaskQueries(Database):
         limit: int,
         lease_seconds: float,
     ) -> list[TaskRow]:
-        """Take up to ``limit`` queued rows for sending (``submitting``, leased to this engine).
+        """Take up to ``limit`` queued rows to send: leased to this engine but still ``queued``,
+        so an engine that dies while it checks the key and the model leaves them to another once
+        the lease runs out; ``begin_send`` marks a row ``submitting`` right before its create.
         Single requests go first; a batch row only while its batch runs and has a free slot."""
         if limit <= 0 or not held:
             return []
         now = utcnow()
+        unclaimed = or_(model.lease_until.is_(None), model.lease_until < now)
         query = select(model.id).where(
             model.status == Status.QUEUED,
+            unclaimed,
             owned_by(model, held),
             or_(model.next_poll_at.is_(None), model.next_poll_at <= now),  # a held row waits its turn
         )
@@ -111,7 +115,13 @@ class TaskQueries(Database):
                 in_flight = dict(
                     session.execute(
                         select(Generation.batch_id, func.count())
-                        .where(Generation.status == Status.SUBMITTING, Generation.batch_id.is_not(None))
+                        .where(
+                            or_(
+                                Generation.status == Status.SUBMITTING,
+                                and_(Generation.status == Status.QUEUED, Generation.lease_until >= now),
+                            ),
+                            Generation.batch_id.is_not(None),
+                        )
                         .group_by(Generation.batch_id)
                     ).all()
                 )
@@ -136,18 +146,27 @@ class TaskQueries(Database):
             claimed = connection.execute(
                 update(model)
                 .where(
-                    model.id.in_(_unlocked(model, model.id.in_(chosen), model.status == Status.QUEUED)),
+                    model.id.in_(_unlocked(model, model.id.in_(chosen), model.status == Status.QUEUED, unclaimed)),
                     model.status == Status.QUEUED,
+                    unclaimed,
                 )
-                .values(
-                    status=Status.SUBMITTING,
-                    lease_owner=engine_id,
-                    lease_until=now + timedelta(seconds=lease_seconds),
-                    submitted_at=now,
-                )
+                .values(lease_owner=engine_id, lease_until=now + timedelta(seconds=lease_seconds))
                 .returning(model.id)
             ).scalars().all()
         return self._load(model, claimed)
+
+    def begin_send(self, model: TaskModel, row_id: int, engine_id: str, *, lease_seconds: float) -> bool:
+        """Mark a claimed row ``submitting`` right before its create goes out: from here a crash
+        leaves it in doubt (``expire_stale_sends``). False when it is no longer this engine's to
+        send (cancelled meanwhile, or its claim ran out and another engine took it)."""
+        now = utcnow()
+        with self.session() as session, session.begin():
+            result = session.execute(
+                update(model)
+                .where(model.id == row_id, model.status == Status.QUEUED, model.lease_owner == engine_id)
+                .values(status=Status.SUBMITTING, submitted_at=now, lease_until=now + timedelta(seconds=lease_seconds))
+            )
+        return bool(result.rowcount)
 
     def _load(self, model: TaskModel, ids: Sequence[int]) -> list[TaskRow]:
         if not ids:
@@ -205,10 +224,12 @@ class TaskQueries(Database):
                 ],
             )
 
-    def _after_send(self, model: TaskModel, row_id: int, **values: Any) -> bool:
+    def _after_send(
+        self, model: TaskModel, row_id: int, statuses: Sequence[Status] = (Status.SUBMITTING,), **values: Any
+    ) -> bool:
         with self.session() as session, session.begin():
             result = session.execute(
-                update(model).where(model.id == row_id, model.status == Status.SUBMITTING).values(**values)
+                update(model).where(model.id == row_id, model.status.in_(list(statuses))).values(**values)
             )
         return bool(result.rowcount)
 
@@ -225,6 +246,7 @@ class TaskQueries(Database):
         return self._after_send(
             model,
             row_id,
+            (Status.SUBMITTING, Status.QUEUED),  # sent and provably not taken, or claimed and never sent
             status=status,
             submitted_at=None,
             lease_owner=None,
@@ -241,10 +263,12 @@ class TaskQueries(Database):
         )
 
     def mark_refused(self, model: TaskModel, row_id: int, message: str) -> bool:
-        """The service refused it before making anything: failed, not charged."""
+        """The service refused it before making anything (or a file it needs is gone before it was
+        sent): failed, not charged."""
         return self._after_send(
             model,
             row_id,
+            (Status.SUBMITTING, Status.QUEUED),
             status=Status.FAILED,
             failure_reason="refused",
             error=message,
@@ -418,12 +442,13 @@ class TaskQueries(Database):
         return None
 
     def release_leases(self, engine_id: str) -> None:
-        """On a clean stop: what this engine was following may be taken up by another at once."""
+        """On a clean stop: what this engine was following, or had claimed and not sent, may be
+        taken up by another at once."""
         for model in (Generation, Character):
             with self.session() as session, session.begin():
                 session.execute(
                     update(model)
-                    .where(model.lease_owner == engine_id, model.status.in_(FOLLOWED))
+                    .where(model.lease_owner == engine_id, model.status.in_([*FOLLOWED, Status.QUEUED]))
                     .values(lease_owner=None, lease_until=None)
                 )
         with self.session() as session, session.begin():

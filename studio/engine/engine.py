@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -20,6 +21,7 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -383,40 +385,35 @@ class TaskEngine:
                     break
 
     async def _send(self, model: type, row: TaskRow, account: Held) -> None:
+        """Check, then send one claimed row. It stays ``queued`` through the checks (a crash there
+        leaves it to be sent later, not written off as maybe charged) and is marked
+        ``submitting`` only when its create is about to go out."""
         connection = self.keys.get(*account)
         try:
             if connection is None:  # the key went away between the claim and now
                 await asyncio.to_thread(self.store.requeue, model, row.id)
                 return
-            client = self._client(connection)
-            webhook = self._webhook()
-            refused = await self._key_refused(connection)
-            if refused is not None:  # nothing is sent with a key the service refuses
-                await self._after_failed_send(model, row, account, refused)
-                return
             try:
-                down = await self._model_down(connection, row.model if model is Generation else character_model())
-                if down is not None:  # characters are Sora 2's
-                    await self._hold_for_model(model, row, down)
-                    return
-                if model is Generation:
-                    params = await self._sendable(row.request_params(), connection)
-                    entry = MODELS.get(row.model)
-                    if entry is not None and entry.kind == "image":
-                        task_id = await client.create_image(**params, webhook=webhook)
-                    else:
-                        task_id = await client.create_video(**params, webhook=webhook)
-                    credits = video_cost(model=row.model)
-                elif row.source_pid:
-                    task_id = await client.create_character(
-                        pid=row.source_pid, timestamps=row.timestamps, webhook=webhook
-                    )
-                    credits = character_cost()
-                else:
-                    clip = await self._file(row.source_ref, connection, "mp4")
-                    task_id = await client.upload_character(url=clip, timestamps=row.timestamps, webhook=webhook)
-                    credits = character_cost()
+                create = await self._prepare(model, row, account, connection)
             except (OSError, ValueError) as exc:  # our own file is gone: nothing was sent
+                await asyncio.to_thread(
+                    self.store.mark_refused, model, row.id, f"A file this request needs is missing: {exc}"
+                )
+                return
+            except Exception as exc:  # noqa: BLE001 - nothing went out, whatever failed
+                await self._not_ready(model, row, account, exc)
+                return
+            if create is None:  # held: the key is refused or the model is down (said on the row)
+                return
+            began = await asyncio.to_thread(
+                self.store.begin_send, model, row.id, self.engine_id, lease_seconds=self.settings.send_lease
+            )
+            if not began:  # cancelled meanwhile, or the claim ran out and another engine has it
+                return
+            send, credits = create
+            try:
+                task_id = await send()
+            except (OSError, ValueError) as exc:  # refused by our own client before sending
                 await asyncio.to_thread(
                     self.store.mark_refused, model, row.id, f"A file this request needs is missing: {exc}"
                 )
@@ -433,19 +430,53 @@ class TaskEngine:
             self._sending[account] -= 1
             self.wake()  # a slot is free: claim the next row now, not at the next tick
 
+    async def _prepare(
+        self, model: type, row: TaskRow, account: Held, connection: Connection
+    ) -> tuple[Callable[[], Awaitable[str]], int] | None:
+        """Everything before the create, the row still queued: the key's check, the model's
+        status, the files put in the service's storage. The create to send and its price, or None
+        when the row was held instead (refused key, model down)."""
+        refused = await self._key_refused(connection)
+        if refused is not None:  # nothing is sent with a key the service refuses
+            await self._after_failed_send(model, row, account, refused)
+            return None
+        down = await self._model_down(connection, row.model if model is Generation else character_model())
+        if down is not None:  # characters are Sora 2's
+            await self._hold_for_model(model, row, down)
+            return None
+        client, webhook = self._client(connection), self._webhook()
+        if model is Generation:
+            params = await self._sendable(row.request_params(), connection)
+            entry = MODELS.get(row.model)
+            create = client.create_image if entry is not None and entry.kind == "image" else client.create_video
+            return functools.partial(create, **params, webhook=webhook), video_cost(model=row.model)
+        if row.source_pid:
+            send = functools.partial(
+                client.create_character, pid=row.source_pid, timestamps=row.timestamps, webhook=webhook
+            )
+            return send, character_cost()
+        clip = await self._file(row.source_ref, connection, "mp4")
+        send = functools.partial(client.upload_character, url=clip, timestamps=row.timestamps, webhook=webhook)
+        return send, character_cost()
+
+    async def _not_ready(self, model: type, row: TaskRow, account: Held, exc: BaseException) -> None:
+        """A fault before anything was sent (checking the key or the model, putting a file): the
+        row goes back to the queue, uncharged, and is tried again after a pause."""
+        log.warning("task %s: not sent, the checks before sending failed (%s)", row.id, type(exc).__name__)
+        self.stats["send_not_ready"] += 1
+        self._backoff_until[account] = time.monotonic() + 1.0 + self._rng.random()
+        note = f"Not sent yet: the checks before sending failed ({type(exc).__name__}); trying again. Nothing was charged."
+        await asyncio.to_thread(self.store.requeue, model, row.id, note)
+
     async def _sendable(self, params: dict[str, Any], connection: Connection) -> dict[str, Any]:
         """A stored request as the client takes it: empty fields left out, kept files named by
         their address in the service's storage (put there once)."""
         params = {k: v for k, v in params.items() if v not in (None, "", [])}
-        entry = MODELS.get(str(params.get("model")))
-        for name, spec in (entry.fields if entry is not None else {}).items():
-            if spec.kind not in ("images", "audios"):
-                continue
-            suffix = "mp3" if spec.kind == "audios" else "png"  # when the kept file's name has none
+        for name in ("image_url", "first_frame_url", "last_frame_url"):
             if isinstance(params.get(name), str):
-                params[name] = await self._file(params[name], connection, suffix)
-            elif isinstance(params.get(name), list):
-                params[name] = [await self._file(ref, connection, suffix) for ref in params[name]]
+                params[name] = await self._file(params[name], connection, "png")
+        if params.get("reference_urls"):
+            params["reference_urls"] = [await self._file(ref, connection, "png") for ref in params["reference_urls"]]
         return params
 
     async def _file(self, ref: str | None, connection: Connection, suffix: str) -> str | bytes | None:
