@@ -7,6 +7,7 @@ import streamlit as st
 from components.guard import show_failure
 from components.icon import favicon
 from components.login import signed_in
+from components.phone import close_sidebar_after_navigation
 from components.resources import connection, store, task_engine
 from components.session import init_session
 from components.sidebar import render_sidebar
@@ -37,6 +38,7 @@ st.session_state["connection"] = current
 try:
     task_engine().hold(current)  # the engine sends and follows this account's work with this key
     page.run()
+    close_sidebar_after_navigation(page.url_path)
 except Exception:  # noqa: BLE001 - a page's bug must never show a traceback to the person using it
     show_failure(f"page {page.title}")
 # The sidebar comes after the page, so it shows what this run queued; it is guarded the same way.

@@ -105,9 +105,15 @@ with form:
 
 
 def animate(generation: Generation, path: str) -> None:
-    """Open Generate with this image as the video's start (the best video model that is up)."""
+    """Open Generate with this image as the video's start (the best video model that is up) and its
+    prompt as the video's, to add the motion to."""
     video = board.best("video")
-    handoff("generate", generate_model=video.id if video else "veo3.1-fast", generate_animate=f"file:{path}")
+    handoff(
+        "generate",
+        generate_model=video.id if video else "veo3.1-fast",
+        generate_animate=f"file:{path}",
+        generate_prompt=generation.prompt,
+    )
     st.switch_page("app_pages/generate.py")
 
 

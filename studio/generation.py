@@ -11,14 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from grsai_api import (
+    FieldSpec,
     InvalidRequestError,
+    ModelSpec,
     UnknownModelError,
     default_model,
     image_request,
     model_spec,
     video_request,
 )
-from grsai_api._validation import refuse_nul
+from grsai_api._validation import audio_mime, refuse_nul
 
 from .brand import BrandKit
 from .connection import valid_url
@@ -45,14 +47,20 @@ def _check_request_key(request_key: str | None) -> None:
         refuse_nul(request_key, "request_key", "The request key")
 
 
-FILE_FIELDS = ("image_url", "first_frame_url", "last_frame_url")  # one file each
-FILES_FIELDS = ("reference_urls",)  # several
 _FILE_WORDS = {
     "image_url": "The image's",
     "first_frame_url": "The first frame's",
     "last_frame_url": "The last frame's",
     "reference_urls": "A reference image's",
+    "mask_url": "The mask's",
+    "audio_urls": "A reference sound's",
 }
+SOUND_SUFFIXES = {"audio/mpeg": ".mp3", "audio/wav": ".wav", "audio/ogg": ".ogg", "audio/flac": ".flac", "audio/mp4": ".m4a"}
+
+
+def file_fields(entry: ModelSpec) -> dict[str, FieldSpec]:
+    """The fields of a model that name files (pictures or sounds): its catalogue entry says which."""
+    return {name: field for name, field in entry.fields.items() if field.kind in ("images", "audios")}
 
 
 def _files_of(row: Generation) -> list[str | None]:
@@ -61,7 +69,9 @@ def _files_of(row: Generation) -> list[str | None]:
     return [row.video_path, row.thumb_path, *kept]
 
 
-def _suffix(data: bytes) -> str:
+def _suffix(data: bytes, sound: bool = False) -> str:
+    if sound:
+        return SOUND_SUFFIXES.get(audio_mime(data) or "", ".sound")
     return next((s for magic, s in IMAGE_SUFFIXES.items() if data.startswith(magic)), ".img")
 
 
@@ -70,12 +80,13 @@ class GenerationService(QueueingService):
     def _brand_kit(self) -> BrandKit:
         return BrandKit(self.store, self.media, self.connection)
 
-    def _file(self, value: Any, field: str, from_store: bool) -> tuple[Any, Any]:
+    def _file(self, value: Any, field: str, from_store: bool, sound: bool = False) -> tuple[Any, Any]:
         """(as stored, as sent) for one file field: a typed address must be a web address; a
         ``file:`` name is taken only from the store or this account's brand kit; bytes are checked, then kept."""
         if isinstance(value, bytes | bytearray):
             try:
-                check_picture(bytes(value))
+                if not sound:  # a sound is checked by the client, beside its field
+                    check_picture(bytes(value))
             except PictureTooLarge as exc:
                 raise InvalidRequestError(f"{exc}: make it smaller and upload it again.", field=field) from None
             return bytes(value), bytes(value)
@@ -83,8 +94,9 @@ class GenerationService(QueueingService):
         if text.startswith(FILE_PREFIX) and (from_store or self._brand_kit.owns(text)):
             return text, self.media.resolve(text)  # kept here, or a picture of this account's brand kit
         if not valid_url(text):
+            words = _FILE_WORDS.get(field, "The file's")
             raise InvalidRequestError(
-                f"{_FILE_WORDS[field]} address must be a web address starting with https:// — or upload the file.",
+                f"{words} address must be a web address starting with https:// — or upload the file.",
                 field=field,
             )
         return text, text
@@ -96,28 +108,31 @@ class GenerationService(QueueingService):
         refused, never read. Only rows from the store may name kept files."""
         params = _drop_empty(params)
         params["model"] = str(params.get("model") or default_model("video")).strip()
-        sendable = dict(params)
-        for name in FILE_FIELDS:
-            if name in params:
-                params[name], sendable[name] = self._file(params[name], name, from_store)
-        for name in FILES_FIELDS:
-            if name in params:
-                items = [params[name]] if isinstance(params[name], str | bytes) else list(params[name])
-                pairs = [self._file(item, name, from_store) for item in items]
-                params[name], sendable[name] = [p[0] for p in pairs], [p[1] for p in pairs]
         try:
             entry = model_spec(params["model"])
         except UnknownModelError as exc:
             raise InvalidRequestError(str(exc), field="model") from None
+        sendable = dict(params)
+        files = file_fields(entry)
+        for name, field in files.items():
+            if name not in params:
+                continue
+            sound = field.kind == "audios"
+            if field.count == 1 and isinstance(params[name], str | bytes):
+                params[name], sendable[name] = self._file(params[name], name, from_store, sound)
+                continue
+            items = [params[name]] if isinstance(params[name], str | bytes) else list(params[name])
+            pairs = [self._file(item, name, from_store, sound) for item in items]
+            params[name], sendable[name] = [p[0] for p in pairs], [p[1] for p in pairs]
         build = video_request if entry.kind == "video" else image_request
         build(**sendable)  # bad input stops here: nothing stored, nothing sent
-        for name in FILE_FIELDS:
+        for name, field in files.items():  # uploads are kept here; the row names them
+            sound = field.kind == "audios"
             if isinstance(params.get(name), bytes):
-                params[name] = self.media.keep_upload(params[name], _suffix(params[name]))
-        for name in FILES_FIELDS:
-            if name in params:
+                params[name] = self.media.keep_upload(params[name], _suffix(params[name], sound))
+            elif isinstance(params.get(name), list):
                 params[name] = [
-                    self.media.keep_upload(item, _suffix(item)) if isinstance(item, bytes) else item
+                    self.media.keep_upload(item, _suffix(item, sound)) if isinstance(item, bytes) else item
                     for item in params[name]
                 ]
         return params

@@ -152,3 +152,20 @@ def test_a_paused_batch_says_what_waits_and_shows_no_time_left(app, tmp_path) ->
     assert progress.startswith("Paused ·") and "left" not in progress
     assert "Paused: the" in texts(app) and "nothing is charged for them" in texts(app)
     assert any(b.label == "Resume" for b in app.button)
+
+
+def test_a_refused_row_is_counted_as_spent_and_retrying_it_says_its_price(app) -> None:
+    """The service keeps a refusal's credits: the batch's spend counts it, and retrying refusals
+    says what the new sends cost before the button is pressed."""
+    paste(app, "prompt\nA red kite over the sea\nA kite dripping with gore\n")
+    start_button(app).click()
+    app.run()
+    run_until(app, lambda at: "Finished" in at.get("progress")[0].text, timeout=40)
+    assert "3,200 credits (¥0.16) spent" in texts(app)  # one made, one refused: both paid
+    assert "Sending them again costs" not in texts(app)  # refusals are not retried unless asked
+    widget(app, "batch_moderation_retries").set_value(1)
+    app.run()
+    assert (
+        "Sending them again costs 1,600 credits (¥0.08); a refused try stays charged: "
+        "the service does not refund refusals." in texts(app)
+    )

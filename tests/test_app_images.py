@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from PIL import Image
 
+from components.spec_form import widget_key
+from grsai_api import MODELS, models
 from sandbox.control import control_headers
 from studio.db import LibraryFilter, Status, Store, default_url
 
@@ -91,6 +94,7 @@ def test_animate_this_opens_generate_with_the_image_as_the_start(app, tmp_path):
     carried = app.session_state["generate_carried"]
     assert carried and carried[0]["from"] == "Images" and carried[0]["data"].startswith(b"\x89PNG")
     assert "Carried over from Images" in texts(app)
+    assert app.text_area(key="generate_prompt").value == "a red kite on white"  # its words come too
 
 
 def test_a_model_that_is_down_is_refused_with_the_closest_offered(app, tmp_path):
@@ -106,3 +110,58 @@ def test_a_model_that_is_down_is_refused_with_the_closest_offered(app, tmp_path)
     assert "Nano Banana 2 is down right now" in texts(app)
     assert next(b for b in app.button if b.label == "Make images").disabled
     assert any(b.label.startswith("Use Nano Banana instead") for b in app.button)  # the nearest price
+
+
+def _choose(app, model: str) -> None:
+    spec = MODELS[model]
+    widget(app, "images_family").set_value(spec.family)
+    app.run()
+    if app.session_state["images_model"] != model:
+        widget(app, "images_model").set_value(model)
+        app.run()
+    assert not app.exception, app.exception
+    assert app.session_state["images_model"] == model
+
+
+def _shown(app) -> set[str]:
+    """The labels of every field widget and file list on the page."""
+    found = {w.label for kind in ("segmented_control", "selectbox", "slider", "toggle") for w in getattr(app, kind)}
+    return found | {e.label for e in app.expander}
+
+
+@pytest.mark.parametrize("model", [m.id for m in models("image")])
+def test_every_image_model_shows_the_fields_its_catalogue_entry_lists(app, model):
+    """Each image model of the revision (Nano Banana 2 and its channels, the Pro channels, GPT image
+    2 / 2.5 with quality, background and mask …): its form is its entry, no more, no less."""
+    _choose(app, model)
+    spec = MODELS[model]
+    shown = _shown(app)
+    for field in spec.fields.values():
+        key = widget_key("images", field)
+        if field.kind in ("images", "audios"):
+            assert any(label.startswith(field.title) for label in shown), (field.name, shown)
+            continue
+        options = [str(o).lower() for o in widget(app, key).options]
+        assert options == [str(v).lower() for v in field.values], field.name
+        assert widget(app, key).value == field.default, field.name
+    others = {f.title for m in models("image") for f in m.fields.values()} - {f.title for f in spec.fields.values()}
+    assert not {label for label in shown if any(label.startswith(title) for title in others)}
+    assert f"{spec.price:,} credits" in texts(app)
+
+
+def test_a_transparent_gpt_image_2_5_is_made_from_the_page(app, tmp_path):
+    """Quality and background were dropped between the page and the service (the store kept a
+    hand-typed list of fields): a transparent picture came back opaque."""
+    _choose(app, "gpt-image-2.5")
+    spec = MODELS["gpt-image-2.5"]
+    widget(app, widget_key("images", spec.fields["quality"])).set_value("high")
+    widget(app, widget_key("images", spec.fields["background"])).set_value("transparent")
+    app.text_area(key="images_prompt").set_value("a glass bottle, cut out")
+    app.run()
+    click(app, "Make images")
+    run_until(app, lambda at: "Animate this" in {b.label for b in at.button}, timeout=30)
+    [row] = stored(tmp_path)
+    assert (row.model, row.status) == ("gpt-image-2.5", Status.SUCCEEDED)
+    assert (row.options["quality"], row.options["background"]) == ("high", "transparent")
+    picture = Image.open(tmp_path / "data" / "media" / row.files[0]["path"])
+    assert picture.mode == "RGBA" and picture.getextrema()[3][0] == 0  # see-through, as asked

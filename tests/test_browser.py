@@ -351,3 +351,36 @@ def test_a_three_shot_storyboard_is_made_joined_and_played(page, app, tmp_path_f
     assert abs(joined - sum(parts)) <= 0.5, (joined, parts)
     assert abs(played["duration"] - joined) <= 0.5, (played, joined)
 
+
+
+@pytest.mark.parametrize(("width", "stays_open"), [(390, False), (1400, True)], ids=["phone", "desktop"])
+def test_choosing_a_page_on_a_phone_closes_the_sidebar_over_it(app_url, width, stays_open) -> None:
+    """On a phone the sidebar opened to choose a page stayed open over that page and took its taps;
+    now it closes once the page is chosen. A wide screen keeps its sidebar beside the page."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        page = browser.new_page(viewport={"width": width, "height": 844}, is_mobile=width < 768, has_touch=width < 768)
+        try:
+            page.goto(app_url)
+            page.locator("textarea").first.wait_for(timeout=30_000)
+            sidebar = page.locator("[data-testid=stSidebar]")
+            if width < 768:
+                page.locator("[data-testid=stExpandSidebarButton]").click()
+            page.locator("[data-testid=stSidebarNavLink]", has_text="Images").wait_for(state="visible")
+            page.locator("[data-testid=stSidebarNavLink]", has_text="Images").click()
+            page.get_by_role("heading", name="Images").wait_for(timeout=30_000)
+            if stays_open:
+                assert sidebar.bounding_box()["x"] >= 0 and page.locator("[data-testid=stSidebarNav]").is_visible()
+            else:  # slid away: the page's own fields take the taps again
+                page.wait_for_function(
+                    "() => document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().right <= 0",
+                    timeout=10_000,
+                )
+                page.locator("button", has_text="GPT image").first.click()  # a tap on the page reaches it
+                page.get_by_text("GPT image version").wait_for(timeout=15_000)
+        finally:
+            browser.close()

@@ -36,6 +36,9 @@ class LibraryFilter:
 
 # a model's own fields, kept in ``options`` (Sora's fields have columns of their own)
 OPTION_FIELDS = ("first_frame_url", "last_frame_url", "reference_urls", "resolution", "seed", "image_size", "variants")
+# Request fields with columns of their own; every other field a model's catalogue entry lists is
+# kept in the row's options (quality, background, mask, audios, a field added by a models file …).
+COLUMN_FIELDS = ("prompt", "model", "aspect_ratio", "duration", "size", "image_url", "remix_target_id", "characters")
 
 
 def kind_of(params: dict[str, Any]) -> str:
@@ -53,7 +56,8 @@ def generation_row(
     """A generation's columns from request parameters (as the client takes them)."""
     model = str(params.get("model") or default_model("video"))
     entry = MODELS.get(model)
-    options = {k: params[k] for k in OPTION_FIELDS if params.get(k) not in (None, "", [], ())}
+    names = [n for n in entry.fields if n not in COLUMN_FIELDS] if entry is not None else OPTION_FIELDS
+    options = {k: params[k] for k in names if params.get(k) not in (None, "", [], ())}
     duration = params.get("duration") or (entry.default_duration if entry is not None else 10) or 0
     return {
         "kind": kind_of(params),

@@ -472,11 +472,15 @@ class TaskEngine:
         """A stored request as the client takes it: empty fields left out, kept files named by
         their address in the service's storage (put there once)."""
         params = {k: v for k, v in params.items() if v not in (None, "", [])}
-        for name in ("image_url", "first_frame_url", "last_frame_url"):
+        entry = MODELS.get(str(params.get("model")))
+        for name, spec in (entry.fields if entry is not None else {}).items():
+            if spec.kind not in ("images", "audios"):
+                continue
+            suffix = "mp3" if spec.kind == "audios" else "png"  # when the kept file's name has none
             if isinstance(params.get(name), str):
-                params[name] = await self._file(params[name], connection, "png")
-        if params.get("reference_urls"):
-            params["reference_urls"] = [await self._file(ref, connection, "png") for ref in params["reference_urls"]]
+                params[name] = await self._file(params[name], connection, suffix)
+            elif isinstance(params.get(name), list):
+                params[name] = [await self._file(ref, connection, suffix) for ref in params[name]]
         return params
 
     async def _file(self, ref: str | None, connection: Connection, suffix: str) -> str | bytes | None:
