@@ -583,6 +583,9 @@ class BatchService(QueueingService):
         columns from the table (SKU, name …) under their names."""
         attempts = self.store.batch_rows(batch_id)
         tries = Counter(r.batch_row for r in attempts)
+        spent: Counter[int] = Counter()  # every attempt of a row was sent: a row's credits are all of them
+        for attempt in attempts:
+            spent[attempt.batch_row] += attempt.cost
         columns, cells = self._source(batch_id)
         lines = []
         for g in latest_attempts(attempts):
@@ -594,7 +597,7 @@ class BatchService(QueueingService):
                 "pid": g.pid or "",
                 "thumbnail": (self.media.data_url(g.thumb_path) or "") if thumbnails else "",
                 "attempts": tries[g.batch_row],
-                "cost": g.cost,
+                "cost": spent[g.batch_row],
                 "generation_id": g.id,
             }
             lines.append(_with_source(line, columns, cells.get(str(g.batch_row)) or {}))

@@ -69,3 +69,26 @@ def test_every_page_says_what_the_balance_fell_by_after_a_mixed_session(make_san
         )
     finally:
         store.dispose()
+
+
+def test_a_batch_rows_credits_add_up_to_the_batchs_spent_after_retries(make_sandbox, tmp_path) -> None:
+    """The batch's summary counted every attempt while each row showed only its newest one's cost
+    (0 while being sent again): after a refused row is retried, the rows' credits add up to it."""
+    running = make_sandbox(**LIGHT)
+    connection = sandbox_connection(running.base_url)
+    store, media = Store(f"sqlite:///{tmp_path / 'studio.db'}"), MediaStore(tmp_path / "media")
+    try:
+        batches = BatchService(store, media, connection)
+        table = read_table(pd.DataFrame({"thing": ["mug", "fox covered in gore"]}).to_csv(index=False).encode())
+        batch = batches.create("Mixed", plan_rows(table, template="a {thing} turning slowly"), request_key="b")
+        engine = fast_engine(store, media, connection)
+        drain(engine, timeout=60)
+        assert batches.retry_failed(batch.id, moderation_retries=1) == 1  # the refused row, once more
+        drain(engine, timeout=60)
+        rows = batches.results(batch.id, thumbnails=False)
+        spent = batches.progress(batch.id).spent
+        assert spent > 0 and int(rows["cost"].sum()) == spent
+        with connection.client() as client:
+            assert STARTING_BALANCE - client.credits() == spent
+    finally:
+        store.dispose()
