@@ -416,6 +416,21 @@ def test_webhooks_bring_the_news_and_polls_stay_the_fallback(make_sandbox, store
     assert 1 <= stats(running)["polls_by_task"].get(done.task_id, 0) <= engine.stats["webhooks"]
 
 
+def test_a_webhook_that_comes_while_its_task_is_being_polled_still_brings_a_poll(store):
+    """The last webhook (the video is done) came while a poll was out; that poll's answer (still
+    running) then put the next poll 15 s or more away, and the news waited for it."""
+    account = ("sandbox", "acct")
+    row = store.add_generation({"prompt": "polled as the hook came"}, service="sandbox", account="acct")[0]
+    store.claim_sends(Generation, "engine-a", [account], limit=1, lease_seconds=60)
+    assert store.begin_send(Generation, row.id, "engine-a", lease_seconds=60)
+    store.mark_sent(Generation, "engine-a", [(row.id, "t-hooked", 1600, utcnow())])
+    [polling] = store.lease_due(Generation, "engine-a", [account], limit=1, lease_seconds=30)
+    assert store.poll_soon("t-hooked")  # the webhook, while that poll is out
+    later = utcnow() + timedelta(seconds=15)
+    store.record_progress(Generation, "engine-a", [(polling.id, 90, later, later + timedelta(seconds=30), utcnow())])
+    assert store.lease_due(Generation, "engine-a", [account], limit=1, lease_seconds=30)  # due now: polled again
+
+
 def test_a_forged_webhook_changes_nothing_and_reads_like_one_for_an_unknown_task(make_sandbox, store, media, unused_tcp_port):
     """Whoever learns the receiver's path (it goes to the service with every create) may post
     anything: a webhook is only a hint to poll the task with the account's key, so a forged

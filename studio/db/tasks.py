@@ -370,14 +370,18 @@ class TaskQueries(Database):
     def record_progress(
         self, model: TaskModel, engine_id: str, updates: Sequence[tuple[int, int, datetime, datetime, datetime]]
     ) -> None:
-        """A poll's news for tasks still running: (row id, progress, next poll, lease until, asked at)."""
+        """A poll's news for tasks still running: (row id, progress, next poll, lease until, asked at).
+        A webhook's hint that came while the poll was out (``poll_soon`` moved the next poll before
+        the lease's end, where ``lease_due`` had put both) keeps the task due at once."""
+        table = model.__table__
+        hinted = table.c.next_poll_at < table.c.lease_until
         self._update_leased(
             model,
             engine_id,
             Status.RUNNING,
             {
                 "progress": bindparam("new_progress"),
-                "next_poll_at": bindparam("next_poll"),
+                "next_poll_at": case((hinted, table.c.next_poll_at), else_=bindparam("next_poll")),
                 "lease_until": bindparam("lease"),
                 "polled_at": bindparam("asked"),
                 "polls": model.__table__.c.polls + 1,
