@@ -257,7 +257,8 @@ def grid(rows) -> None:
 
 
 def table(rows) -> None:
-    frame = page_frame(rows, files, tz=browser_zone())
+    films = library.storyboard_costs(g.storyboard_id for g in rows if g.kind == "storyboard")
+    frame = page_frame(rows, files, tz=browser_zone(), films=films)
     st.session_state["library_table_ids"] = frame["id"].tolist()
     st.dataframe(
         frame.drop(columns=["id"]),

@@ -43,20 +43,36 @@ EXPORT_COLUMNS = [
 ]
 
 
-def page_frame(rows: Sequence[Generation], media: MediaStore, tz: str = "UTC") -> pd.DataFrame:
-    """One page of the Library's table; times in ``tz`` (the browser's zone)."""
+def model_label(g: Generation) -> str:
+    """The model a row is listed under: a storyboard's film is the storyboard's, not a model's."""
+    if g.kind == "storyboard":
+        return "Storyboard"
+    return MODELS[g.model].name if g.model in MODELS else g.model
+
+
+def listed_cost(g: Generation, films: dict[int, int]) -> int:
+    """A row's credits as listed: a film stands for its shots' (``films``: storyboard -> credits)."""
+    return films.get(g.storyboard_id, 0) if g.kind == "storyboard" else g.cost
+
+
+def page_frame(
+    rows: Sequence[Generation], media: MediaStore, tz: str = "UTC", films: dict[int, int] | None = None
+) -> pd.DataFrame:
+    """One page of the Library's table; times in ``tz`` (the browser's zone); ``films`` gives each
+    storyboard's shots' credits (Store.storyboard_costs) for its film's line."""
+    films = films or {}
     return pd.DataFrame(
         {
             "id": [g.id for g in rows],
             "thumbnail": [media.data_url(g.thumb_path) or "" for g in rows],
             "status": [STATUS_LABELS.get(g.status, g.status) for g in rows],
-            "model": [MODELS[g.model].name if g.model in MODELS else g.model for g in rows],
+            "model": [model_label(g) for g in rows],
             "prompt": [g.prompt for g in rows],
             "pid": [g.pid or "" for g in rows],
             "kind": [KIND_LABELS.get(g.kind, g.kind) for g in rows],
             "aspect": [g.aspect_ratio for g in rows],
             "duration": [g.duration for g in rows],
-            "cost": [g.cost for g in rows],
+            "cost": [listed_cost(g, films) for g in rows],
             "created": [
                 pd.Timestamp(as_utc(g.created_at)).tz_convert(tz).tz_localize(None)
                 for g in rows
@@ -67,13 +83,14 @@ def page_frame(rows: Sequence[Generation], media: MediaStore, tz: str = "UTC") -
 
 def export_csv(store: Store, f: LibraryFilter) -> bytes:
     rows = store.export_rows(f)
+    films = store.storyboard_costs(g.storyboard_id for g in rows if g.kind == "storyboard")
     frame = pd.DataFrame(
         [
             {
                 "id": g.id,
                 "created": g.created_at.isoformat(),
                 "status": g.status,
-                "model": g.model,
+                "model": "storyboard" if g.kind == "storyboard" else g.model,
                 "makes": g.makes,
                 "kind": g.kind,
                 "prompt": g.prompt,
@@ -82,7 +99,7 @@ def export_csv(store: Store, f: LibraryFilter) -> bytes:
                 "size": g.size,
                 "pid": g.pid,
                 "parent_pid": g.remix_target_id,
-                "cost": g.cost,
+                "cost": listed_cost(g, films),
                 "failure_reason": g.failure_reason,
                 "error": g.error,
                 "video_file": ";".join(f["path"] for f in g.files or [] if isinstance(f, dict) and f.get("path"))

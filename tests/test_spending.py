@@ -4,15 +4,19 @@ Insights' total and each batch's summary all say what the service's own balance 
 
 from __future__ import annotations
 
+import io
+
 import pandas as pd
 import pytest
 
 from studio.batch import BatchService, plan_rows, read_table
 from studio.characters import CharacterService
 from studio.connection import sandbox_connection
+from studio.costs import video_cost
 from studio.db import LibraryFilter, Status, Store
 from studio.generation import GenerationService
 from studio.insights import Insights
+from studio.library import export_csv, page_frame
 from studio.media import MediaStore
 from studio.storyboard import ShotPlan, StoryboardService
 
@@ -62,6 +66,13 @@ def test_every_page_says_what_the_balance_fell_by_after_a_mixed_session(make_san
         assert totals["count"] == listed  # "N generations" beside "Showing 1–12 of N"
         seen = Insights.load(store, LibraryFilter())
         assert int(seen.daily()["credits"].sum()) == fell_by  # Insights' "… credits over 1 day"
+        # the film is listed as the storyboard, standing for its shots' credits (it was "Sora 2 · 0")
+        items = store.search(LibraryFilter(), limit=100)[0]
+        film = next(g for g in items if g.kind == "storyboard")
+        line = page_frame(items, media, films=store.storyboard_costs([film.storyboard_id])).set_index("id").loc[film.id]
+        assert (line["model"], line["cost"]) == ("Storyboard", 2 * video_cost(model="veo3.1-fast"))
+        exported = pd.read_csv(io.BytesIO(export_csv(store, LibraryFilter()))).set_index("id").loc[film.id]
+        assert (exported["model"], exported["cost"]) == ("storyboard", line["cost"])
         batches = BatchService(store, media, connection)
         (batch,) = store.batches()
         assert batches.progress(batch.id).spent == sum(

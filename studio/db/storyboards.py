@@ -77,6 +77,20 @@ class StoryboardQueries(Database):
                 )
             )
 
+    def storyboard_costs(self, board_ids) -> dict[int, int]:
+        """What each storyboard's shots cost together (every try of every shot): the credits its
+        film stands for, the film itself being made here, not by the service."""
+        board_ids = [b for b in set(board_ids) if b is not None]
+        if not board_ids:
+            return {}
+        with self.session() as session:
+            rows = session.execute(
+                select(Generation.storyboard_id, func.coalesce(func.sum(Generation.cost), 0))
+                .where(Generation.storyboard_id.in_(board_ids), Generation.kind != "storyboard")
+                .group_by(Generation.storyboard_id)
+            )
+            return {board_id: int(cost) for board_id, cost in rows}
+
     def shots_of(self, board_id: int, *, every_try: bool = False):
         """The newest generation of each shot, by shot number (from 0); with ``every_try``, every
         generation made for its shots, as a list."""
