@@ -7,6 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from components.spec_form import widget_key
+from grsai_api import MODELS, models
 from sandbox.control import control_headers
 from studio.db import LibraryFilter, Status, Store, default_url
 
@@ -157,3 +159,33 @@ def test_a_portrait_video_is_drawn_narrow_so_its_buttons_stay_in_view(app, tmp_p
     run_until(app, lambda at: at.get("video"), timeout=40)
     [video] = app.get("video")
     assert video.proto.width_config.pixel_width == 320  # 569 px tall at most
+
+
+@pytest.mark.parametrize("model", [m.id for m in models("video")])
+def test_every_video_model_shows_the_fields_its_catalogue_entry_lists(app, model):
+    """Sora 2, each Veo 3.1 tier with its optional duration, MiniMax H3 with its sounds: the form's
+    choices, ranges and file lists are the entry's, and no other model's field is shown."""
+    spec = MODELS[model]
+    family(app, spec.family)
+    if app.session_state["generate_model"] != model:
+        widget(app, "generate_model").set_value(model)
+        app.run()
+    assert app.session_state["generate_model"] == model
+    shown = labels(app)
+    # Sora's and Veo's pictures and ratio are laid out by the page itself (frames or references);
+    # every other field comes from the form builder over the entry.
+    laid_out = {"aspect_ratio", "image_url", "first_frame_url", "last_frame_url", "reference_urls"}
+    for field in spec.fields.values():
+        if spec.api in ("sora", "veo") and field.name in laid_out:
+            continue
+        if field.kind in ("images", "audios"):
+            assert any(label.startswith(field.title) for label in shown), (field.name, shown)
+            continue
+        control = widget(app, widget_key("generate", field))
+        if getattr(control, "options", None):  # a choice; else a range (slider, number)
+            options = [str(o).lower().removesuffix(" s") for o in control.options]
+            assert options == [str(v).lower() for v in field.values], field.name
+        else:
+            assert (control.min, control.max) == (field.minimum, field.maximum), field.name
+    others = {f.title for m in models("video") for f in m.fields.values()} - {f.title for f in spec.fields.values()}
+    assert not {label for label in shown if label in others}, others
