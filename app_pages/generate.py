@@ -12,6 +12,7 @@ from components.guard import guarded
 from components.model_picker import model_down, model_picker
 from components.moderation_hints import moderation_hints
 from components.pictures import show_uploads
+from components.prompt_help import picture_of, prompt_help
 from components.resources import (
     app_config,
     connection,
@@ -174,6 +175,7 @@ with form:
     elif typed > MAX_PROMPT_CHARS * 0.9:
         st.caption(f"{typed:,} of {MAX_PROMPT_CHARS:,} characters")
     slots = {"prompt": st.empty()}
+    prompt_help("generate_prompt", spec, key="generate", image=lambda: picture_of(_images_in_form() or st.session_state["generate_carried"]))
     saved = library.characters(ready_only=True)
     one_offs = st.session_state["generate_one_offs"]
     mentions = check_mentions(prompt if sora else "", {c.character_id for c in saved}, len(one_offs) if sora else 0)

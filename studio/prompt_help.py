@@ -8,6 +8,7 @@ back strictly: a reply that cannot be read is said in words, never shown as a re
 
 from __future__ import annotations
 
+import base64
 import difflib
 import json
 import re
@@ -58,6 +59,23 @@ def chosen_chat_model(saved: str | None, up: frozenset[str] | set[str]) -> Model
         return MODELS[saved]
     chats = chat_models()
     return next((m for m in chats if m.id in up), chats[0] if chats else None)
+
+
+def saved_chat_model(store) -> str | None:
+    return store.get_setting(CHAT_MODEL_SETTING)
+
+
+def save_chat_model(store, model: str) -> None:
+    """Settings' choice for the whole deployment; a model that is not a chat model is refused."""
+    if model not in MODELS or MODELS[model].kind != "chat":
+        raise ValueError(f"{model!r} is not a chat model")
+    store.put_setting(CHAT_MODEL_SETTING, model)
+
+
+def picture_address(data: bytes) -> str:
+    """An uploaded picture as the data: address a chat model reads (OpenAI's image_url takes one)."""
+    kind = "png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "jpeg" if data[:2] == b"\xff\xd8" else "webp"
+    return f"data:image/{kind};base64,{base64.b64encode(data).decode()}"
 
 
 def help_price(model: str) -> int:

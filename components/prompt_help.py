@@ -1,0 +1,158 @@
+"""Prompt help beside a prompt field: Improve, Translate to English, 3 ideas (and Describe this
+picture when there is one). Only on a click, one chat call each at its stated price; the suggestion
+is shown beside the original with the differences as text, and the person takes it, edits it or
+leaves it. Nothing here sends anything to a video or image model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from grsai_api import ModelSpec
+from studio import costs
+from studio import prompt_help as ph
+
+from .resources import connection, model_board, store
+from .text import plain
+
+PROMPT_ACTIONS = ("improve", "translate", "ideas")
+
+
+def chat_model() -> tuple[ModelSpec | None, str | None]:
+    """The chat model prompt help uses, and why its buttons are off (None: they are on)."""
+    board = model_board(connection())
+    chat = ph.chosen_chat_model(ph.saved_chat_model(store()), board.up())
+    if chat is None:
+        return None, "Prompt help is off: the catalogue has no chat model."
+    if board.is_down(chat.id):
+        return chat, f"Prompt help is off: {board.why_down(chat.id)}"
+    return chat, None
+
+
+def picture_of(images: list[dict]) -> str | None:
+    """The first picture of a form's images ({"url": ...} or {"data": bytes}) as an address a chat
+    model reads, or None when the form has none."""
+    first = images[0] if images else None
+    if first is None:
+        return None
+    return first["url"] if first.get("url") else ph.picture_address(first["data"])
+
+
+def cost_words(chat: ModelSpec) -> str:
+    return f"{costs.credits_text(ph.help_price(chat.id))} a help call"
+
+
+def _use(prompt_key: str, text: str, state_key: str) -> None:
+    """Put the suggestion (as edited, if it was) into the prompt field: a callback, so it is set
+    before the field is drawn on the next run."""
+    st.session_state[prompt_key] = st.session_state.pop(f"{state_key}_edited", text)
+    st.session_state.pop(state_key, None)
+
+
+def _leave(state_key: str) -> None:
+    st.session_state.pop(state_key, None)
+    st.session_state.pop(f"{state_key}_edited", None)
+
+
+def _edit(state_key: str) -> None:
+    st.session_state[state_key] = {**st.session_state[state_key], "editing": True}
+
+
+def ask(action: str, messages: list[dict], chat: ModelSpec, original: str, state_key: str, spec: ModelSpec) -> None:
+    """One help call; its answer (or why there is none) is kept for the field's next drawing."""
+    found: dict = {"action": action, "original": original, "cost": ph.help_price(chat.id)}
+    try:
+        with st.spinner(f"Asking {chat.name}…"):
+            answer = ph.PromptHelp(store()).ask(connection(), action, messages, chat.id)
+        if action == "ideas":
+            found["ideas"] = ph.read_ideas(answer.text)
+        elif action == "soften":
+            found["suggestion"], found["changed"] = ph.read_softer(answer.text)
+        elif action == "storyboard":
+            found["shots"] = ph.read_storyboard(answer.text, spec)
+        else:
+            found["suggestion"] = ph.read_prompt(answer.text)
+    except ph.HelpProblem as exc:
+        found["problem"] = str(exc)
+    st.session_state[state_key] = found
+
+
+def prompt_help(
+    prompt_key: str,
+    spec: ModelSpec,
+    *,
+    key: str,
+    image: Callable[[], str | None] | None = None,
+) -> None:
+    """The buttons and, after a click, the suggestion for the field ``prompt_key`` (drawn above).
+    ``image`` gives the address of the reference picture to describe, when the form has one."""
+    chat, off = chat_model()
+    state_key = f"{key}_prompt_help"
+    prompt = (st.session_state.get(prompt_key) or "").strip()
+    picture = image() if image is not None else None
+    actions = list(PROMPT_ACTIONS) + (["describe"] if picture else [])
+    columns = st.columns(len(actions))
+    for column, action in zip(columns, actions, strict=True):
+        needs_text = action != "describe"
+        clicked = column.button(
+            ph.ACTIONS[action],
+            key=f"{key}_help_{action}",
+            disabled=off is not None or (needs_text and not prompt),
+            help=(off or (f"{cost_words(chat)}; nothing is sent to a video or image model" if chat else None)),
+            width="stretch",
+            type="tertiary",
+            icon=":material/auto_fix_high:" if action == "improve" else None,
+        )
+        if clicked and chat is not None:
+            messages = {
+                "improve": lambda: ph.improve_messages(prompt, spec),
+                "translate": lambda: ph.translate_messages(prompt),
+                "ideas": lambda: ph.ideas_messages(prompt, spec),
+                "describe": lambda: ph.describe_messages(picture, spec),
+            }[action]()
+            ask(action, messages, chat, prompt, state_key, spec)
+    if off:
+        st.caption(f":material/cloud_off: {plain(off, 300)}")
+    elif chat is not None:
+        stand_in = " Written by the sandbox's rule-based stand-in, not a language model." if connection().is_sandbox else ""
+        st.caption(f"Prompt help by {chat.name}: {cost_words(chat)}, only when you click.{stand_in}")
+    show_suggestion(prompt_key, state_key)
+
+
+def show_suggestion(prompt_key: str, state_key: str) -> None:
+    """The last help answer for this field: the suggestion with its differences, or the ideas, or
+    why there is nothing to use; user and model text shown as text."""
+    found = st.session_state.get(state_key)
+    if not found:
+        return
+    with st.container(border=True, key=f"{state_key}_box"):
+        if found.get("problem"):
+            st.warning(plain(found["problem"], 600), icon=":material/help:")
+            st.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,))
+            return
+        label = ph.ACTIONS[found["action"]]
+        st.caption(f"{label}: a suggestion ({costs.credits_text(found['cost'])} charged). Your prompt is unchanged until you take it.")
+        if found.get("ideas"):
+            for number, idea in enumerate(found["ideas"], start=1):
+                st.text(f"{number}. {idea}")
+                st.button(f"Use idea {number}", key=f"{state_key}_idea_{number}", on_click=_use,
+                          args=(prompt_key, idea, state_key))  # fmt: skip
+            st.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,))
+            return
+        suggestion = found["suggestion"]
+        if found.get("editing"):
+            suggestion = st.text_area("Edit the suggestion", value=suggestion, key=f"{state_key}_edited", height=120)
+        else:
+            st.text(suggestion)
+        if found.get("original"):
+            st.caption("What changed, word by word: [-taken out-] [+put in+]")
+            st.text(ph.diff_text(found["original"], suggestion))
+        if found.get("changed"):
+            st.caption(f"Why: {plain(found['changed'], 400)}")
+        use, edit, leave = st.columns(3)
+        use.button("Use this", key=f"{state_key}_use", on_click=_use, args=(prompt_key, suggestion, state_key),
+                   type="primary", width="stretch")  # fmt: skip
+        edit.button("Edit", key=f"{state_key}_edit", on_click=_edit, args=(state_key,), width="stretch",
+                    disabled=bool(found.get("editing")))  # fmt: skip
+        leave.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,), width="stretch")

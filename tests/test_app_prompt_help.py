@@ -1,0 +1,126 @@
+"""Prompt help on the pages, through AppTest against the app's own sandbox: each button gives a
+suggestion beside the prompt with its differences and its cost, the person takes it, edits it or
+leaves it, no video or image create is ever sent by it, and a chat model that is down turns the
+buttons off with the reason."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+import pytest
+from PIL import Image
+
+from sandbox.control import control_headers
+from studio.db import Store, default_url
+
+from .apptest_helpers import (
+    button,
+    click,
+    new_app,
+    sandbox_counters,
+    service_url,
+    stop_engines,  # noqa: F401 - autouse: stops this module's engines and sandboxes
+    texts,
+)
+
+CHAT_PRICE = 20  # the catalogue's price of the default chat model (gemini-3-flash)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    return new_app(monkeypatch, tmp_path / "data")
+
+
+def shown(at) -> str:
+    """Everything the page says, the plain-text elements (st.text) included."""
+    return texts(at) + "\n" + "\n".join(str(t.value) for t in at.text)
+
+
+def no_creates(at) -> bool:
+    """No video or image create reached the sandbox: only chat calls."""
+    counters = sandbox_counters(at)
+    return all(v == 0 for k, v in counters.items() if k.startswith("received_") and k != "received_chat")
+
+
+def spent(tmp_path) -> int:
+    store = Store(default_url(tmp_path / "data"))
+    try:
+        return store.spent()
+    finally:
+        store.dispose()
+
+
+def test_improve_shows_the_suggestion_with_its_differences_and_use_this_takes_it(app, tmp_path) -> None:
+    app.text_area(key="generate_prompt").set_value("a red kite over the sea")
+    app.run()
+    assert "20 credits" in texts(app) and "only when you click" in texts(app)
+    assert "rule-based stand-in" in texts(app)  # the sandbox writes these, and says so
+    click(app, "Improve")
+    said = shown(app)
+    assert "[+camera" in said or "[+" in said  # the words put in, as text
+    assert "camera" in said and "Your prompt is unchanged" in said
+    assert app.text_area(key="generate_prompt").value == "a red kite over the sea"  # not taken by itself
+    click(app, "Use this")
+    taken = app.text_area(key="generate_prompt").value
+    assert taken.startswith("A red kite over the sea;") and "camera" in taken
+    assert spent(tmp_path) == CHAT_PRICE  # the one spending figure counts the call
+    assert sandbox_counters(app).get("received_chat") == 1 and no_creates(app)
+
+
+def test_edit_then_use_puts_the_edited_words_in_and_leave_it_changes_nothing(app) -> None:
+    app.text_area(key="generate_prompt").set_value("un chat sur la plage")
+    app.run()
+    click(app, "Translate to English")
+    assert "A cat on the beach" in shown(app)
+    click(app, "Edit")
+    app.text_area(key="generate_prompt_help_edited").set_value("A grey cat on the beach")
+    click(app, "Use this")
+    assert app.text_area(key="generate_prompt").value == "A grey cat on the beach"
+    click(app, "3 ideas")
+    assert all(f"{n}. A grey cat on the beach" in shown(app) for n in (1, 2, 3))
+    click(app, "Leave it")
+    assert app.text_area(key="generate_prompt").value == "A grey cat on the beach"
+    assert "1. A grey cat" not in shown(app)
+    click(app, "3 ideas")
+    click(app, "Use idea 2")
+    assert "handheld tracking shot" in app.text_area(key="generate_prompt").value
+    assert no_creates(app)
+
+
+def test_user_text_in_a_suggestion_is_shown_as_text(app) -> None:
+    app.text_area(key="generate_prompt").set_value("a **bold** [link](https://example.com) <b>kite</b>")
+    app.run()
+    click(app, "Improve")
+    plain_texts = [str(t.value) for t in app.text]
+    assert any("<b>kite</b>" in t and "[link](https://example.com)" in t for t in plain_texts)
+    assert not any("<b>kite</b>" in m.value for m in app.markdown)
+
+
+def test_describe_this_picture_reads_the_reference_image(app) -> None:
+    assert "Describe this picture" not in [b.label for b in app.button]  # no picture, no button
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 60), (30, 80, 220)).save(buffer, format="PNG")
+    app.session_state["generate_carried"] = [{"data": buffer.getvalue(), "from": "Images"}]
+    app.run()
+    click(app, "Describe this picture")
+    said = shown(app)
+    assert "120x60" in said and "blue" in said
+    click(app, "Use this")
+    assert app.text_area(key="generate_prompt").value.startswith("A wide 120x60 picture, mostly blue")
+    assert no_creates(app)
+
+
+def test_a_chat_model_that_is_down_turns_the_buttons_off_with_the_reason(app) -> None:
+    httpx.patch(
+        f"{service_url(app)}/sandbox/config",
+        headers=control_headers(service_url(app)),
+        json={"models": {m: {"available": False, "message": "resting"} for m in ("gemini-3-flash", "gemini-3.1-pro", "gpt-5.4")}},
+    ).raise_for_status()
+    from components.resources import refresh_models
+
+    refresh_models()
+    app.text_area(key="generate_prompt").set_value("a red kite")
+    app.run()
+    assert button(app, "Improve").disabled and button(app, "3 ideas").disabled
+    assert "Prompt help is off" in texts(app) and "resting" in texts(app)
