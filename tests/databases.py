@@ -155,6 +155,18 @@ class PostgresServer:
             self._admin.close()
             self._admin = None
 
+    def stop(self) -> None:
+        """Stop the server as a restart does (``-m fast``: every connection is cut); ``start_again``
+        brings it back on the same port with the same data."""
+        self.close()
+        _run([str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w"],
+             as_user=_server_user(), cwd=self.base_dir, timeout=60)
+
+    def start_again(self) -> None:
+        # ``restart`` of a stopped server starts it with the options it last ran with (postmaster.opts)
+        _run([str(self.bin_dir / "pg_ctl"), "restart", "-D", str(self.data_dir), "-l", str(self.log_file), "-w"],
+             as_user=_server_user(), cwd=self.base_dir, timeout=90)
+
 
 def _server_user() -> tuple[int, int] | None:
     """(uid, gid) to run the server as: initdb and postgres refuse to run as root, so as root use the

@@ -39,12 +39,13 @@ from sandbox import RunningSandbox
 from studio.accounts import SANDBOX_API_KEY
 from studio.batch import BatchService, plan_rows, read_table
 from studio.connection import Connection, sandbox_connection
-from studio.db import Status, Store
+from studio.db import FINAL, Status, Store
 from studio.db.tasks import UNKNOWN_AFTER_CRASH
 from studio.generation import GenerationService
 from studio.media import MediaStore
 
 from .conftest import counter, stats
+from .databases import start_postgres_server, stop_postgres_server
 from .seed import TASK_SECONDS, drain, fast_engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,6 +124,42 @@ def batch_of(store: Store, media: MediaStore, connection: Connection, prompts: l
     return BatchService(store, media, connection).create(
         "Fault batch", plan_rows(read_table(table)), concurrency=concurrency
     )
+
+
+# -- the database ----------------------------------------------------------------------------------
+@pytest.mark.postgres
+def test_a_postgresql_restart_mid_run_loses_no_paid_task_and_makes_none_twice(make_sandbox, media):
+    """Two workers, PostgreSQL restarted while creates are out (it lost 16 of 40 paid tasks: made,
+    acknowledged, then 'unknown' with no task id): every task keeps its id and is fetched, nothing
+    is written off as unknown, nothing is made twice."""
+    server = start_postgres_server()  # its own server: the session's stays up for the other tests
+    store = Store(server.url(server.create_database()))
+    try:
+        running = make_sandbox(**QUICK, latency_ms=1500)  # creates still out when the database goes
+        connection = sandbox_connection(running.base_url)
+        prompts = [f"a fox made across a restart {n}" for n in range(12)]
+        service = GenerationService(store, media, connection)
+        ids = [service.submit({"prompt": prompt}).id for prompt in prompts]
+        engines = [fast_engine(store, media, connection, send_lease=12.0).start() for _ in range(2)]
+        try:
+            wait_until(lambda: counter(running, "received_video") >= 4, what="creates on their way")
+            server.stop()
+            time.sleep(6.0)  # the outage itself: the engines keep cycling against a database that is gone
+            server.start_again()
+            wait_until(
+                lambda: {r.status for r in store.get_many(ids)} <= FINAL, timeout=90, what="every task to end"
+            )
+        finally:
+            for engine in engines:
+                engine.stop()
+        kept = store.get_many(ids)
+        assert [(r.status, bool(r.task_id)) for r in kept] == [(Status.SUCCEEDED, True)] * len(ids), [
+            (r.status, r.error) for r in kept if r.status != Status.SUCCEEDED
+        ]
+        assert [creates(running, prompt) for prompt in prompts] == [1] * len(prompts)
+    finally:
+        store.dispose()
+        stop_postgres_server(server)
 
 
 # -- a slow service ------------------------------------------------------------------------------
