@@ -8,6 +8,7 @@ import hashlib
 
 import streamlit as st
 
+from components.brand_picker import brand_picker, house_style_choice, styled, with_kit
 from components.guard import guarded
 from components.keep_best import in_groups, keep_best_group
 from components.model_picker import model_down, model_picker
@@ -54,9 +55,11 @@ with form:
         help="Say what is seen, the light and the style. Up to 5,000 characters.",
     )
     moderation_hints(prompt or "", conn)
+    house_style_choice("images_house_style")
     slots = {"prompt": st.empty()}
     fields, field_slots = model_form(spec, "images")  # the model's own fields, from the catalogue
     slots.update(field_slots)
+    kit = brand_picker("images_brand", limit=spec.fields["reference_urls"].count if "reference_urls" in spec.fields else 0)
     variants = int(fields.get("variants", 1))
     count = st.segmented_control(
         "How many", list(range(1, MAX_AT_ONCE + 1)), default=1, required=True, key="images_count",
@@ -81,7 +84,7 @@ with form:
     clicked = st.button("Make images", type="primary", icon=":material/image:", width="stretch", disabled=down)
     slots["general"] = st.empty()
     if clicked:
-        params = {"model": spec.id, "prompt": prompt or "", **fields}
+        params = with_kit({"model": spec.id, "prompt": styled(prompt or "", "images_house_style"), **fields}, kit)
         fingerprint = hashlib.sha256(
             repr([(k, v if isinstance(v, bytes) else str(v)) for k, v in sorted(params.items())]).encode()
         ).hexdigest()

@@ -9,6 +9,7 @@ import uuid
 
 import streamlit as st
 
+from components.brand_picker import brand_picker
 from components.guard import guarded
 from components.model_picker import model_line
 from components.pictures import show_uploads
@@ -28,7 +29,7 @@ from grsai_api import MODELS, InvalidRequestError
 from studio.connection import valid_url
 from studio.costs import credits_text, format_credits, price
 from studio.db import Status
-from studio.storyboard import MAX_SHOTS, STATE_WORDS, ShotPlan, go_on_words
+from studio.storyboard import MAX_KEPT, MAX_SHOTS, STATE_WORDS, ShotPlan, go_on_words, keep_note
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp"]
 FIELDS = ("model", "prompt", "duration", "image_url")
@@ -161,6 +162,10 @@ with plan_col:
         "Add a shot", icon=":material/add:", on_click=add_shot, disabled=len(order) >= MAX_SHOTS,
         help=f"Up to {MAX_SHOTS} shots",
     )
+    kept = brand_picker("storyboard_keep", limit=MAX_KEPT, label="Keep in every shot")  # the same product or face
+    if kept and (note := keep_note([p.model for p in plans], [a.name for a in kept])):
+        st.caption(f":material/info: {note}")
+    slots["keep"] = st.empty()
     credits = credits_for(conn)
     count = len(plans)
     st.markdown(
@@ -176,11 +181,11 @@ with plan_col:
     if clicked:
         fingerprint = hashlib.sha256(
             repr([(p.model, p.prompt, p.duration, p.image if isinstance(p.image, str) else hashlib.sha256(p.image or b"").hexdigest()) for p in plans]
-                 + [name, ratio]).encode()
+                 + [name, ratio, [a.ref for a in kept]]).encode()
         ).hexdigest()
         try:
             board_id, created = storyboard_service().make_all(
-                name or "", plans, ratio, request_key=request_key("storyboard", fingerprint)
+                name or "", plans, ratio, request_key=request_key("storyboard", fingerprint), keep=[a.ref for a in kept]
             )
         except InvalidRequestError as exc:
             slots.get(exc.field or "", slots["shots"]).error(exc.message, icon=":material/error:")

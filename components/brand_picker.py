@@ -10,6 +10,7 @@ import streamlit as st
 from components.resources import connection, media, store
 from components.text import plain
 from studio.brand import BrandKit, with_house_style
+from studio.db import BrandAsset
 
 
 def brand_kit() -> BrandKit:
@@ -17,9 +18,9 @@ def brand_kit() -> BrandKit:
     return BrandKit(store(), media(), connection())
 
 
-def brand_picker(key: str, *, limit: int | None = None, label: str = "From the brand kit") -> list[str]:
+def brand_picker(key: str, *, limit: int | None = None, label: str = "From the brand kit") -> list[BrandAsset]:
     """A multiselect of the kit's assets by @name (none shown when the kit is empty); returns the
-    chosen assets' references, at most ``limit``."""
+    chosen assets (``.ref`` is how a request names one), at most ``limit``."""
     assets = brand_kit().assets()
     if not assets or limit == 0:
         return []
@@ -36,7 +37,15 @@ def brand_picker(key: str, *, limit: int | None = None, label: str = "From the b
     thumbs = [files.source(by_name[n].thumb_path) for n in chosen if files.exists(by_name[n].thumb_path)]
     if thumbs:
         st.image(thumbs, width=64, caption=chosen if len(thumbs) == len(chosen) else None)
-    return [by_name[n].ref for n in chosen]
+    return [by_name[n] for n in chosen]
+
+
+def with_kit(params: dict, assets: list[BrandAsset]) -> dict:
+    """A request's parameters with the picked kit assets after its own reference images."""
+    if not assets:
+        return params
+    own = params.get("reference_urls") or []
+    return {**params, "reference_urls": [*([own] if isinstance(own, str | bytes) else own), *(a.ref for a in assets)]}
 
 
 def house_style_choice(key: str) -> str | None:
@@ -55,4 +64,4 @@ def styled(prompt: str, key: str) -> str:
     return with_house_style(prompt, brand_kit().style())
 
 
-__all__ = ["brand_kit", "brand_picker", "house_style_choice", "styled"]
+__all__ = ["brand_kit", "brand_picker", "house_style_choice", "styled", "with_kit"]

@@ -46,6 +46,7 @@ MAX_SHOTS = 12
 MAX_WIDTH = 1920  # the film's size: the largest shot's, at most this wide
 AUDIO_RATE = 48_000
 IMAGE_FIELDS = {"sora": "image_url", "veo": "first_frame_url"}  # otherwise the first reference
+MAX_KEPT = 2  # brand-kit assets kept in every shot: Veo takes 3 references, one left for the shot before's frame
 STATE_WORDS = {RUNNING: "being made", JOINING: "being joined", DONE: "ready", STOPPED: "stopped"}
 
 
@@ -81,10 +82,54 @@ def shot_params(plan: ShotPlan, aspect_ratio: str) -> dict[str, Any]:
     return params
 
 
+def takes_kept(model: str) -> bool:
+    """Whether a shot of this model can carry kept assets: its model takes reference images."""
+    entry = MODELS.get(model)
+    return entry is not None and "reference_urls" in entry.fields
+
+
+def with_kept(params: dict[str, Any], keep: list[str] | None) -> dict[str, Any]:
+    """A shot's parameters (continuity added) with the kept assets among its references. Veo takes
+    frames or references, not both: its first frame (its own, or the shot before's last) becomes its
+    first reference. The kept assets always go; the shot's own references fill the room left."""
+    entry = MODELS.get(params.get("model") or "")
+    if not keep or entry is None or not takes_kept(entry.id):
+        return params
+    params = dict(params)
+    references = [params.pop(name) for name in ("first_frame_url", "last_frame_url") if entry.api == "veo" and params.get(name)]
+    references += [r for r in params.get("reference_urls") or [] if r not in keep]
+    room = max(entry.fields["reference_urls"].count - len(keep), 0)
+    params["reference_urls"] = references[:room] + list(keep)
+    return params
+
+
+def keep_note(models: list[str], names: list[str]) -> str | None:
+    """What keeping assets in every shot does to these shots' models, in words: which shots cannot
+    take them, and that Veo shots take the shot before's last frame as a reference instead of starting on it."""
+    if not names:
+        return None
+    kept = " and ".join(f"@{n}" for n in names)
+    notes = []
+    cannot = [f"shot {n} ({MODELS[m].name})" for n, m in enumerate(models, start=1) if m in MODELS and not takes_kept(m)]
+    if cannot:
+        listing = ", ".join(cannot)
+        notes.append(f"{listing[0].upper()}{listing[1:]} cannot take {kept}: made without, its model takes no references.")
+    if any(MODELS[m].api == "veo" for m in models if m in MODELS):
+        notes.append(
+            "Veo shots take the shot before's last frame as a reference instead of starting on it "
+            "(Veo takes frames or references, not both)."
+        )
+    return " ".join(notes) or None
+
+
 class StoryboardService(QueueingService):
-    def check(self, shots: list[ShotPlan], aspect_ratio: str) -> list[dict[str, Any]]:
+    def check(
+        self, shots: list[ShotPlan], aspect_ratio: str, keep: list[str] | None = None
+    ) -> list[dict[str, Any]]:
         """Every shot's parameters as they will be kept, or InvalidRequestError naming the shot
-        (``field`` is ``shot-<n>``, from 1) for the first that will not do: nothing is kept."""
+        (``field`` is ``shot-<n>``, from 1) for the first that will not do: nothing is kept. ``keep``:
+        brand-kit assets (``file:`` references of this account's kit) for every shot that takes references."""
+        from .brand import BrandKit
         from .generation import GenerationService
 
         if not shots:
@@ -92,6 +137,9 @@ class StoryboardService(QueueingService):
         if len(shots) > MAX_SHOTS:
             raise InvalidRequestError(f"A storyboard has at most {MAX_SHOTS} shots.", field="shots")
         checker = GenerationService(self.store, self.media, self.connection)
+        kit = BrandKit(self.store, self.media, self.connection)
+        if len(keep or []) > MAX_KEPT or not all(kit.owns(ref) for ref in keep or []):
+            raise InvalidRequestError(f"Keep at most {MAX_KEPT} assets of your brand kit in every shot.", field="keep")
         planned = []
         for number, plan in enumerate(shots, start=1):
             entry = MODELS.get(plan.model)
@@ -103,20 +151,28 @@ class StoryboardService(QueueingService):
                 )
             try:
                 planned.append(checker.check(shot_params(plan, aspect_ratio)))
+                checker.check(with_kept(planned[-1], keep), from_store=True)  # with the kept assets, as sent
             except InvalidRequestError as exc:
                 raise InvalidRequestError(f"Shot {number}: {exc.message}", field=f"shot-{number}") from None
         return planned
 
     def make_all(
-        self, name: str, shots: list[ShotPlan], aspect_ratio: str, *, request_key: str | None = None
+        self,
+        name: str,
+        shots: list[ShotPlan],
+        aspect_ratio: str,
+        *,
+        request_key: str | None = None,
+        keep: list[str] | None = None,
     ) -> tuple[int, bool]:
         """Check every shot, write the storyboard and queue its first shot. Returns its id and
-        whether it is new (False: this request key made it already)."""
-        planned = self.check(shots, aspect_ratio)
+        whether it is new (False: this request key made it already). ``keep``: brand-kit assets
+        passed as references to every shot whose model takes them."""
+        planned = self.check(shots, aspect_ratio, keep)
         name = " ".join((name or "").split()) or _name_from(planned[0]["prompt"])
         board, created = self.store.add_storyboard(
             name,
-            [{"params": params} for params in planned],
+            [{"params": params, "keep": list(keep or [])} for params in planned],
             service=self.connection.service_id,
             account=self.connection.account,
             request_key=request_key,
@@ -187,7 +243,7 @@ def advance(store: Store, media: MediaStore, board_id: int) -> str | None:
                     return "stopped"
             if row is None:
                 previous = rows.get(number - 1) if number else None
-                queue_shot(store, media, board, number, plan["params"], previous)
+                queue_shot(store, media, board, number, plan["params"], previous, plan.get("keep"))
                 return f"queued shot {number + 1}"
             if row.status != Status.SUCCEEDED:
                 return None  # being made: the next step comes when it is done
@@ -249,10 +305,16 @@ def last_frame(media: MediaStore, row: Generation) -> str | None:
 
 
 def queue_shot(
-    store: Store, media: MediaStore, board, number: int, params: dict[str, Any], previous: Generation | None
+    store: Store,
+    media: MediaStore,
+    board,
+    number: int,
+    params: dict[str, Any],
+    previous: Generation | None,
+    keep: list[str] | None = None,
 ) -> None:
     store.add_generation(
-        continuity(media, params, previous),
+        with_kept(continuity(media, params, previous), keep),
         service=board.service,
         account=board.account,
         request_key=f"storyboard-{board.id}-{number}-{board.attempt}",

@@ -4,10 +4,12 @@ house style; the kit's assets picked as references on Images reach the request o
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from sandbox.control import control_headers
 from studio.connection import sandbox_connection
-from studio.db import Store, default_url
+from studio.db import LibraryFilter, Status, Store, default_url
 from tests.conftest import png
 
 from .apptest_helpers import (
@@ -15,6 +17,8 @@ from .apptest_helpers import (
     click,
     errors,
     new_app,
+    run_until,
+    service_url,
     stop_engines,  # noqa: F401 - autouse: stops this module's engines and sandboxes
     texts,
 )
@@ -81,3 +85,51 @@ def test_colours_and_house_style_are_saved(app, tmp_path) -> None:
     app.run()
     assert app.color_picker(key="brand_colour_0").value == "#ff6600"
     assert app.text_area(key="brand_house_style").value == "Warm daylight, matte finish."
+
+
+def sandbox_stats(at) -> dict:
+    return httpx.get(f"{service_url(at)}/sandbox/stats", headers=control_headers(service_url(at))).json()
+
+
+def test_images_takes_a_kit_asset_as_a_reference_and_appends_the_house_style(app, tmp_path) -> None:
+    add(app, png((10, 120, 230), size=(120, 120)), "sneaker")
+    app.text_area(key="brand_house_style").set_value("Warm daylight, matte finish.")
+    click(app, "Save colours and house style")
+    app.switch_page("app_pages/images.py")
+    app.run()
+    app.multiselect(key="images_brand").set_value(["@sneaker"])
+    app.checkbox(key="images_house_style").check()
+    app.text_area(key="images_prompt").set_value("the sneaker on a mossy rock")
+    app.run()
+    click(app, "Make images")
+    assert not errors(app), errors(app)
+    library = store_of(tmp_path)
+    [row] = library.search(LibraryFilter(), limit=10)[0]
+    [asset] = library.brand_assets("sandbox", ACCOUNT)
+    assert row.request_params()["reference_urls"] == [asset.ref]
+    assert row.prompt == "the sneaker on a mossy rock Warm daylight, matte finish."
+    run_until(app, lambda at: store_of(tmp_path).get(row.id).status == Status.SUCCEEDED, timeout=30)
+    named = [url for url in sandbox_stats(app)["inputs_by_url"] if "/files/" in url]
+    assert len(named) == 1  # sent by its address in the service's storage
+
+
+def test_storyboard_keeps_an_asset_in_every_shot_and_says_which_model_cannot(app, tmp_path) -> None:
+    add(app, png((10, 120, 230), size=(120, 120)), "sneaker")
+    app.switch_page("app_pages/storyboard.py")
+    app.run()
+    order = app.session_state["storyboard_order"]  # two shots to start with
+    for uid, words in zip(order, ["on a trail", "through a stream"], strict=True):
+        app.text_area(key=f"storyboard_prompt_{uid}").set_value(f"the sneaker {words}")
+    app.selectbox(key=f"storyboard_model_{order[0]}").set_value("veo3.1-fast")
+    app.selectbox(key=f"storyboard_model_{order[1]}").set_value("sora-2")
+    app.multiselect(key="storyboard_keep").set_value(["@sneaker"])
+    app.run()
+    assert "Shot 2 (Sora 2) cannot take @sneaker" in texts(app)
+    click(app, "Make all")
+    assert not errors(app), errors(app)
+    library = store_of(tmp_path)
+    [board] = library.storyboards_for("sandbox", ACCOUNT)
+    [asset] = library.brand_assets("sandbox", ACCOUNT)
+    assert [shot["keep"] for shot in board.shots] == [[asset.ref]] * 2
+    first = library.shots_of(board.id)[0]
+    assert first.request_params()["reference_urls"] == [asset.ref]

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from grsai_api import InvalidRequestError
 from studio.brand import MAX_ASSET_BYTES, BrandError, BrandKit, BrandStyle, with_house_style
 from studio.connection import Connection, sandbox_connection
 from studio.db import Status, Store
 from studio.generation import GenerationService
 from studio.media import MediaStore
+from studio.storyboard import ShotPlan, StoryboardService, keep_note, with_kept
 from tests.conftest import huge_png, png, stats
 from tests.seed import drain, fast_engine
 
@@ -156,3 +158,52 @@ def test_two_generations_naming_one_asset_upload_it_once_and_send_the_same_url(m
     assert seen["counters"].get("uploads_stored") == 1
     named = {url: n for url, n in seen["inputs_by_url"].items() if "/files/" in url}
     assert list(named.values()) == [2]  # one stored file, named by both requests
+
+
+def test_a_storyboard_keeping_an_asset_sends_its_url_in_every_shot_and_uploads_it_once(
+    make_sandbox, store, media
+):
+    """The issue's check: three shots with "keep @sneaker" name the asset's address in storage in
+    every shot's request (counted at the sandbox) and put it there once."""
+    running = make_sandbox(task_seconds=0.6, progress_interval=0.1, render_profile="light")
+    connection = sandbox_connection(running.base_url)
+    sneaker = BrandKit(store, media, connection).add(png((0, 90, 200), size=(96, 96)), "sneaker", "product")
+    service = StoryboardService(store, media, connection)
+    shots = [
+        ShotPlan("veo3.1-fast", "the sneaker on a trail"),
+        ShotPlan("minimax-h3", "the sneaker splashes through a stream", duration=3),
+        ShotPlan("veo3.1-fast", "the sneaker at the summit"),
+    ]
+    board_id, _ = service.make_all("Trail", shots, "16:9", request_key="trail", keep=[sneaker.ref])
+    engine = fast_engine(store, media, connection)
+    drain(engine, timeout=120)
+
+    board = store.storyboard(board_id)
+    assert board.state == "done", board.error
+    made = [store.shots_of(board_id)[n] for n in range(3)]
+    assert all(sneaker.ref in shot.request_params()["reference_urls"] for shot in made)
+    # shots 2 and 3 carry on from the shot before's last frame, as a reference beside the asset
+    assert all(shot.request_params()["reference_urls"][0].startswith("file:frames/") for shot in made[1:])
+    seen = stats(running)
+    asset_urls = [url for url, n in seen["inputs_by_url"].items() if n == 3]
+    assert len(asset_urls) == 1  # one address in storage, named by all three shots
+    assert seen["counters"]["uploads_stored"] == 3  # the asset once, and each shot's frame once
+
+
+def test_keep_says_which_shots_cannot_take_the_asset_and_refuses_what_is_not_in_the_kit(kit, store, media):
+    sneaker = kit.add(png((0, 90, 200)), "sneaker", "product")
+    note = keep_note(["veo3.1-fast", "sora-2", "minimax-h3"], ["sneaker"])
+    assert (
+        "Shot 2 (Sora 2) cannot take @sneaker" in note
+        and "Veo shots take the shot before's last frame" in note
+    )
+    assert keep_note(["minimax-h3"], ["sneaker"]) is None
+    shot = {"model": "sora-2", "prompt": "a trail"}
+    assert with_kept(shot, [sneaker.ref]) == shot  # Sora 2 takes no references: made without
+    service = StoryboardService(store, media, kit.connection)
+    stranger = BrandKit(store, media, OTHER_ACCOUNT).add(png((1, 1, 1)), "theirs", "logo")
+    for keep in ([stranger.ref], ["file:refs/whatever.png"], [sneaker.ref] * 3):
+        with pytest.raises(InvalidRequestError) as refused:
+            service.make_all("", [ShotPlan("minimax-h3", "a trail", duration=3)], "16:9", keep=keep)
+        assert refused.value.field == "keep"
+    assert store.storyboards_for(kit.connection.service_id, kit.connection.account) == []  # nothing kept

@@ -261,8 +261,9 @@ class TaskEngine:
                 continue
             if not await asyncio.to_thread(self.store.has_work, self.keys.held()):
                 await asyncio.to_thread(self.store.finish_batches)
-                if self._storyboards is not None and not self._storyboards.done():
-                    await self._storyboards
+                steps, self._storyboards = self._storyboards, None
+                if steps is not None and await steps:  # the pass under way queued a shot after has_work looked
+                    continue
                 if await asyncio.to_thread(advance_all, self.store, self.media):
                     continue  # a storyboard's next shot was queued (or its film joined)
                 return
