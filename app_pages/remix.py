@@ -45,7 +45,12 @@ source = library.by_pid(source_pid) if source_pid else None
 remixable = [m for m in MODELS.values() if m.remix and m.kind == "video"]
 remixable_names = " or ".join(sorted({m.family for m in remixable})) or "remixable"
 
-with st.expander("Choose the video to remix", expanded=source_pid is None, icon=":material/video_library:"):
+chooser = (
+    "Choose the video to remix"
+    if source_pid is None
+    else f"Remixing “{plain(source.prompt, 48) if source else source_pid}” · choose another"
+)
+with st.expander(chooser, expanded=source_pid is None, icon=":material/video_library:"):
     search = st.text_input(
         "Find a video", key="remix_search", placeholder="Words in its prompt", icon=":material/search:"
     )
@@ -145,8 +150,9 @@ def remix_form(source_pid: str, source) -> None:
     done = shown is not None and shown.status == Status.SUCCEEDED
 
     st.subheader("Side by side" if done else "Original")
-    with st.container(key=SIDE_BY_SIDE):
-        before, after = st.columns(2, gap="medium")
+    # side by side at every width (columns would stack on a phone and push the remix off screen)
+    with st.container(key=SIDE_BY_SIDE, horizontal=True, gap="medium"):
+        before, after = st.container(), st.container()
     with before:
         if done:
             st.caption("Original")
