@@ -155,8 +155,8 @@ def detail(generation_id: int) -> None:
                 python, curl = st.tabs(["Python", "cURL"])
                 host = code_host(generation, app_config().base_url if conn.is_sandbox else conn.base_url)
                 try:
-                    python.code(as_python(generation, host), language="python")
-                    curl.code(as_curl(generation, host), language="bash")
+                    python.code(as_python(generation, host), language="python", wrap_lines=True)
+                    curl.code(as_curl(generation, host), language="bash", wrap_lines=True)
                 except InvalidRequestError as exc:  # a row from before a model changed its fields
                     st.caption(f"This request cannot be written as code today: {plain(exc.message)}")
     st.divider()
