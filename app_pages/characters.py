@@ -16,7 +16,7 @@ from components.video_picker import video_picker
 from grsai_api import character_model
 from studio.clips import MAX_CLIP_BYTES, ClipError, download_clip, probe
 from studio.costs import character_cost, credits_text
-from studio.db import LibraryFilter
+from studio.db import LibraryFilter, Status
 from studio.messages import explain_failure
 
 take_handoff("characters")
@@ -158,7 +158,7 @@ with from_video:
             icon=":material/search:",
         )
         found, matching = library.search(
-            LibraryFilter(text=search or "", statuses=("succeeded",), models=(character_model(),)), limit=PICKER_SIZE
+            LibraryFilter(text=search or "", statuses=(Status.SUCCEEDED,), models=(character_model(),)), limit=PICKER_SIZE
         )
         if not found:
             st.caption(
@@ -209,13 +209,13 @@ for begin in range(0, len(characters), COLUMNS):
                 args=(character.id,),
                 label_visibility="collapsed",
             )
-            if character.status == "succeeded":
+            if character.status == Status.SUCCEEDED:
                 st.code(f"@{character.character_id}", language=None)
-            elif character.status in ("queued", "running", "submitting"):
+            elif character.status in (Status.QUEUED, Status.RUNNING, Status.SUBMITTING):
                 st.progress(character.progress / 100, text=f"Being made · {character.progress}%")
                 if character.error:
                     st.caption(f":material/info: {plain(character.error)}")
-            elif character.status == "failed":
+            elif character.status == Status.FAILED:
                 st.error(explain_failure(character.failure_reason, character.error, character.cost), icon=":material/block:")
             else:
                 st.warning(
@@ -226,7 +226,7 @@ for begin in range(0, len(characters), COLUMNS):
             span = character.timestamps.replace(",", "–")
             st.caption(f"{source} · {span} s · {character.created_at:%d %b %Y}")
             use, remove = st.columns([3, 1])
-            if character.status == "succeeded" and use.button(
+            if character.status == Status.SUCCEEDED and use.button(
                 "Use in a prompt",
                 key=f"characters_use_{character.id}",
                 icon=":material/add_comment:",

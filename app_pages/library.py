@@ -102,11 +102,11 @@ def detail(generation_id: int) -> None:
     entry = MODELS.get(generation.model)
     left, right = st.columns([3, 2], gap="medium")
     with left:
-        if generation.status == "succeeded" and generation.makes == "image":
+        if generation.status == Status.SUCCEEDED and generation.makes == "image":
             _images(generation)
-        elif generation.status == "succeeded" and generation.pick != "discarded":  # a discarded one's file is gone
+        elif generation.status == Status.SUCCEEDED and generation.pick != "discarded":  # a discarded one's file is gone
             video_player(generation, files, autoplay=True)
-        elif generation.status == "running":
+        elif generation.status == Status.RUNNING:
             st.progress(generation.progress / 100, text=f"Being made: {generation.progress}%")
         failure_note(generation)
     with right:
@@ -296,7 +296,7 @@ def table(rows) -> None:
 
 st.title("Library")
 totals = library.totals()
-ready = totals["by_status"].get("succeeded", 0)
+ready = totals["by_status"].get(Status.SUCCEEDED, 0)
 st.caption(
     f"{totals['count']:,} generation{'' if totals['count'] == 1 else 's'} · {ready:,} ready · "
     f"{credits_text(totals['spent'])} spent or maybe spent in all (characters included)"

@@ -23,10 +23,10 @@ def _ended_words(kind: str, row) -> str:
     if kind == "video":
         noun = row.makes  # "video" or "image"
         one = "An image" if noun == "image" else "A video"
-        return {"succeeded": f"Your {noun} is ready", "unknown": f"{one}'s send could not be confirmed"}.get(
+        return {Status.SUCCEEDED: f"Your {noun} is ready", Status.UNKNOWN: f"{one}'s send could not be confirmed"}.get(
             row.status, f"{one} could not be made"
         )
-    if row.status == "succeeded":
+    if row.status == Status.SUCCEEDED:
         return f"Character @{row.character_id} is ready"
     return f"The character “{row.label}” could not be made"
 

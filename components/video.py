@@ -9,20 +9,20 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from grsai_api import MODELS
-from studio.db import Generation, as_utc
+from studio.db import FailureReason, Generation, Status, as_utc
 from studio.library import KIND_LABELS
 from studio.media import MediaStore
 from studio.messages import explain_failure
 
-STATUS_BADGES = {
-    "queued": ("Waiting", "gray", ":material/schedule:"),
-    "submitting": ("Sending", "gray", ":material/send:"),
-    "running": ("Making", "blue", ":material/progress_activity:"),
-    "saving": ("Saving", "blue", ":material/download:"),
-    "succeeded": ("Ready", "green", ":material/check_circle:"),
-    "failed": ("Failed", "red", ":material/block:"),
-    "unknown": ("Unknown", "orange", ":material/help:"),
-    "cancelled": ("Cancelled", "gray", ":material/cancel:"),
+STATUS_BADGES = {  # colour and icon; the words are the status's own (Status.label)
+    Status.QUEUED: ("gray", ":material/schedule:"),
+    Status.SUBMITTING: ("gray", ":material/send:"),
+    Status.RUNNING: ("blue", ":material/progress_activity:"),
+    Status.SAVING: ("blue", ":material/download:"),
+    Status.SUCCEEDED: ("green", ":material/check_circle:"),
+    Status.FAILED: ("red", ":material/block:"),
+    Status.UNKNOWN: ("orange", ":material/help:"),
+    Status.CANCELLED: ("gray", ":material/cancel:"),
 }
 
 
@@ -31,8 +31,8 @@ def clock(seconds: float) -> str:
 
 
 def status_badge(generation: Generation) -> None:
-    label, color, icon = STATUS_BADGES.get(generation.status, (generation.status, "gray", None))
-    st.badge(label, color=color, icon=icon)
+    color, icon = STATUS_BADGES.get(generation.status, ("gray", None))
+    st.badge(Status.label_of(generation.status), color=color, icon=icon)
 
 
 def facts(generation: Generation) -> str:
@@ -84,7 +84,7 @@ def video_player(generation: Generation, media: MediaStore, *, autoplay: bool = 
             muted=autoplay,
             width=PORTRAIT_WIDTH if portrait else "stretch",
         )
-    elif generation.status == "succeeded":
+    elif generation.status == Status.SUCCEEDED:
         st.warning(
             generation.error or "The video file is missing from the media folder.",
             icon=":material/hide_source:",
@@ -106,13 +106,13 @@ def download_button(generation: Generation, media: MediaStore, *, key: str) -> N
 
 
 def failure_note(generation: Generation) -> None:
-    if generation.status == "failed":
+    if generation.status == Status.FAILED:
         words = explain_failure(generation.failure_reason, generation.error, generation.cost)
-        if generation.failure_reason == "output_moderation" and generation.output_retries > 0:
+        if generation.failure_reason == FailureReason.OUTPUT_MODERATION and generation.output_retries > 0:
             more = generation.output_retries
             words += f" It is being made again by itself ({more} more {'try' if more == 1 else 'tries'} at most)."
         st.error(words, icon=":material/block:")
-    elif generation.status == "unknown":
+    elif generation.status == Status.UNKNOWN:
         st.warning(
             "We could not tell whether the service received this request, so it was not sent again "
             "(every send is charged, so it counts as spent). If no video appears in your GrsAI account, "

@@ -45,7 +45,7 @@ from grsai_api._validation import check_field, refuse_nul
 
 from .characters import check_mentions
 from .costs import credits_text, price
-from .db import Batch, BatchState, Generation, Status, utcnow
+from .db import Batch, BatchState, FailureReason, Generation, Status, utcnow
 from .library import spreadsheet_safe
 from .queueing import QueueingService
 
@@ -447,7 +447,7 @@ def progress_of(rows: list[Generation], *, now: datetime | None = None) -> Batch
     attempts = rows
     rows = latest_attempts(rows)
     counts = Counter(r.status for r in rows)
-    finished = [r for r in rows if r.status in ("succeeded", "failed") and r.submitted_at and r.finished_at]
+    finished = [r for r in rows if r.status in (Status.SUCCEEDED, Status.FAILED) and r.submitted_at and r.finished_at]
     eta = None
     if finished:
         task_seconds = sum(
@@ -469,15 +469,15 @@ def progress_of(rows: list[Generation], *, now: datetime | None = None) -> Batch
         if left:
             pace = (now - sent[0]).total_seconds() / len(finished)
             eta = max(eta, pace * left)
-    failures = Counter(r.failure_reason or "error" for r in rows if r.status == "failed")
+    failures = Counter(FailureReason.of(r.failure_reason) for r in rows if r.status == Status.FAILED)
     return BatchProgress(
         total=len(rows),
         queued=counts[Status.QUEUED],
         sending=counts[Status.SUBMITTING],
         running=counts[Status.RUNNING] + counts[Status.SAVING],
-        succeeded=counts["succeeded"],
-        failed=counts["failed"],
-        unknown=counts["unknown"],
+        succeeded=counts[Status.SUCCEEDED],
+        failed=counts[Status.FAILED],
+        unknown=counts[Status.UNKNOWN],
         cancelled=counts[Status.CANCELLED],
         spent=sum(r.cost for r in attempts),
         eta_seconds=eta,
@@ -554,11 +554,11 @@ class BatchService(QueueingService):
         since a prompt refused once is usually refused again)."""
         cap = max(0, min(int(moderation_retries), MAX_MODERATION_RETRIES))
         attempts = self.store.batch_rows(batch_id)
-        refused = Counter(r.batch_row for r in attempts if r.status == "failed" and _moderated(r))
+        refused = Counter(r.batch_row for r in attempts if r.status == Status.FAILED and _moderated(r))
         return [
             row
             for row in latest_attempts(attempts)
-            if row.status == "failed" and (not _moderated(row) or refused[row.batch_row] <= cap)
+            if row.status == Status.FAILED and (not _moderated(row) or refused[row.batch_row] <= cap)
         ]
 
     def retry_cost(self, batch_id: int, *, moderation_retries: int = 0) -> int:
@@ -613,7 +613,7 @@ class BatchService(QueueingService):
             cost[g.batch_row] += g.cost
         lines = []
         for g in latest_attempts(attempts):
-            has_file = g.status == "succeeded" and self.media.exists(g.video_path)
+            has_file = g.status == Status.SUCCEEDED and self.media.exists(g.video_path)
             own = cells.get(str(g.batch_row)) or {}
             line = _with_source({"row": g.batch_row}, columns, own)
             line.update(
@@ -694,15 +694,9 @@ def video_name(generation: Generation, label: str = "") -> str:
 
 
 def failure_words(generation: Generation) -> str:
-    if generation.status == "failed":
-        reason = {
-            "input_moderation": "Refused by moderation (the prompt or image)",
-            "output_moderation": "Refused by moderation (the finished video)",
-            "violation": "Refused by moderation (the prompt or image)",
-            "refused": "The service refused the request",
-            "copy": "Made, but the file could not be kept",
-        }.get(generation.failure_reason or "", "The service could not make it")
+    if generation.status == Status.FAILED:
+        reason = FailureReason.of(generation.failure_reason).short
         return f"{reason}: {generation.error}" if generation.error else reason
-    if generation.status == "unknown":
+    if generation.status == Status.UNKNOWN:
         return generation.error or "Not known whether the service received it; not sent again."
     return ""

@@ -12,17 +12,10 @@ from sqlalchemy import and_, case, extract, func, literal, select
 
 from grsai_api import MODELS
 
-from .db import Batch, Character, Generation, LibraryFilter, Status, Store
+from .db import Batch, Character, FailureReason, Generation, LibraryFilter, Status, Store
 from .db.models import ChatCall
 
 BUCKET_SECONDS = 1  # generation times are counted to the second (a bounded table: seconds x model x size)
-REASONS = {
-    "input_moderation": "Refused: the prompt or image",
-    "output_moderation": "Refused: the finished video",
-    "violation": "Refused: the prompt or image",
-    "copy": "Made, not kept",
-    None: "Error",
-}
 
 
 CHARACTERS = "characters"  # the hourly table's "model" for characters (Cameo): paid, not generations
@@ -152,7 +145,7 @@ class Insights:
         if frame.empty:
             return pd.DataFrame(columns=["model", "outcome", "count", "rate"])
         frame["outcome"] = [
-            "Made" if status == Status.SUCCEEDED else REASONS.get(reason, "Error")
+            "Made" if status == Status.SUCCEEDED else FailureReason.of(reason).short
             for status, reason in zip(frame["status"], frame["failure_reason"], strict=True)
         ]
         frame["model"] = frame["model"].map(model_name)

@@ -8,19 +8,10 @@ import pandas as pd
 
 from grsai_api import MODELS
 
-from .db import Generation, LibraryFilter, Store, as_utc
+from .db import Generation, LibraryFilter, Status, Store, as_utc
 from .media import MediaStore
 
-STATUS_LABELS = {
-    "queued": "Waiting",
-    "submitting": "Sending",
-    "running": "Making",
-    "saving": "Saving",
-    "succeeded": "Ready",
-    "failed": "Failed",
-    "unknown": "Unknown",
-    "cancelled": "Cancelled",
-}
+STATUS_LABELS = {status.value: status.label for status in Status}  # the words live with the statuses
 KIND_LABELS = {"text": "From text", "image": "From images", "remix": "Remix", "storyboard": "Storyboard"}
 EXPORT_COLUMNS = [
     "id",

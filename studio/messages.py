@@ -5,41 +5,24 @@ from __future__ import annotations
 import errno
 from pathlib import Path
 
-from grsai_api import is_refusal
-
 from .costs import credits_text
+from .db.status import FailureReason
 
 REFUND_NOTE = "Nothing was charged: failed tasks are refunded at once."
 REFUSALS_KEPT = "a refused try stays charged: the service does not refund refusals"
 
-FAILURE_HELP = {
-    "input_moderation": (
-        "The prompt (or an image or clip in it) was turned down by content moderation before "
-        "anything was made. Rephrase it: leave out violence, adult content, real people and brands."
-    ),
-    "output_moderation": (
-        "The video was made, but content moderation withheld it. Try again, or describe the "
-        "scene more gently."
-    ),
-    "violation": (
-        "Content moderation refused this request: the prompt or its images break the model's rules. "
-        "Rephrase it: leave out violence, adult content, real people and brands."
-    ),
-    "error": "The service could not make this. Trying again usually works.",
-    "refused": "The service refused this request before making anything.",
-    "copy": "It was made, but its file could not be copied before the link expired.",
-}
 
 
 def explain_failure(reason: str | None, detail: str | None = None, cost: int = 0) -> str:
     """The reason in words, then what it cost: ``cost`` is what the store counts as spent on it
     (a refusal the service kept; 0 when it was refunded)."""
-    text = FAILURE_HELP.get(reason or "error", FAILURE_HELP["error"])
+    why = FailureReason.of(reason)
+    text = why.help
     if detail:
-        text += f" ({detail})" if reason in ("refused", "copy") else f" (Service said: {detail})"
-    if reason == "copy":
+        text += f" ({detail})" if why in (FailureReason.REFUSED, FailureReason.COPY) else f" (Service said: {detail})"
+    if why is FailureReason.COPY:
         return f"{text} It was charged: the service made it."
-    if cost and is_refusal(reason):
+    if cost and why.is_moderation:
         return f"{text} {refusal_charged(cost)}"
     return f"{text} {REFUND_NOTE}"
 

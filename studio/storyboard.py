@@ -47,7 +47,7 @@ MAX_WIDTH = 1920  # the film's size: the largest shot's, at most this wide
 AUDIO_RATE = 48_000
 IMAGE_FIELDS = {"sora": "image_url", "veo": "first_frame_url"}  # otherwise the first reference
 MAX_KEPT = 2  # brand-kit assets kept in every shot: Veo takes 3 references, one left for the shot before's frame
-STATE_WORDS = {RUNNING: "being made", JOINING: "being joined", DONE: "ready", STOPPED: "stopped"}
+STATE_WORDS = {state: state.words for state in (RUNNING, JOINING, DONE, STOPPED)}
 
 
 class JoinError(ValueError):

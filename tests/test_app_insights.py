@@ -76,6 +76,6 @@ def test_the_same_figures_on_sqlite_and_postgresql(database_url) -> None:
         spread = seen.time_spread()
         assert list(spread[["median", "q1", "q3", "made"]].iloc[0]) == [90.0, 90.0, 90.0, 24]
         success = seen.success().set_index("outcome")["count"].to_dict()
-        assert success == {"Made": 24, "Refused: the prompt or image": 6}
+        assert success == {"Made": 24, "Refused by moderation (the prompt or image)": 6}
     finally:
         store.dispose()

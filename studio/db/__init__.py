@@ -20,7 +20,7 @@ from .database import default_url, migrate
 from .generations import KINDS, GenerationQueries, LibraryFilter, kind_of
 from .logins import LoginQueries
 from .models import Batch, BrandAsset, Character, EngineAccount, Generation, Setting, Storyboard, Upload
-from .status import ACTIVE, FINAL, FOLLOWED, BatchState, Status
+from .status import ACTIVE, FINAL, FOLLOWED, BatchState, FailureReason, Status, StoryboardState
 from .storyboards import StoryboardQueries
 from .tasks import TaskQueries, TaskRow
 from .types import as_utc, utcnow
@@ -81,6 +81,7 @@ __all__ = [
     "KINDS",
     "Batch",
     "BatchState",
+    "FailureReason",
     "BrandAsset",
     "Character",
     "EngineAccount",
@@ -88,6 +89,7 @@ __all__ = [
     "LibraryFilter",
     "NameTaken",
     "Status",
+    "StoryboardState",
     "Store",
     "Storyboard",
     "TaskRow",

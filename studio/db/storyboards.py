@@ -13,10 +13,10 @@ from sqlalchemy.exc import IntegrityError
 
 from .database import Database
 from .models import Generation, Storyboard
-from .status import Status
+from .status import Status, StoryboardState
 from .types import utcnow
 
-RUNNING, JOINING, DONE, STOPPED = "running", "joining", "done", "stopped"
+RUNNING, JOINING, DONE, STOPPED = StoryboardState  # the states, by name
 
 
 def _has_next_step(now: datetime):
