@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from components.brand_picker import brand_kit
 from components.guard import guarded
 from components.model_picker import model_picker
 from components.resources import (
@@ -152,7 +153,8 @@ def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
     saved = {c.character_id for c in library.characters(ready_only=True)}
     try:
         down = {m: board.why_down(m) for m in MODELS if board.is_down(m)}
-        plan = plan_rows(frame, template=template, defaults=defaults, saved_characters=saved, down=down)
+        brand = brand_kit().refs_by_name()  # image cells may name kit assets: @sneaker
+        plan = plan_rows(frame, template=template, defaults=defaults, saved_characters=saved, down=down, brand=brand)
         return plan, template
     except BatchInputError as exc:
         st.error(str(exc), icon=":material/error:")

@@ -256,7 +256,43 @@ def _fits(entry: ModelSpec, field: FieldSpec, value: Any) -> bool:
     return True
 
 
-def _row_params(entry: ModelSpec, record: dict[str, str], prompt: str, defaults: dict[str, Any]) -> dict[str, Any]:
+BRAND_COLUMNS = ("image_url", "first_frame_url", "last_frame_url", "reference_urls")  # cells that may say @name
+
+
+def _brand_cells(record: dict[str, str], brand: dict[str, str]) -> dict[str, str]:
+    """The row with each ``@name`` in its image cells replaced by that brand-kit asset's ``file:``
+    reference (``brand``: name -> reference); InvalidRequestError naming the cell of one not in the kit."""
+    record = dict(record)
+    for column in BRAND_COLUMNS:
+        parts = [part for part in re.split(r"[|\s]+", record.get(column) or "") if part]
+        if not any(part.startswith("@") for part in parts):
+            continue
+        unknown = [part for part in parts if part.startswith("@") and part[1:].lower() not in brand]
+        if unknown:
+            raise InvalidRequestError(f"{unknown[0]} is not in the brand kit.", field=column)
+        record[column] = " ".join(brand[part[1:].lower()] if part.startswith("@") else part for part in parts)
+    return record
+
+
+def _as_checked(params: dict[str, Any], kit_refs: set[str]) -> dict[str, Any]:
+    """The parameters as the client checks them: a brand-kit picture stands as a web address (the
+    engine sends it by its address in the service's storage); any other ``file:`` stays, to be refused."""
+
+    def stand_in(value: Any) -> Any:
+        if isinstance(value, list):
+            return [stand_in(v) for v in value]
+        return "https://brand-kit.invalid/asset.png" if isinstance(value, str) and value in kit_refs else value
+
+    return {name: stand_in(value) for name, value in params.items()}
+
+
+def _row_params(
+    entry: ModelSpec,
+    record: dict[str, str],
+    prompt: str,
+    defaults: dict[str, Any],
+    kit_refs: set[str] = frozenset(),
+) -> dict[str, Any]:
     """One row's request for its model, field by field as its catalogue entry says (a column named
     after a field gives it; else the page's default for it, when the model takes that value; else the
     model's own default), checked as a single request is (InvalidRequestError)."""
@@ -275,7 +311,7 @@ def _row_params(entry: ModelSpec, record: dict[str, str], prompt: str, defaults:
     if entry.characters and record.get("characters"):
         params["characters"] = _clips(record["characters"])
     build = video_request if entry.kind == "video" else image_request
-    build(**params)
+    build(**_as_checked(params, kit_refs))
     return params
 
 
@@ -286,10 +322,12 @@ def plan_rows(
     defaults: dict[str, Any] | None = None,
     saved_characters: set[str] | None = None,
     down: dict[str, str] | None = None,
+    brand: dict[str, str] | None = None,
 ) -> Plan:
     """What each row will send, checked like a single request of its model (a ``model`` column, else
     ``defaults["model"]``, else Sora 2); rows that will not do are listed with the reason, as are rows
-    of a model that is ``down`` (model -> why, in words)."""
+    of a model that is ``down`` (model -> why, in words). ``brand`` (name -> ``file:`` reference): the
+    account's brand kit, which image cells may name by ``@name``."""
     defaults = {"aspect_ratio": "16:9", "duration": 10, "size": "small", **(defaults or {})}
     down = down or {}
     template = (template or "").strip()
@@ -336,7 +374,7 @@ def plan_rows(
             plan.invalid.append(InvalidRow(index, f"model: {down[model]}, so this row would not be sent."))
             continue
         try:
-            params = _row_params(entry, record, prompt, defaults)
+            params = _row_params(entry, _brand_cells(record, brand or {}), prompt, defaults, set((brand or {}).values()))
         except InvalidRequestError as exc:
             plan.invalid.append(
                 InvalidRow(index, f"{exc.field}: {exc.message}" if exc.field else exc.message)

@@ -95,6 +95,10 @@ class BrandKit:
         except BrandError:
             return None
 
+    def refs_by_name(self) -> dict[str, str]:
+        """The kit as a Batch table names it: name (without "@") -> the request's ``file:`` reference."""
+        return {asset.name: asset.ref for asset in self.assets()}
+
     def owns(self, ref: str) -> bool:
         """Whether a ``file:`` reference names a picture of this account's kit."""
         if not ref.startswith(FILE_PREFIX):

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from grsai_api import InvalidRequestError
+from studio.batch import BatchService, plan_rows, read_table
 from studio.brand import MAX_ASSET_BYTES, BrandError, BrandKit, BrandStyle, with_house_style
 from studio.connection import Connection, sandbox_connection
 from studio.db import Status, Store
@@ -207,3 +208,40 @@ def test_keep_says_which_shots_cannot_take_the_asset_and_refuses_what_is_not_in_
             service.make_all("", [ShotPlan("minimax-h3", "a trail", duration=3)], "16:9", keep=keep)
         assert refused.value.field == "keep"
     assert store.storyboards_for(kit.connection.service_id, kit.connection.account) == []  # nothing kept
+
+
+def test_batch_cells_name_kit_assets_by_at_name_and_an_unknown_one_is_a_row_refused(kit):
+    sneaker = kit.add(png((0, 90, 200)), "sneaker", "product")
+    logo = kit.add(png((200, 200, 0)), "logo", "logo")
+    table = read_table(
+        "prompt,model,image_url,reference_urls\n"
+        "a trail,minimax-h3,@Sneaker,\n"
+        "a summit,nano-banana-2,,@sneaker|@logo\n"
+        "a beach,minimax-h3,@flipflop,\n"
+        "a lake,minimax-h3,file:refs/someone-elses.png,\n"
+    )
+    plan = plan_rows(table, brand=kit.refs_by_name())
+    assert [r.params["reference_urls"] for r in plan.rows] == [[sneaker.ref], [sneaker.ref, logo.ref]]
+    assert plan.rows[0].source["image_url"] == "@Sneaker"  # the table's own words are kept
+    reasons = {r.row: r.reason for r in plan.invalid}
+    assert reasons[3] == "image_url: @flipflop is not in the brand kit."
+    assert "web address" in reasons[4]  # a typed file name is still refused
+    assert [r.row for r in plan_rows(table).invalid] == [1, 2, 3, 4]  # without a kit, no @name resolves
+
+
+def test_batch_rows_naming_one_asset_upload_it_once_and_send_the_same_url(make_sandbox, store, media):
+    running = make_sandbox(task_seconds=0.6, progress_interval=0.1, render_profile="light", image_seconds=0.3)
+    connection = sandbox_connection(running.base_url)
+    kit = BrandKit(store, media, connection)
+    kit.add(png((0, 90, 200), size=(96, 96)), "sneaker", "product")
+    engine = fast_engine(store, media, connection)
+    plan = plan_rows(
+        read_table("prompt,reference_urls\nthe sneaker #1,@sneaker\nthe sneaker #2,@sneaker\n"),
+        defaults={"model": "nano-banana-2"},
+        brand=kit.refs_by_name(),
+    )
+    BatchService(store, media, connection, on_queued=engine.wake).create("kit", plan, request_key="kit-batch")
+    drain(engine)
+    seen = stats(running)
+    assert seen["counters"].get("uploads_stored") == 1
+    assert [n for url, n in seen["inputs_by_url"].items() if "/files/" in url] == [2]
