@@ -13,6 +13,7 @@ from components.guard import guarded
 from components.keep_best import in_groups, keep_best_group
 from components.model_picker import model_down, model_picker
 from components.moderation_hints import moderation_hints
+from components.prompt_help import prompt_help
 from components.resources import (
     connection,
     credits_for,
@@ -57,6 +58,7 @@ with form:
     moderation_hints(prompt or "", conn)
     house_style_choice("images_house_style")
     slots = {"prompt": st.empty()}
+    prompt_help("images_prompt", spec, key="images")
     fields, field_slots = model_form(spec, "images")  # the model's own fields, from the catalogue
     slots.update(field_slots)
     kit = brand_picker("images_brand", limit=spec.fields["reference_urls"].count if "reference_urls" in spec.fields else 0)

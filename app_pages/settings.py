@@ -10,7 +10,7 @@ from components.resources import app_config, connection, credits_left, model_boa
 from components.text import plain
 from grsai_api import MODELS, GrsaiError
 from grsai_api import _catalogue as catalogue
-from studio import costs
+from studio import costs, prompt_help
 from studio.connection import CHOICES, default_choice, valid_url
 from studio.costs import format_credits, format_yuan
 from studio.sandbox_host import sandbox_knobs, set_sandbox_knobs
@@ -122,6 +122,25 @@ for problem in catalogue.PROBLEMS:
         f"A models file could not be used, so the studio runs on the models above without it: {plain(problem, 600)}",
         icon=":material/error:",
     )
+
+st.subheader("Prompt help")
+chosen_chat = prompt_help.chosen_chat_model(prompt_help.saved_chat_model(store()), board.up())
+if chosen_chat is None:
+    st.caption("The catalogue has no chat model, so prompt help is off.")
+else:
+    chat_ids = [m.id for m in prompt_help.chat_models()]
+    st.session_state.setdefault("settings_chat_model", chosen_chat.id)
+    st.selectbox(
+        "Chat model for prompt help",
+        chat_ids,
+        key="settings_chat_model",
+        format_func=lambda m: f"{MODELS[m].name} · {board.state(m)} · {costs.credits_text(prompt_help.help_price(m))} a call",
+        on_change=lambda: prompt_help.save_chat_model(store(), st.session_state["settings_chat_model"]),
+        help="Improve, Translate to English, 3 ideas, Describe this picture, a softer wording after a refusal "
+        "and a storyboard from a brief ask it, only on a click. Its price a call is in the table below.",
+    )
+    if board.is_down(st.session_state["settings_chat_model"]):
+        st.caption(f":material/cloud_off: {board.why_down(st.session_state['settings_chat_model'])}: the help buttons are off.")
 
 st.subheader("Prices")
 library = store()

@@ -13,6 +13,7 @@ from components.brand_picker import brand_picker
 from components.guard import guarded
 from components.model_picker import model_line
 from components.pictures import show_uploads
+from components.prompt_help import brief_to_shots, prompt_help
 from components.resources import (
     connection,
     credits_for,
@@ -74,6 +75,25 @@ def remove(uid: str) -> None:
             st.session_state.pop(f"_kept_{_key(field, uid)}", None)
 
 
+def length_choices(spec) -> list[int]:
+    """The lengths a shot of this model is offered."""
+    return [d for d in spec.durations if d in (5, 6, 8, 10, 15)] or list(spec.durations)
+
+
+def plan_shots(shots: list[tuple[str, int]], model: str) -> None:
+    """From a brief: the planned shots replace the plan (all on ``model``), to edit before Make all."""
+    for uid in list(order):
+        for field in FIELDS:
+            st.session_state.pop(_key(field, uid), None)
+            st.session_state.pop(f"_kept_{_key(field, uid)}", None)
+    order.clear()
+    for prompt, seconds in shots:
+        uid = uuid.uuid4().hex[:8]
+        order.append(uid)
+        st.session_state[_key("model", uid)], st.session_state[_key("prompt", uid)] = model, prompt
+        st.session_state[_key("duration", uid)] = seconds
+
+
 def carries_on(number: int, spec, previous_spec, has_image: bool) -> str:
     """How a shot follows the one before, in words."""
     if number == 1:
@@ -101,6 +121,9 @@ with plan_col:
         help="One for every shot, so they join into one film.",
     )
     best = board.best("video") or VIDEO_MODELS[0]
+    planner = MODELS.get(st.session_state.get(_key("model", order[0])) or "", best) if order else best
+    brief_to_shots(planner, key="storyboard", lengths=tuple(length_choices(planner)),
+                   apply=lambda shots: plan_shots(shots, planner.id))  # fmt: skip
     plans, slots, down, seconds, cost = [], {}, [], 0, 0
     previous_spec = None
     for number, uid in enumerate(order, start=1):
@@ -130,6 +153,7 @@ with plan_col:
                 "Prompt", key=_key("prompt", uid), height=90,
                 placeholder="What is seen in this shot, and how the camera moves",
             )
+            prompt_help(_key("prompt", uid), spec, key=f"storyboard_{uid}")
             duration = None
             if spec.durations:
                 choices = [d for d in spec.durations if d in (5, 6, 8, 10, 15)] or list(spec.durations)

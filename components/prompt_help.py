@@ -5,15 +5,16 @@ leaves it. Nothing here sends anything to a video or image model."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import streamlit as st
 
-from grsai_api import ModelSpec
+from grsai_api import MODELS, InvalidRequestError, ModelSpec, is_refusal
 from studio import costs
 from studio import prompt_help as ph
 
-from .resources import connection, model_board, store
+from .resources import connection, generation_service, model_board, store
 from .text import plain
 
 PROMPT_ACTIONS = ("improve", "translate", "ideas")
@@ -59,7 +60,8 @@ def _edit(state_key: str) -> None:
     st.session_state[state_key] = {**st.session_state[state_key], "editing": True}
 
 
-def ask(action: str, messages: list[dict], chat: ModelSpec, original: str, state_key: str, spec: ModelSpec) -> None:
+def ask(action: str, messages: list[dict], chat: ModelSpec, original: str, state_key: str, spec: ModelSpec,
+        lengths: tuple[int, ...] | None = None) -> None:  # fmt: skip
     """One help call; its answer (or why there is none) is kept for the field's next drawing."""
     found: dict = {"action": action, "original": original, "cost": ph.help_price(chat.id)}
     try:
@@ -70,7 +72,7 @@ def ask(action: str, messages: list[dict], chat: ModelSpec, original: str, state
         elif action == "soften":
             found["suggestion"], found["changed"] = ph.read_softer(answer.text)
         elif action == "storyboard":
-            found["shots"] = ph.read_storyboard(answer.text, spec)
+            found["shots"] = ph.read_storyboard(answer.text, spec, lengths)
         else:
             found["suggestion"] = ph.read_prompt(answer.text)
     except ph.HelpProblem as exc:
@@ -156,3 +158,119 @@ def show_suggestion(prompt_key: str, state_key: str) -> None:
         edit.button("Edit", key=f"{state_key}_edit", on_click=_edit, args=(state_key,), width="stretch",
                     disabled=bool(found.get("editing")))  # fmt: skip
         leave.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,), width="stretch")
+
+
+def _plan_from_brief(brief_key: str, spec: ModelSpec, lengths: tuple[int, ...], state_key: str,
+                     apply: Callable[[list[tuple[str, int]]], None]) -> None:  # fmt: skip
+    """A callback: ask for shots, and put them in the plan before its widgets are drawn."""
+    chat, off = chat_model()
+    brief = (st.session_state.get(brief_key) or "").strip()
+    if chat is None or off or not brief:
+        return
+    ask("storyboard", ph.storyboard_messages(brief, spec, lengths), chat, "", state_key, spec, lengths)
+    found = st.session_state[state_key]
+    if "shots" in found:
+        apply(found["shots"])
+        found["planned"] = len(found["shots"])
+
+
+def brief_to_shots(spec: ModelSpec, *, key: str, lengths: tuple[int, ...],
+                   apply: Callable[[list[tuple[str, int]]], None]) -> None:  # fmt: skip
+    """"From a brief": a sentence becomes shots with prompts and lengths for ``spec`` (editable in
+    the plan before anything is made); one chat call, at its stated price."""
+    chat, off = chat_model()
+    state_key = f"{key}_brief_help"
+    with st.expander("From a brief", icon=":material/auto_awesome:"):
+        st.text_area("Brief", key=f"{key}_brief", height=70,
+                     placeholder="A 20-second ad for a trail sneaker, three shots")  # fmt: skip
+        st.button(
+            "Plan the shots", key=f"{key}_brief_go", on_click=_plan_from_brief,
+            args=(f"{key}_brief", spec, lengths, state_key, apply), disabled=off is not None,
+            help="Replaces the shots below with the planned ones; nothing is made until Make all",
+        )  # fmt: skip
+        if off:
+            st.caption(f":material/cloud_off: {plain(off, 300)}")
+        elif chat is not None:
+            st.caption(f"Planned by {chat.name} for {spec.name}: {cost_words(chat)}. Edit the shots before Make all.")
+        found = st.session_state.get(state_key)
+        if found and found.get("problem"):
+            st.warning(plain(found["problem"], 600), icon=":material/help:")
+        elif found and found.get("planned"):
+            st.caption(f":material/check: {found['planned']} shots planned below ({costs.credits_text(found['cost'])} charged).")
+
+
+def _inputs_of(generation) -> tuple[bool, bool]:
+    """Whether a generation sent a picture (start image, frames, references) and characters."""
+    options = generation.options or {}
+    has_image = bool(generation.image_ref) or any(
+        options.get(k) for k in ("first_frame_url", "last_frame_url", "reference_urls")
+    )
+    return has_image, bool(generation.characters)
+
+
+def _send_softer(generation_id: int, state_key: str) -> None:
+    """The person's click: the refused request again with the softer prompt, as a new (charged)
+    video; its request key makes a second click the same request."""
+    found = st.session_state.get(state_key) or {}
+    softer = found.get("suggestion")
+    original = store().get(generation_id)
+    if not softer or original is None:
+        return
+    digest = hashlib.sha256(softer.encode()).hexdigest()[:16]
+    try:
+        generation_service().submit({**original.request_params(), "prompt": softer},
+                       request_key=f"softer-{generation_id}-{digest}", from_store=True)  # fmt: skip
+    except InvalidRequestError as exc:
+        st.session_state[state_key] = {**found, "problem": exc.message}
+        return
+    st.session_state[state_key] = {**found, "sent": True}
+
+
+def softer_wording(generation) -> None:
+    """After a refusal: which input was refused (from the reason and the service's text), and on a
+    click a softer wording with what changed and why; sent again only on a second click, with the
+    video's cost said again."""
+    if not is_refusal(generation.failure_reason):
+        return
+    has_image, has_characters = _inputs_of(generation)
+    refused = ph.refused_input(
+        generation.failure_reason, generation.error, has_image=has_image, has_characters=has_characters
+    )
+    st.caption(f":material/policy: What was refused: {refused}.")
+    spec = MODELS.get(generation.model)
+    chat, off = chat_model()
+    state_key = f"softer_{generation.id}"
+    if spec is None or chat is None:
+        return
+    found = st.session_state.get(state_key)
+    if not found:
+        messages = ph.soften_messages(generation.prompt, spec, refused=refused, service_text=generation.error)
+        st.button("Suggest a softer wording", key=f"{state_key}_ask", icon=":material/edit_note:",
+                  on_click=ask, args=("soften", messages, chat, generation.prompt, state_key, spec),
+                  disabled=off is not None, help=off or f"{cost_words(chat)}; nothing is sent again until you say")  # fmt: skip
+        if off:
+            st.caption(f":material/cloud_off: {plain(off, 300)}")
+        return
+    with st.container(border=True, key=f"{state_key}_box"):
+        if found.get("problem"):
+            st.warning(plain(found["problem"], 600), icon=":material/help:")
+            st.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,))
+            return
+        st.caption(f"A softer wording ({costs.credits_text(found['cost'])} charged for the suggestion):")
+        st.text(found["suggestion"])
+        st.caption("What changed, word by word: [-taken out-] [+put in+]")
+        st.text(ph.diff_text(generation.prompt, found["suggestion"]))
+        st.caption(f"Why: {plain(found.get('changed') or '', 400)}")
+        if found.get("sent"):
+            st.success("Sent again with the softer wording: it is in the list above.", icon=":material/send:")
+            return
+        each = costs.price(generation.model)
+        st.caption(
+            f"Sending it makes a new video at {costs.credits_text(each)}; the refused one stays charged."
+            if generation.cost else f"Sending it makes a new video at {costs.credits_text(each)}."
+        )
+        send, leave = st.columns(2)
+        send.button(f"Send it ({costs.format_credits(each)} credits)", key=f"{state_key}_send", type="primary",
+                    on_click=_send_softer, args=(generation.id, state_key), width="stretch")  # fmt: skip
+        leave.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,), width="stretch")
+

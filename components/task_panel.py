@@ -15,6 +15,7 @@ from studio.media import MediaStore
 
 from .guard import guarded
 from .keep_best import in_groups, keep_best_group, progress_words
+from .prompt_help import softer_wording
 from .session import handoff, show_toasts
 from .text import plain
 from .video import clock, download_button, facts, failure_note, status_badge, video_player
@@ -72,6 +73,7 @@ def _card(generation: Generation, media: MediaStore, held: bool, actions) -> Non
                 st.rerun()
             return
         failure_note(generation)
+        softer_wording(generation)  # after a refusal: which input, and a softer wording on a click
         left, right = st.columns(2)
         if left.button("Use this prompt again", key=f"again_{generation.id}", icon=":material/undo:"):
             handoff("generate", generate_prompt=generation.prompt)

@@ -236,4 +236,4 @@ def storyboard(request: Request) -> str:
 
 def _after(text: str, marker: str) -> str:
     at = text.find(marker)
-    return text[at + len(marker) :].split("\n", 1)[0] if at >= 0 else ""
+    return re.split(r"\.(?!\d)|\n", text[at + len(marker) :], maxsplit=1)[0] if at >= 0 else ""

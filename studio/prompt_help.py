@@ -150,8 +150,13 @@ def soften_messages(prompt: str, spec: ModelSpec, *, refused: str, service_text:
     )
 
 
-def storyboard_messages(brief: str, spec: ModelSpec) -> list[dict[str, Any]]:
-    lengths = spec.durations or ((spec.seconds,) if spec.seconds else ())
+def shot_lengths(spec: ModelSpec, offered: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    """The lengths a shot of this model may have: those a page offers, else the model's own."""
+    return tuple(offered) if offered else spec.durations or ((spec.seconds,) if spec.seconds else ())
+
+
+def storyboard_messages(brief: str, spec: ModelSpec, lengths: tuple[int, ...] | None = None) -> list[dict[str, Any]]:
+    lengths = shot_lengths(spec, lengths)
     allowed = f" Seconds allowed: {', '.join(str(n) for n in lengths)}." if lengths else ""
     return _messages(
         f"Turn the brief into storyboard shots, at most {MAX_SHOTS}, each a prompt of its own that "
@@ -195,7 +200,7 @@ def read_softer(text: str) -> tuple[str, str]:
     return read_prompt(prompt), changed.partition(":")[2].strip() or "The reply did not say what it changed."
 
 
-def read_storyboard(text: str, spec: ModelSpec) -> list[tuple[str, int]]:
+def read_storyboard(text: str, spec: ModelSpec, lengths: tuple[int, ...] | None = None) -> list[tuple[str, int]]:
     """Shots as (prompt, seconds), each checked against the model: a length it cannot make, an empty
     prompt, or more than a storyboard holds is said in words."""
     body = re.sub(r"^```\w*\s*|\s*```$", "", text.strip())
@@ -208,7 +213,7 @@ def read_storyboard(text: str, spec: ModelSpec) -> list[tuple[str, int]]:
         raise HelpProblem("The reply listed no shots.")
     if len(shots) > MAX_SHOTS:
         raise HelpProblem(f"The reply has {len(shots)} shots; a storyboard has at most {MAX_SHOTS}.")
-    allowed = spec.durations or ((spec.seconds,) if spec.seconds else ())
+    allowed = shot_lengths(spec, lengths)
     plan: list[tuple[str, int]] = []
     for number, shot in enumerate(shots, start=1):
         prompt = shot.get("prompt") if isinstance(shot, dict) else None

@@ -12,12 +12,15 @@ import pytest
 from PIL import Image
 
 from sandbox.control import control_headers
-from studio.db import Store, default_url
+from studio.db import LibraryFilter, Store, default_url
 
 from .apptest_helpers import (
     button,
     click,
+    creates,
+    generate,
     new_app,
+    run_until,
     sandbox_counters,
     service_url,
     stop_engines,  # noqa: F401 - autouse: stops this module's engines and sandboxes
@@ -124,3 +127,73 @@ def test_a_chat_model_that_is_down_turns_the_buttons_off_with_the_reason(app) ->
     app.run()
     assert button(app, "Improve").disabled and button(app, "3 ideas").disabled
     assert "Prompt help is off" in texts(app) and "resting" in texts(app)
+
+
+def test_images_improve_adds_composition_not_camera_moves(app) -> None:
+    app.switch_page("app_pages/images.py")
+    app.run()
+    app.text_area(key="images_prompt").set_value("a teapot on a table")
+    app.run()
+    click(app, "Improve")
+    click(app, "Use this")
+    taken = app.text_area(key="images_prompt").value
+    assert taken.startswith("A teapot on a table;") and "composition" in taken and "camera" not in taken
+    assert no_creates(app)
+
+
+def test_a_brief_becomes_editable_shots_and_nothing_is_made_before_make_all(app, tmp_path) -> None:
+    app.switch_page("app_pages/storyboard.py")
+    app.run()
+    app.text_area(key="storyboard_brief").set_value("a 20-second ad for a trail sneaker, three shots")
+    click(app, "Plan the shots")
+    prompts = [t.value for t in app.text_area if (t.key or "").startswith("storyboard_prompt_")]
+    assert len(prompts) == 3 and all("trail sneaker" in p for p in prompts)
+    assert prompts[0].startswith("Shot 1: establishing wide shot")
+    lengths = [app.session_state[f"storyboard_duration_{uid}"] for uid in app.session_state["storyboard_order"]]
+    assert len(lengths) == 3 and len(set(lengths)) == 1 and lengths[0] in (10, 15)  # Sora 2's, as offered
+    assert "3 shots planned below" in texts(app) and "20 credits" in texts(app)
+    first = next(t for t in app.text_area if (t.key or "").startswith("storyboard_prompt_"))
+    first.set_value("Shot 1: a trail sneaker on wet rock, edited")
+    app.run()
+    assert next(t for t in app.text_area if (t.key or "").startswith("storyboard_prompt_")).value.endswith("edited")
+    # each shot has its own help: Improve the second shot only
+    second_uid = [t.key for t in app.text_area if (t.key or "").startswith("storyboard_prompt_")][1].rsplit("_", 1)[1]
+    button_key = f"storyboard_{second_uid}_help_improve"
+    next(b for b in app.button if b.key == button_key).click()
+    app.run()
+    click(app, "Use this")
+    shots = [t.value for t in app.text_area if (t.key or "").startswith("storyboard_prompt_")]
+    assert "camera" in shots[1] and "camera" not in shots[0] and "camera" not in shots[2]
+    assert no_creates(app) and spent(tmp_path) == 2 * CHAT_PRICE
+
+
+def test_settings_chooses_the_chat_model_and_its_price_is_the_tables(app, tmp_path) -> None:
+    app.switch_page("app_pages/settings.py")
+    app.run()
+    assert app.selectbox(key="settings_chat_model").value == "gemini-3-flash"  # the first chat model up
+    app.selectbox(key="settings_chat_model").set_value("gpt-5.4")
+    app.run()
+    assert not app.exception
+    app.switch_page("app_pages/generate.py")
+    app.run()
+    assert "Prompt help by GPT 5.4" in texts(app)
+    app.text_area(key="generate_prompt").set_value("a kite")
+    app.run()
+    click(app, "Improve")
+    assert sandbox_counters(app).get("chat_gpt-5.4") == 1 and spent(tmp_path) == CHAT_PRICE
+
+
+def test_after_a_refusal_the_card_names_the_input_and_resends_a_softer_wording_only_on_a_click(app, tmp_path) -> None:
+    generate(app, "a fox covered in gore at dawn")
+    run_until(app, lambda at: "What was refused: the prompt." in texts(at))
+    assert creates(app) == 1
+    click(app, "Suggest a softer wording")
+    said = shown(app)
+    assert "a fox covered in dramatic shadows at dawn" in said
+    assert "[-gore-]" in said and "'gore' became 'dramatic shadows'" in said  # what changed, and why
+    assert "Sending it makes a new video at 1,600 credits" in said and "the refused one stays charged" in said
+    assert creates(app) == 1  # nothing sent again by the suggestion
+    click(app, "Send it (1,600 credits)")
+    run_until(app, lambda at: creates(at) == 2)
+    prompts = [g.prompt for g in Store(default_url(tmp_path / "data")).search(LibraryFilter())[0]]
+    assert "a fox covered in dramatic shadows at dawn" in prompts

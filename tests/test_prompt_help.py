@@ -108,6 +108,9 @@ def test_a_brief_becomes_shots_of_lengths_the_model_makes(helper):
     shots = read_storyboard(reply.text, VEO)
     assert len(shots) == 3
     assert all("trail sneaker" in prompt and seconds in VEO.durations for prompt, seconds in shots)
+    sora = MODELS["sora-2"]  # lengths of 10 or 15 s only: the example's 8 s in the request is not one
+    shots = read_storyboard(ask(helper, "storyboard", storyboard_messages("a kite, two shots", sora)).text, sora)
+    assert [seconds for _, seconds in shots] == [10, 10]
 
 
 def test_every_help_call_is_charged_recorded_and_counted_and_no_create_is_sent(helper, quick):
