@@ -12,7 +12,7 @@ from components.session import toast_later
 from studio.brand import KINDS, MAX_ASSET_BYTES, MAX_COLOURS, MAX_HOUSE_STYLE, BrandError
 
 kit, files = brand_kit(), media()
-COLUMNS = 4
+CARD_WIDTH = 170  # two cards side by side on a phone, as many as fit on a wide screen
 
 st.title("Brand kit")
 st.caption(
@@ -28,6 +28,7 @@ with st.form("brand_add", clear_on_submit=True, border=True):
         "Picture",
         type=["png", "jpg", "jpeg", "webp", "gif"],
         key="brand_file",
+        max_upload_size=MAX_ASSET_BYTES // 1_048_576,
         help=f"PNG, JPEG, WebP or GIF, at most {MAX_ASSET_BYTES // 1_048_576} MB.",
     )
     file_slot = st.empty()
@@ -81,19 +82,15 @@ st.subheader("Assets")
 assets = kit.assets()
 if not assets:
     st.caption("None yet. Add a logo, a product photo or a face or mascot sheet above.")
-for begin in range(0, len(assets), COLUMNS):
-    for column, asset in zip(st.columns(COLUMNS), assets[begin : begin + COLUMNS], strict=False):
-        with column, st.container(border=True, key=f"brand_asset_{asset.id}"):
+with st.container(horizontal=True, gap="small"):  # cards that wrap: two a row on a phone
+    for asset in assets:
+        with st.container(border=True, key=f"brand_asset_{asset.id}", width=CARD_WIDTH):
             if files.exists(asset.thumb_path):
                 st.image(files.source(asset.thumb_path), width="stretch")
             st.code(f"@{asset.name}", language=None)
-            st.caption(f"{KINDS.get(asset.kind, asset.kind)} · added {asset.created_at:%d %b %Y}")
+            st.caption(KINDS.get(asset.kind, asset.kind), help=f"Added {asset.created_at:%d %b %Y}")
             st.text_input(
-                "Rename",
-                value=asset.name,
-                key=f"brand_name_{asset.id}",
-                on_change=rename,
-                args=(asset.id,),
+                "Rename", value=asset.name, key=f"brand_name_{asset.id}", on_change=rename, args=(asset.id,)
             )
             problem = st.session_state.pop(f"brand_rename_error_{asset.id}", None)
             if problem:
@@ -108,16 +105,16 @@ st.subheader("Colours and house style")
 style = kit.style()
 with st.form("brand_style", border=True):
     st.caption(f"Up to {MAX_COLOURS} colours; untick one to leave it out.")
-    colour_columns = st.columns(MAX_COLOURS)
     picked = []
-    for number, column in enumerate(colour_columns):
-        existing = style.colours[number] if number < len(style.colours) else None
-        value = column.color_picker(
-            f"Colour {number + 1}", existing or "#ffffff", key=f"brand_colour_{number}"
-        )
-        used = column.checkbox("Use", value=existing is not None, key=f"brand_colour_used_{number}")
-        if used:
-            picked.append(value)
+    with st.container(horizontal=True, gap="medium"):  # wraps on a phone: three a row
+        for number in range(MAX_COLOURS):
+            existing = style.colours[number] if number < len(style.colours) else None
+            with st.container(width=80):
+                value = st.color_picker(
+                    f"Colour {number + 1}", existing or "#ffffff", key=f"brand_colour_{number}"
+                )
+                if st.checkbox("Use", value=existing is not None, key=f"brand_colour_used_{number}"):
+                    picked.append(value)
     colours_slot = st.empty()
     sentence = st.text_area(
         "House style",
