@@ -94,15 +94,14 @@ def prompt_help(
     prompt = (st.session_state.get(prompt_key) or "").strip()
     picture = image() if image is not None else None
     actions = list(PROMPT_ACTIONS) + (["describe"] if picture else [])
-    columns = st.columns(len(actions))
-    for column, action in zip(columns, actions, strict=True):
+    row = st.container(horizontal=True, gap="small")  # one row that wraps on a phone
+    for action in actions:
         needs_text = action != "describe"
-        clicked = column.button(
+        clicked = row.button(
             ph.ACTIONS[action],
             key=f"{key}_help_{action}",
             disabled=off is not None or (needs_text and not prompt),
             help=(off or (f"{cost_words(chat)}; nothing is sent to a video or image model" if chat else None)),
-            width="stretch",
             type="tertiary",
             icon=":material/auto_fix_high:" if action == "improve" else None,
         )
@@ -152,12 +151,12 @@ def show_suggestion(prompt_key: str, state_key: str) -> None:
             st.text(ph.diff_text(found["original"], suggestion))
         if found.get("changed"):
             st.caption(f"Why: {plain(found['changed'], 400)}")
-        use, edit, leave = st.columns(3)
+        use = edit = leave = st.container(horizontal=True, gap="small")
         use.button("Use this", key=f"{state_key}_use", on_click=_use, args=(prompt_key, suggestion, state_key),
-                   type="primary", width="stretch")  # fmt: skip
-        edit.button("Edit", key=f"{state_key}_edit", on_click=_edit, args=(state_key,), width="stretch",
+                   type="primary")  # fmt: skip
+        edit.button("Edit", key=f"{state_key}_edit", on_click=_edit, args=(state_key,),
                     disabled=bool(found.get("editing")))  # fmt: skip
-        leave.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,), width="stretch")
+        leave.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,))
 
 
 def _plan_from_brief(brief_key: str, spec: ModelSpec, lengths: tuple[int, ...], state_key: str,
@@ -269,8 +268,8 @@ def softer_wording(generation) -> None:
             f"Sending it makes a new video at {costs.credits_text(each)}; the refused one stays charged."
             if generation.cost else f"Sending it makes a new video at {costs.credits_text(each)}."
         )
-        send, leave = st.columns(2)
-        send.button(f"Send it ({costs.format_credits(each)} credits)", key=f"{state_key}_send", type="primary",
-                    on_click=_send_softer, args=(generation.id, state_key), width="stretch")  # fmt: skip
-        leave.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,), width="stretch")
+        row = st.container(horizontal=True, gap="small")
+        row.button(f"Send it ({costs.format_credits(each)} credits)", key=f"{state_key}_send", type="primary",
+                   on_click=_send_softer, args=(generation.id, state_key))  # fmt: skip
+        row.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,))
 

@@ -230,25 +230,39 @@ def read_storyboard(text: str, spec: ModelSpec, lengths: tuple[int, ...] | None 
 
 
 # -- differences -----------------------------------------------------------------------------------
-def word_diff(original: str, suggestion: str) -> list[tuple[str, str]]:
-    """The suggestion against the original, word by word: ("same" | "removed" | "added", words)."""
-    before, after = original.split(), suggestion.split()
+_TOKEN = re.compile(r"\s*(?:[\w'’-]+|[^\w\s])")  # a word or a punctuation mark, with the space before it
+
+
+def _pieces(original: str, suggestion: str) -> list[tuple[str, str]]:
+    """("same" | "removed" | "added", the text as written, with its leading space)."""
+    before, after = _TOKEN.findall(original), _TOKEN.findall(suggestion)
+    matcher = difflib.SequenceMatcher(a=[t.strip() for t in before], b=[t.strip() for t in after], autojunk=False)
     parts: list[tuple[str, str]] = []
-    for op, a1, a2, b1, b2 in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
+    for op, a1, a2, b1, b2 in matcher.get_opcodes():
         if op == "equal":
-            parts.append(("same", " ".join(before[a1:a2])))
+            parts.append(("same", "".join(after[b1:b2])))
             continue
         if a2 > a1:
-            parts.append(("removed", " ".join(before[a1:a2])))
+            parts.append(("removed", "".join(before[a1:a2])))
         if b2 > b1:
-            parts.append(("added", " ".join(after[b1:b2])))
+            parts.append(("added", "".join(after[b1:b2])))
     return parts
+
+
+def word_diff(original: str, suggestion: str) -> list[tuple[str, str]]:
+    """The suggestion against the original, word by word (punctuation is a word of its own, so
+    "sun" and "sun;" share "sun"): ("same" | "removed" | "added", words)."""
+    return [(op, text.strip()) for op, text in _pieces(original, suggestion)]
 
 
 def diff_text(original: str, suggestion: str) -> str:
     """The differences as plain text: [-removed-] and [+added+], the rest as it was."""
     marks = {"same": "{}", "removed": "[-{}-]", "added": "[+{}+]"}
-    return " ".join(marks[op].format(words) for op, words in word_diff(original, suggestion))
+    shown = []
+    for op, text in _pieces(original, suggestion):
+        body = text.lstrip()
+        shown.append(text[: len(text) - len(body)] + marks[op].format(body))
+    return "".join(shown).strip()
 
 
 # -- after a refusal -------------------------------------------------------------------------------

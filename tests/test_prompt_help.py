@@ -169,8 +169,15 @@ def test_replies_that_cannot_be_read_are_said_in_words():
 
 def test_the_differences_are_word_by_word_text():
     assert word_diff("a red kite", "a big red kite, slowly") == [
-        ("same", "a"), ("added", "big"), ("same", "red"), ("removed", "kite"), ("added", "kite, slowly")
+        ("same", "a"), ("added", "big"), ("same", "red kite"), ("added", ", slowly")
     ]
+    # punctuation is a word of its own: "sun" is kept, only what follows it is new
+    assert diff_text("the setting of the sun", "the setting of the sun; camera slowly dollies in.") == (
+        "the setting of the sun[+; camera slowly dollies in.+]"
+    )
+    assert diff_text("a fox covered in gore at dawn", "a fox covered in dramatic shadows at dawn") == (
+        "a fox covered in [-gore-] [+dramatic shadows+] at dawn"
+    )
     assert diff_text("a <b>red</b> kite", "a kite") == "a [-<b>red</b>-] kite"
 
 
