@@ -8,6 +8,7 @@ import hashlib
 
 import streamlit as st
 
+from components.brand_picker import brand_picker, house_style_choice, styled, with_kit
 from components.guard import guarded
 from components.model_picker import model_down, model_picker
 from components.moderation_hints import moderation_hints
@@ -165,6 +166,7 @@ with form:
         help="Say what is seen and how the camera moves. Up to 5,000 characters.",
     )
     moderation_hints(prompt or "", conn)
+    house_style_choice("generate_house_style")
     typed = len((prompt or "").strip())
     if typed > MAX_PROMPT_CHARS:
         st.error(
@@ -176,6 +178,10 @@ with form:
         st.caption(f"{typed:,} of {MAX_PROMPT_CHARS:,} characters")
     slots = {"prompt": st.empty()}
     prompt_help("generate_prompt", spec, key="generate", image=lambda: picture_of(_images_in_form() or st.session_state["generate_carried"]))
+    # The button and its price sit right under the prompt, in the first screen; the settings follow.
+    # The area is filled at the end of the form, once every setting below it has been read.
+    action = st.container(key="generate_action")
+    st.markdown("**Settings**")
     saved = library.characters(ready_only=True)
     one_offs = st.session_state["generate_one_offs"]
     mentions = check_mentions(prompt if sora else "", {c.character_id for c in saved}, len(one_offs) if sora else 0)
@@ -206,6 +212,7 @@ with form:
     slots["settings"] = st.empty()
     slots["aspect_ratio"] = slots["settings"]
     slots.update(field_slots)
+    kit = brand_picker("generate_brand", limit=spec.max_references if "reference_urls" in spec.fields else 0)
 
     carried = st.session_state["generate_carried"]
 
@@ -235,7 +242,13 @@ with form:
     carried_values = [item.get("data") or item.get("url") for item in carried]
 
     if veo:
-        with st.expander("Start and end frames, or references (optional)", icon=":material/image:", expanded=True):
+        chosen = ("generate_first_file", "generate_first_url", "generate_last_file", "generate_last_url",
+                  "generate_ref_files", "generate_ref_urls")  # fmt: skip
+        with st.expander(
+            "Start and end frames, or references (optional)",
+            icon=":material/image:",
+            expanded=bool(carried) or any(st.session_state.get(k) for k in chosen),
+        ):
             mode = st.segmented_control(
                 "Start from",
                 ["Frames", "References"],
@@ -375,30 +388,7 @@ with form:
                 st.caption("The new video keeps the look of the original, with your new prompt.")
             slots["remix_target_id"] = st.empty()
 
-    count = st.segmented_control(
-        "How many",
-        list(range(1, MAX_AT_ONCE + 1)),
-        default=1,
-        required=True,
-        key="generate_count",
-        help="Several videos of this prompt at once, each charged on its own: they arrive side by "
-        "side, to keep the best and discard the rest.",
-    )
     each = price(spec.id)
-    cost = each * count
-    credits = credits_for(conn)
-    if count == 1:
-        st.markdown(f"This video costs **{credits_text(cost)}** · **{format_credits(credits)}** left")
-    else:
-        st.markdown(
-            f"{count} videos cost **{credits_text(cost)}** ({format_credits(each)} each) · "
-            f"**{format_credits(credits)}** left"
-        )
-    if credits is not None and credits < cost:
-        st.warning(
-            f"There are not enough credits left for {'this video' if count == 1 else f'these {count} videos'}.",
-            icon=":material/account_balance_wallet:",
-        )
     with st.expander("If the finished video is refused", icon=":material/replay:"):
         retries = st.number_input(
             "Try again by itself, up to this many times",
@@ -410,17 +400,41 @@ with form:
             "again. Off by default: the same prompt is often refused again.",
         )
         st.caption(retry_price(each, int(retries or 0), refunds_refusals=app_config().refunds_refusals))
-    clicked = st.button(
-        "Generate" if count == 1 else f"Generate {count}",
-        type="primary",
-        icon=":material/auto_awesome:",
-        width="stretch",
-        disabled=down,
-    )
-    slots["general"] = st.empty()
+    with action:
+        count = st.segmented_control(
+            "How many",
+            list(range(1, MAX_AT_ONCE + 1)),
+            default=1,
+            required=True,
+            key="generate_count",
+            help="Several videos of this prompt at once, each charged on its own: they arrive side by "
+            "side, to keep the best and discard the rest.",
+        )
+        cost = each * count
+        credits = credits_for(conn)
+        if count == 1:
+            st.markdown(f"This video costs **{credits_text(cost)}** · **{format_credits(credits)}** left")
+        else:
+            st.markdown(
+                f"{count} videos cost **{credits_text(cost)}** ({format_credits(each)} each) · "
+                f"**{format_credits(credits)}** left"
+            )
+        if credits is not None and credits < cost:
+            st.warning(
+                f"There are not enough credits left for {'this video' if count == 1 else f'these {count} videos'}.",
+                icon=":material/account_balance_wallet:",
+            )
+        clicked = st.button(
+            "Generate" if count == 1 else f"Generate {count}",
+            type="primary",
+            icon=":material/auto_awesome:",
+            width="stretch",
+            disabled=down,
+        )
+        slots["general"] = st.empty()
 
     if clicked:
-        params = {"model": spec.id, "prompt": prompt or "", **fields}
+        params = {"model": spec.id, "prompt": styled(prompt or "", "generate_house_style"), **fields}
         if aspect_ratio is not None:
             params["aspect_ratio"] = aspect_ratio
         if sora:
@@ -442,6 +456,7 @@ with form:
                 params["reference_urls"] = _image_list(ref_files, ref_urls) or carried_values
         elif carried_values and "reference_urls" in spec.fields and "reference_urls" not in params:
             params["reference_urls"] = carried_values
+        params = with_kit(params, kit)  # the brand kit's picks, after the references given above
         fingerprint = hashlib.sha256(
             repr(sorted((k, v if isinstance(v, bytes) else str(v)) for k, v in params.items())).encode()
         ).hexdigest()
@@ -485,7 +500,7 @@ with form:
                         icon=":material/info:",
                     )
                     st.session_state["generate_offer_another"] = True
-    if st.session_state.get("generate_offer_another") and st.button(
+    if st.session_state.get("generate_offer_another") and action.button(
         "Make another", icon=":material/add:", help="Sends the same request once more (charged again)."
     ):
         new_request("generate")

@@ -22,6 +22,7 @@ from .video import clock, download_button, facts, failure_note, status_badge, vi
 
 REDRAW_SECONDS = 1.0  # reads the store only
 SHOWN = 6  # entries: a video, or the N made of one prompt at once
+OPEN = 2  # of them shown open; the older ones fold away, so the newest stays in view by the button
 
 
 def _card(generation: Generation, media: MediaStore, held: bool, actions) -> None:
@@ -96,6 +97,13 @@ def _entries(connection: Connection, store: Store) -> list[list[Generation]]:
     return in_groups(rows, SHOWN)
 
 
+def _entry(entry: list[Generation], media: MediaStore, held: bool, actions, service: GenerationService) -> None:
+    if entry[0].group_key is None:
+        _card(entry[0], media, held, actions)
+    else:
+        keep_best_group(entry, service, show=lambda g: _video(g, media), actions=actions)
+
+
 def task_panel(connection: Connection, store: Store, media: MediaStore, actions, service: GenerationService) -> None:
     """``actions``: callables by name (cancel, hide, resend) taking a generation id; ``service``
     keeps and discards among the N made at once."""
@@ -116,11 +124,14 @@ def task_panel(connection: Connection, store: Store, media: MediaStore, actions,
         elif active:
             noun = "video is" if active == 1 else "videos are"
             st.caption(f"{active} {noun} being made")
-        for entry in entries:
-            if entry[0].group_key is None:
-                _card(entry[0], media, held, actions)
-            else:
-                keep_best_group(entry, service, show=lambda g: _video(g, media), actions=actions)
+        for entry in entries[:OPEN]:
+            _entry(entry, media, held, actions, service)
+        older = entries[OPEN:]
+        if older:
+            with st.expander(f"{len(older)} earlier", icon=":material/history:"):
+                for entry in older:
+                    _entry(entry, media, held, actions, service)
+                st.caption("Everything made is in the **Library**.")
         if busy and not active:
             st.rerun()  # everything ended: let the page (and its fragment timer) catch up
 

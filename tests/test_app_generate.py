@@ -208,6 +208,8 @@ def test_the_list_is_the_store_s_latest_six_and_survives_a_reload(tmp_path, monk
     assert card_prompts(at) == [f"a paper lantern number {n}" for n in range(7, 1, -1)]
     assert "6 videos are being made" in texts(at.main) and "7 videos are being made" in sidebar_text(at)
     assert "Waiting for the key of account" in texts(at)
+    # the newest two stay open by the button; the older four fold away (the column grew without end)
+    assert [e.label for e in at.main.expander if e.label.endswith("earlier")] == ["4 earlier"]
     reloaded = new_app(monkeypatch, data, SORA_ENGINE="external")  # a new tab, or the same after a reload
     assert card_prompts(reloaded) == card_prompts(at)
     newest = cards(reloaded)[0]

@@ -111,6 +111,9 @@ def test_a_typed_prompt_becomes_a_playing_video(page, app_url, tmp_path_factory)
     page.keyboard.press("Tab")
     page.get_by_role("button", name="Generate").click()
     page.get_by_test_id("stMainBlockContainer").get_by_text("1 video is being made").wait_for(timeout=15_000)
+    # the new card is where the person is looking: on the screen they pressed the button on
+    card = page.locator("[class*='st-key-card_']").first.bounding_box()
+    assert card is not None and card["y"] < 900, card
     page.wait_for_function(
         "() => { const v = document.querySelector('video'); return v && v.readyState >= 2 }", timeout=60_000
     )
@@ -354,33 +357,50 @@ def test_a_three_shot_storyboard_is_made_joined_and_played(page, app, tmp_path_f
 
 
 @pytest.mark.parametrize(("width", "stays_open"), [(390, False), (1400, True)], ids=["phone", "desktop"])
-def test_choosing_a_page_on_a_phone_closes_the_sidebar_over_it(app_url, width, stays_open) -> None:
+def test_choosing_a_page_on_a_phone_closes_the_sidebar_over_it(page, app_url, width, stays_open) -> None:
     """On a phone the sidebar opened to choose a page stayed open over that page and took its taps;
     now it closes once the page is chosen. A wide screen keeps its sidebar beside the page."""
-    from playwright.sync_api import sync_playwright
+    narrow = width < 768
+    context = page.context.browser.new_context(viewport={"width": width, "height": 844}, is_mobile=narrow, has_touch=narrow)
+    phone = context.new_page()
+    try:
+        phone.goto(app_url)
+        phone.locator("textarea").first.wait_for(timeout=30_000)
+        sidebar = phone.locator("[data-testid=stSidebar]")
+        if narrow:
+            phone.locator("[data-testid=stExpandSidebarButton]").click()
+        images = phone.locator("[data-testid=stSidebarNavLink]", has_text="Images")
+        images.wait_for(state="visible")
+        images.click()
+        phone.get_by_role("heading", name="Images").wait_for(timeout=30_000)
+        if stays_open:
+            assert sidebar.bounding_box()["x"] >= 0 and phone.locator("[data-testid=stSidebarNav]").is_visible()
+        else:  # slid away: the page's own fields take the taps again
+            phone.wait_for_function(
+                "() => document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().right <= 0",
+                timeout=10_000,
+            )
+            phone.locator("button", has_text="GPT image").first.click()  # a tap on the page reaches it
+            phone.get_by_text("GPT image version").wait_for(timeout=15_000)
+    finally:
+        context.close()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        page = browser.new_page(viewport={"width": width, "height": 844}, is_mobile=width < 768, has_touch=width < 768)
-        try:
-            page.goto(app_url)
-            page.locator("textarea").first.wait_for(timeout=30_000)
-            sidebar = page.locator("[data-testid=stSidebar]")
-            if width < 768:
-                page.locator("[data-testid=stExpandSidebarButton]").click()
-            page.locator("[data-testid=stSidebarNavLink]", has_text="Images").wait_for(state="visible")
-            page.locator("[data-testid=stSidebarNavLink]", has_text="Images").click()
-            page.get_by_role("heading", name="Images").wait_for(timeout=30_000)
-            if stays_open:
-                assert sidebar.bounding_box()["x"] >= 0 and page.locator("[data-testid=stSidebarNav]").is_visible()
-            else:  # slid away: the page's own fields take the taps again
-                page.wait_for_function(
-                    "() => document.querySelector('[data-testid=stSidebar]').getBoundingClientRect().right <= 0",
-                    timeout=10_000,
-                )
-                page.locator("button", has_text="GPT image").first.click()  # a tap on the page reaches it
-                page.get_by_text("GPT image version").wait_for(timeout=15_000)
-        finally:
-            browser.close()
+
+def test_the_generate_button_is_on_the_first_screen_for_every_video_model(page, app_url) -> None:
+    """At 1400×900 Generate's button started at y≈1053, below the first screen, under every
+    setting; now it sits right under the prompt, whichever model is chosen."""
+    context = page.context.browser.new_context(viewport={"width": 1400, "height": 900})
+    fresh = context.new_page()
+    try:
+        fresh.goto(app_url)
+        fresh.locator("textarea").first.wait_for(timeout=30_000)
+        for model in ("Sora 2", "Veo 3.1", "MiniMax"):
+            fresh.locator("button", has_text=model).first.click()
+            fresh.get_by_text("costs", exact=False).first.wait_for(timeout=15_000)
+            button = fresh.get_by_role("button", name="Generate", exact=True)
+            button.wait_for(timeout=15_000)
+            box = button.bounding_box()
+            top = fresh.evaluate("() => window.scrollY")
+            assert top == 0 and box is not None and box["y"] + box["height"] <= 900, (model, box)
+    finally:
+        context.close()
