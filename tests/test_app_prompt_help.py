@@ -197,3 +197,23 @@ def test_after_a_refusal_the_card_names_the_input_and_resends_a_softer_wording_o
     run_until(app, lambda at: creates(at) == 2)
     prompts = [g.prompt for g in Store(default_url(tmp_path / "data")).search(LibraryFilter())[0]]
     assert "a fox covered in dramatic shadows at dawn" in prompts
+
+
+@pytest.mark.parametrize(
+    ("family", "prompt", "knobs", "refused"),
+    [
+        ("Sora 2", "a fox covered in gore", {}, "the prompt"),  # input_moderation
+        ("MiniMax", "a fox covered in gore", {}, "the prompt"),  # the unified API's violation
+        ("Sora 2", "a calm lake", {"output_moderation_rate": 1.0}, "the finished video (made from the prompt)"),
+    ],
+    ids=["input_moderation", "violation", "output_moderation"],
+)
+def test_the_refused_input_is_named_for_each_failure_reason(app, family, prompt, knobs, refused) -> None:
+    if knobs:
+        httpx.patch(f"{service_url(app)}/sandbox/config", headers=control_headers(service_url(app)), json=knobs)
+    app.segmented_control(key="generate_family").set_value(family)
+    app.run()
+    generate(app, prompt)
+    run_until(app, lambda at: "What was refused:" in texts(at))
+    assert f"What was refused: {refused}." in texts(app)
+    assert not button(app, "Suggest a softer wording").disabled  # offered, not sent
