@@ -31,6 +31,7 @@ from studio.batch import (
     BatchProgress,
     NotEnoughCredits,
     Plan,
+    example_template,
     plan_rows,
     read_table,
     source_name,
@@ -133,7 +134,7 @@ def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
             "Prompt template",
             key="batch_template",
             height=90,
-            placeholder="A {colour} {product} on a white table, the words “{slogan}” appear",
+            placeholder=example_template(columns),
             help="Each {column} is replaced by that row's value. Write {{ or }} for a brace.",
         )
         st.caption("Placeholders you can use: " + " ".join(f"`{{{c}}}`" for c in columns))
@@ -216,13 +217,13 @@ def new_batch() -> None:
         help="The first rows are made; the rest are left out.",
     )
     concurrency = speed_col.slider(
-        "Sent at once",
+        "Videos made at the same time",
         1,
         MAX_CONCURRENCY,
         DEFAULT_CONCURRENCY,
         key="batch_concurrency",
-        help="How many requests go out together. The service takes about 500 a minute; it is slowed "
-        "down by itself when the service says to wait.",
+        help="More at once finishes the batch sooner. The service takes about 500 a minute; when it "
+        "asks to wait, the batch slows down by itself.",
     )
     cost = plan.cost(int(limit))
     if len(plan.models()) > 1:
@@ -365,7 +366,7 @@ def controls(batch, progress: BatchProgress) -> None:
             st.session_state["batch_confirm_cancel"] = batch_id
             st.rerun()
         speed.slider(
-            "Sent at once",
+            "Videos made at the same time",
             1,
             MAX_CONCURRENCY,
             int(batch.concurrency or DEFAULT_CONCURRENCY),

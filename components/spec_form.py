@@ -16,6 +16,7 @@ import streamlit as st
 
 from components.pictures import show_uploads
 from grsai_api import FieldSpec, ModelSpec
+from studio.library import choice_words
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp", "gif"]
 AUDIO_TYPES = ["mp3", "wav", "m4a", "ogg", "flac"]
@@ -55,7 +56,7 @@ def _label(value: Any, field: FieldSpec, icons: bool = True) -> str:
         return _RATIO_WORDS.get(str(value), str(value))
     if field.name == "duration":
         return f"{value} s"
-    return str(value).title() if isinstance(value, str) and value.isalpha() and value.islower() else str(value)
+    return choice_words(value)
 
 
 def _start(key: str, values: tuple[Any, ...], default: Any) -> None:

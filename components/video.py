@@ -10,7 +10,7 @@ import streamlit as st
 
 from grsai_api import MODELS
 from studio.db import FailureReason, Generation, Status, as_utc
-from studio.library import KIND_LABELS
+from studio.library import KIND_LABELS, choice_words
 from studio.media import MediaStore
 from studio.messages import explain_failure
 
@@ -43,7 +43,7 @@ def facts(generation: Generation) -> str:
         "Storyboard" if generation.kind == "storyboard" else (entry.name if entry is not None else generation.model),
         generation.aspect_ratio,
         f"{generation.duration} s" if generation.duration else "",
-        generation.size,
+        choice_words(generation.size) if generation.size else "",
         options.get("resolution") or options.get("image_size") or "",
         f"{options['variants']} images" if int(options.get("variants") or 1) > 1 else "",
         "" if generation.kind == "storyboard" else KIND_LABELS.get(generation.kind, ""),  # said first

@@ -419,6 +419,19 @@ def source_columns(columns: Sequence[str]) -> list[str]:
     return [c for c in columns if c not in requested][:MAX_SOURCE_COLUMNS]
 
 
+def example_template(columns: Sequence[str]) -> str:
+    """An example template made of this table's own columns (a name first, then two more), so the
+    example never names a column the file does not have."""
+    naming = re.compile(_LABEL_PATTERNS[1], re.IGNORECASE)
+    own = [c for c in source_columns(columns) if "{" not in c and "}" not in c]
+    own = sorted(own, key=lambda c: not naming.search(c))[:3]  # stable: the file's order otherwise
+    if not own:
+        return "A short product video on a studio table, soft light"
+    first, *rest = own
+    details = " (" + ", ".join(f"{{{c}}}" for c in rest) + ")" if rest else ""
+    return f"A short video of {{{first}}}{details} on a studio table, soft light"
+
+
 def source_table(plan: Plan, rows: Sequence[PlannedRow]) -> dict[str, Any]:
     """What the batch keeps of the table: its own columns, and each sent row's cells in them."""
     columns = source_columns(plan.columns)

@@ -14,6 +14,7 @@ from grsai_api import MODELS
 
 from .db import Batch, Character, FailureReason, Generation, LibraryFilter, Status, Store
 from .db.models import ChatCall
+from .library import choice_words
 
 BUCKET_SECONDS = 1  # generation times are counted to the second (a bounded table: seconds x model x size)
 
@@ -165,7 +166,7 @@ class Insights:
             def at(share: float, part=part, counts=counts, total=total) -> float:
                 return float(part["bucket"].iloc[int((counts >= share * total).to_numpy().argmax())])
 
-            rows.append({"model": model_name(model), "size": size, "q1": at(0.25), "median": at(0.5), "q3": at(0.75), "made": total})
+            rows.append({"model": model_name(model), "size": choice_words(size) if size else size, "q1": at(0.25), "median": at(0.5), "q3": at(0.75), "made": total})
         return pd.DataFrame(rows, columns=["model", "size", "q1", "median", "q3", "made"])
 
     def credits_left(self, now_left: int | None) -> pd.DataFrame:

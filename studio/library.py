@@ -34,6 +34,12 @@ EXPORT_COLUMNS = [
 ]
 
 
+def choice_words(value: object) -> str:
+    """A choice as every page says it, the form's button as the card under the result: "small" ->
+    "Small" (the wire's words are lower case; a person's are not)."""
+    return value.title() if isinstance(value, str) and value.isalpha() and value.islower() else str(value)
+
+
 def model_label(g: Generation) -> str:
     """The model a row is listed under: a storyboard's film is the storyboard's, not a model's."""
     if g.kind == "storyboard":

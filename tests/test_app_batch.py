@@ -169,3 +169,16 @@ def test_a_refused_row_is_counted_as_spent_and_retrying_it_says_its_price(app) -
         "Sending them again costs 1,600 credits (¥0.08); a refused try stays charged: "
         "the service does not refund refusals." in texts(app)
     )
+
+
+def test_the_template_example_names_the_files_own_columns_and_the_speed_is_in_words(app) -> None:
+    """The example template named {colour} {product} {slogan} whatever the file had; the speed
+    control said "Sent at once"."""
+    paste(app, "sku,name,finish\nA-1,Desk lamp,brass\nA-2,Floor lamp,black\n")
+    example = widget(app, "batch_template").placeholder
+    assert "{name}" in example and "{finish}" in example
+    assert not any(f"{{{c}}}" in example for c in ("colour", "product", "slogan"))
+    widget(app, "batch_template").set_value("A {finish} {name} on a desk")
+    app.run()
+    speed = widget(app, "batch_concurrency")
+    assert speed.label == "Videos made at the same time" and "Sent at once" not in speed.label

@@ -287,3 +287,17 @@ def test_code_of_a_sandbox_request_names_the_grsai_host_and_says_it_was_made_in_
     )
     note = "# made in the sandbox: this runs against GrsAI (grsaiapi.com) with your key"
     assert python.startswith(note) and curl.startswith(note)
+
+
+def test_a_size_reads_as_the_form_says_it(library) -> None:
+    """Generate offers "Small" and "Large"; the Library said "small" for the same thing."""
+    at, store = library
+    at.switch_page("app_pages/generate.py")
+    at.run()
+    assert widget(at, "generate_size").options == ["Small", "Large"]
+    at.switch_page("app_pages/library.py")
+    at.run()
+    newest = store.search(LibraryFilter(statuses=("succeeded",)), limit=1)[0][0]
+    at.query_params["generation"] = str(newest.id)
+    at.run()
+    assert "· Small ·" in texts(at) and "· small ·" not in texts(at)
