@@ -133,3 +133,21 @@ def test_storyboard_keeps_an_asset_in_every_shot_and_says_which_model_cannot(app
     assert [shot["keep"] for shot in board.shots] == [[asset.ref]] * 2
     first = library.shots_of(board.id)[0]
     assert first.request_params()["reference_urls"] == [asset.ref]
+
+
+def test_generate_takes_a_kit_asset_as_a_veo_reference(app, tmp_path) -> None:
+    add(app, png((10, 120, 230), size=(120, 120)), "sneaker")
+    app.switch_page("app_pages/generate.py")
+    app.run()
+    app.segmented_control(key="generate_family").set_value("Veo 3.1")
+    app.run()
+    app.segmented_control(key="generate_frame_mode").set_value("References")
+    app.multiselect(key="generate_brand").set_value(["@sneaker"])
+    app.text_area(key="generate_prompt").set_value("the sneaker turns on a plinth")
+    app.run()
+    click(app, "Generate")
+    assert not errors(app), errors(app)
+    library = store_of(tmp_path)
+    [row] = library.search(LibraryFilter(), limit=10)[0]
+    [asset] = library.brand_assets("sandbox", ACCOUNT)
+    assert row.model.startswith("veo") and row.request_params()["reference_urls"] == [asset.ref]
