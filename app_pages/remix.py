@@ -7,6 +7,7 @@ import streamlit as st
 from components.feedback import send
 from components.guard import guarded
 from components.lineage import lineage
+from components.prompt_help import prompt_help
 from components.resources import connection, credits_left, generation_service, media, model_board, store
 from components.session import request_key, take_handoff
 from components.text import plain
@@ -101,6 +102,7 @@ def remix_form(source_pid: str, source) -> None:
         max_chars=5000,
         placeholder="The same scene, but at night in a snowstorm",
     )
+    prompt_help("remix_prompt", MODELS[remix_model()], key="remix")
     ratio_column, duration_column, button_column = st.columns([1, 1, 2], vertical_alignment="bottom")
     aspect_ratio = ratio_column.segmented_control(
         "Aspect ratio",

@@ -217,3 +217,17 @@ def test_the_refused_input_is_named_for_each_failure_reason(app, family, prompt,
     run_until(app, lambda at: "What was refused:" in texts(at))
     assert f"What was refused: {refused}." in texts(app)
     assert not button(app, "Suggest a softer wording").disabled  # offered, not sent
+
+
+def test_remix_prompt_has_its_help_too(app) -> None:
+    generate(app, "a quiet harbour at sunrise")
+    run_until(app, lambda at: at.get("video"))
+    app.switch_page("app_pages/remix.py")
+    app.run()
+    click(app, "Remix this one")
+    app.text_area(key="remix_prompt").set_value("the same harbour in a snowstorm")
+    app.run()
+    click(app, "Improve")
+    click(app, "Use this")
+    assert app.text_area(key="remix_prompt").value.startswith("The same harbour in a snowstorm; camera")
+    assert creates(app) == 1  # the original video only: help sent nothing to a video model
