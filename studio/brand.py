@@ -145,8 +145,9 @@ class BrandKit:
         return self._mine(asset_id)
 
     def delete(self, asset_id: int) -> bool:
-        """Remove an asset and its files (unless another asset keeps the same picture). Requests
-        already made with it keep what they were sent; new ones can no longer name it."""
+        """Remove an asset and its files (unless another asset keeps the same picture, or a request
+        not sent yet or a storyboard under way still needs it). Requests already made with it keep
+        what they were sent; new ones can no longer name it."""
         asset = self.store.brand_asset(asset_id)
         if asset is None or (asset.service, asset.account) != self._owner:
             return False
@@ -174,7 +175,7 @@ class BrandKit:
         return asset
 
     def _forget_files(self, media_path: str, thumb_path: str | None) -> None:
-        if not self.store.media_path_in_use(media_path):
+        if not self.store.media_path_in_use(media_path) and not self.store.file_awaited(media_path):
             self.media.remove(media_path, thumb_path)
 
     # -- colours and house style ----------------------------------------------------------------

@@ -245,3 +245,14 @@ def test_batch_rows_naming_one_asset_upload_it_once_and_send_the_same_url(make_s
     seen = stats(running)
     assert seen["counters"].get("uploads_stored") == 1
     assert [n for url, n in seen["inputs_by_url"].items() if "/files/" in url] == [2]
+
+
+def test_deleting_an_asset_a_waiting_request_names_keeps_its_file_for_that_request(kit, store, media):
+    asset = kit.add(png((5, 50, 150)), "sneaker", "product")
+    service = GenerationService(store, media, kit.connection)
+    waiting = service.submit({"model": "nano-banana-2", "prompt": "on a rock", "reference_urls": [asset.ref]})
+    assert kit.delete(asset.id) and kit.assets() == []
+    assert media.exists(asset.media_path)  # the queued request still needs it to be sent
+    assert media.resolve(store.get(waiting.id).request_params()["reference_urls"][0]) == png((5, 50, 150))
+    with pytest.raises(InvalidRequestError, match="web address"):  # new requests can no longer name it
+        service.check({"model": "nano-banana-2", "prompt": "on a rock", "reference_urls": [asset.ref]})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .database import Database
-from .models import BrandAsset
+from .models import BrandAsset, Generation, Storyboard
+from .status import Status
+from .storyboards import RUNNING
 from .types import utcnow
 
 
@@ -96,3 +98,19 @@ class BrandQueries(Database):
                 session.scalars(select(BrandAsset.id).where(BrandAsset.media_path == media_path)).first()
                 is not None
             )
+
+    def file_awaited(self, media_path: str) -> bool:
+        """Whether a request not sent yet, or a storyboard still making its shots, names this kept
+        file (``file:<media_path>``): the engine will need its bytes to send it."""
+        needle = f"%file:{media_path}%"
+        with self.session() as session:
+            waiting = session.scalars(
+                select(Generation.id).where(
+                    Generation.status.in_((Status.QUEUED, Status.SUBMITTING)),
+                    or_(cast(Generation.options, Text).like(needle), Generation.image_ref.like(needle)),
+                )
+            ).first()
+            boards = session.scalars(
+                select(Storyboard.id).where(Storyboard.state == RUNNING, cast(Storyboard.shots, Text).like(needle))
+            ).first()
+        return waiting is not None or boards is not None
