@@ -134,10 +134,19 @@ def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
             "Prompt template",
             key="batch_template",
             height=90,
-            placeholder=example_template(columns),
+            placeholder="Write the prompt once, with a {column} where each row's value goes",
             help="Each {column} is replaced by that row's value. Write {{ or }} for a brace.",
         )
         st.caption("Placeholders you can use: " + " ".join(f"`{{{c}}}`" for c in columns))
+        if not template.strip():  # an example offered, not shown grey as if it were filled in
+            example = example_template(columns)
+            st.button(
+                f"Use an example: {example}",
+                key="batch_use_example",
+                icon=":material/lightbulb:",
+                type="tertiary",
+                on_click=lambda: st.session_state.update(batch_template=example),
+            )
     board = model_board(conn)
     default_model = model_picker("video", board, key="batch")
     st.markdown(

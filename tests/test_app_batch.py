@@ -175,10 +175,17 @@ def test_the_template_example_names_the_files_own_columns_and_the_speed_is_in_wo
     """The example template named {colour} {product} {slogan} whatever the file had; the speed
     control said "Sent at once"."""
     paste(app, "sku,name,finish\nA-1,Desk lamp,brass\nA-2,Floor lamp,black\n")
-    example = widget(app, "batch_template").placeholder
-    assert "{name}" in example and "{finish}" in example
-    assert not any(f"{{{c}}}" in example for c in ("colour", "product", "slogan"))
+    assert "{" not in widget(app, "batch_template").placeholder.replace("{column}", "")  # no grey example
+    offer = app.button(key="batch_use_example")
+    assert "{name}" in offer.label and "{finish}" in offer.label
+    assert not any(f"{{{c}}}" in offer.label for c in ("colour", "product", "slogan"))
+    offer.click()
+    app.run()
+    assert widget(app, "batch_template").value == offer.label.removeprefix("Use an example: ")
+    preview = next(d.value for d in app.dataframe if "model" in d.value.columns)  # as they will be sent
+    assert preview["prompt"][0] == "A short video of Desk lamp (A-1, brass) on a studio table, soft light"
     widget(app, "batch_template").set_value("A {finish} {name} on a desk")
     app.run()
+    assert not [b for b in app.button if b.key == "batch_use_example"]  # offered only while empty
     speed = widget(app, "batch_concurrency")
     assert speed.label == "Videos made at the same time" and "Sent at once" not in speed.label
