@@ -195,3 +195,15 @@ def test_the_differences_are_word_by_word_text():
 def test_a_refusal_names_the_input_it_was_about(reason, said, has_image, has_characters, refused):
     assert refused_input(reason, said, has_image=has_image, has_characters=has_characters) == refused
 
+
+
+def test_a_help_call_counts_the_price_table_as_edited_in_settings(helper):
+    from studio import costs
+
+    service, _ = helper
+    try:
+        costs.save(service.store, {**costs.DEFAULT_PRICES, CHAT: 35})
+        assert ask(helper, "improve", improve_messages("a kite", VEO)).cost == 35
+        assert service.store.spent() == 35 and service.store.chat_calls()[0].cost == 35
+    finally:
+        costs.save(service.store, dict(costs.DEFAULT_PRICES))
