@@ -437,6 +437,27 @@ class TaskQueries(Database):
             hinted = hinted or bool(result.rowcount)
         return hinted
 
+    def get_row(self, model: TaskModel, row_id: int) -> TaskRow | None:
+        with self.session() as session:
+            return session.get(model, row_id)
+
+    def match_unknown(self, model: TaskModel, row_id: int, task_id: str, note: str) -> bool:
+        """A send that went unanswered (``unknown``, no task id) takes the task id the service
+        confirmed for it and runs on, due now: only if it is still unknown and no row has that task
+        (two rows never share a task)."""
+        now = utcnow()
+        with self.session() as session, session.begin():
+            for other in (Generation, Character):
+                if session.scalar(select(other.id).where(other.task_id == task_id)) is not None:
+                    return False
+            result = session.execute(
+                update(model)
+                .where(model.id == row_id, model.status == Status.UNKNOWN, model.task_id.is_(None))
+                .values(status=Status.RUNNING, task_id=task_id, error=note, next_poll_at=now,
+                        lease_owner=None, lease_until=None)
+            )  # fmt: skip
+            return bool(result.rowcount)
+
     def by_task_id(self, task_id: str) -> TaskRow | None:
         for model in (Generation, Character):
             with self.session() as session:

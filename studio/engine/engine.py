@@ -61,6 +61,10 @@ LINK_LIFETIME = timedelta(hours=2)  # GrsAI's result links
 MAX_VIDEO_BYTES = 1 << 30
 MAX_IMAGE_BYTES = 64 << 20
 NOT_FOUND_STRIKES = 3
+MATCHED_BY_WEBHOOK = (
+    "The send went unanswered, but the service's own notice named this task afterwards: it was made "
+    "(and charged) and is followed as usual."
+)
 UPLOAD_REUSE = timedelta(days=7)  # a file in the service's storage is named by URL this long, then put again
 
 
@@ -145,6 +149,7 @@ class TaskEngine:
         self._sending: dict[Held, int] = defaultdict(int)
         self._following: dict[Held, int] = defaultdict(int)
         self._in_flight: set[asyncio.Task] = set()
+        self._matches: list[tuple[type, int, str]] = []  # (model, row id, task id) named by webhooks
         self._sent: dict[type, list[tuple[int, str, int, datetime]]] = defaultdict(list)
         self._progress: dict[type, list[tuple[int, int, datetime, datetime, datetime]]] = defaultdict(list)
         self._buckets: dict[Held, _Bucket] = {}
@@ -247,6 +252,8 @@ class TaskEngine:
             # a storyboard's next shot, or its join (a thread: joining takes seconds)
             self._storyboards = asyncio.create_task(asyncio.to_thread(advance_all, self.store, self.media))
         await asyncio.to_thread(self._flush)
+        if self._matches:
+            await self._match_unknown()
         if not self._stopping:
             await self._start_sends(held)
         await self._follow_due(held)
@@ -445,7 +452,7 @@ class TaskEngine:
         if down is not None:  # characters are Sora 2's
             await self._hold_for_model(model, row, down)
             return None
-        client, webhook = self._client(connection), self._webhook()
+        client, webhook = self._client(connection), self._webhook(model, row)
         if model is Generation:
             params = await self._sendable(row.request_params(), connection)
             entry = MODELS.get(row.model)
@@ -562,8 +569,12 @@ class TaskEngine:
             self.store.requeue, model, row.id, f"Not sent: {why}. It is sent when the model is back.", when
         )
 
-    def _webhook(self) -> str:
-        return self.settings.webhook_url or "-1"
+    def _webhook(self, model: type, row: TaskRow) -> str:
+        """Where the service posts this task's news: the receiver, naming the row, so a send that
+        went unanswered (``unknown``) can still learn its task id from the service's first post."""
+        if not self.settings.webhook_url:
+            return "-1"
+        return f"{self.settings.webhook_url}?row={'g' if model is Generation else 'c'}{row.id}"
 
     async def _after_failed_send(self, model: type, row: TaskRow, account: Held, exc: BaseException) -> None:
         verdict = judge(exc)
@@ -899,7 +910,7 @@ class TaskEngine:
         self.stats["copied" if not failed else "copy_failed"] += int(done)
 
     # -- webhooks -----------------------------------------------------------------------------
-    def report(self, payload: dict[str, Any]) -> None:
+    def report(self, payload: dict[str, Any], row: str | None = None) -> None:
         """A task object posted to the webhook receiver (any thread): a hint, never news. Anyone
         who learns the receiver's address may post, so nothing in the body is believed: the
         named task, if it runs here, is made due now, and the engine polls it with its account's
@@ -911,6 +922,30 @@ class TaskEngine:
         if task_id and self.store.poll_soon(str(task_id)):
             self.stats["webhooks"] += 1
             self.wake()
+        elif task_id and row:  # perhaps the task of a send that went unanswered: asked at the next pass
+            model = {"g": Generation, "c": Character}.get(row[:1])
+            if model is not None and row[1:].isdigit() and len(self._matches) < 1000:
+                self._matches.append((model, int(row[1:]), str(task_id)[:200]))
+                self.wake()
+
+    async def _match_unknown(self) -> None:
+        """Webhooks that named a row whose send went unanswered (``unknown``, no task id): the task
+        they name is asked of the service with the row's own key, and only if the service knows it
+        does the row take that id and run on as usual (saying so). The body is never believed."""
+        while self._matches:
+            model, row_id, task_id = self._matches.pop(0)
+            row = await asyncio.to_thread(self.store.get_row, model, row_id)
+            if row is None or row.status != Status.UNKNOWN or row.task_id is not None:
+                continue
+            connection = self.keys.get(row.service, row.account)
+            if connection is None:
+                continue
+            try:
+                await self._client(connection).get_result(task_id, model=row.model if model is Generation else None)
+            except GrsaiError:  # not a task of this key's (or not now): nothing changes
+                continue
+            if await asyncio.to_thread(self.store.match_unknown, model, row_id, task_id, MATCHED_BY_WEBHOOK):
+                self.stats["matched_by_webhook"] += 1
 
 
 __all__ = ["EngineSettings", "TaskEngine"]

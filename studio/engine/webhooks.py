@@ -42,7 +42,8 @@ def receiver(engine: TaskEngine, secret: str) -> Starlette:
             payload = payload["data"]
         if not isinstance(payload, dict):
             return JSONResponse({"error": "not a task object"}, status_code=400)
-        await asyncio.to_thread(engine.report, payload)  # a hint to poll: the body itself is never believed
+        row = request.query_params.get("row")  # the row a create named, for a send that went unanswered
+        await asyncio.to_thread(engine.report, payload, row)  # a hint to poll: the body itself is never believed
         return JSONResponse({"ok": True})  # the same for every id: a reply never says whether a task exists
 
     return Starlette(routes=[Route(PATH, hook, methods=["POST"])])
