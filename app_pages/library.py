@@ -10,6 +10,7 @@ import streamlit as st
 from components.guard import guarded
 from components.keep_best import made_with_it
 from components.lineage import lineage
+from components.prompt_help import describe_result
 from components.resources import app_config, connection, credits_left, generation_service, media, store
 from components.session import handoff, request_key, toast_later
 from components.text import plain
@@ -109,6 +110,12 @@ def detail(generation_id: int) -> None:
         elif generation.status == Status.RUNNING:
             st.progress(generation.progress / 100, text=f"Being made: {generation.progress}%")
         failure_note(generation)
+        described = describe_result(generation, files, key=f"library_{generation.id}")
+        if described:  # the picture made a prompt: it opens the page that makes its kind
+            page = "images" if generation.makes == "image" else "generate"
+            handoff(page, **{f"{page}_prompt": described})
+            close_detail()
+            st.switch_page(f"app_pages/{page}.py")
     with right:
         status_badge(generation)
         st.text(generation.prompt)

@@ -273,3 +273,56 @@ def softer_wording(generation) -> None:
                    on_click=_send_softer, args=(generation.id, state_key))  # fmt: skip
         row.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,))
 
+
+
+def result_picture(generation, files) -> bytes | None:
+    """The picture of a finished result a chat model can read: an image's first kept file, else a
+    video's thumbnail (None when neither is in the media store)."""
+    kept = files.present(generation.files) if generation.makes == "image" else []
+    path = kept[0]["path"] if kept else generation.thumb_path
+    if not path or not files.exists(path):
+        return None
+    try:
+        return files.read(path)
+    except (OSError, ValueError):
+        return None
+
+
+def describe_result(generation, files, *, key: str) -> str | None:
+    """"Describe this picture" for a finished result: one chat call, on a click, that makes its
+    picture a prompt. Returns the prompt once the person chose to use it (the page takes it to
+    Generate or Images)."""
+    spec = MODELS.get(generation.model)
+    if spec is None or generation.status != "succeeded":
+        return None
+    chat, off = chat_model()
+    state_key = f"{key}_describe"
+    found = st.session_state.get(state_key)
+    if not found:
+        clicked = st.button("Describe this picture", key=f"{state_key}_ask", icon=":material/image_search:",
+                            disabled=off is not None or chat is None, type="tertiary",
+                            help=off or (f"Make a prompt of it: {cost_words(chat)}" if chat else None))  # fmt: skip
+        if clicked and chat is not None:
+            data = result_picture(generation, files)
+            if data is None:
+                st.session_state[state_key] = {"action": "describe", "cost": 0,
+                                               "problem": "Its picture is no longer in the media folder."}  # fmt: skip
+            else:
+                ask("describe", ph.describe_messages(ph.picture_address(data), spec), chat, "", state_key, spec)
+            found = st.session_state.get(state_key)
+    if not found:
+        return None
+    if found.get("problem"):
+        st.warning(plain(found["problem"], 600), icon=":material/help:")
+        st.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,))
+        return None
+    st.caption(f"Described as a prompt ({costs.credits_text(found['cost'])} charged):")
+    st.text(found["suggestion"])
+    row = st.container(horizontal=True, gap="small")
+    where = "Images" if spec.kind == "image" else "Generate"
+    use = row.button(f"Use it in {where}", key=f"{state_key}_use", type="primary")
+    row.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,))
+    if use:
+        st.session_state.pop(state_key, None)
+        return found["suggestion"]
+    return None

@@ -231,3 +231,40 @@ def test_remix_prompt_has_its_help_too(app) -> None:
     click(app, "Use this")
     assert app.text_area(key="remix_prompt").value.startswith("The same harbour in a snowstorm; camera")
     assert creates(app) == 1  # the original video only: help sent nothing to a video model
+
+
+def test_a_library_result_becomes_a_prompt_for_generate(app, tmp_path) -> None:
+    generate(app, "a quiet harbour at sunrise")
+    run_until(app, lambda at: at.get("video"))
+    made = Store(default_url(tmp_path / "data")).search(LibraryFilter(), limit=1)[0][0]
+    app.switch_page("app_pages/library.py")
+    app.query_params["generation"] = str(made.id)
+    app.run()
+    click(app, "Describe this picture")
+    described = next(str(t.value) for t in app.text if "picture, mostly" in str(t.value))
+    assert "x" in described.split(" picture")[0]  # its size, read from the thumbnail
+    click(app, "Use it in Generate")
+    app.switch_page("app_pages/generate.py")  # AppTest follows st.switch_page for one run only
+    app.run()
+    assert app.text_area(key="generate_prompt").value == described
+    assert creates(app) == 1 and spent(tmp_path) == made.cost + CHAT_PRICE
+
+
+def test_a_library_picture_becomes_a_prompt_for_images(app, tmp_path) -> None:
+    app.switch_page("app_pages/images.py")
+    app.run()
+    app.text_area(key="images_prompt").set_value("a red kite on white")
+    app.run()
+    click(app, "Make images")
+    run_until(app, lambda at: "Animate this" in {b.label for b in at.button}, timeout=30)
+    made = Store(default_url(tmp_path / "data")).search(LibraryFilter(), limit=1)[0][0]
+    app.switch_page("app_pages/library.py")
+    app.query_params["generation"] = str(made.id)
+    app.run()
+    click(app, "Describe this picture")
+    described = next(str(t.value) for t in app.text if "picture, mostly" in str(t.value))
+    click(app, "Use it in Images")
+    app.switch_page("app_pages/images.py")
+    app.run()
+    assert app.text_area(key="images_prompt").value == described
+    assert sandbox_counters(app).get("received_image", 0) + sandbox_counters(app).get("received_unified", 0) == 1
