@@ -48,6 +48,7 @@ from .render import (
     Cameo,
     ImageSpec,
     Look,
+    NotASound,
     NotAVideo,
     RenderProfile,
     RenderStopped,
@@ -56,6 +57,7 @@ from .render import (
     probe_clip,
     render_image,
     render_video,
+    sound_seconds,
 )
 from .storage import Storage
 
@@ -64,14 +66,14 @@ log = logging.getLogger("sandbox")
 MODEL = "sora-2"
 CODE_ERROR = -1
 CODE_TASK_NOT_FOUND = -22
-MAX_AUDIOS = 3  # the unified API's audio inputs (accepted, not used in the picture)
+MAX_AUDIOS = 3  # the unified API's reference sounds: the first becomes the video's sound track
 # Balances and costs were once kept in a unit 20,000 times larger (0.08 a video); such saved values
 # are strings ("99.92") and are converted when read. Whole credits are saved as JSON integers.
 LEGACY_CREDIT_FACTOR = 20_000
 FAULT_KINDS = ("status", "garbage", "truncated", "malformed")
-_MENTION = re.compile(r"@([A-Za-z0-9_][A-Za-z0-9_.-]*[A-Za-z0-9_])")
 # failure reasons that are content refusals: the real service keeps their credits (GRSAI_PROTOCOL.md)
 CONTENT_REFUSALS = frozenset({"input_moderation", "output_moderation", "violation"})
+_MENTION = re.compile(r"@([A-Za-z0-9_][A-Za-z0-9_.-]*[A-Za-z0-9_])")
 _NAMES = ("sunny", "brisk", "velvet", "lucky", "quiet", "bold", "amber", "misty", "swift", "cosmic")
 _NOUNS = ("fox", "otter", "comet", "maple", "pixel", "harbor", "falcon", "willow", "ember", "koi")
 
@@ -618,6 +620,15 @@ class Engine:
         except BadInput as exc:
             raise Refused(str(exc)) from None
 
+    async def _sound(self, value: object, what: str) -> bytes:
+        """A reference sound (URL, data URI or base64) that decodes as sound; refused in words if not."""
+        try:
+            data = await self._fetch(str(value), what)
+            await asyncio.to_thread(sound_seconds, data)
+        except (BadInput, NotASound) as exc:
+            raise Refused(f"{what}: {exc}") from None
+        return data
+
     async def _image(self, value: object, what: str) -> Image.Image | None:
         if value in (None, ""):
             return None
@@ -739,6 +750,7 @@ class Engine:
             or not all(isinstance(a, str) and a.strip() for a in audios)
         ):
             raise Refused(f"audios takes a list of at most {MAX_AUDIOS} audio URLs")
+        sounds = [await self._sound(value, f"audios[{n}]") for n, value in enumerate(audios or [])]
         images = await self._images(body.get("images"), "images", entry.max_references)
         width = {"480p": 854, "768p": 1366, "1080p": 1920}[resolution]
         height = {"480p": 480, "768p": 768, "1080p": 1080}[resolution]
@@ -750,11 +762,14 @@ class Engine:
             "frame": frame,
             "inputs": [f"ref{n}" for n in range(1, len(images) + 1)],
             "badge": f"{entry.name.upper()} · SANDBOX",
+            "sound": bool(sounds),
         }
         record = self._new_task(
             "unified", owner, self._price(entry.id), self._video_seconds(), public_base, params, None
         )
         record.model = entry.id
+        if sounds:  # the first reference sound is heard in the video
+            (self.dirs["inputs"] / f"{record.id}_sound.audio").write_bytes(sounds[0])
         self._start(record, {f"ref{n}": image for n, image in enumerate(images, start=1)})
         return record
 
@@ -970,6 +985,7 @@ class Engine:
                     for n, image in enumerate(self._inputs(record, p.get("inputs", [])))
                 ],
                 badge=p.get("badge", "SANDBOX"),
+                sound=self.dirs["inputs"] / f"{record.id}_sound.audio" if p.get("sound") else None,
             )
         cameos = []
         for number, label in enumerate(p.get("cameos", []), start=1):

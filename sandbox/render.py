@@ -17,6 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 FRAME_SIZES = {
@@ -101,6 +102,7 @@ class VideoSpec:
     first: Image.Image | None = None  # the video starts on this image (Veo's first frame) ...
     last: Image.Image | None = None  # ... and ends on this one
     badge: str = "SORA 2 · SANDBOX"
+    sound: Path | None = None  # a reference sound (MiniMax H3's audios): it becomes the video's sound track
 
     def fps(self, profile: RenderProfile) -> int:
         """Big frames are drawn fewer times a second, so a 4K sandbox video takes seconds, not minutes:
@@ -292,6 +294,49 @@ def render_frames(spec: VideoSpec, profile: RenderProfile):
         yield frame
 
 
+SOUND_RATE = 48_000
+
+
+class NotASound(ValueError):
+    """Bytes that hold no sound PyAV can decode."""
+
+
+def sound_seconds(data: bytes) -> float:
+    """How long a sound file plays (NotASound when it holds none): checked when it is sent."""
+    try:
+        with av.open(io.BytesIO(data)) as source:
+            if not source.streams.audio:
+                raise NotASound("it has no sound in it")
+            samples = rate = 0
+            for frame in source.decode(audio=0):
+                samples, rate = samples + frame.samples, frame.sample_rate
+            if not samples:
+                raise NotASound("it has no sound in it")
+            return samples / rate
+    except (av.FFmpegError, OSError, EOFError, IndexError) as exc:
+        raise NotASound(f"it is not a sound file ({type(exc).__name__})") from None
+
+
+def _sound_track(container, stream, path: Path, seconds: float) -> None:
+    """The reference sound under the whole video: resampled to AAC's mono 48 kHz, looped to the
+    video's length and cut there, as a model that follows a reference sound would give it."""
+    total, written = round(seconds * SOUND_RATE), 0
+    resampler = av.AudioResampler(format="fltp", layout="mono", rate=SOUND_RATE)
+    with av.open(str(path)) as source:
+        pieces = [p.to_ndarray()[0] for f in [*source.decode(audio=0), None] for p in resampler.resample(f)]
+    wave = np.concatenate(pieces) if pieces else np.zeros(1024, dtype=np.float32)
+    while written < total:
+        n = min(1024, total - written)
+        chunk = np.take(wave, np.arange(written, written + n), mode="wrap").astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = SOUND_RATE, written, Fraction(1, SOUND_RATE)
+        written += n
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+
+
 class RenderStopped(RuntimeError):
     """The process is exiting: the render was dropped half-way (no file is left at ``path``)."""
 
@@ -311,6 +356,7 @@ def render_video(
         stream.pix_fmt = "yuv420p"
         stream.options = {"preset": "veryfast", "crf": "26"}
         stream.codec_context.thread_count = 1 if profile.name == "light" else 2
+        sound = container.add_stream("aac", rate=SOUND_RATE, layout="mono") if spec.sound is not None else None
         for index, image in enumerate(render_frames(spec, profile)):
             if stopping():
                 break
@@ -321,6 +367,8 @@ def render_video(
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+        if sound is not None:
+            _sound_track(container, sound, spec.sound, spec.duration)
     if stopping():
         partial.unlink(missing_ok=True)
         raise RenderStopped("not rendered: interpreter shutdown")
