@@ -24,7 +24,6 @@ from grsai_api._validation import audio_mime, refuse_nul
 
 from .brand import BrandKit
 from .connection import valid_url
-from .costs import video_cost
 from .db import Generation, Status
 from .media import FILE_PREFIX
 from .pictures import PictureTooLarge, check_picture
@@ -245,7 +244,3 @@ class GenerationService(QueueingService):
             for shot in self.store.shots_of(removed.storyboard_id, every_try=True):
                 if self.store.delete(shot.id) is not None:
                     self.media.remove(*_files_of(shot))
-
-    @staticmethod
-    def price(model: str | None = None) -> int:
-        return video_cost(model=model)
