@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import pytest
 
 from sandbox import RunningSandbox
-from studio.characters import CharacterService, check_mentions
+from studio.characters import CharacterNames, CharacterService, check_mentions, mention_name
 from studio.clips import MAX_CLIP_BYTES, ClipError, check_span, probe
 from studio.connection import Connection, sandbox_connection
 from studio.costs import character_cost
-from studio.db import Status, Store
+from studio.db import Character, Status, Store
 from studio.generation import GenerationService
 from studio.media import MediaStore
 
@@ -145,3 +145,39 @@ def test_mentions_are_checked_against_saved_characters_and_attached_clips() -> N
     assert check.unknown == ("ghost",) and check.saved == ("fox.a1b2c3",) and check.count == 2
     assert check_mentions("@character2 alone", set(), 1).unknown == ("character2",)
     assert check_mentions("@fox.a1b2c3, then @fox.a1b2c3.", {"fox.a1b2c3"}, 0).saved == ("fox.a1b2c3",)
+
+
+def test_a_character_is_typed_by_its_name_and_sent_by_its_handle() -> None:
+    goldie = Character(label="Goldie", character_id="swift_maple.82dc77")
+    goran = Character(label="Goran the  Great!", character_id="calm_river.11aa22")
+    names = CharacterNames([goldie, goran, Character(label="Not made yet", character_id=None)])
+    assert mention_name("Goran the  Great!") == "Goran_the_Great" and mention_name("…") == ""
+    sent = names.resolve("@goldie meets @GORAN_THE_GREAT, @character1, @swift_maple.82dc77 and @ghost. Mail a@b.com")
+    assert sent == (
+        "@swift_maple.82dc77 meets @calm_river.11aa22, @character1, @swift_maple.82dc77 and @ghost. Mail a@b.com"
+    )
+    assert check_mentions(sent, names.handles, 1).unknown == ("ghost",)  # a word naming nothing is still said
+    assert names.show(sent) == "@Goldie meets @Goran_the_Great, @character1, @Goldie and @ghost. Mail a@b.com"
+    assert names.typing("a fox and @") == ["Goldie", "Goran_the_Great"]
+    assert names.typing("a fox and @gol") == ["Goldie"] and names.typing("@Goldie waves") is None
+    assert names.handle("Goldie") == names.handle("@swift_maple.82dc77") == "swift_maple.82dc77"
+    assert names.handle("nobody") is None
+
+
+def test_a_name_already_used_is_refused_in_words_and_nothing_is_stored(offline) -> None:
+    first = offline.from_clip(make_clip(3.0), 0, 3, label="Goldie", request_key="goldie")
+    assert offline.from_clip(make_clip(3.0), 0, 3, label="Goldie", request_key="goldie").id == first.id  # a second click
+    with pytest.raises(ClipError, match="already called @goldie"):
+        offline.from_clip(make_clip(3.0), 0, 3, label="goldie", request_key="another")
+    other = offline.from_clip(make_clip(3.0), 0, 3, label="Goran", request_key="goran")
+    with offline.store.session() as session, session.begin():
+        session.get(Character, first.id).character_id = "swift_maple.82dc77"
+    for taken in ("GOLDIE", "swift_maple.82dc77"):
+        with pytest.raises(ClipError, match="already called"):
+            offline.rename(other.id, taken)
+    with pytest.raises(ClipError, match="needs a name"):
+        offline.rename(other.id, "   ")
+    assert [c.label for c in offline.store.characters()] == ["Goran", "Goldie"]
+    blank = offline.from_clip(make_clip(3.0), 0, 3, label="", request_key="blank")
+    offline.rename(blank.id, "Goldie two")
+    assert offline.store.get_character(blank.id).label == "Goldie two"
