@@ -3,15 +3,29 @@ colours and a house-style sentence, to reuse on every form that takes reference 
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from components.brand_picker import brand_kit
 from components.guard import guarded
-from components.resources import media
-from components.session import toast_later
-from studio.brand import KINDS, MAX_ASSET_BYTES, MAX_COLOURS, MAX_HOUSE_STYLE, BrandError
+from components.resources import credits_left, generation_service, media, store
+from components.session import request_key, toast_later
+from grsai_api import InvalidRequestError
+from studio.brand import (
+    KINDS,
+    MAX_ASSET_BYTES,
+    MAX_COLOURS,
+    MAX_HOUSE_STYLE,
+    MAX_SUBJECT,
+    SHEET_MODEL,
+    BrandError,
+)
+from studio.costs import credits_text, price
+from studio.db import Status
+from studio.messages import explain_failure
 
-kit, files = brand_kit(), media()
+kit, files, library = brand_kit(), media(), store()
 CARD_WIDTH = 170  # two cards side by side on a phone, as many as fit on a wide screen
 
 st.title("Brand kit")
@@ -51,6 +65,80 @@ if added:
         else:
             toast_later(f"@{asset.name} is in the kit")
             st.rerun()
+
+
+# -- a character sheet, made by Nano Banana ---------------------------------------------------------
+@guarded
+def sheet_result(sheet_id: int, was_making: bool) -> None:
+    """The sheet being made, then the picture with "Add to the kit"; the fragment re-reads it while it
+    is made, and redraws the page once when it is done (so the re-reading stops)."""
+    row = library.get(sheet_id)
+    if row is None:
+        st.session_state.pop("brand_sheet_id", None)
+        return
+    if was_making and Status(row.status).is_final:
+        st.rerun()
+    if Status(row.status).is_active:
+        st.progress(row.progress / 100, text=f"Drawing the sheet · {row.progress}%")
+    elif row.status == Status.SUCCEEDED:
+        kept = files.present(row.files)
+        if kept:
+            st.image(files.source(kept[0]["path"]), width="stretch")
+        name_column, add_column = st.columns([2, 1], vertical_alignment="bottom")
+        name = name_column.text_input("Name", key="brand_sheet_name", placeholder="mascot")
+        if add_column.button("Add to the kit", key="brand_sheet_add", type="primary", width="stretch"):
+            try:
+                asset = kit.add_made(sheet_id, name, "mascot")
+            except BrandError as exc:
+                st.error(exc.message, icon=":material/error:")
+            else:
+                st.session_state.pop("brand_sheet_id", None)
+                toast_later(f"@{asset.name} is in the kit")
+                st.rerun()
+    else:
+        st.error(explain_failure(row.failure_reason, row.error, row.cost), icon=":material/block:")
+
+
+with st.expander("Make a character sheet", icon=":material/view_carousel:"):
+    st.caption(
+        "Nano Banana draws a character from the front, the side and the back, to keep in the kit and use "
+        "in every shot. No real people: describe a made-up character, or upload a mascot."
+    )
+    subject = st.text_area(
+        "Describe the character",
+        key="brand_sheet_subject",
+        max_chars=MAX_SUBJECT,
+        height=80,
+        placeholder="a cheerful orange fox mascot in a green hiking jacket",
+    )
+    subject_slot = st.empty()
+    mascot = st.file_uploader(
+        "…or upload the mascot (no real person's face)",
+        type=["png", "jpg", "jpeg", "webp"],
+        key="brand_sheet_mascot",
+        max_upload_size=20,
+    )
+    if st.button(
+        f"Make the sheet · {credits_text(price(SHEET_MODEL))}", key="brand_sheet_make", icon=":material/draw:"
+    ):
+        picture = mascot.getvalue() if mascot is not None else None
+        digest = hashlib.sha256(picture or b"").hexdigest()
+        try:
+            params = kit.sheet_request(subject, picture)
+            sheet, _ = generation_service().queue(
+                params, request_key=request_key("brand_sheet", subject, digest)
+            )
+        except BrandError as exc:
+            subject_slot.error(exc.message, icon=":material/error:")
+        except InvalidRequestError as exc:
+            subject_slot.error(exc.message, icon=":material/error:")
+        else:
+            credits_left.clear()
+            st.session_state["brand_sheet_id"] = sheet.id
+    if st.session_state.get("brand_sheet_id"):
+        sheet_row = library.get(st.session_state["brand_sheet_id"])
+        making = sheet_row is not None and Status(sheet_row.status).is_active
+        st.fragment(run_every=2 if making else None)(sheet_result)(st.session_state["brand_sheet_id"], making)
 
 
 # -- the assets -------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from .connection import Connection
-from .db import BrandAsset, NameTaken, Store
+from .db import BrandAsset, NameTaken, Status, Store
 from .media import FILE_PREFIX, MediaStore
 from .pictures import READ_ERRORS, PictureTooLarge, open_picture
 
@@ -39,6 +39,14 @@ MAX_COLOURS = 6
 MAX_HOUSE_STYLE = 300
 SUFFIXES = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "GIF": ".gif"}
 _HEX = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+SHEET_MODEL = "nano-banana-2"  # the catalogue's default image model; takes a reference picture
+SHEET_PROMPT = (
+    "A character sheet of {subject}: the same character three times side by side, seen from the front, "
+    "from the side and from the back, full body, on a plain white background, even studio light, no text."
+)
+MAX_SUBJECT = 400
 
 
 class BrandError(ValueError):
@@ -132,6 +140,38 @@ class BrandKit:
             raise BrandError(
                 f"@{name} is taken in this kit: choose another name or rename that one.", "name"
             ) from None
+
+    def sheet_request(self, subject: str, mascot: bytes | None = None) -> dict:
+        """The request of a front/side/back character sheet (Nano Banana) of a described character,
+        or of an uploaded face-free mascot; BrandError beside the description when there is neither."""
+        subject = " ".join((subject or "").split())
+        if not subject and not mascot:
+            raise BrandError("Describe the character, or upload a picture of the mascot.", "subject")
+        if len(subject) > MAX_SUBJECT:
+            raise BrandError(f"Keep the description under {MAX_SUBJECT} characters.", "subject")
+        params: dict = {
+            "model": SHEET_MODEL,
+            "prompt": SHEET_PROMPT.format(subject=subject or "the mascot in the reference picture"),
+            "aspect_ratio": "16:9",
+        }
+        if mascot:
+            params["reference_urls"] = [mascot]
+        return params
+
+    def add_made(self, generation_id: int, name: str, kind: str = "mascot") -> BrandAsset:
+        """Add the picture a finished image request made (a character sheet) to the kit, checked as
+        an upload is; BrandError when it is not a finished picture of this account."""
+        row = self.store.get(generation_id)
+        kept = [f.get("path") for f in (row.files or []) if isinstance(f, dict)] if row is not None else []
+        if (
+            row is None
+            or (row.service, row.account or "") != self._owner
+            or row.status != Status.SUCCEEDED
+            or not kept
+            or not self.media.exists(kept[0])
+        ):
+            raise BrandError("This picture is not ready, or its file is gone: make it again.", "name")
+        return self.add(self.media.read(kept[0]), name, kind)
 
     def rename(self, asset_id: int, new_name: str) -> BrandAsset:
         asset = self._mine(asset_id)

@@ -151,3 +151,20 @@ def test_generate_takes_a_kit_asset_as_a_veo_reference(app, tmp_path) -> None:
     [row] = library.search(LibraryFilter(), limit=10)[0]
     [asset] = library.brand_assets("sandbox", ACCOUNT)
     assert row.model.startswith("veo") and row.request_params()["reference_urls"] == [asset.ref]
+
+
+def test_a_character_sheet_is_made_then_added_to_the_kit_by_name(app, tmp_path) -> None:
+    click(app, "Make the sheet", contains=True)
+    assert "Describe the character" in beside(app, "brand_sheet_subject")
+    app.text_area(key="brand_sheet_subject").set_value("a cheerful orange fox mascot in a green jacket")
+    click(app, "Make the sheet", contains=True)
+    assert not errors(app), errors(app)
+    [sheet] = store_of(tmp_path).search(LibraryFilter(), limit=10)[0]
+    assert sheet.model == "nano-banana-2" and "from the side" in sheet.prompt
+    run_until(app, lambda at: any(b.key == "brand_sheet_add" for b in at.button), timeout=30)
+    app.text_input(key="brand_sheet_name").set_value("fox")
+    app.button(key="brand_sheet_add").click().run()
+    assert not app.exception, app.exception
+    assert "@fox" in [c.value for c in app.code]
+    [asset] = store_of(tmp_path).brand_assets("sandbox", ACCOUNT)
+    assert asset.kind == "mascot"

@@ -256,3 +256,28 @@ def test_deleting_an_asset_a_waiting_request_names_keeps_its_file_for_that_reque
     assert media.resolve(store.get(waiting.id).request_params()["reference_urls"][0]) == png((5, 50, 150))
     with pytest.raises(InvalidRequestError, match="web address"):  # new requests can no longer name it
         service.check({"model": "nano-banana-2", "prompt": "on a rock", "reference_urls": [asset.ref]})
+
+
+def test_a_character_sheet_is_made_by_nano_banana_and_added_to_the_kit(make_sandbox, store, media):
+    running = make_sandbox(task_seconds=0.6, progress_interval=0.1, render_profile="light", image_seconds=0.3)
+    connection = sandbox_connection(running.base_url)
+    kit = BrandKit(store, media, connection)
+    with pytest.raises(BrandError) as refused:
+        kit.sheet_request("   ")
+    assert refused.value.field == "subject"
+    engine = fast_engine(store, media, connection)
+    service = GenerationService(store, media, connection, on_queued=engine.wake)
+    mascot = png((240, 120, 0), size=(80, 80))
+    params = kit.sheet_request("", mascot)
+    assert params["model"] == "nano-banana-2" and "front" in params["prompt"] and "back" in params["prompt"]
+    sheet = service.submit(params)
+    with pytest.raises(BrandError, match="not ready"):
+        kit.add_made(sheet.id, "fox")
+    drain(engine)
+    assert store.get(sheet.id).status == Status.SUCCEEDED
+    asset = kit.add_made(sheet.id, "@Fox")
+    assert asset.name == "fox" and asset.kind == "mascot" and media.exists(asset.media_path)
+    made = store.get(sheet.id).files[0]["path"]
+    assert media.read(asset.media_path) == media.read(made)
+    with pytest.raises(BrandError, match="not ready"):  # another account cannot take it
+        BrandKit(store, media, OTHER_ACCOUNT).add_made(sheet.id, "fox")
