@@ -30,7 +30,15 @@ from grsai_api import MODELS, InvalidRequestError
 from studio.connection import valid_url
 from studio.costs import credits_text, format_credits, price
 from studio.db import Status
-from studio.storyboard import MAX_KEPT, MAX_SHOTS, STATE_WORDS, ShotPlan, go_on_words, keep_note
+from studio.storyboard import (
+    MAX_KEPT,
+    MAX_SHOTS,
+    STATE_WORDS,
+    ShotPlan,
+    go_on_words,
+    keep_note,
+    shot_progress,
+)
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp"]
 FIELDS = ("model", "prompt", "duration", "image_url")
@@ -221,22 +229,24 @@ with plan_col:
                 slots["shots"].info("This storyboard was already started: it is on the right.", icon=":material/info:")
 
 
-def shot_line(rows: dict, count: int) -> tuple[float, str]:
-    """How far along the shots are (0–1) and a word for each."""
-    done, words = 0.0, []
-    for number in range(count):
-        row = rows.get(number)
-        if row is None:
-            words.append(f"{number + 1} waiting")
-        elif row.status == Status.SUCCEEDED:
-            done += 1
-            words.append(f"{number + 1} ✓")
-        elif Status(row.status).is_active:
-            done += row.progress / 100
-            words.append(f"{number + 1} · {row.progress}%")
-        else:
-            words.append(f"{number + 1} ✗")
-    return done / max(1, count), " · ".join(words)
+FRAME_WIDTH = 96  # a made shot's frame beside its line
+
+
+def shot_lines(item, rows: dict) -> None:
+    """The progress of a storyboard being made: one line per shot with its state in words and,
+    once it is made, its frame."""
+    share, lines = shot_progress(rows, len(item.shots))
+    made = sum(1 for _, _, row in lines if row is not None and row.status == Status.SUCCEEDED)
+    if item.state == "joining":
+        st.progress(1.0, text="Joining the shots into one film")
+    else:
+        st.progress(share, text=f"{made} of {len(lines)} shots made")
+    for number, words, row in lines:
+        with st.container(horizontal=True, vertical_alignment="center", gap="small",
+                          key=f"storyboard_line_{item.id}_{number}"):
+            if row is not None and row.status == Status.SUCCEEDED and files.exists(row.thumb_path):
+                st.image(files.source(row.thumb_path), width=FRAME_WIDTH)
+            st.markdown(f"**Shot {number}** · {words}", width="stretch")
 
 
 def storyboard_card(item) -> None:
@@ -266,11 +276,7 @@ def storyboard_card(item) -> None:
         if item.state == "done":
             st.caption("Its film was deleted from the Library.")
             return
-        share, words = shot_line(rows, len(item.shots))
-        if item.state == "joining":
-            st.progress(1.0, text="Joining the shots into one film")
-        else:
-            st.progress(share, text=f"Shots {words}")
+        shot_lines(item, rows)
         if item.state == "stopped":
             st.error(plain(item.error or "It stopped."), icon=":material/block:")
             st.caption(go_on_words(item, rows))

@@ -33,7 +33,7 @@ from grsai_api import MODELS, InvalidRequestError, is_refusal
 
 from .clips import ClipError, frame_at
 from .costs import credits_text, video_cost
-from .db import Generation, Status, Store
+from .db import FailureReason, Generation, Status, Store
 from .db.storyboards import DONE, JOINING, RUNNING, STOPPED
 from .db.types import utcnow
 from .media import MediaStore
@@ -191,6 +191,25 @@ class StoryboardService(QueueingService):
         advance(self.store, self.media, board_id)
         self.on_queued()
         return True
+
+
+def shot_progress(rows: dict[int, Generation], count: int) -> tuple[float, list[tuple[int, str, Generation | None]]]:
+    """How far along the shots are (0–1) and, for each shot, its number, its state in words (the
+    status's own word, a share while it is made, the reason when it was not) and its newest row."""
+    done, lines = 0.0, []
+    for number in range(count):
+        row = rows.get(number)
+        status = Status(row.status) if row is not None else Status.QUEUED
+        words = status.label
+        if status == Status.SUCCEEDED:
+            done += 1
+        elif status in (Status.RUNNING, Status.SAVING):
+            done += row.progress / 100
+            words += f" · {row.progress}%"
+        elif status == Status.FAILED:
+            words += f": {FailureReason.of(row.failure_reason).short}"
+        lines.append((number + 1, words, row))
+    return done / max(1, count), lines
 
 
 def go_on_words(board, rows: dict[int, Generation]) -> str:

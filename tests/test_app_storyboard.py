@@ -161,3 +161,37 @@ def test_a_refused_shot_says_what_go_on_costs(tmp_path, monkeypatch) -> None:
         assert store.totals()["spent"] == 2 * veo  # the Library's figure: both sends were paid
     finally:
         store.dispose()
+
+
+def test_progress_says_each_shot_in_words_and_shows_the_frame_of_each_made_one(tmp_path, monkeypatch) -> None:
+    """Issue 20, 6: one line per shot with its state in words (not "Shots 1 · 28% · 2 waiting") and,
+    once a shot is made, its frame."""
+    from studio.db import FailureReason, Status
+
+    at = open_page(monkeypatch, tmp_path / "data")
+    click(at, "Add a shot")
+    for key, words in zip(shot_keys(at, "prompt"), ["a kite rises", "the kite in gore", "the kite lands"], strict=True):
+        at.text_area(key=key).set_value(words)
+    for key in shot_keys(at, "model"):
+        at.selectbox(key=key).set_value("veo3.1-fast")
+    click(at, "Make all")
+    run_until(at, lambda at: any(b.label == "Go on" for b in at.button), timeout=60)
+    said = texts(at)
+    assert f"**Shot 1** · {Status.SUCCEEDED.label}" in said
+    assert f"**Shot 2** · {Status.FAILED.label}: {FailureReason.INPUT_MODERATION.short}" in said
+    assert f"**Shot 3** · {Status.QUEUED.label}" in said
+    assert "2 waiting" not in said and "3 waiting" not in said
+    assert len(at.get("image")) == 1  # the made shot's frame, and only its own
+
+
+def test_a_shot_being_made_says_how_far_it_is_in_words() -> None:
+    from types import SimpleNamespace
+
+    from studio.db import Status
+    from studio.storyboard import shot_progress
+
+    rows = {0: SimpleNamespace(status=Status.SUCCEEDED, progress=100, failure_reason=None),
+            1: SimpleNamespace(status=Status.RUNNING, progress=28, failure_reason=None)}
+    share, lines = shot_progress(rows, 3)
+    assert [words for _, words, _ in lines] == ["Ready", "Making · 28%", "Waiting"]
+    assert share == (1 + 0.28) / 3
