@@ -9,7 +9,6 @@ import hashlib
 import streamlit as st
 
 from components.brand_picker import brand_picker, house_style_choice, styled, with_kit
-from components.brand_picker import brand_picker, house_style_choice, styled, with_kit
 from components.guard import guarded
 from components.model_picker import model_down, model_picker
 from components.moderation_hints import moderation_hints
@@ -168,7 +167,6 @@ with form:
     )
     moderation_hints(prompt or "", conn)
     house_style_choice("generate_house_style")
-    house_style_choice("generate_house_style")
     typed = len((prompt or "").strip())
     if typed > MAX_PROMPT_CHARS:
         st.error(
@@ -214,7 +212,6 @@ with form:
     slots["settings"] = st.empty()
     slots["aspect_ratio"] = slots["settings"]
     slots.update(field_slots)
-    kit = brand_picker("generate_brand", limit=spec.max_references if "reference_urls" in spec.fields else 0)
     kit = brand_picker("generate_brand", limit=spec.max_references if "reference_urls" in spec.fields else 0)
 
     carried = st.session_state["generate_carried"]
@@ -459,7 +456,6 @@ with form:
                 params["reference_urls"] = _image_list(ref_files, ref_urls) or carried_values
         elif carried_values and "reference_urls" in spec.fields and "reference_urls" not in params:
             params["reference_urls"] = carried_values
-        params = with_kit(params, kit)  # the brand kit's picks, after the references given above
         params = with_kit(params, kit)  # the brand kit's picks, after the references given above
         fingerprint = hashlib.sha256(
             repr(sorted((k, v if isinstance(v, bytes) else str(v)) for k, v in params.items())).encode()
