@@ -42,7 +42,7 @@ def test_each_chart_is_drawn_with_its_reading(insights) -> None:
     said = texts(at)
     assert "38,400 credits over 1 day; most on Sora 2 (100%)." in said
     assert "24 videos and 0 images; the busiest day was 20 Nov (24)." in said
-    assert "Sora 2: 80% made. Most failures: refused: the prompt or image (6)." in said
+    assert "Sora 2: 80% made. Most failures: refused by moderation (the prompt or image) (6)." in said
     assert "Sora 2 · Small: median 1:30 (1:30–1:30)." in said  # 90 s each
     assert "2,000,000 left now" in said
 
