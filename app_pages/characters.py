@@ -14,6 +14,7 @@ from components.text import plain
 from components.video import clock
 from components.video_picker import video_picker
 from grsai_api import character_model
+from studio.characters import CharacterNames, with_mention
 from studio.clips import MAX_CLIP_BYTES, ClipError, download_clip, probe
 from studio.costs import character_cost, credits_text
 from studio.db import LibraryFilter, Status
@@ -26,11 +27,32 @@ COLUMNS = 3
 PICKER_SIZE = 8  # videos offered at once; the search finds older ones
 
 
+FORM = (  # what one character's form holds: emptied once it is made, ready for the next
+    "characters_clip_url",
+    "characters_loaded",
+    "characters_clip_start",
+    "characters_clip_length",
+    "characters_clip_label",
+    "characters_source_id",
+    "characters_video_start",
+    "characters_video_length",
+    "characters_video_label",
+)
+
+
+def clear_form() -> None:
+    for key in FORM:
+        st.session_state.pop(key, None)
+    # an uploader cannot be emptied by its state: a new key gives a new, empty one
+    st.session_state["characters_uploads"] = st.session_state.get("characters_uploads", 0) + 1
+
+
 def create(action, slot) -> None:
     """Send one character request; show what went wrong next to the form, or start watching it."""
     character = send(action, slot, what="make this character")
     if character is not None:
         credits_left.clear()
+        clear_form()
         toast_later("Making your character: it appears in the gallery below")
         st.rerun()
 
@@ -79,7 +101,7 @@ with from_clip:
         upload = st.file_uploader(
             f"Video clip (MP4, MOV or WebM, up to {MAX_CLIP_BYTES // 2**20} MB)",
             type=["mp4", "mov", "webm", "m4v"],
-            key="characters_upload",
+            key=f"characters_upload{st.session_state.get('characters_uploads') or ''}",
             max_upload_size=MAX_CLIP_BYTES // 2**20,
         )
         if upload is not None:
@@ -179,6 +201,7 @@ with from_video:
 st.divider()
 st.subheader("Your characters")
 characters = library.characters()
+names = CharacterNames(c for c in characters if c.status == Status.SUCCEEDED)
 if not characters:
     st.caption("None yet. Characters you make appear here, ready to use in prompts.")
 
@@ -192,8 +215,14 @@ def from_video_caption(character) -> str:
     return f"From “{plain(words)}”"
 
 
-def rename(row_id: int) -> None:
-    library.rename_character(row_id, st.session_state[f"characters_label_{row_id}"])
+def rename(row_id: int, label: str) -> None:
+    """Keep the new name, or put the old one back and say why beside the field."""
+    key = f"characters_label_{row_id}"
+    try:
+        service.rename(row_id, st.session_state[key])
+    except ClipError as exc:
+        st.session_state[key] = label
+        st.session_state["characters_rename_error"] = (row_id, str(exc))
 
 
 for begin in range(0, len(characters), COLUMNS):
@@ -206,11 +235,16 @@ for begin in range(0, len(characters), COLUMNS):
                 value=character.label,
                 key=f"characters_label_{character.id}",
                 on_change=rename,
-                args=(character.id,),
+                args=(character.id, character.label),
                 label_visibility="collapsed",
             )
+            refused = st.session_state.get("characters_rename_error")
+            if refused and refused[0] == character.id:
+                st.error(st.session_state.pop("characters_rename_error")[1], icon=":material/error:")
             if character.status == Status.SUCCEEDED:
-                st.code(f"@{character.character_id}", language=None)
+                st.code(f"@{names.typed(character)}", language=None)  # what to type in a prompt
+                if names.typed(character) != character.character_id:
+                    st.caption(f"Sent as @{plain(character.character_id)}")
             elif character.status in (Status.QUEUED, Status.RUNNING, Status.SUBMITTING):
                 st.progress(character.progress / 100, text=f"Being made · {character.progress}%")
                 if character.error:
@@ -233,7 +267,7 @@ for begin in range(0, len(characters), COLUMNS):
                 width="stretch",
             ):
                 kept = st.session_state.get("_kept_generate_prompt") or ""
-                handoff("generate", generate_prompt=f"{kept.rstrip()} @{character.character_id} ".lstrip())
+                handoff("generate", generate_prompt=with_mention(kept, names.typed(character)))
                 st.switch_page("app_pages/generate.py")
             if st.session_state.get("characters_confirm_delete") == character.id:
                 st.warning("Delete this character? Prompts that name it will no longer find it.")

@@ -9,6 +9,7 @@ import hashlib
 import streamlit as st
 
 from components.brand_picker import brand_picker, house_style_choice, styled, with_kit
+from components.character_names import name_chips
 from components.guard import guarded
 from components.model_picker import model_down, model_picker
 from components.moderation_hints import moderation_hints
@@ -29,7 +30,7 @@ from components.spec_form import model_form, widget_keys
 from components.task_panel import task_panel
 from components.text import plain
 from grsai_api import MAX_PROMPT_CHARS, InvalidRequestError, ModelSpec, check_timestamps, models
-from studio.characters import MAX_PER_VIDEO, check_mentions
+from studio.characters import MAX_PER_VIDEO, CharacterNames, check_mentions, with_mention
 from studio.connection import valid_url
 from studio.costs import credits_text, format_credits, price
 from studio.generation import MAX_AT_ONCE
@@ -113,8 +114,7 @@ def use_prompt(text: str) -> None:
 
 def mention(name: str) -> None:
     """Add an @mention to the prompt (at its end: Streamlit does not tell where the cursor is)."""
-    text = (st.session_state.get("generate_prompt") or "").rstrip()
-    st.session_state["generate_prompt"] = f"{text} @{name} ".lstrip()
+    st.session_state["generate_prompt"] = with_mention(st.session_state.get("generate_prompt") or "", name)
 
 
 def attach_clip() -> None:
@@ -165,6 +165,9 @@ with form:
         placeholder="A bottle of sparkling lemonade on a sunny café table, slow push-in, shallow depth of field",
         help="Say what is seen and how the camera moves. Up to 5,000 characters.",
     )
+    saved = library.characters(ready_only=True)
+    by_name = CharacterNames(saved if sora else [])  # @Goldie stands for Goldie's handle, on Sora
+    name_chips(by_name, "generate_prompt")
     moderation_hints(prompt or "", conn)
     house_style_choice("generate_house_style")
     typed = len((prompt or "").strip())
@@ -182,9 +185,8 @@ with form:
     # The area is filled at the end of the form, once every setting below it has been read.
     action = st.container(key="generate_action")
     st.markdown("**Settings**")
-    saved = library.characters(ready_only=True)
     one_offs = st.session_state["generate_one_offs"]
-    mentions = check_mentions(prompt if sora else "", {c.character_id for c in saved}, len(one_offs) if sora else 0)
+    mentions = check_mentions(by_name.resolve(prompt) if sora else "", by_name.handles, len(one_offs) if sora else 0)
     if mentions.unknown:
         names = ", ".join(f"@{n}" for n in mentions.unknown)
         st.warning(
@@ -328,13 +330,13 @@ with form:
                     for character in saved[:12]:
                         named = character.character_id in mentions.saved
                         st.button(
-                            f"{plain(character.label, 40)} · @{plain(character.character_id)}",  # name and what is typed
+                            f"{plain(character.label, 40)} · @{plain(by_name.typed(character))}",  # name and what is typed
                             key=f"generate_mention_{character.id}",
                             on_click=mention,
-                            args=(character.character_id,),
+                            args=(by_name.typed(character),),
                             disabled=named or full,
                             icon=":material/check:" if named else ":material/add:",
-                            help=f"Adds @{character.character_id} to the prompt",
+                            help=f"Adds @{by_name.typed(character)} to the prompt (sent as @{character.character_id})",
                         )
             else:
                 st.caption("No saved characters yet: make one on the **Characters** page.")
@@ -434,7 +436,7 @@ with form:
         slots["general"] = st.empty()
 
     if clicked:
-        params = {"model": spec.id, "prompt": styled(prompt or "", "generate_house_style"), **fields}
+        params = {"model": spec.id, "prompt": styled(by_name.resolve(prompt or ""), "generate_house_style"), **fields}
         if aspect_ratio is not None:
             params["aspect_ratio"] = aspect_ratio
         if sora:

@@ -13,6 +13,7 @@ from studio.db import Generation, Status, Store
 from studio.generation import MAX_AT_ONCE, GenerationService
 from studio.media import MediaStore
 
+from .character_names import as_named
 from .guard import guarded
 from .keep_best import in_groups, keep_best_group, progress_words
 from .prompt_help import softer_wording
@@ -28,7 +29,7 @@ OPEN = 2  # of them shown open; the older ones fold away, so the newest stays in
 def _card(generation: Generation, media: MediaStore, held: bool, actions) -> None:
     with st.container(border=True, key=f"card_{generation.id}"):
         status_badge(generation)
-        st.markdown(f"**{plain(generation.prompt, 160)}**")
+        st.markdown(f"**{plain(as_named(generation.prompt), 160)}**")
         if Status(generation.status).is_active:
             words = "saving the video" if generation.status == Status.SAVING else progress_words(generation)
             st.progress(

@@ -68,6 +68,10 @@ class CharacterNames:
     def names(self) -> list[str]:
         return list(self._name.values())
 
+    def typed(self, character: Character) -> str:
+        """What to type after @ for this character: its name, or its handle when it has none."""
+        return self._name.get(character.character_id, character.character_id)
+
     def handle(self, word: str) -> str | None:
         """The handle a name (or a handle) stands for; None when it names nothing."""
         word = word.strip().removeprefix("@")
@@ -94,6 +98,16 @@ class CharacterNames:
             return None
         typed = match.group(1).lower()
         return [name for name in self.names() if name.lower().startswith(typed)]
+
+
+def with_mention(text: str, name: str) -> str:
+    """The prompt with ``@name`` added at its end (Streamlit does not say where the cursor is),
+    finishing the ``@Go…`` being typed there when the name begins so."""
+    text = (text or "").rstrip()
+    typing = TYPING.search(text)
+    if typing is not None and name.lower().startswith(typing.group(1).lower()):
+        text = text[: typing.start(1) - 1].rstrip()
+    return f"{text} @{name} ".lstrip()
 
 
 class CharacterService(QueueingService):
@@ -231,4 +245,5 @@ __all__ = [
     "MentionCheck",
     "check_mentions",
     "mention_name",
+    "with_mention",
 ]

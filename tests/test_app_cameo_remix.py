@@ -3,10 +3,12 @@ video -> remix -> side by side; three generations of lineage; and every bad inpu
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from components.text import plain
 from grsai_api import Client
+from sandbox.control import control_headers
 from studio.config import SANDBOX_API_KEY
 from studio.db import LibraryFilter, Store, default_url
 
@@ -67,13 +69,14 @@ def test_clip_to_character_to_prompt_to_video(app, tmp_path) -> None:
         and character.timestamps == "2,5"
         and character.label == "Orange fox mascot"
     )
-    assert f"@{character.character_id}" in [c.value for c in app.code]
+    assert "@Orange_fox_mascot" in [c.value for c in app.code]  # typed by its name
+    assert f"Sent as @{plain(character.character_id)}" in texts(app)
     click(app, "Use in a prompt")
     app.switch_page("app_pages/generate.py")  # AppTest follows st.switch_page for one run only
     prompt = widget(app, "generate_prompt").value
-    assert prompt.strip() == f"@{character.character_id}"
+    assert prompt.strip() == "@Orange_fox_mascot"
     [chip] = [b for b in app.button if b.key == f"generate_mention_{character.id}"]
-    assert chip.label == f"Orange fox mascot · @{plain(character.character_id)}"  # its name and what is typed
+    assert chip.label == "Orange fox mascot · @Orange\\_fox\\_mascot"  # its name and what is typed
     widget(app, "generate_prompt").set_value(prompt + "waves from a sunny beach")
     app.run()
     assert "matches no character" not in texts(app)
@@ -297,3 +300,49 @@ def test_an_empty_remix_prompt_is_explained_and_nothing_is_sent(app, tmp_path) -
     assert store_of(tmp_path).search(LibraryFilter(kinds=("remix",)))[1] == 0
     assert "Side by side" not in [h.value for h in app.subheader] and not app.get("progress")
     assert creates(app) == 1  # the original only
+
+
+def test_a_character_is_typed_by_its_name_and_titled_by_it(app, tmp_path) -> None:
+    """Named "Goldie", it is typed @goldie (offered as one types @), sent as its handle, and the
+    card says @Goldie; the form clears after Create, and a second "goldie" is refused in words."""
+    clip_url = sandbox_video_url(app)
+    app.switch_page("app_pages/characters.py")
+    app.run()
+
+    def make(name: str) -> None:
+        widget(app, "characters_clip_way").set_value("Web address")
+        app.run()
+        widget(app, "characters_clip_url").set_value(clip_url)
+        app.run()
+        click(app, "Load clip")
+        widget(app, "characters_clip_label").set_value(name)
+        app.run()
+        click(app, "Create character", contains=True)
+
+    make("Goldie")
+    assert widget(app, "characters_clip_url").value == ""  # the form is empty again: no clip, span or name
+    assert not [w for w in app.text_input if w.key == "characters_clip_label"]
+    run_until(app, lambda at: any(c.value.startswith("@") for c in at.code))
+    [goldie] = store_of(tmp_path).characters()
+    make("goldie")
+    assert "Another of your characters is already called @goldie" in beside(app, "characters_clip_label")
+    assert len(store_of(tmp_path).characters()) == 1
+
+    app.switch_page("app_pages/generate.py")
+    app.run()
+    widget(app, "generate_prompt").set_value("a sunny beach, then @gol")
+    app.run()
+    assert "Characters: @Goldie" in texts(app)
+    click(app, "@Goldie")
+    assert widget(app, "generate_prompt").value == "a sunny beach, then @Goldie "
+    widget(app, "generate_prompt").set_value("a sunny beach, then @Goldie waves")
+    app.run()
+    assert "matches no character" not in texts(app)
+    click(app, "Generate")
+    run_until(app, lambda at: at.get("video"))
+    sent = f"a sunny beach, then @{goldie.character_id} waves"
+    [made] = store_of(tmp_path).search(LibraryFilter(text="sunny beach"))[0]
+    assert made.prompt == sent and made.status == "succeeded"
+    seen = httpx.get(f"{service_url(app)}/sandbox/stats", headers=control_headers(service_url(app))).json()
+    assert seen["creates_by_prompt"].get(sent) == 1
+    assert "**a sunny beach, then @Goldie waves**" in [m.value for m in app.markdown]  # the card's title
