@@ -8,6 +8,7 @@ import streamlit as st
 from components.brand_picker import brand_kit
 from components.guard import guarded
 from components.model_picker import model_picker
+from components.prompt_help import prompt_help
 from components.resources import (
     app_config,
     batch_service,
@@ -138,6 +139,7 @@ def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
             help="Each {column} is replaced by that row's value. Write {{ or }} for a brace.",
         )
         st.caption("Placeholders you can use: " + " ".join(f"`{{{c}}}`" for c in columns))
+        prompt_help("batch_template", MODELS.get(st.session_state.get("batch_model") or ""), key="batch", template=True)
         if not template.strip():  # an example offered, not shown grey as if it were filled in
             example = example_template(columns)
             st.button(

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from grsai_api import MODELS, InvalidRequestError, ModelSpec, is_refusal
+from grsai_api import MODELS, InvalidRequestError, ModelSpec, is_refusal, models
 from studio import costs
 from studio import prompt_help as ph
 
@@ -61,7 +61,7 @@ def _edit(state_key: str) -> None:
 
 
 def ask(action: str, messages: list[dict], chat: ModelSpec, original: str, state_key: str, spec: ModelSpec,
-        lengths: tuple[int, ...] | None = None) -> None:  # fmt: skip
+        lengths: tuple[int, ...] | None = None, template: bool = False) -> None:  # fmt: skip
     """One help call; its answer (or why there is none) is kept for the field's next drawing."""
     found: dict = {"action": action, "original": original, "cost": ph.help_price(chat.id)}
     try:
@@ -69,6 +69,13 @@ def ask(action: str, messages: list[dict], chat: ModelSpec, original: str, state
             answer = ph.PromptHelp(store()).ask(connection(), action, messages, chat.id)
         if action == "ideas":
             found["ideas"] = ph.read_ideas(answer.text)
+            if template:  # only the ideas that keep the template's placeholders are offered
+                kept = [idea for idea in found["ideas"] if _keeps_placeholders(idea, original)]
+                if not kept:
+                    ph.read_template(found["ideas"][0], original)  # says in words what was lost
+                found["ideas"] = kept
+        elif template:
+            found["suggestion"] = ph.read_template(answer.text, original)
         elif action == "soften":
             found["suggestion"], found["changed"] = ph.read_softer(answer.text)
         elif action == "storyboard":
@@ -80,15 +87,27 @@ def ask(action: str, messages: list[dict], chat: ModelSpec, original: str, state
     st.session_state[state_key] = found
 
 
+def _keeps_placeholders(idea: str, original: str) -> bool:
+    try:
+        ph.read_template(idea, original)
+    except ph.HelpProblem:
+        return False
+    return True
+
+
 def prompt_help(
     prompt_key: str,
-    spec: ModelSpec,
+    spec: ModelSpec | None,
     *,
     key: str,
     image: Callable[[], str | None] | None = None,
+    template: bool = False,
 ) -> None:
     """The buttons and, after a click, the suggestion for the field ``prompt_key`` (drawn above).
-    ``image`` gives the address of the reference picture to describe, when the form has one."""
+    ``image`` gives the address of the reference picture to describe, when the form has one;
+    ``template``: the field is a batch template, whose {placeholders} a suggestion must keep.
+    No ``spec`` (no model chosen yet): the catalogue's first video model."""
+    spec = spec or models("video")[0]
     chat, off = chat_model()
     state_key = f"{key}_prompt_help"
     prompt = (st.session_state.get(prompt_key) or "").strip()
@@ -107,12 +126,12 @@ def prompt_help(
         )
         if clicked and chat is not None:
             messages = {
-                "improve": lambda: ph.improve_messages(prompt, spec),
-                "translate": lambda: ph.translate_messages(prompt),
-                "ideas": lambda: ph.ideas_messages(prompt, spec),
+                "improve": lambda: ph.improve_messages(prompt, spec, template=template),
+                "translate": lambda: ph.translate_messages(prompt, template=template),
+                "ideas": lambda: ph.ideas_messages(prompt, spec, template=template),
                 "describe": lambda: ph.describe_messages(picture, spec),
             }[action]()
-            ask(action, messages, chat, prompt, state_key, spec)
+            ask(action, messages, chat, prompt, state_key, spec, template=template and action != "describe")
     if off:
         st.caption(f":material/cloud_off: {plain(off, 300)}")
     elif chat is not None:

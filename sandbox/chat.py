@@ -125,7 +125,7 @@ def ideas(request: Request) -> str:
 
 def translate(text: str) -> str:
     """Word by word from a small table (the stand-in's whole vocabulary); other words stay as typed."""
-    tokens = re.findall(r"\w+|[^\w\s]", text)
+    tokens = re.findall(r"\{\w*\}|\w+|[^\w\s]", text)  # a {placeholder} stays as it is
     words: list[str] = []
     for token in tokens:
         lowered = token.lower()

@@ -101,31 +101,37 @@ def _messages(system: str, user: Any) -> list[dict[str, Any]]:
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
-def improve_messages(prompt: str, spec: ModelSpec) -> list[dict[str, Any]]:
+TEMPLATE_NOTE = (
+    " It is a template for a table of rows: keep every {placeholder} in braces exactly as written "
+    "(each row fills them) and add no new ones."
+)
+
+
+def improve_messages(prompt: str, spec: ModelSpec, *, template: bool = False) -> list[dict[str, Any]]:
     adds = (
         "Add composition, framing and light."
         if spec.kind == "image"
         else "Add the camera (angle and movement), the light, and the motion in the scene."
     )
     return _messages(
-        f"You improve prompts. {_about(spec)} {adds} Keep the person's idea and words where you can. "
-        "Reply with the improved prompt only.",
+        f"You improve prompts. {_about(spec)} {adds} Keep the person's idea and words where you can."
+        f"{TEMPLATE_NOTE if template else ''} Reply with the improved prompt only.",
         prompt,
     )
 
 
-def translate_messages(prompt: str) -> list[dict[str, Any]]:
+def translate_messages(prompt: str, *, template: bool = False) -> list[dict[str, Any]]:
     return _messages(
         f"Translate the prompt into English, keeping its meaning and details. Keep it at most "
-        f"{MAX_PROMPT_CHARS:,} characters. Reply with the translation only.",
+        f"{MAX_PROMPT_CHARS:,} characters.{TEMPLATE_NOTE if template else ''} Reply with the translation only.",
         prompt,
     )
 
 
-def ideas_messages(prompt: str, spec: ModelSpec) -> list[dict[str, Any]]:
+def ideas_messages(prompt: str, spec: ModelSpec, *, template: bool = False) -> list[dict[str, Any]]:
     return _messages(
-        f"Write three different variants of the prompt, each a full prompt of its own. {_about(spec)} "
-        "Reply with the three numbered 1., 2., 3., one a line, and nothing else.",
+        f"Write three different variants of the prompt, each a full prompt of its own. {_about(spec)}"
+        f"{TEMPLATE_NOTE if template else ''} Reply with the three numbered 1., 2., 3., one a line, and nothing else.",
         prompt,
     )
 
@@ -182,6 +188,32 @@ def read_prompt(text: str) -> str:
             f"The suggestion is {len(cleaned):,} characters, over the {MAX_PROMPT_CHARS:,} a prompt may have."
         )
     return cleaned
+
+
+def read_template(text: str, original: str) -> str:
+    """A suggestion for a batch template: one prompt with exactly the original's {column}
+    placeholders (a lost or new one would leave rows unfilled or refused), else said in words."""
+    from .batch import BatchInputError, template_fields
+
+    suggestion = read_prompt(text)
+    try:
+        wanted = set(template_fields(original))
+    except BatchInputError:
+        return suggestion  # the template itself is broken: its own field says so
+    try:
+        got = set(template_fields(suggestion))
+    except BatchInputError as exc:
+        raise HelpProblem(f"The suggestion broke the template's braces, so it is not offered: {exc}") from None
+    lost, new = sorted(wanted - got), sorted(got - wanted)
+    if lost or new:
+        said = "; ".join(
+            part for part in (
+                f"it lost {', '.join('{' + n + '}' for n in lost)}" if lost else "",
+                f"it added {', '.join('{' + n + '}' for n in new)}" if new else "",
+            ) if part
+        )  # fmt: skip
+        raise HelpProblem(f"The suggestion is not offered: {said}, and each row fills the template's own.")
+    return suggestion
 
 
 def read_ideas(text: str) -> list[str]:

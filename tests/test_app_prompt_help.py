@@ -268,3 +268,20 @@ def test_a_library_picture_becomes_a_prompt_for_images(app, tmp_path) -> None:
     app.run()
     assert app.text_area(key="images_prompt").value == described
     assert sandbox_counters(app).get("received_image", 0) + sandbox_counters(app).get("received_unified", 0) == 1
+
+
+def test_a_batch_template_gets_help_that_keeps_its_placeholders(app) -> None:
+    from .apptest_helpers import widget
+
+    app.switch_page("app_pages/batch.py")
+    app.run()
+    widget(app, "batch_way").set_value("Paste rows")
+    app.run()
+    widget(app, "batch_paste").set_value("colour,product\nrouge,mug\nbleu,lamp")
+    app.run()
+    widget(app, "batch_template").set_value("un {product} {colour} sur la plage")
+    app.run()
+    click(app, "Translate to English")
+    click(app, "Use this")
+    assert widget(app, "batch_template").value == "A {product} {colour} on the beach"
+    assert no_creates(app)

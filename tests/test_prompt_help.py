@@ -207,3 +207,19 @@ def test_a_help_call_counts_the_price_table_as_edited_in_settings(helper):
         assert service.store.spent() == 35 and service.store.chat_calls()[0].cost == 35
     finally:
         costs.save(service.store, dict(costs.DEFAULT_PRICES))
+
+
+def test_a_template_suggestion_must_keep_its_placeholders(helper):
+    from studio.prompt_help import read_template
+
+    template = "un {colour} chat sur la plage, {product}"
+    english = read_template(ask(helper, "translate", translate_messages(template, template=True)).text, template)
+    assert english == "A {colour} cat on the beach, {product}"  # the stand-in keeps them as written
+    improved = read_template(ask(helper, "improve", improve_messages(template, VEO, template=True)).text, template)
+    assert "{colour}" in improved and "{product}" in improved
+    with pytest.raises(HelpProblem, match=r"it lost \{product\}.*each row fills"):
+        read_template("A {colour} cat on the beach", template)
+    with pytest.raises(HelpProblem, match=r"it added \{size\}"):
+        read_template("A {colour} {size} cat, {product}", template)
+    with pytest.raises(HelpProblem, match="broke the template's braces"):
+        read_template("A {colour cat, {product}", template)
