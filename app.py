@@ -19,9 +19,10 @@ apply_theme()
 if not signed_in():  # a team server asks who is there first (components/login.py)
     st.stop()
 
+presenting = bool(st.query_params.get("present"))  # a link ?present=… opens Present mode
 page = st.navigation(
     [
-        st.Page("app_pages/generate.py", title="Generate", icon=":material/movie:", default=True),
+        st.Page("app_pages/generate.py", title="Generate", icon=":material/movie:", default=not presenting),
         st.Page("app_pages/images.py", title="Images", icon=":material/image:"),
         st.Page("app_pages/remix.py", title="Remix", icon=":material/auto_fix_high:"),
         st.Page("app_pages/characters.py", title="Characters", icon=":material/face:"),
@@ -31,6 +32,8 @@ page = st.navigation(
         st.Page("app_pages/library.py", title="Library", icon=":material/video_library:"),
         st.Page("app_pages/insights.py", title="Insights", icon=":material/insights:"),
         st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:"),
+        st.Page("app_pages/present.py", title="Present", icon=":material/slideshow:", url_path="present",
+                visibility="hidden", default=presenting),
     ]
 )
 current = connection()

@@ -30,6 +30,7 @@ from studio.costs import credits_text
 from studio.db import KINDS, LibraryFilter, Status
 from studio.library import STATUS_LABELS, export_csv, page_frame
 from studio.pictures import PictureTooLarge
+from studio.presenting import COMPARE_SIZES, present_link
 
 MAX_ID_DIGITS = 18  # ids fit a signed 64-bit column; a longer number is no id of ours
 GRID_PAGE = 12
@@ -93,6 +94,59 @@ def storyboard_shots(film) -> None:
             st.rerun()
 
 
+def present_links(generation, has_family: bool) -> None:
+    """Present mode for the sets this item belongs to: its remix family, its storyboard, its takes."""
+    sets = []
+    if has_family:
+        sets.append(("Present this family", present_link("family", generation.pid)))
+    if generation.storyboard_id is not None:
+        sets.append(("Present the storyboard", present_link("storyboard", generation.storyboard_id)))
+    if generation.group_key and library.group_sizes([generation.group_key]).get(generation.group_key, 0) > 1:
+        sets.append(("Present the takes", present_link("group", generation.group_key)))
+    for label, value in sets:
+        st.page_link("app_pages/present.py", label=label, icon=":material/slideshow:", query_params={"present": value})
+
+
+def compare_chosen() -> list[int]:
+    return st.session_state.setdefault("library_compare", [])
+
+
+def choose_to_compare(generation_id: int) -> None:
+    chosen = compare_chosen()
+    if generation_id in chosen:
+        chosen.remove(generation_id)
+    elif len(chosen) < max(COMPARE_SIZES):
+        chosen.append(generation_id)
+
+
+def compare_bar() -> None:
+    """What is chosen to compare, and the button that opens them side by side (2 to 4 finished items)."""
+    chosen = compare_chosen()
+    if not chosen:
+        return
+    note, go, clear = st.columns([3, 1, 1], vertical_alignment="center")
+    note.caption(
+        f":material/compare: {len(chosen)} chosen to compare"
+        + ("" if len(chosen) in COMPARE_SIZES else " · choose two to four")
+    )
+    if go.button(f"Compare {len(chosen)}", icon=":material/compare:", type="primary", width="stretch",
+                 disabled=len(chosen) not in COMPARE_SIZES, key="library_compare_go"):
+        st.switch_page("app_pages/present.py", query_params={"present": present_link("compare", chosen)})
+    clear.button("Clear", icon=":material/close:", width="stretch", key="library_compare_clear", on_click=clear_compare)
+
+
+def clear_compare() -> None:
+    """Nothing chosen, every box unticked (a callback: before the boxes are drawn)."""
+    for generation_id in compare_chosen():
+        st.session_state.pop(f"library_compare_{generation_id}", None)
+    compare_chosen().clear()
+
+
+def comparable(generation) -> bool:
+    """Finished and kept: a video or picture that can be shown beside another."""
+    return generation.status == Status.SUCCEEDED and generation.pick != "discarded"
+
+
 @st.dialog("Details", width="large", on_dismiss=close_detail)
 @guarded
 def detail(generation_id: int) -> None:
@@ -136,6 +190,7 @@ def detail(generation_id: int) -> None:
             st.session_state["library_family"] = generation.pid
             close_detail()
             st.rerun()
+        present_links(generation, bool(has_family))
         if generation.image_ref:
             st.caption("Reference image")
             try:
@@ -261,6 +316,17 @@ def grid(rows) -> None:
                     icon=":material/open_in_full:",
                     width="stretch",
                 )
+                if comparable(generation):
+                    chosen = compare_chosen()
+                    st.checkbox(
+                        "Compare",
+                        value=generation.id in chosen,
+                        key=f"library_compare_{generation.id}",
+                        on_change=choose_to_compare,
+                        args=(generation.id,),
+                        disabled=generation.id not in chosen and len(chosen) >= max(COMPARE_SIZES),
+                        help="Choose two to four to see them side by side, playing together",
+                    )
 
 
 def table(rows) -> None:
@@ -417,6 +483,7 @@ else:
     first = (page_number - 1) * per_page + 1
     st.caption(f"Showing {first:,}–{first + len(rows) - 1:,} of {total:,}")
     if mode == "Grid":
+        compare_bar()
         grid(rows)
     else:
         table(rows)

@@ -121,9 +121,10 @@ def failure_note(generation: Generation) -> None:
         )
 
 
-# Links the two <video>s inside one keyed container: play, pause and seek either and the other
-# follows; a side that drifts more than a quarter second is brought back. The script is a constant
-# (no user text in it) and links each pair once, however often the page is drawn again.
+# Links the <video>s inside one keyed container (two for Remix, up to four for Compare): play, pause
+# and seek any one and the others follow; one that drifts more than a quarter second from the first
+# is brought back. The script is a constant (no user text in it) and links each video once, however
+# often the page is drawn again (a video drawn anew is linked when it appears).
 _SYNC_SCRIPT = """
 <script>
 (() => {
@@ -133,19 +134,25 @@ _SYNC_SCRIPT = """
   registry[key] = setInterval(() => {
     const root = document.querySelector('.st-key-' + key);
     if (!root) return;
-    const videos = [...root.querySelectorAll('video')];
-    if (videos.length !== 2 || videos[0].dataset.synced === '1' && videos[1].dataset.synced === '1') return;
-    const [a, b] = videos;
-    a.dataset.synced = b.dataset.synced = '1';
+    const all = () => [...root.querySelectorAll('video')];
     const near = (x, y) => Math.abs(x.currentTime - y.currentTime) < 0.25;
-    for (const [x, y] of [[a, b], [b, a]]) {
-      x.addEventListener('play', () => { if (y.paused && !y.ended) { y.currentTime = x.currentTime; y.play().catch(() => {}); } });
-      x.addEventListener('pause', () => { if (!x.ended && !y.paused) y.pause(); });
-      x.addEventListener('seeked', () => { if (!near(x, y) && x.currentTime < y.duration) y.currentTime = x.currentTime; });
+    for (const x of all()) {
+      if (x.dataset.synced === '1') continue;
+      x.dataset.synced = '1';
+      const others = () => all().filter((y) => y !== x);
+      x.addEventListener('play', () => others().forEach((y) => {
+        if (y.paused && !y.ended) { y.currentTime = x.currentTime; y.play().catch(() => {}); }
+      }));
+      x.addEventListener('pause', () => { if (!x.ended) others().forEach((y) => { if (!y.paused) y.pause(); }); });
+      x.addEventListener('seeked', () => others().forEach((y) => {
+        if (!near(x, y) && x.currentTime < y.duration) y.currentTime = x.currentTime;
+      }));
+      x.addEventListener('timeupdate', () => {
+        const [lead] = all();
+        if (x === lead || x.paused || lead.paused || near(lead, x) || lead.currentTime >= x.duration) return;
+        x.currentTime = lead.currentTime;
+      });
     }
-    a.addEventListener('timeupdate', () => {
-      if (!a.paused && !b.paused && !near(a, b) && a.currentTime < b.duration) b.currentTime = a.currentTime;
-    });
   }, 400);
 })();
 </script>
@@ -153,5 +160,5 @@ _SYNC_SCRIPT = """
 
 
 def play_in_sync(key: str) -> None:
-    """Keep the two videos drawn inside ``st.container(key=key)`` playing together."""
+    """Keep the videos drawn inside ``st.container(key=key)`` playing together."""
     st.html(_SYNC_SCRIPT % {"key": json.dumps(key)}, unsafe_allow_javascript=True)

@@ -20,6 +20,7 @@ from .database import default_url, migrate
 from .generations import KINDS, GenerationQueries, LibraryFilter, kind_of
 from .logins import LoginQueries
 from .models import Batch, BrandAsset, Character, EngineAccount, Generation, Setting, Storyboard, Upload
+from .presenting import PresentQueries
 from .status import ACTIVE, FINAL, FOLLOWED, BatchState, FailureReason, Status, StoryboardState
 from .storyboards import StoryboardQueries
 from .tasks import TaskQueries, TaskRow
@@ -37,6 +38,7 @@ class Store(
     LoginQueries,
     BrandQueries,
     ChatCallQueries,
+    PresentQueries,
 ):
     def setting(self, name: str, make) -> str:
         """A value every process of the deployment shares, made once by whoever asks first."""
