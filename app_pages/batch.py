@@ -37,6 +37,7 @@ from studio.batch import (
     read_table,
     source_name,
 )
+from studio.characters import CharacterNames
 from studio.costs import credits_text, format_credits
 from studio.library import STATUS_LABELS
 from studio.messages import REFUSALS_KEPT
@@ -162,7 +163,7 @@ def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
     if source == "A template" and not template.strip():
         st.info("Write the template to see the prompts.", icon=":material/edit_note:")
         return None, template
-    saved = {c.character_id for c in library.characters(ready_only=True)}
+    saved = CharacterNames(library.characters(ready_only=True))  # a Sora row may name them: @Goldie
     try:
         down = {m: board.why_down(m) for m in MODELS if board.is_down(m)}
         brand = brand_kit().refs_by_name()  # image cells may name kit assets: @sneaker

@@ -43,7 +43,7 @@ from grsai_api import (
 )
 from grsai_api._validation import check_field, refuse_nul
 
-from .characters import check_mentions
+from .characters import CharacterNames, check_mentions
 from .costs import credits_text, price
 from .db import Batch, BatchState, FailureReason, Generation, Status, utcnow
 from .library import spreadsheet_safe
@@ -217,6 +217,25 @@ class Plan:
         )
 
 
+def _named_characters(names: CharacterNames, prompt: str, cells: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """A Sora row as sent: names in its prompt as handles, and each saved character its ``characters``
+    cell names (``Goldie``, ``@goldie``) mentioned in the prompt, where Sora looks for it; the cell
+    keeps its clip addresses."""
+    prompt = names.resolve(prompt)
+    clips = []
+    for part in re.split(r"[|;]", cells.get("characters") or ""):
+        handle = names.handle(part) if part.strip() else None
+        if handle is None and part.strip() and "://" not in part and not part.strip().startswith("file:"):
+            raise InvalidRequestError(
+                f"“{part.strip()}” is neither one of your characters nor a clip address.", field="characters"
+            )
+        if handle is None:
+            clips.append(part)
+        elif not re.search(rf"(?<![\w@])@{re.escape(handle)}(?![\w-]|\.\w)", prompt):
+            prompt = f"{prompt} @{handle}"
+    return prompt, {**cells, "characters": "|".join(p for p in clips if p.strip())}
+
+
 def _clips(cell: str) -> list[dict[str, str]]:
     """``characters`` cell: clip URLs separated by ``|`` or ``;``, each optionally with a span
     ``start-end`` in seconds (``https://…/fox.mp4 1-3``); the first 3 s by default."""
@@ -320,14 +339,16 @@ def plan_rows(
     *,
     template: str | None = None,
     defaults: dict[str, Any] | None = None,
-    saved_characters: set[str] | None = None,
+    saved_characters: CharacterNames | set[str] | None = None,
     down: dict[str, str] | None = None,
     brand: dict[str, str] | None = None,
 ) -> Plan:
     """What each row will send, checked like a single request of its model (a ``model`` column, else
     ``defaults["model"]``, else Sora 2); rows that will not do are listed with the reason, as are rows
     of a model that is ``down`` (model -> why, in words). ``brand`` (name -> ``file:`` reference): the
-    account's brand kit, which image cells may name by ``@name``."""
+    account's brand kit, which image cells may name by ``@name``. ``saved_characters``: the account's
+    characters, which a Sora row's prompt (or template) and ``characters`` cell may name as people
+    named them (``Goldie``): each is sent as its handle."""
     defaults = {"aspect_ratio": "16:9", "duration": 10, "size": "small", **(defaults or {})}
     down = down or {}
     template = (template or "").strip()
@@ -346,7 +367,8 @@ def plan_rows(
             "The table has no prompt column. Add one, or write a prompt template with "
             f"{{column}} placeholders from: {', '.join(frame.columns)}."
         )
-    saved = saved_characters or set()
+    by_name = saved_characters if isinstance(saved_characters, CharacterNames) else None
+    saved = by_name.handles if by_name is not None else (saved_characters or set())
     plan = Plan(columns=list(frame.columns))
     for index, record in enumerate(frame.to_dict("records"), start=1):
         record = {k: (v or "").strip() for k, v in record.items()}
@@ -373,8 +395,11 @@ def plan_rows(
         if model in down:
             plan.invalid.append(InvalidRow(index, f"model: {down[model]}, so this row would not be sent."))
             continue
+        cells = _brand_cells(record, brand or {})
         try:
-            params = _row_params(entry, _brand_cells(record, brand or {}), prompt, defaults, set((brand or {}).values()))
+            if entry.characters and by_name is not None:  # @Goldie, and Goldie in the characters cell, by handle
+                prompt, cells = _named_characters(by_name, prompt, cells)
+            params = _row_params(entry, cells, prompt, defaults, set((brand or {}).values()))
         except InvalidRequestError as exc:
             plan.invalid.append(
                 InvalidRow(index, f"{exc.field}: {exc.message}" if exc.field else exc.message)

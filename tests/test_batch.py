@@ -19,9 +19,10 @@ import pytest
 from sandbox import RunningSandbox
 from sandbox.control import control_headers
 from studio.batch import BatchInputError, BatchService, NotEnoughCredits, plan_rows, read_table
+from studio.characters import CharacterNames
 from studio.connection import Connection
 from studio.costs import video_cost
-from studio.db import BatchState, Generation, LibraryFilter, Status, Store
+from studio.db import BatchState, Character, Generation, LibraryFilter, Status, Store
 from studio.db.tasks import UNKNOWN_AFTER_CRASH
 from studio.engine import TaskEngine
 from studio.media import MediaStore
@@ -135,6 +136,29 @@ def test_pasted_spreadsheet_rows_with_per_row_settings_and_clips() -> None:
     assert reasons[3] == "prompt: @character3 is not one of your characters."
     assert reasons[4] == "prompt: @nobody is not one of your characters."
     assert reasons[5] == "characters: Sora takes at most 2 in one video; this row has 3."
+
+
+def test_characters_cells_and_templates_name_characters_by_the_names_people_gave_them() -> None:
+    """``Goldie`` in a characters cell, or @goldie in a template, is sent as Goldie's handle."""
+    names = CharacterNames(
+        [Character(label="Goldie", character_id="swift_maple.82dc77"), Character(label="Goran", character_id="calm_river.11aa22")]
+    )
+    table = (
+        "scene,who,characters\n"
+        "walks on a beach,@goldie,\n"
+        "rides a bike,@Goran,Goldie\n"
+        "sings,@nobody,\n"
+        "jumps,@goran,Goran|https://a.example/1.mp4|@GOLDIE\n"
+        "dances,@goran,Nobody\n"
+    )
+    plan = plan_rows(read_table(table), template="{who} {scene}", saved_characters=names)
+    sent = {row.row: row.params for row in plan.rows}
+    assert sent[1]["prompt"] == "@swift_maple.82dc77 walks on a beach"
+    assert sent[2]["prompt"] == "@calm_river.11aa22 rides a bike @swift_maple.82dc77" and "characters" not in sent[2]
+    reasons = {r.row: r.reason for r in plan.invalid}
+    assert reasons[3] == "prompt: @nobody is not one of your characters."
+    assert reasons[4] == "characters: Sora takes at most 2 in one video; this row has 3."
+    assert reasons[5] == "characters: “Nobody” is neither one of your characters nor a clip address."
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from sandbox import RunningSandbox
-from studio.characters import CharacterNames, CharacterService, check_mentions, mention_name
+from studio.characters import CharacterNames, CharacterService, check_mentions, mention_name, with_mention
 from studio.clips import MAX_CLIP_BYTES, ClipError, check_span, probe
 from studio.connection import Connection, sandbox_connection
 from studio.costs import character_cost
@@ -162,6 +162,8 @@ def test_a_character_is_typed_by_its_name_and_sent_by_its_handle() -> None:
     assert names.typing("a fox and @gol") == ["Goldie"] and names.typing("@Goldie waves") is None
     assert names.handle("Goldie") == names.handle("@swift_maple.82dc77") == "swift_maple.82dc77"
     assert names.handle("nobody") is None
+    assert with_mention("a fox and @go", "Goldie") == "a fox and @Goldie "  # finishes what was typed
+    assert with_mention("@Goldie waves", "Goran") == "@Goldie waves @Goran "
 
 
 def test_a_name_already_used_is_refused_in_words_and_nothing_is_stored(offline) -> None:
