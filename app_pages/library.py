@@ -7,6 +7,7 @@ import math
 
 import streamlit as st
 
+from components.character_names import as_named, character_names
 from components.guard import guarded
 from components.keep_best import made_with_it
 from components.lineage import lineage
@@ -172,7 +173,7 @@ def detail(generation_id: int) -> None:
             st.switch_page(f"app_pages/{page}.py")
     with right:
         status_badge(generation)
-        st.text(generation.prompt)
+        st.text(as_named(generation.prompt))  # @Goldie, as people named the character
         cost = "" if generation.kind == "storyboard" else f" · {credits_text(generation.cost)}"  # its shots say
         st.caption(f"{facts(generation)} · {created(generation)}{cost}")
         if generation.pid:
@@ -283,6 +284,7 @@ def detail(generation_id: int) -> None:
 
 def grid(rows) -> None:
     made_at_once = library.group_sizes(g.group_key for g in rows)  # one query for the page
+    by_name = character_names()  # titles say @Goldie, not the handle sent
     for start in range(0, len(rows), COLUMNS):
         for column, generation in zip(st.columns(COLUMNS), rows[start : start + COLUMNS], strict=False):
             with column, st.container(border=True, key=f"tile_{generation.id}"):
@@ -291,7 +293,7 @@ def grid(rows) -> None:
                 else:
                     with st.container(height=110, vertical_alignment="center", horizontal_alignment="center"):
                         st.markdown(f"### {STATUS_LABELS.get(generation.status, '')}")
-                st.markdown(f"**{plain(generation.prompt, 70)}**")
+                st.markdown(f"**{plain(by_name.show(generation.prompt), 70)}**")
                 with st.container(horizontal=True):
                     status_badge(generation)
                     if generation.kind == "remix":

@@ -20,7 +20,7 @@ import contextlib
 import io
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from PIL import ImageOps
 
 from grsai_api import MODELS, InvalidRequestError, is_refusal
 
+from .characters import CharacterNames
 from .clips import ClipError, frame_at
 from .costs import credits_text, video_cost
 from .db import FailureReason, Generation, Status, Store
@@ -140,11 +141,14 @@ class StoryboardService(QueueingService):
         kit = BrandKit(self.store, self.media, self.connection)
         if len(keep or []) > MAX_KEPT or not all(kit.owns(ref) for ref in keep or []):
             raise InvalidRequestError(f"Keep at most {MAX_KEPT} assets of your brand kit in every shot.", field="keep")
+        names = CharacterNames(self.store.characters(ready_only=True))  # @Goldie in a Sora shot
         planned = []
         for number, plan in enumerate(shots, start=1):
             entry = MODELS.get(plan.model)
             if entry is None or entry.kind != "video":
                 raise InvalidRequestError(f"Shot {number}: choose a video model.", field=f"shot-{number}")
+            if entry.characters:  # sent, and kept, as the handle the service knows
+                plan = replace(plan, prompt=names.resolve(plan.prompt))
             if aspect_ratio not in entry.aspect_ratios:
                 raise InvalidRequestError(
                     f"Shot {number}: {entry.name} does not make {aspect_ratio} videos.", field=f"shot-{number}"

@@ -346,3 +346,9 @@ def test_a_character_is_typed_by_its_name_and_titled_by_it(app, tmp_path) -> Non
     seen = httpx.get(f"{service_url(app)}/sandbox/stats", headers=control_headers(service_url(app))).json()
     assert seen["creates_by_prompt"].get(sent) == 1
     assert "**a sunny beach, then @Goldie waves**" in [m.value for m in app.markdown]  # the card's title
+    app.switch_page("app_pages/library.py")
+    app.run()
+    assert "**a sunny beach, then @Goldie waves**" in [m.value for m in app.markdown]  # its tile
+    app.query_params["generation"] = str(made.id)
+    app.run()
+    assert "a sunny beach, then @Goldie waves" in [t.value for t in app.text]  # the detail's title

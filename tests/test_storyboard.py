@@ -14,7 +14,7 @@ from PIL import Image
 
 from grsai_api import InvalidRequestError
 from studio.connection import sandbox_connection
-from studio.db import Generation, LibraryFilter, Status, Store
+from studio.db import Character, Generation, LibraryFilter, Status, Store
 from studio.media import MediaStore
 from studio.storyboard import ShotPlan, StoryboardService, clip_seconds, join_videos
 
@@ -228,5 +228,24 @@ def test_a_shot_whose_create_had_no_usable_answer_is_unknown_and_not_sent_again_
         assert store.storyboard(board_id).state == "done"
         assert counter(running, "received_veo") == 1  # sent again once, on the person's word
         assert store.get(shot.id).status == Status.UNKNOWN  # the doubtful one is kept, not deleted
+    finally:
+        store.dispose()
+
+
+def test_a_sora_shot_names_a_character_as_people_named_it(tmp_path) -> None:
+    """@goldie in a Sora shot is kept (and so sent) as Goldie's handle; other models' shots keep their words."""
+    connection = sandbox_connection("http://127.0.0.1:9")  # checking sends nothing
+    store, media = Store(f"sqlite:///{tmp_path / 'studio.db'}"), MediaStore(tmp_path / "media")
+    try:
+        goldie, _ = store.add_character(
+            label="Goldie", source="upload", timestamps="0,3", service=connection.service_id, account=connection.account
+        )
+        with store.session() as session, session.begin():
+            row = session.get(Character, goldie.id)
+            row.character_id, row.status = "swift_maple.82dc77", Status.SUCCEEDED
+        sora, veo = _service(store, media, connection).check(
+            [ShotPlan("sora-2", "@goldie waves, then @ghost"), ShotPlan("veo3.1-fast", "@goldie waves")], "16:9"
+        )
+        assert sora["prompt"] == "@swift_maple.82dc77 waves, then @ghost" and veo["prompt"] == "@goldie waves"
     finally:
         store.dispose()
