@@ -10,6 +10,7 @@ import uuid
 import streamlit as st
 
 from components.brand_picker import brand_picker
+from components.character_names import character_names, name_chips
 from components.guard import guarded
 from components.model_picker import model_line
 from components.pictures import show_uploads
@@ -161,6 +162,8 @@ with plan_col:
                 "Prompt", key=_key("prompt", uid), height=90,
                 placeholder="What is seen in this shot, and how the camera moves",
             )
+            if spec.characters:  # a Sora shot names characters as people named them: @Goldie
+                name_chips(character_names(), _key("prompt", uid))
             prompt_help(_key("prompt", uid), spec, key=f"storyboard_{uid}")
             duration = None
             if spec.durations:

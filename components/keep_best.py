@@ -15,6 +15,7 @@ from studio.generation import GenerationService
 from studio.library import STATUS_LABELS
 from studio.media import MediaStore
 
+from .character_names import as_named
 from .text import plain
 from .video import clock, facts, failure_note, status_badge
 
@@ -175,7 +176,7 @@ def keep_best_group(
     first = members[0]
     with st.container(border=True, key=f"keep_best_{first.id}"):
         st.caption(f":material/filter_none: {len(members)} of one prompt · keep the best")
-        st.markdown(f"**{plain(first.prompt, 160)}**")
+        st.markdown(f"**{plain(as_named(first.prompt), 160)}**")
         st.caption(facts(first))
         for start in range(0, len(members), 2):
             columns = st.columns(2)

@@ -195,3 +195,21 @@ def test_a_shot_being_made_says_how_far_it_is_in_words() -> None:
     share, lines = shot_progress(rows, 3)
     assert [words for _, words, _ in lines] == ["Ready", "Making · 28%", "Waiting"]
     assert share == (1 + 0.28) / 3
+
+
+def test_a_sora_shot_offers_the_characters_by_the_names_people_gave_them(tmp_path, monkeypatch) -> None:
+    from studio.db import Character
+
+    at = open_page(monkeypatch, tmp_path / "data")
+    store = Store(default_url(tmp_path / "data"))
+    goldie, _ = store.add_character(label="Goldie", source="upload", timestamps="0,3", service="sandbox", account=None)
+    with store.session() as session, session.begin():
+        row = session.get(Character, goldie.id)
+        row.character_id, row.status = "swift_maple.82dc77", "succeeded"
+    prompt, model = shot_keys(at, "prompt")[0], shot_keys(at, "model")[0]
+    at.selectbox(key=model).set_value("sora-2")
+    at.text_area(key=prompt).set_value("A beach at noon, @go")
+    at.run()
+    assert "Characters: @Goldie" in texts(at)
+    click(at, "@Goldie")
+    assert at.text_area(key=prompt).value == "A beach at noon, @Goldie "
