@@ -120,8 +120,9 @@ def choose_to_compare(generation_id: int) -> None:
         chosen.append(generation_id)
 
 
-def compare_bar() -> None:
-    """What is chosen to compare, and the button that opens them side by side (2 to 4 finished items)."""
+def compare_bar(where: str) -> None:
+    """What is chosen to compare, and the button that opens them side by side (2 to 4 finished items);
+    drawn above and below the grid, so it is in view after ticking a tile at either end (a phone)."""
     chosen = compare_chosen()
     if not chosen:
         return
@@ -131,9 +132,10 @@ def compare_bar() -> None:
         + ("" if len(chosen) in COMPARE_SIZES else " · choose two to four")
     )
     if go.button(f"Compare {len(chosen)}", icon=":material/compare:", type="primary", width="stretch",
-                 disabled=len(chosen) not in COMPARE_SIZES, key="library_compare_go"):
+                 disabled=len(chosen) not in COMPARE_SIZES, key=f"library_compare_go_{where}"):
         st.switch_page("app_pages/present.py", query_params={"present": present_link("compare", chosen)})
-    clear.button("Clear", icon=":material/close:", width="stretch", key="library_compare_clear", on_click=clear_compare)
+    clear.button("Clear", icon=":material/close:", width="stretch", key=f"library_compare_clear_{where}",
+                 on_click=clear_compare)
 
 
 def clear_compare() -> None:
@@ -485,8 +487,9 @@ else:
     first = (page_number - 1) * per_page + 1
     st.caption(f"Showing {first:,}–{first + len(rows) - 1:,} of {total:,}")
     if mode == "Grid":
-        compare_bar()
+        compare_bar("top")
         grid(rows)
+        compare_bar("bottom")
     else:
         table(rows)
     bottom_left, bottom_right = st.columns([3, 1], vertical_alignment="center")

@@ -62,7 +62,8 @@ def show(generation, label: str, *, width: int | str) -> None:
         )
     else:
         st.warning("Its file is no longer in the media folder.", icon=":material/hide_source:")
-    st.caption(f"**{label}** · {plain(generation.prompt, 140)} · {facts(generation)}")
+    st.caption(f"**{label}** · {plain(generation.prompt, 140)} · {facts(generation)}",
+               text_alignment="left" if width == "stretch" else "center")
 
 
 def step(position_key: str, by: int, count: int) -> None:
@@ -90,7 +91,8 @@ else:
                 for column, (generation, label) in zip(st.columns(min(count, PER_ROW)), row, strict=False):
                     with column:
                         show(generation, label, width="stretch")
-        play_in_sync(SIDE_BY_SIDE)  # the videos play, pause and seek together
+        if shown.kind != "storyboard":  # takes, a family, a comparison: one scene, played together
+            play_in_sync(SIDE_BY_SIDE)  # (a film and its shots are different lengths of one story)
     else:
         with st.container(horizontal_alignment="center", key="present_stage"):
             show(shown.items[position], shown.labels[position], width=STAGE_WIDTH)
@@ -101,4 +103,4 @@ else:
             st.button("Next", key="present_next", icon=":material/arrow_forward:", on_click=step,
                       args=(position_key, 1, count), disabled=count == 1)
         st.html(STEP_KEYS, unsafe_allow_javascript=True)
-        st.caption("← and → step through them.")
+        st.caption("← and → step through them.", text_alignment="center")

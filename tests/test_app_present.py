@@ -97,11 +97,12 @@ def test_two_chosen_in_the_library_are_compared_side_by_side(studio) -> None:
     assert "Compare" in texts(at)
     assert len(at.get("video")) == 2
     assert [c.value.split(" · ")[0] for c in at.caption if c.value.startswith("**")] == ["**1**", "**2**"]
+    assert any("__studioSync" in str(h.proto) for h in at.get("html"))  # they play, pause and seek together
 
 
     at.switch_page("app_pages/library.py")
     at.run()
-    click(at, "Clear")
+    click(at, "Clear")  # either of the two bars
     assert not [b for b in at.button if b.label.startswith("Compare")]
     assert not any(at.checkbox(key=f"library_compare_{row.id}").value for row in rows)
 
