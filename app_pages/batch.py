@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components.brand_picker import brand_kit
+from components.character_names import character_names, name_chips
 from components.guard import guarded
 from components.model_picker import model_picker
 from components.prompt_help import prompt_help
@@ -140,6 +141,7 @@ def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
             help="Each {column} is replaced by that row's value. Write {{ or }} for a brace.",
         )
         st.caption("Placeholders you can use: " + " ".join(f"`{{{c}}}`" for c in columns))
+        name_chips(character_names(), "batch_template")  # Sora rows: @Goldie, sent as Goldie's handle
         prompt_help("batch_template", MODELS.get(st.session_state.get("batch_model") or ""), key="batch", template=True)
         if not template.strip():  # an example offered, not shown grey as if it were filled in
             example = example_template(columns)

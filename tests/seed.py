@@ -12,7 +12,7 @@ from sqlalchemy import insert
 
 from studio.connection import Connection
 from studio.costs import video_cost
-from studio.db import Generation, Status, Store
+from studio.db import Character, Generation, Status, Store
 from studio.engine import EngineSettings, PollPolicy, TaskEngine
 from studio.media import MediaStore
 
@@ -67,6 +67,15 @@ def seed(
     with store.session() as session, session.begin():
         for chunk in range(0, len(rows), 1000):
             session.execute(insert(Generation), rows[chunk : chunk + 1000])
+
+
+def ready_character(store: Store, label: str, handle: str, *, service: str = "sandbox", account: str | None = None):
+    """A finished character, as the engine leaves one: named ``label``, typed by the service as ``handle``."""
+    character, _ = store.add_character(label=label, source="upload", timestamps="0,3", service=service, account=account)
+    with store.session() as session, session.begin():
+        row = session.get(Character, character.id)
+        row.character_id, row.status = handle, Status.SUCCEEDED
+    return store.get_character(character.id)
 
 
 def seed_thumbnail(media_root: Path) -> str:

@@ -12,6 +12,7 @@ from studio.config import SANDBOX_API_KEY
 from studio.db import Store, default_url
 
 from .apptest_helpers import (
+    click,
     new_app,
     run_until,
     sandbox_counters,
@@ -20,6 +21,7 @@ from .apptest_helpers import (
     texts,
     widget,
 )
+from .seed import ready_character
 
 ROWS = "product,colour,aspect_ratio\nTrail sneaker,red,16:9\nWater bottle,,9:16\nCoffee mug,sand,9:16\n"
 TEMPLATE = "A {colour} {product} turning on a studio table"
@@ -189,3 +191,13 @@ def test_the_template_example_names_the_files_own_columns_and_the_speed_is_in_wo
     assert not [b for b in app.button if b.key == "batch_use_example"]  # offered only while empty
     speed = widget(app, "batch_concurrency")
     assert speed.label == "Videos made at the same time" and "Sent at once" not in speed.label
+
+
+def test_a_template_names_a_character_as_people_named_it_and_the_row_sends_its_handle(app, tmp_path) -> None:
+    ready_character(Store(default_url(tmp_path / "data")), "Goldie", "swift_maple.82dc77")
+    paste(app, "name,finish\nDesk lamp,brass\n", template="A {finish} {name}, then @go")
+    assert "Characters: @Goldie" in texts(app)  # offered as one types @
+    click(app, "@Goldie")
+    assert widget(app, "batch_template").value == "A {finish} {name}, then @Goldie "
+    preview = next(d.value for d in app.dataframe if "model" in d.value.columns)  # as they will be sent
+    assert preview["prompt"][0] == "A brass Desk lamp, then @swift_maple.82dc77"

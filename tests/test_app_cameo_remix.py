@@ -28,6 +28,7 @@ from .apptest_helpers import (
     texts,
     widget,
 )
+from .seed import ready_character
 
 
 @pytest.fixture
@@ -327,6 +328,13 @@ def test_a_character_is_typed_by_its_name_and_titled_by_it(app, tmp_path) -> Non
     make("goldie")
     assert "Another of your characters is already called @goldie" in beside(app, "characters_clip_label")
     assert len(store_of(tmp_path).characters()) == 1
+    goran = ready_character(store_of(tmp_path), "Goran", "calm_river.11aa22")
+    app.run()
+    widget(app, f"characters_label_{goran.id}").set_value("GOLDIE")  # renamed to a name already used
+    app.run()
+    assert "already called @GOLDIE" in beside(app, f"characters_label_{goran.id}")
+    assert widget(app, f"characters_label_{goran.id}").value == "Goran"
+    assert store_of(tmp_path).get_character(goran.id).label == "Goran"
 
     app.switch_page("app_pages/generate.py")
     app.run()

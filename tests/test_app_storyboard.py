@@ -16,6 +16,7 @@ from .apptest_helpers import (  # noqa: F401 - stop_engines is autouse: stops en
     stop_engines,
     texts,
 )
+from .seed import ready_character
 
 
 def open_page(monkeypatch, data):
@@ -198,14 +199,8 @@ def test_a_shot_being_made_says_how_far_it_is_in_words() -> None:
 
 
 def test_a_sora_shot_offers_the_characters_by_the_names_people_gave_them(tmp_path, monkeypatch) -> None:
-    from studio.db import Character
-
     at = open_page(monkeypatch, tmp_path / "data")
-    store = Store(default_url(tmp_path / "data"))
-    goldie, _ = store.add_character(label="Goldie", source="upload", timestamps="0,3", service="sandbox", account=None)
-    with store.session() as session, session.begin():
-        row = session.get(Character, goldie.id)
-        row.character_id, row.status = "swift_maple.82dc77", "succeeded"
+    ready_character(Store(default_url(tmp_path / "data")), "Goldie", "swift_maple.82dc77")
     prompt, model = shot_keys(at, "prompt")[0], shot_keys(at, "model")[0]
     at.selectbox(key=model).set_value("sora-2")
     at.text_area(key=prompt).set_value("A beach at noon, @go")
