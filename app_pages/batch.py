@@ -165,7 +165,7 @@ def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
     if source == "A template" and not template.strip():
         st.info("Write the template to see the prompts.", icon=":material/edit_note:")
         return None, template
-    saved = CharacterNames(library.characters(ready_only=True))  # a Sora row may name them: @Goldie
+    saved = CharacterNames(library.characters(ready_only=True), account=conn.account)  # a Sora row may name them: @Goldie
     try:
         down = {m: board.why_down(m) for m in MODELS if board.is_down(m)}
         brand = brand_kit().refs_by_name()  # image cells may name kit assets: @sneaker

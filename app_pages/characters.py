@@ -201,7 +201,7 @@ with from_video:
 st.divider()
 st.subheader("Your characters")
 characters = library.characters()
-names = CharacterNames(c for c in characters if c.status == Status.SUCCEEDED)
+names = CharacterNames((c for c in characters if c.status == Status.SUCCEEDED), account=conn.account)
 if not characters:
     st.caption("None yet. Characters you make appear here, ready to use in prompts.")
 

@@ -166,7 +166,7 @@ with form:
         help="Say what is seen and how the camera moves. Up to 5,000 characters.",
     )
     saved = library.characters(ready_only=True)
-    by_name = CharacterNames(saved if sora else [])  # @Goldie stands for Goldie's handle, on Sora
+    by_name = CharacterNames(saved if sora else [], account=conn.account)  # @Goldie stands for Goldie's handle, on Sora
     name_chips(by_name, "generate_prompt")
     moderation_hints(prompt or "", conn)
     house_style_choice("generate_house_style")

@@ -7,14 +7,14 @@ import streamlit as st
 
 from studio.characters import CharacterNames, with_mention
 
-from .resources import store
+from .resources import connection, store
 from .text import plain
 
 SHOWN = 12  # chips under a prompt; the Characters page lists them all
 
 
 def character_names() -> CharacterNames:
-    return CharacterNames(store().characters(ready_only=True))
+    return CharacterNames(store().characters(ready_only=True), account=connection().account)
 
 
 def as_named(text: str) -> str:

@@ -52,12 +52,16 @@ class CharacterNames:
     """The account's finished characters by the names people gave them: ``@Goldie`` (any case) stands
     for ``@swift_maple.82dc77``, which is what the service is sent; titles show the name again."""
 
-    def __init__(self, characters: Iterable[Character]):
+    def __init__(self, characters: Iterable[Character], *, account: str | None = None):
+        """``account``: only its characters are named (names are unique per account); every handle
+        stays known."""
         ready = [c for c in characters if c.character_id]
         self.handles = {c.character_id for c in ready}
         lowered = {h.lower() for h in self.handles}
         by_name: dict[str, list[Character]] = {}
         for character in ready:
+            if account is not None and character.account != account:
+                continue
             name = mention_name(character.label)
             if name and name.lower() not in lowered:  # a handle always means its own character
                 by_name.setdefault(name.lower(), []).append(character)

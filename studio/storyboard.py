@@ -141,7 +141,7 @@ class StoryboardService(QueueingService):
         kit = BrandKit(self.store, self.media, self.connection)
         if len(keep or []) > MAX_KEPT or not all(kit.owns(ref) for ref in keep or []):
             raise InvalidRequestError(f"Keep at most {MAX_KEPT} assets of your brand kit in every shot.", field="keep")
-        names = CharacterNames(self.store.characters(ready_only=True))  # @Goldie in a Sora shot
+        names = CharacterNames(self.store.characters(ready_only=True), account=self.connection.account)  # @Goldie, on Sora
         planned = []
         for number, plan in enumerate(shots, start=1):
             entry = MODELS.get(plan.model)

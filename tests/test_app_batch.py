@@ -194,7 +194,8 @@ def test_the_template_example_names_the_files_own_columns_and_the_speed_is_in_wo
 
 
 def test_a_template_names_a_character_as_people_named_it_and_the_row_sends_its_handle(app, tmp_path) -> None:
-    ready_character(Store(default_url(tmp_path / "data")), "Goldie", "swift_maple.82dc77")
+    account = app.session_state["connection"].account
+    ready_character(Store(default_url(tmp_path / "data")), "Goldie", "swift_maple.82dc77", account=account)
     paste(app, "name,finish\nDesk lamp,brass\n", template="A {finish} {name}, then @go")
     assert "Characters: @Goldie" in texts(app)  # offered as one types @
     click(app, "@Goldie")

@@ -200,7 +200,8 @@ def test_a_shot_being_made_says_how_far_it_is_in_words() -> None:
 
 def test_a_sora_shot_offers_the_characters_by_the_names_people_gave_them(tmp_path, monkeypatch) -> None:
     at = open_page(monkeypatch, tmp_path / "data")
-    ready_character(Store(default_url(tmp_path / "data")), "Goldie", "swift_maple.82dc77")
+    account = at.session_state["connection"].account
+    ready_character(Store(default_url(tmp_path / "data")), "Goldie", "swift_maple.82dc77", account=account)
     prompt, model = shot_keys(at, "prompt")[0], shot_keys(at, "model")[0]
     at.selectbox(key=model).set_value("sora-2")
     at.text_area(key=prompt).set_value("A beach at noon, @go")

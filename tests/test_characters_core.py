@@ -162,6 +162,9 @@ def test_a_character_is_typed_by_its_name_and_sent_by_its_handle() -> None:
     assert names.typing("a fox and @gol") == ["Goldie"] and names.typing("@Goldie waves") is None
     assert names.handle("Goldie") == names.handle("@swift_maple.82dc77") == "swift_maple.82dc77"
     assert names.handle("nobody") is None
+    twins = [Character(label="Goldie", character_id="a.1", account="x"), Character(label="goldie", character_id="b.2", account="y")]
+    assert CharacterNames(twins, account="x").resolve("@goldie") == "@a.1"  # names are the account's own
+    assert CharacterNames(twins).resolve("@goldie") == "@goldie"  # two of one name: neither is guessed
     assert with_mention("a fox and @go", "Goldie") == "a fox and @Goldie "  # finishes what was typed
     assert with_mention("@Goldie waves", "Goran") == "@Goldie waves @Goran "
 
