@@ -129,16 +129,25 @@ if chosen_chat is None:
     st.caption("The catalogue has no chat model, so prompt help is off.")
 else:
     chat_ids = [m.id for m in prompt_help.chat_models()]
-    st.session_state.setdefault("settings_chat_model", chosen_chat.id)
-    st.selectbox(
+    if st.session_state.get("settings_chat_model") not in chat_ids:
+        st.session_state["settings_chat_model"] = chosen_chat.id
+
+    def save_chat_choice() -> None:
+        if st.session_state.get("settings_chat_model") in chat_ids:
+            prompt_help.save_chat_model(store(), st.session_state["settings_chat_model"])
+
+    # The choice is labelled by name alone: a label that changed with the model's state (up, unknown)
+    # made the widget a new one, whose value came back as the old label, not a model.
+    picked = st.selectbox(
         "Chat model for prompt help",
         chat_ids,
         key="settings_chat_model",
-        format_func=lambda m: f"{MODELS[m].name} · {board.state(m)} · {costs.credits_text(prompt_help.help_price(m))} a call",
-        on_change=lambda: prompt_help.save_chat_model(store(), st.session_state["settings_chat_model"]),
+        format_func=lambda m: MODELS[m].name,
+        on_change=save_chat_choice,
         help="Improve, Translate to English, 3 ideas, Describe this picture, a softer wording after a refusal "
         "and a storyboard from a brief ask it, only on a click. Its price a call is in the table below.",
     )
+    st.caption(f"{MODELS[picked].name}: {board.state(picked)} · {costs.credits_text(prompt_help.help_price(picked))} a call")
     if board.is_down(st.session_state["settings_chat_model"]):
         st.caption(f":material/cloud_off: {board.why_down(st.session_state['settings_chat_model'])}: the help buttons are off.")
 
