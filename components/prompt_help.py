@@ -51,6 +51,15 @@ def _use(prompt_key: str, text: str, state_key: str) -> None:
     st.session_state.pop(state_key, None)
 
 
+def _said_problem(state_key: str, found: dict) -> bool:
+    """A reply that could not be used, said in words with a way to put it away (True when it was)."""
+    if not found.get("problem"):
+        return False
+    st.warning(plain(found["problem"], 600), icon=":material/help:")
+    st.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,))
+    return True
+
+
 def _leave(state_key: str) -> None:
     st.session_state.pop(state_key, None)
     st.session_state.pop(f"{state_key}_edited", None)
@@ -147,9 +156,7 @@ def show_suggestion(prompt_key: str, state_key: str) -> None:
     if not found:
         return
     with st.container(border=True, key=f"{state_key}_box"):
-        if found.get("problem"):
-            st.warning(plain(found["problem"], 600), icon=":material/help:")
-            st.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,))
+        if _said_problem(state_key, found):
             return
         label = ph.ACTIONS[found["action"]]
         st.caption(f"{label}: a suggestion ({costs.credits_text(found['cost'])} charged). Your prompt is unchanged until you take it.")
@@ -270,9 +277,7 @@ def softer_wording(generation) -> None:
             st.caption(f":material/cloud_off: {plain(off, 300)}")
         return
     with st.container(border=True, key=f"{state_key}_box"):
-        if found.get("problem"):
-            st.warning(plain(found["problem"], 600), icon=":material/help:")
-            st.button("Leave it", key=f"{state_key}_leave", on_click=_leave, args=(state_key,))
+        if _said_problem(state_key, found):
             return
         st.caption(f"A softer wording ({costs.credits_text(found['cost'])} charged for the suggestion):")
         st.text(found["suggestion"])
