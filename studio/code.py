@@ -13,9 +13,11 @@ from grsai_api._base import BaseClient
 
 from .connection import valid_url
 from .db import Generation
+from .generation import file_fields
 from .media import FILE_PREFIX
 
-FILE_FIELDS = ("image_url", "first_frame_url", "last_frame_url")
+# the fields that name files for a model the catalogue no longer lists (its entry says, for the others)
+KNOWN_FILE_FIELDS = ("image_url", "first_frame_url", "last_frame_url", "reference_urls")
 UPLOADED = "https://example.com/your-upload/"  # where a file you put in storage yourself would be
 
 
@@ -55,10 +57,10 @@ def _files(params: dict[str, Any], *, addresses: bool = False) -> tuple[dict[str
         return ref
 
     out = dict(params)
-    for field in FILE_FIELDS:
-        out[field] = placeholder(out.get(field))
-    if isinstance(out.get("reference_urls"), list):
-        out["reference_urls"] = [placeholder(r) for r in out["reference_urls"]]
+    entry = MODELS.get(str(params.get("model") or ""))
+    for field in file_fields(entry) if entry is not None else KNOWN_FILE_FIELDS:
+        value = out.get(field)  # one file, or a list of them (references, sounds)
+        out[field] = [placeholder(v) for v in value] if isinstance(value, list) else placeholder(value)
     if isinstance(out.get("characters"), list):
         out["characters"] = [
             {**c, "url": placeholder(c.get("url"))} if isinstance(c, dict) else c for c in out["characters"]

@@ -75,3 +75,17 @@ def test_the_code_names_the_host_the_key_is_for() -> None:
     curl = as_curl(made_here, code_host(made_here, "domestic"))
     assert curl.startswith("# made in the sandbox: this runs against GrsAI (grsai.dakka.com.cn) with your key\n")
     assert "curl -sS 'https://grsai.dakka.com.cn/v1/video/sora-video'" in curl
+
+
+def test_every_file_a_model_takes_is_an_upload_first_never_a_local_path(sandbox) -> None:
+    """GPT image 2.5's mask and MiniMax H3's reference sounds were copied as 'file:…' paths that
+    exist only here: every field the model's catalogue entry says names files becomes an upload."""
+    mask = row(model="gpt-image-2.5", kind="image", aspect_ratio="1:1",
+               options={"mask_url": "file:refs/mask01.png", "reference_urls": ["file:refs/shoe02.png"]})  # fmt: skip
+    sound = row(model="minimax-h3", duration=6, options={"audio_urls": ["file:refs/tune03.wav"]})
+    for generation, names in ((mask, ("mask01.png", "shoe02.png")), (sound, ("tune03.wav",))):
+        python, command = as_python(generation, sandbox.base_url), as_curl(generation, sandbox.base_url)
+        assert "file:" not in python and "file:" not in command
+        for name in names:
+            assert f"{name}" in python and f"/your-upload/{name}" in command
+        compile(python, "copied.py", "exec")
