@@ -22,7 +22,7 @@ from ._catalogue import (
 )
 from ._catalogue import spec as model_spec
 from ._client import AsyncClient, Client
-from ._constants import ASPECT_RATIOS, DURATIONS, HOSTS, MAX_CHARACTERS, MAX_PROMPT_CHARS, SIZES
+from ._constants import HOSTS, MAX_CHARACTERS, MAX_PROMPT_CHARS
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -78,13 +78,10 @@ __all__ = [
     "check_pid",
     "check_timestamps",
     "validate_video_request",
-    "ASPECT_RATIOS",
-    "DURATIONS",
     "HOSTS",
     "MAX_CHARACTERS",
     "MAX_PROMPT_CHARS",
     "PID_PATTERN",
-    "SIZES",
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",

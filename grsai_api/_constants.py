@@ -23,9 +23,6 @@ CREDITS_PATH = "/client/openapi/getAPIKeyCredits"
 MODEL_STATUS_PATH = "/client/common/getModelStatus"
 UPLOAD_TOKEN_PATH = "/client/resource/newUploadToken"
 
-ASPECT_RATIOS = ("16:9", "9:16")
-DURATIONS = (10, 15)
-SIZES = ("small", "large")
 MAX_PROMPT_CHARS = 5000
 MAX_CHARACTERS = 2
 MAX_CHARACTER_SPAN_SECONDS = 3.0
