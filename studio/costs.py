@@ -165,7 +165,10 @@ def format_yuan(credits: int | float | None) -> str:
     """Yuan at the deployment's rate (Settings), the one place ¥ is worked out."""
     if credits is None:
         return "—"
-    return f"¥{credits / CREDITS_PER_YUAN:,.2f}"
+    yuan = credits / CREDITS_PER_YUAN
+    if 0 < yuan < 0.005:  # a help call: "¥0.00" read as free
+        return "under ¥0.01"
+    return f"¥{yuan:,.2f}"
 
 
 def credits_text(credits: int | float | None) -> str:

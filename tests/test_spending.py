@@ -103,3 +103,11 @@ def test_a_batch_rows_credits_add_up_to_the_batchs_spent_after_retries(make_sand
             assert STARTING_BALANCE - client.credits() == spent
     finally:
         store.dispose()
+
+
+def test_a_price_too_small_for_a_fen_never_reads_as_free() -> None:
+    """A 20-credit help call read "20 credits (¥0.00)": it is charged, so it says under ¥0.01."""
+    from studio.costs import credits_text
+
+    assert credits_text(20) == "20 credits (under ¥0.01)"
+    assert credits_text(0) == "0 credits (¥0.00)" and credits_text(1_600) == "1,600 credits (¥0.08)"
