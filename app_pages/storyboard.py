@@ -129,6 +129,9 @@ with plan_col:
         "Aspect ratio", ["16:9", "9:16"], default="16:9", required=True, key="storyboard_ratio",
         help="One for every shot, so they join into one film.",
     )
+    # The total and Make all head the plan, in the first screen (it was at y≈1336 under the shots);
+    # the area is filled once every shot below has been read.
+    action = st.container(key="storyboard_action")
     best = board.best("video") or VIDEO_MODELS[0]
     planner = MODELS.get(st.session_state.get(_key("model", order[0])) or "", best) if order else best
     brief_to_shots(planner, key="storyboard", lengths=tuple(length_choices(planner)),
@@ -201,18 +204,19 @@ with plan_col:
     if kept and (note := keep_note([p.model for p in plans], [a.name for a in kept])):
         st.caption(f":material/info: {note}")
     slots["keep"] = st.empty()
-    credits = credits_for(conn)
-    count = len(plans)
-    st.markdown(
-        f"{count} shot{'s' if count != 1 else ''} · about {clock(seconds)} · **{credits_text(cost)}** · "
-        f"**{format_credits(credits)}** left"
-    )
-    if credits is not None and credits < cost:
-        st.warning("There are not enough credits left for every shot.", icon=":material/account_balance_wallet:")
-    clicked = st.button(
-        "Make all", type="primary", icon=":material/movie_edit:", width="stretch", disabled=bool(down)
-    )
-    slots["shots"] = st.empty()
+    with action:
+        credits = credits_for(conn)
+        count = len(plans)
+        st.markdown(
+            f"{count} shot{'s' if count != 1 else ''} · about {clock(seconds)} · **{credits_text(cost)}** · "
+            f"**{format_credits(credits)}** left"
+        )
+        if credits is not None and credits < cost:
+            st.warning("There are not enough credits left for every shot.", icon=":material/account_balance_wallet:")
+        clicked = st.button(
+            "Make all", type="primary", icon=":material/movie_edit:", width="stretch", disabled=bool(down)
+        )
+        slots["shots"] = st.empty()
     if clicked:
         fingerprint = hashlib.sha256(
             repr([(p.model, p.prompt, p.duration, p.image if isinstance(p.image, str) else hashlib.sha256(p.image or b"").hexdigest()) for p in plans]

@@ -404,5 +404,9 @@ def test_the_generate_button_is_on_the_first_screen_for_every_video_model(page, 
                 timeout=15_000,
             ).json_value()
             assert box["scrolled"] == 0 and box["bottom"] <= 900, (model, box)
+        fresh.goto(f"{app_url}/storyboard")  # Make all heads the plan too (it was at y≈1336)
+        fresh.get_by_text("Shot 1").first.wait_for(timeout=30_000)
+        make_all = fresh.get_by_role("button", name="Make all").bounding_box()
+        assert make_all is not None and make_all["y"] + make_all["height"] <= 900, make_all
     finally:
         context.close()
