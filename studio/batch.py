@@ -395,8 +395,8 @@ def plan_rows(
         if model in down:
             plan.invalid.append(InvalidRow(index, f"model: {down[model]}, so this row would not be sent."))
             continue
-        cells = _brand_cells(record, brand or {})
         try:
+            cells = _brand_cells(record, brand or {})  # @sneaker -> the kit's picture; an unknown one refuses the row
             if entry.characters and by_name is not None:  # @Goldie, and Goldie in the characters cell, by handle
                 prompt, cells = _named_characters(by_name, prompt, cells)
             params = _row_params(entry, cells, prompt, defaults, set((brand or {}).values()))
