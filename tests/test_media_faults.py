@@ -90,3 +90,39 @@ def test_the_words_name_the_folder_and_the_time_the_file_is_held_until(make_sand
     held_until = (said.finished_at.astimezone() + timedelta(hours=2)).strftime("%H:%M")
     assert f"until {held_until}" in said.error
     assert "OSError" not in said.error
+
+
+def test_a_database_away_says_one_line_for_the_storyboards_pass_too(tmp_path, monkeypatch, caplog) -> None:
+    """While the database was away, each storyboard pass left an unretrieved exception that asyncio
+    printed as a traceback ("Task exception was never retrieved"); it is one warning line now."""
+    import gc
+    import logging
+
+    from sqlalchemy.exc import OperationalError
+
+    store = Store(f"sqlite:///{tmp_path / 'studio.db'}")
+    media = MediaStore(tmp_path / "media")
+    engine = fast_engine(store, media)
+    passes: list[int] = []
+
+    def away():
+        passes.append(1)
+        raise OperationalError("SELECT storyboards", {}, Exception("the database system is shutting down"))
+
+    monkeypatch.setattr(store, "storyboards_to_advance", away)
+    caplog.set_level(logging.WARNING)
+
+    async def cycles() -> None:
+        async with asyncio.timeout(20):
+            while len(passes) < 3:
+                await engine.cycle()
+                await asyncio.sleep(0.4)
+
+    try:
+        asyncio.run(cycles())
+        gc.collect()  # where asyncio reports a task whose exception nobody took
+    finally:
+        store.dispose()
+    said = [r.getMessage() for r in caplog.records]
+    assert not [m for m in said if "never retrieved" in m]
+    assert any(m.startswith("storyboards: the database did not answer") and "shutting down" in m for m in said)

@@ -81,6 +81,18 @@ def _first_line(exc: SQLAlchemyError) -> str:
     return f"{type(exc).__name__}: {said[0][:200] if said else ''}"
 
 
+def _storyboard_pass_ended(task: asyncio.Task) -> None:
+    """A storyboard pass that failed is said in one line (a database that is away fails every pass
+    until it is back; the pass runs again a second later), never as an unretrieved traceback."""
+    if task.cancelled() or task.exception() is None:
+        return
+    exc = task.exception()
+    if isinstance(exc, SQLAlchemyError):
+        log.warning("storyboards: the database did not answer (%s); trying again", _first_line(exc))
+    else:
+        log.error("storyboards: a pass failed (%s: %s); trying again", type(exc).__name__, exc)
+
+
 def _unified(model: str) -> bool:
     entry = MODELS.get(model)
     return entry is not None and entry.api == "unified"
@@ -251,6 +263,7 @@ class TaskEngine:
         if self._every("storyboards", 1.0) and (self._storyboards is None or self._storyboards.done()):
             # a storyboard's next shot, or its join (a thread: joining takes seconds)
             self._storyboards = asyncio.create_task(asyncio.to_thread(advance_all, self.store, self.media))
+            self._storyboards.add_done_callback(_storyboard_pass_ended)
         await asyncio.to_thread(self._flush)
         if self._matches:
             await self._match_unknown()
