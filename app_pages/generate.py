@@ -161,7 +161,7 @@ with form:
     prompt = st.text_area(
         "Prompt",
         key="generate_prompt",
-        height=150,
+        height=120,
         placeholder="A bottle of sparkling lemonade on a sunny café table, slow push-in, shallow depth of field",
         help="Say what is seen and how the camera moves. Up to 5,000 characters.",
     )

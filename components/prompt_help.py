@@ -143,9 +143,9 @@ def prompt_help(
             ask(action, messages, chat, prompt, state_key, spec, template=template and action != "describe")
     if off:
         st.caption(f":material/cloud_off: {plain(off, 300)}")
-    elif chat is not None:
-        stand_in = " Written by the sandbox's rule-based stand-in, not a language model." if connection().is_sandbox else ""
-        st.caption(f"Prompt help by {chat.name}: {cost_words(chat)}, only when you click.{stand_in}")
+    elif chat is not None:  # beside the buttons, so the form's own button stays in the first screen
+        stand_in = " (the sandbox's rule-based stand-in)" if connection().is_sandbox else ""
+        row.caption(f"Prompt help by {chat.name}{stand_in}: {cost_words(chat)}, only when you click")
     show_suggestion(prompt_key, state_key)
 
 
