@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import socket
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -57,6 +58,14 @@ def make_sandbox(tmp_path: Path) -> Iterator[Callable[..., RunningSandbox]]:
     yield start
     for running in started:
         running.stop()
+
+
+@pytest.fixture
+def unused_tcp_port() -> int:
+    """A port nothing on this machine listens on right now (the webhook receiver's, in tests)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture

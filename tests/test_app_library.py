@@ -259,7 +259,8 @@ def test_create_character_from_an_older_video_lands_on_its_form_with_a_search(li
     assert "No finished Sora 2 videos match." in texts(at)
 
 
-def test_a_generation_copies_as_python_and_curl_without_the_key(library) -> None:
+def copied_code(library):
+    """The newest finished video's detail opened: (its prompt, its Python, its cURL, the page)."""
     at, store = library
     newest = store.search(LibraryFilter(statuses=("succeeded",)), limit=1)[0][0]
     at.query_params["generation"] = str(newest.id)
@@ -267,19 +268,18 @@ def test_a_generation_copies_as_python_and_curl_without_the_key(library) -> None
     codes = [c.value for c in at.code]
     python = next(c for c in codes if "from grsai_api import Client" in c)
     curl = next(c for c in codes if "curl -sS " in c)
+    return newest, python, curl, at
+
+
+def test_a_generation_copies_as_python_and_curl_without_the_key(library) -> None:
+    newest, python, curl, _ = copied_code(library)
     assert repr(newest.prompt) in python and 'os.environ["GRSAI_API_KEY"]' in python
     assert "$GRSAI_API_KEY" in curl and "/v1/video/sora-video" in curl
     assert "sk-" not in python + curl  # a key never appears, only its variable
 
 
 def test_code_of_a_sandbox_request_names_the_grsai_host_and_says_it_was_made_in_the_sandbox(library) -> None:
-    at, store = library
-    newest = store.search(LibraryFilter(statuses=("succeeded",)), limit=1)[0][0]
-    at.query_params["generation"] = str(newest.id)
-    at.run()
-    codes = [c.value for c in at.code]
-    python = next(c for c in codes if "from grsai_api import Client" in c)
-    curl = next(c for c in codes if "curl -sS " in c)
+    _, python, curl, at = copied_code(library)
     sandbox = at.session_state["connection"].base_url
     assert sandbox not in python + curl  # not the sandbox's port on this machine: it means nothing elsewhere
     assert (

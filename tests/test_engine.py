@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import sqlite3
 import time
 from dataclasses import replace
@@ -49,13 +48,6 @@ def fault(running, **spec) -> None:
 
 def creates(running, prompt: str) -> int:
     return stats(running).get("creates_by_prompt", {}).get(prompt, 0)
-
-
-@pytest.fixture
-def unused_tcp_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

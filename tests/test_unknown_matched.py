@@ -6,11 +6,9 @@ confirms the task), and it is followed, kept and counted as usual, saying so. No
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import httpx
-import pytest
 
 from sandbox.control import control_headers
 from studio.connection import sandbox_connection
@@ -23,13 +21,6 @@ from studio.media import MediaStore
 from tests.conftest import stats
 
 
-@pytest.fixture
-def port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def until(check, seconds: float = 20.0) -> None:
     deadline = time.monotonic() + seconds
     while not check():
@@ -37,14 +28,14 @@ def until(check, seconds: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-def test_an_unanswered_send_learns_its_task_from_the_services_webhook(make_sandbox, tmp_path, port) -> None:
+def test_an_unanswered_send_learns_its_task_from_the_services_webhook(make_sandbox, tmp_path, unused_tcp_port) -> None:
     running = make_sandbox(task_seconds=1.0, progress_interval=0.2)
     connection = sandbox_connection(running.base_url)
     store, media = Store(f"sqlite:///{tmp_path / 'studio.db'}"), MediaStore(tmp_path / "media")
     engine = TaskEngine(store, media, settings=EngineSettings(typical_seconds={"sandbox": 1.0}))
     engine.hold(connection)
     engine.start()
-    hooks = serve_webhooks(engine, public_url=f"http://127.0.0.1:{port}", port=port)
+    hooks = serve_webhooks(engine, public_url=f"http://127.0.0.1:{unused_tcp_port}", port=unused_tcp_port)
     try:  # the service makes the task, then the answer to the create is lost (a 503 after making it)
         httpx.post(
             f"{running.base_url}/sandbox/faults",
@@ -63,7 +54,7 @@ def test_an_unanswered_send_learns_its_task_from_the_services_webhook(make_sandb
     assert engine.stats["matched_by_webhook"] == 1
 
 
-def test_a_forged_webhook_for_an_unknown_row_changes_nothing(make_sandbox, tmp_path, port) -> None:
+def test_a_forged_webhook_for_an_unknown_row_changes_nothing(make_sandbox, tmp_path, unused_tcp_port) -> None:
     """A post naming a task the service does not know for this key, or another row's task, leaves
     the unknown row as it is: only the service's own word moves it."""
     running = make_sandbox(task_seconds=0.4, progress_interval=0.1)
@@ -82,7 +73,7 @@ def test_a_forged_webhook_for_an_unknown_row_changes_nothing(make_sandbox, tmp_p
     lost = service.submit({"prompt": "an unanswered one"})
     asyncio.run(engine.drain(20))
     assert store.get(lost.id).status == Status.UNKNOWN
-    hooks = serve_webhooks(engine, public_url=f"http://127.0.0.1:{port}", port=port)
+    hooks = serve_webhooks(engine, public_url=f"http://127.0.0.1:{unused_tcp_port}", port=unused_tcp_port)
     try:
         for task_id in ("sbx_000000000000000000000000", store.get(other.id).task_id):
             answer = httpx.post(
