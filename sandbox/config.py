@@ -23,6 +23,7 @@ RUNTIME_KNOBS = (
     "rate_5xx",
     "retry_after",
     "latency_ms",
+    "chat_latency_ms",
     "model_available",
     "image_seconds",
     "url_ttl",
@@ -62,6 +63,8 @@ class SandboxConfig:
     rate_5xx: float = 0.0
     retry_after: float = 1.0
     latency_ms: float = 0.0
+    # a chat answer that is charged, then slow to come back (a client that stops waiting may have paid)
+    chat_latency_ms: float = 0.0
     credits: int = 2_000_000  # integer credits, as the real service counts them
     video_price: int = 1600
     character_price: int = 200
@@ -238,6 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="Retry-After seconds sent with a 429",
     )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every API request")
+    parser.add_argument(
+        "--chat-latency-ms",
+        type=float,
+        default=0.0,
+        help="delay before a chat answer is sent, after the call was charged",
+    )
     parser.add_argument(
         "--credits", type=int, default=d["credits"].default, help="starting credits of a key (whole credits)"
     )

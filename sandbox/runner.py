@@ -26,10 +26,6 @@ class RunningSandbox:
         """What this sandbox's controls (knobs, faults, credits, stats) need: its own token."""
         return {HEADER: self.config.control_token}
 
-    @property
-    def engine(self):  # the live state, for tests and benches in the same process
-        return self.server.config.app.state.engine
-
     def stop(self, timeout: float = 10.0) -> None:
         forget(self.base_url)
         self.server.should_exit = True

@@ -20,7 +20,15 @@ from starlette.types import Receive, Scope, Send
 from .config import SandboxConfig
 from .control import HEADER as CONTROL_HEADER
 from .control import allowed, write_token
-from .engine import CODE_ERROR, CODE_TASK_NOT_FOUND, Engine, KeyRefused, Refused, TaskRecord, fingerprint
+from .service import (
+    CODE_ERROR,
+    CODE_TASK_NOT_FOUND,
+    KeyRefused,
+    Refused,
+    SandboxService,
+    TaskRecord,
+    fingerprint,
+)
 from .storage import BadSuffix
 
 log = logging.getLogger("sandbox")
@@ -78,7 +86,7 @@ def _bearer(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def fault_response(fault: dict[str, Any], engine: Engine, served: Response | None = None) -> Response:
+def fault_response(fault: dict[str, Any], service: SandboxService, served: Response | None = None) -> Response:
     """The reply an injected fault gives; ``served`` is the real reply it replaces (``after``)."""
     kind = fault["kind"]
     if kind == "garbage":
@@ -92,13 +100,13 @@ def fault_response(fault: dict[str, Any], engine: Engine, served: Response | Non
         return JSONResponse(
             {"code": 429, "msg": "too many requests, slow down"},
             status_code=429,
-            headers={"Retry-After": f"{engine.config.retry_after:g}"},
+            headers={"Retry-After": f"{service.config.retry_after:g}"},
         )
     return PlainTextResponse("upstream error (injected by the sandbox)", status_code=fault["status"])
 
 
 def api_route(
-    engine: Engine, *, authenticated: bool = True
+    service: SandboxService, *, authenticated: bool = True
 ) -> Callable[[Callable[..., Awaitable[Response]]], Handler]:
     """Latency, injected faults, JSON parsing and the key check, the same for every API route.
 
@@ -116,10 +124,10 @@ def api_route(
                 if not isinstance(body, dict):
                     return _reply(code=CODE_ERROR, msg="the request body must be a JSON object")
             try:
-                owner = engine.authenticate(_bearer(request)) if authenticated else ""
+                owner = service.authenticate(_bearer(request)) if authenticated else ""
                 return await handler(request, body, owner)
             except KeyRefused as exc:
-                engine.stats["key_refused"] += 1
+                service.stats["key_refused"] += 1
                 if request.url.path == "/v1/api/generate" and body.get("replyType") == "async":
                     return Response(b"", status_code=200)  # how the service answers a wrong key here
                 return JSONResponse({"code": exc.code, "msg": exc.msg, "data": None}, status_code=400)
@@ -128,21 +136,21 @@ def api_route(
 
         @functools.wraps(handler)
         async def wrapper(request: Request) -> Response:
-            engine.stats["requests"] += 1
+            service.stats["requests"] += 1
             raw = await request.body() if request.method == "POST" else b""  # received in full ...
-            if engine.config.latency_ms:  # ... then the service takes its time, as a slow one does
-                await asyncio.sleep(engine.config.latency_ms / 1000)
-            fault = engine.next_fault(request.url.path)
+            if service.config.latency_ms:  # ... then the service takes its time, as a slow one does
+                await asyncio.sleep(service.config.latency_ms / 1000)
+            fault = service.next_fault(request.url.path)
             if fault is None:
                 return await serve(request, raw)
             if not fault["after"]:
                 log.info("fault %s instead of %s", fault["kind"], request.url.path)
-                return fault_response(fault, engine)
+                return fault_response(fault, service)
             served = await serve(request, raw)
             if isinstance(served, StreamingResponse):
                 await _discard(served)
             log.info("fault %s after serving %s", fault["kind"], request.url.path)
-            return fault_response(fault, engine, served)
+            return fault_response(fault, service, served)
 
         return wrapper
 
@@ -158,18 +166,18 @@ async def _discard(response: StreamingResponse) -> None:
 
 
 def create_app(config: SandboxConfig | None = None) -> Starlette:
-    engine = Engine(config or SandboxConfig())
-    write_token(engine.config.data_dir, engine.config.control_token)
+    service = SandboxService(config or SandboxConfig())
+    write_token(service.config.data_dir, service.config.control_token)
 
     async def reply_for(request: Request, body: dict[str, Any], record: TaskRecord) -> Response:
         """The three reply modes: webHook "-1" or a URL answer at once; none streams."""
         if "webHook" in body and body["webHook"] not in (None, ""):
-            return _reply({"id": record.id}, prefix=engine.config.data_prefix)
+            return _reply({"id": record.id}, prefix=service.config.data_prefix)
         shut = bool(body.get("shutProgress"))
         base = _base(request)
 
         async def stream() -> AsyncIterator[str]:
-            queue = engine.subscribe(record.id)  # here, so a reply never sent holds no queue
+            queue = service.subscribe(record.id)  # here, so a reply never sent holds no queue
             try:
                 if not shut or record.status != "running":
                     yield f"data: {json.dumps(record.task_object(base))}\n\n"
@@ -185,79 +193,83 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
                     if record.status != "running":
                         break
             finally:
-                engine.unsubscribe(record.id, queue)
+                service.unsubscribe(record.id, queue)
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
-    @api_route(engine)
+    @api_route(service)
     async def sora_video(request: Request, body: dict[str, Any], owner: str) -> Response:
-        record = await engine.submit_video(owner, body, _base(request))
+        record = await service.submit_video(owner, body, _base(request))
         return await reply_for(request, body, record)
 
-    @api_route(engine)
+    @api_route(service)
     async def upload_character(request: Request, body: dict[str, Any], owner: str) -> Response:
-        record = await engine.submit_character(owner, body, _base(request), from_pid=False)
+        record = await service.submit_character(owner, body, _base(request), from_pid=False)
         return await reply_for(request, body, record)
 
-    @api_route(engine)
+    @api_route(service)
     async def create_character(request: Request, body: dict[str, Any], owner: str) -> Response:
-        record = await engine.submit_character(owner, body, _base(request), from_pid=True)
+        record = await service.submit_character(owner, body, _base(request), from_pid=True)
         return await reply_for(request, body, record)
 
-    @api_route(engine)
+    @api_route(service)
     async def veo_video(request: Request, body: dict[str, Any], owner: str) -> Response:
-        record = await engine.submit_veo(owner, body, _base(request))
+        record = await service.submit_veo(owner, body, _base(request))
         return await reply_for(request, body, record)
 
-    @api_route(engine)
+    @api_route(service)
     async def nano_banana(request: Request, body: dict[str, Any], owner: str) -> Response:
-        record = await engine.submit_image(owner, body, _base(request), "nano-banana")
+        record = await service.submit_image(owner, body, _base(request), "nano-banana")
         return await reply_for(request, body, record)
 
-    @api_route(engine)
+    @api_route(service)
     async def completions(request: Request, body: dict[str, Any], owner: str) -> Response:
-        record = await engine.submit_image(owner, body, _base(request), "completions")
+        record = await service.submit_image(owner, body, _base(request), "completions")
         return await reply_for(request, body, record)
 
-    @api_route(engine)
+    @api_route(service)
     async def unified_generate(request: Request, body: dict[str, Any], owner: str) -> Response:
         """The unified API: "async" answers {id, status} at once; "json" waits and answers the final
         task (whose id is then not pollable); "stream" sends task objects as they change."""
         reply_type = body.get("replyType") or "json"
         if reply_type not in ("async", "json", "stream"):
             raise Refused("replyType must be async, json or stream")
-        record = await engine.submit_unified(owner, body, _base(request))
+        record = await service.submit_unified(owner, body, _base(request))
         if reply_type == "async":
             return JSONResponse({"id": record.id, "status": record.status})
         if reply_type == "json":
-            await engine.answer_in_full(record)
+            await service.answer_in_full(record)
             return JSONResponse(record.task_object(_base(request)))
         return await reply_for(request, {}, record)
 
-    @api_route(engine)
+    @api_route(service)
     async def chat(request: Request, body: dict[str, Any], owner: str) -> Response:
         """OpenAI-shaped chat completions (not streamed), on the same key: the sandbox's rule-based
-        stand-in answers (sandbox/chat.py)."""
-        return JSONResponse(await engine.chat(owner, body))
+        stand-in answers (sandbox/chat.py). ``chat_latency_ms`` holds the answer back after the call
+        was charged, as a slow model does: a client that stops waiting has paid all the same."""
+        answer = await service.chat(owner, body)
+        if service.config.chat_latency_ms:
+            await asyncio.sleep(service.config.chat_latency_ms / 1000)
+        return JSONResponse(answer)
 
-    @api_route(engine)
+    @api_route(service)
     async def unified_result(request: Request, body: dict[str, Any], owner: str) -> Response:
-        engine.stats["polls"] += 1
+        service.stats["polls"] += 1
         task_id = request.query_params.get("id", "")
         try:
-            record = engine.get(owner, task_id, poll=True)
+            record = service.get(owner, task_id, poll=True)
         except Refused:
             record = None
         if record is None or not record.pollable or not record.unified:
             return JSONResponse({"code": CODE_TASK_NOT_FOUND, "msg": "result not exist"})
         return JSONResponse(record.task_object(_base(request)))
 
-    @api_route(engine)
+    @api_route(service)
     async def upload_token(request: Request, body: dict[str, Any], owner: str) -> Response:
         """A presigned PUT address for one key (S3-like: the key in the path, an expiry and a
         signature in the query), the key, and the domain the file is then served from."""
         try:
-            token, key, expires = engine.storage.new_upload(owner, body.get("sux"))
+            token, key, expires = service.storage.new_upload(owner, body.get("sux"))
         except BadSuffix as exc:
             raise Refused(str(exc)) from None
         base = _base(request)
@@ -268,14 +280,14 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         """The presigned PUT: one file, once, at most ``upload_max_bytes``, read as it streams in. A
         PUT that fails (too large, cut off) leaves its address usable again."""
         key, token = request.path_params["key"], request.query_params.get("signature", "")
-        fault = engine.next_fault(request.url.path, queued_only=True)  # only a fault naming this key
+        fault = service.next_fault(request.url.path, queued_only=True)  # only a fault naming this key
         if fault is not None and not fault["after"]:
-            return fault_response(fault, engine)
-        if not engine.storage.claim(key, token):
+            return fault_response(fault, service)
+        if not service.storage.claim(key, token):
             return PlainTextResponse(
                 "this upload address is unknown, expired, or already used", status_code=403
             )
-        cap = engine.config.upload_max_bytes
+        cap = service.config.upload_max_bytes
         too_large = PlainTextResponse(f"the file is larger than the {cap} bytes allowed", status_code=413)
         try:
             declared = request.headers.get("content-length")
@@ -287,52 +299,52 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
                 if size > cap:
                     return too_large
                 chunks.append(chunk)
-            engine.storage.store(token, b"".join(chunks))
+            service.storage.store(token, b"".join(chunks))
         finally:
-            engine.storage.release(token)  # nothing once stored; a failed PUT may be tried again
+            service.storage.release(token)  # nothing once stored; a failed PUT may be tried again
         if fault is not None:
-            return fault_response(fault, engine, Response(status_code=200))
+            return fault_response(fault, service, Response(status_code=200))
         return Response(status_code=200)
 
     async def stored_file(request: Request) -> Response:
         key = request.path_params["key"]
         if request.method == "GET":
-            engine.storage.downloads[key] += 1
-        fault = engine.next_fault(request.url.path, queued_only=True)  # only a fault naming this file
+            service.storage.downloads[key] += 1
+        fault = service.next_fault(request.url.path, queued_only=True)  # only a fault naming this file
         if fault is not None and not fault["after"]:
-            return fault_response(fault, engine)
-        path = engine.storage.path(key)
+            return fault_response(fault, service)
+        path = service.storage.path(key)
         if path is None:
             return PlainTextResponse("no such file", status_code=404)
         media_type = _MEDIA_TYPES.get(path.suffix, "application/octet-stream")
         if fault is not None:
-            return fault_response(fault, engine, Response(path.read_bytes(), media_type=media_type))
+            return fault_response(fault, service, Response(path.read_bytes(), media_type=media_type))
         return FileResponse(path, media_type=media_type)
 
-    @api_route(engine)
+    @api_route(service)
     async def draw_result(request: Request, body: dict[str, Any], owner: str) -> Response:
-        engine.stats["polls"] += 1
-        record = engine.get(owner, str(body.get("id", "")), poll=True)
+        service.stats["polls"] += 1
+        record = service.get(owner, str(body.get("id", "")), poll=True)
         return _reply(record.task_object(_base(request)))
 
-    @api_route(engine)
+    @api_route(service)
     async def task_alias(request: Request, body: dict[str, Any], owner: str) -> Response:
-        engine.stats["polls"] += 1
+        service.stats["polls"] += 1
         try:
-            record = engine.get(owner, request.path_params["task_id"], poll=True)
+            record = service.get(owner, request.path_params["task_id"], poll=True)
         except Refused as exc:
             return JSONResponse({"code": exc.code, "msg": exc.msg}, status_code=404)
         return JSONResponse(record.task_object(_base(request)))
 
-    @api_route(engine, authenticated=False)
+    @api_route(service, authenticated=False)
     async def credits(request: Request, body: dict[str, Any], owner: str) -> Response:
-        owner = engine.authenticate(str(body.get("apiKey") or "") or None)
-        return _reply({"credits": engine.balance(owner)})
+        owner = service.authenticate(str(body.get("apiKey") or "") or None)
+        return _reply({"credits": service.balance(owner)})
 
-    @api_route(engine, authenticated=False)
+    @api_route(service, authenticated=False)
     async def model_status(request: Request, body: dict[str, Any], owner: str) -> Response:
         model = request.query_params.get("model", "")
-        state = engine.config.model_state(model)
+        state = service.config.model_state(model)
         if state is None:
             return _reply({"status": False, "error": f"unknown model {model!r}"})
         up = bool(state["available"])
@@ -342,16 +354,16 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     async def media(request: Request) -> Response:
         name = request.path_params["name"]
         if request.method == "GET":
-            engine.downloads_by_name[name] += 1
-        fault = engine.next_fault(request.url.path, queued_only=True)  # only a fault naming this file
+            service.downloads_by_name[name] += 1
+        fault = service.next_fault(request.url.path, queued_only=True)  # only a fault naming this file
         if fault is not None and not fault["after"]:
-            return fault_response(fault, engine)
-        path = engine.media_path(name)
+            return fault_response(fault, service)
+        path = service.media_path(name)
         if path is None:
             return PlainTextResponse("this link has expired or never existed", status_code=404)
         media_type = _MEDIA_TYPES.get(path.suffix, "application/octet-stream")
         if fault is not None:
-            return fault_response(fault, engine, Response(path.read_bytes(), media_type=media_type))
+            return fault_response(fault, service, Response(path.read_bytes(), media_type=media_type))
         return FileResponse(path, media_type=media_type)
 
     # -- controls of the sandbox itself (not part of GrsAI's API) -------------------------------
@@ -361,7 +373,7 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         """A control of the sandbox (reading its knobs and counters too): only with its own token."""
 
         async def check(request: Request) -> Response:
-            if not allowed(request.headers.get(CONTROL_HEADER), engine.config.control_token):
+            if not allowed(request.headers.get(CONTROL_HEADER), service.config.control_token):
                 return JSONResponse(
                     {
                         "error": f"this control needs the sandbox's own token in {CONTROL_HEADER} (see "
@@ -376,57 +388,57 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
     async def sandbox_config(request: Request) -> Response:
         if request.method == "PATCH":
             try:
-                unknown = engine.config.update_runtime(await request.json())
+                unknown = service.config.update_runtime(await request.json())
             except (ValueError, TypeError) as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
             if unknown:
                 return JSONResponse({"error": f"not runtime knobs: {unknown}"}, status_code=400)
-        return JSONResponse(engine.config.runtime_view())
+        return JSONResponse(service.config.runtime_view())
 
     async def sandbox_faults(request: Request) -> Response:
-        """Queue faults for the next matching requests (see ``engine.parse_fault``), e.g.
+        """Queue faults for the next matching requests (see ``service.parse_fault``), e.g.
         {"status": 429, "count": 2, "path": "/v1/draw/result"},
         {"status": 503, "after": true, "path": "/v1/video/sora-video"}, {"kind": "truncated"}."""
         if request.method == "DELETE":
-            engine.faults.clear()
+            service.faults.clear()
             return JSONResponse({"queued": []})
         try:
-            engine.queue_fault(await request.json())
+            service.queue_fault(await request.json())
         except ValueError as exc:  # a body that is not JSON is a ValueError too
             return JSONResponse({"error": str(exc)}, status_code=400)
-        return JSONResponse({"queued": list(engine.faults)})
+        return JSONResponse({"queued": list(service.faults)})
 
     async def sandbox_stats(request: Request) -> Response:
-        return JSONResponse(engine.summary())
+        return JSONResponse(service.summary())
 
     async def sandbox_credits(request: Request) -> Response:
         try:
             body = await request.json()
             owner = fingerprint(str(body.get("apiKey", "")))
-            engine.set_balance(owner, body["credits"])
+            service.set_balance(owner, body["credits"])
         except (ValueError, KeyError, AttributeError) as exc:
             return JSONResponse(
                 {"error": f"send {{apiKey, credits: <whole credits>}}: {exc}"}, status_code=400
             )
-        return JSONResponse({"credits": engine.balance(owner)})
+        return JSONResponse({"credits": service.balance(owner)})
 
     async def index(request: Request) -> Response:
         return JSONResponse(
             {
                 "name": "GrsAI sandbox",
                 "docs": "shared/GRSAI_PROTOCOL.md",
-                "config": engine.config.runtime_view(),
-                "render_profile": engine.config.render_profile,
+                "config": service.config.runtime_view(),
+                "render_profile": service.config.render_profile,
             }
         )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await engine.start()
+        await service.start()
         try:
             yield
         finally:
-            await engine.stop()
+            await service.stop()
 
     app = Starlette(
         routes=[
@@ -456,5 +468,5 @@ def create_app(config: SandboxConfig | None = None) -> Starlette:
         ],
         lifespan=lifespan,
     )
-    app.state.engine = engine
+    app.state.service = service
     return app

@@ -67,8 +67,11 @@ def _answer(response: httpx.Response) -> dict[str, Any]:
 
 def sandbox_knobs(base_url: str) -> dict[str, Any]:
     """The sandbox's demo knobs (a control: it takes the sandbox's own token, which this process knows
-    for the sandbox it serves, see ``sandbox.control``)."""
-    return _answer(httpx.get(f"{base_url}/sandbox/config", headers=control_headers(base_url), timeout=5))
+    for the sandbox it serves, see ``sandbox.control``). ValueError, in words, when they cannot be read."""
+    try:
+        return _answer(httpx.get(f"{base_url}/sandbox/config", headers=control_headers(base_url), timeout=5))
+    except httpx.HTTPError as exc:
+        raise ValueError(f"the sandbox did not answer ({type(exc).__name__})") from exc
 
 
 def set_sandbox_knobs(base_url: str, changes: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import pytest
 from sandbox import RunningSandbox, SandboxConfig
 from sandbox.config import build_parser, config_from_args
 from sandbox.control import control_headers
-from sandbox.engine import fingerprint
+from sandbox.service import fingerprint
 
 from .conftest import API_KEY, counter, make_clip, stats
 

@@ -23,12 +23,12 @@ from sandbox import RunningSandbox, SandboxConfig
 from sandbox.config import build_parser, config_from_args
 from sandbox.control import control_headers
 
-from .conftest import API_KEY, png, stats
+from .conftest import API_KEY, fault, png, stats
 from .test_sandbox_faults import Receiver, wait_until
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 START = 2_000_000
-QUICK = {"task_seconds": 0.4, "image_seconds": 0.2, "progress_interval": 0.1, "render_profile": "light"}
+QUICK = {"task_seconds": 0.4, "image_seconds": 0.2}  # on top of conftest.FAST (make_sandbox starts from it)
 NOT_EXIST = {"code": -22, "msg": "result not exist"}
 
 
@@ -470,12 +470,6 @@ def test_the_index_names_the_grsai_sandbox(quick) -> None:
 
 
 # -- faults on the new paths -------------------------------------------------------------------------
-def fault(running: RunningSandbox, **spec: Any) -> None:
-    httpx.post(
-        f"{running.base_url}/sandbox/faults", headers=control_headers(running.base_url), json=spec
-    ).raise_for_status()
-
-
 def test_faults_hit_the_new_create_and_result_paths(quick) -> None:
     fault(quick, status=503, path="/v1/video/veo")
     assert veo(quick).status_code == 503

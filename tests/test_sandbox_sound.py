@@ -15,7 +15,7 @@ from grsai_api import Client
 
 from .conftest import API_KEY
 
-QUICK = {"task_seconds": 0.4, "progress_interval": 0.1, "render_profile": "light"}
+QUICK = {"task_seconds": 0.4}  # on top of conftest.FAST, which make_sandbox starts from
 
 
 def tone(hertz: float, seconds: float = 0.5, rate: int = 16_000) -> bytes:

@@ -255,7 +255,10 @@ def fingerprint(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()[:16]
 
 
-class Engine:
+class SandboxService:
+    """The service's side of every route: what the real GrsAI keeps (tasks, credits, characters,
+    storage) and the demo knobs (faults, statistics), rendering in a thread pool."""
+
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.profile = RenderProfile.named(config.render_profile)
