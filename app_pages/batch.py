@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pandas as pd
 import streamlit as st
 
@@ -12,10 +14,10 @@ from components.model_picker import model_picker
 from components.prompt_help import prompt_help
 from components.resources import (
     app_config,
+    balance_changed,
     batch_service,
     connection,
     credits_for,
-    credits_left,
     media,
     model_board,
     store,
@@ -24,23 +26,28 @@ from components.session import request_key
 from components.spec_form import model_form
 from components.text import plain
 from components.video import clock, local_time, video_player
-from grsai_api import MODELS, is_refusal
+from grsai_api import MODELS
 from studio.batch import (
     DEFAULT_CONCURRENCY,
     MAX_CONCURRENCY,
     MAX_MODERATION_RETRIES,
+    SHOWN_STATUSES,
     BatchInputError,
     BatchProgress,
     NotEnoughCredits,
     Plan,
     example_template,
+    manifest_name,
     plan_rows,
     read_table,
     source_name,
+    tally_of,
+    template_fits,
+    zip_name,
 )
 from studio.characters import CharacterNames
 from studio.costs import credits_text, format_credits
-from studio.library import STATUS_LABELS
+from studio.db import BatchState, Status
 from studio.messages import REFUSALS_KEPT
 
 conn, library, files = connection(), store(), media()
@@ -55,6 +62,17 @@ EXAMPLE = (
 DEFAULT_TEMPLATE = (
     "A {colour} {product} turning slowly on a studio table, soft light, the words “{slogan}” appear"
 )
+SPEED = "Videos sent at a time"  # not "made": once sent, every video is made at once on the service
+SPEED_HELP = (
+    "How many rows are being sent to the service at any moment; once sent, a video is made on the service "
+    "alongside all the others. More at a time gets a large batch started sooner. The service takes about "
+    "500 a minute; when it asks to wait, the batch slows down by itself."
+)
+EXAMPLE_FILLED = "batch_template_example"  # the example the page filled in, not the person's own words
+
+
+def fill_example(example: str) -> None:
+    st.session_state.update({"batch_template": example, EXAMPLE_FILLED: example})
 
 
 def show_batch(batch_id: int | None) -> None:
@@ -130,9 +148,11 @@ def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
         source = "A template"
     template = ""
     if source == "A template":
-        st.session_state.setdefault(
-            "batch_template", DEFAULT_TEMPLATE if {"colour", "product", "slogan"} <= set(columns) else ""
-        )
+        filled = st.session_state.get(EXAMPLE_FILLED)
+        if filled and st.session_state.get("batch_template") == filled and not template_fits(filled, columns):
+            st.session_state["batch_template"] = ""  # an example made for another file: this one's is offered
+        if "batch_template" not in st.session_state and template_fits(DEFAULT_TEMPLATE, columns):
+            fill_example(DEFAULT_TEMPLATE)  # the example file's own example
         template = st.text_area(
             "Prompt template",
             key="batch_template",
@@ -150,7 +170,8 @@ def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
                 key="batch_use_example",
                 icon=":material/lightbulb:",
                 type="tertiary",
-                on_click=lambda: st.session_state.update(batch_template=example),
+                on_click=fill_example,
+                args=(example,),
             )
     board = model_board(conn)
     default_model = model_picker("video", board, key="batch")
@@ -231,23 +252,22 @@ def new_batch() -> None:
         help="The first rows are made; the rest are left out.",
     )
     concurrency = speed_col.slider(
-        "Videos made at the same time",
+        SPEED,
         1,
         MAX_CONCURRENCY,
         DEFAULT_CONCURRENCY,
         key="batch_concurrency",
-        help="More at once finishes the batch sooner. The service takes about 500 a minute; when it "
-        "asks to wait, the batch slows down by itself.",
+        help=SPEED_HELP,
     )
     cost = plan.cost(int(limit))
     if len(plan.models()) > 1:
         st.caption(
             "Models: " + " · ".join(f"{MODELS[m].name} × {n:,}" for m, n in plan.models().most_common())
         )
-    count, total, left = st.columns(3)
-    count.metric("Videos", f"{int(limit):,}")
-    total.metric("Cost", f"{format_credits(cost)} credits", help=credits_text(cost))
-    left.metric("Credits left", format_credits(credits))
+    with st.container(horizontal=True, gap="medium"):  # one row that wraps on a phone, not stacked columns
+        st.metric("Videos", f"{int(limit):,}", width="content")
+        st.metric("Cost", f"{format_credits(cost)} credits", help=credits_text(cost), width="content")
+        st.metric("Credits left", format_credits(credits), width="content")
     too_dear = credits is not None and cost > credits
     if too_dear:
         st.error(
@@ -280,7 +300,7 @@ def new_batch() -> None:
         except (NotEnoughCredits, BatchInputError) as exc:
             slot.error(str(exc), icon=":material/error:")
             return
-        credits_left.clear()
+        balance_changed()
         st.toast(f"Batch started: {int(limit):,} videos", icon=":material/dataset:")
         show_batch(batch.id)
         st.rerun()
@@ -299,17 +319,21 @@ def batch_view(batch_id: int) -> None:
         st.rerun()
 
     progress = service.progress(batch_id)
-    active = progress.active or batch.state == "running"  # the engine marks it done just after its last row
+    active = progress.active or batch.state == BatchState.RUNNING  # the engine marks it done just after its last row
 
     @st.fragment(run_every=1.0 if active else None)
     @guarded
     def live() -> None:
+        """The open batch from one reading of the store a second: the figures, what they mean,
+        the buttons they allow, the table and the retry. Parts drawn outside this fragment kept the
+        figures of the page's load: a Pause under "nothing left to pause", "Nothing to retry"
+        under "Failed 1". The downloads stay outside (see ``downloads``) and name no count while
+        the batch runs."""
         current = library.get_batch(batch_id)
         progress = service.progress(batch_id)
-        state = {"running": "Running", "paused": "Paused", "cancelled": "Cancelled", "done": "Finished"}
         eta = ""
         if (
-            current.state == "running"
+            current.state == BatchState.RUNNING
             and progress.active
             and progress.eta_seconds
             and progress.eta_seconds >= 1
@@ -317,55 +341,56 @@ def batch_view(batch_id: int) -> None:
             eta = f" · about {clock(progress.eta_seconds)} left"
         st.progress(
             progress.fraction,
-            text=f"{state.get(current.state, current.state)} · {progress.done:,} of {progress.total:,} done{eta}",
+            text=f"{BatchState.label_of(current.state)} · {progress.done:,} of {progress.total:,} done{eta}",
         )
-        waiting, making, ready, failed = st.columns(4)
-        waiting.metric("Waiting", f"{progress.queued + progress.sending:,}")
-        making.metric("Being made", f"{progress.running:,}")
-        ready.metric("Ready", f"{progress.succeeded:,}")
-        failed.metric("Failed", f"{progress.failed + progress.unknown:,}")
+        with st.container(horizontal=True, gap="medium"):  # one row that wraps on a phone, not a screenful
+            st.metric("Waiting", f"{progress.waiting:,}", width="content")
+            st.metric("Being made", f"{progress.under_way:,}", width="content")
+            st.metric("Ready", f"{progress.succeeded:,}", width="content")
+            st.metric("Failed", f"{progress.not_made:,}", width="content")
         st.caption(
             f"Created {local_time(current.created_at)} · {credits_text(progress.spent)} spent"
             + (f" · {progress.cancelled:,} cancelled" if progress.cancelled else "")
         )
         because = current.paused_because
-        if current.state == "paused" and because:
+        if current.state == BatchState.PAUSED and because:
             st.warning(f"Paused: {because}", icon=":material/pause_circle:")
-        elif current.state == "paused":
+        elif current.state == BatchState.PAUSED:
             st.info(
-                f"Paused: the {progress.queued:,} rows not sent yet wait (nothing is charged for them); "
-                f"the {progress.running + progress.sending:,} already sent finish and are kept.",
+                f"Paused: the {progress.waiting:,} rows not sent yet wait (nothing is charged for them); "
+                f"the {progress.under_way:,} already sent finish and are kept.",
                 icon=":material/pause_circle:",
             )
-        elif current.state == "running" and progress.active and not progress.queued:
+        elif current.state == BatchState.RUNNING and progress.active and not progress.waiting:
             st.caption(
                 ":material/send: Every row has been sent, so there is nothing left to pause: the videos being "
                 "made finish on their own."
             )
-        if active and not progress.active and current.state != "running":
-            st.rerun()  # it just finished: draw the results and the zip
+        controls(current, progress)
+        if active and not progress.active and current.state != BatchState.RUNNING:
+            st.rerun()  # it just finished: the page stops re-reading
+        results(current, progress)
 
     live()
-    controls(batch, progress)
-    results(batch, progress)
+    downloads(batch, progress, active)
 
 
 def controls(batch, progress: BatchProgress) -> None:
     batch_id = batch.id
     pause, cancel, speed = st.columns([1, 1, 2], vertical_alignment="bottom")
-    if batch.state == "running" and progress.queued:
+    if batch.state == BatchState.RUNNING and progress.waiting:
         if pause.button("Pause", icon=":material/pause:", width="stretch", key="batch_pause"):
             service.pause(batch_id)
             st.rerun()
-    elif batch.state == "paused" and pause.button(
+    elif batch.state == BatchState.PAUSED and pause.button(
         "Resume", icon=":material/play_arrow:", type="primary", width="stretch", key="batch_resume"
     ):
         service.resume(batch_id)
         st.rerun()
-    if batch.state in ("running", "paused") and progress.queued:
+    if batch.state in (BatchState.RUNNING, BatchState.PAUSED) and progress.waiting:
         if st.session_state.get("batch_confirm_cancel") == batch_id:
             st.warning(
-                f"Cancel the {progress.queued:,} videos not sent yet? They are not charged. "
+                f"Cancel the {progress.waiting:,} videos not sent yet? They are not charged. "
                 "Videos already being made finish and are kept."
             )
             yes, no = st.columns(2)
@@ -380,11 +405,12 @@ def controls(batch, progress: BatchProgress) -> None:
             st.session_state["batch_confirm_cancel"] = batch_id
             st.rerun()
         speed.slider(
-            "Videos made at the same time",
+            SPEED,
             1,
             MAX_CONCURRENCY,
             int(batch.concurrency or DEFAULT_CONCURRENCY),
             key=f"batch_speed_{batch_id}",
+            help=SPEED_HELP,
             on_change=lambda: service.set_concurrency(batch_id, st.session_state[f"batch_speed_{batch_id}"]),
         )
 
@@ -392,35 +418,33 @@ def controls(batch, progress: BatchProgress) -> None:
 RESULTS_PAGE = 50
 
 
+def videos(count: int) -> str:
+    return f"{count:,} video" if count == 1 else f"{count:,} videos"
+
+
 def results(batch, progress: BatchProgress) -> None:
     batch_id = batch.id
     st.subheader("Results")
     show, pager = st.columns([3, 1], vertical_alignment="bottom")
     chosen = show.segmented_control(
-        "Show", ["All", "Ready", "Failed", "Not done"], default="All", required=True, key="batch_show"
+        "Show", list(SHOWN_STATUSES), default="All", required=True, key="batch_show"
     )
     page = 1
     if progress.total > RESULTS_PAGE:
         page = pager.number_input("Page", min_value=1, value=1, step=1, key=f"batch_page_{batch_id}_{chosen}")
 
-    @st.fragment(run_every=2.0 if progress.active else None)
-    @guarded
     def table() -> None:
         frame = service.results(batch_id, thumbnails=False)
         if frame.empty:
             return
-        wanted = {
-            "Ready": frame["status"] == "succeeded",
-            "Failed": frame["status"].isin(["failed", "unknown"]),
-            "Not done": frame["status"].isin(["queued", "submitting", "running", "saving"]),
-        }.get(chosen)
-        frame = frame if wanted is None else frame[wanted]
+        wanted = SHOWN_STATUSES.get(chosen)
+        frame = frame if wanted is None else frame[frame["status"].isin(wanted)]
         pages = max(1, -(-len(frame) // RESULTS_PAGE))
         first = (min(int(page), pages) - 1) * RESULTS_PAGE
         shown = frame.iloc[first : first + RESULTS_PAGE].copy()
         thumbs = {g.id: g.thumb_path for g in library.get_many(shown["generation_id"].tolist())}
         shown["thumbnail"] = [files.data_url(thumbs.get(g)) or "" for g in shown["generation_id"]]
-        shown["status"] = shown["status"].map(lambda s: STATUS_LABELS.get(s, s))
+        shown["status"] = shown["status"].map(Status.label_of)
         own = [source_name(c) for c in (batch.settings.get("source") or {}).get("columns") or []]
         picked = st.dataframe(
             shown,
@@ -428,8 +452,8 @@ def results(batch, progress: BatchProgress) -> None:
             column_order=[
                 "thumbnail",
                 "row",
+                "status",  # beside the row's number: on a phone the table's own columns push it off-screen
                 *own,
-                "status",
                 "prompt",
                 *(["reason"] if shown["reason"].astype(bool).any() else []),  # no empty column of whys
                 "attempts",
@@ -447,7 +471,7 @@ def results(batch, progress: BatchProgress) -> None:
                 "prompt": st.column_config.TextColumn("Prompt", width="medium"),
                 "reason": st.column_config.TextColumn("Why it failed", width="medium"),
                 "attempts": st.column_config.NumberColumn("Tries", width="small"),
-                "cost": st.column_config.NumberColumn("Credits", format="%d", width="small"),
+                "cost": st.column_config.NumberColumn("Credits", format="localized", width="small"),  # 1,600
                 "pid": st.column_config.TextColumn("pid"),
             },
             on_select="rerun",
@@ -476,7 +500,7 @@ def results(batch, progress: BatchProgress) -> None:
             st.markdown(f"**Row {int(line['row'])}**" + (f" · {plain(named)}" if named else ""))
             picture, words = st.columns([3, 2], gap="medium")
             with picture:
-                if generation.status == "succeeded" and generation.makes == "image":
+                if generation.status == Status.SUCCEEDED and generation.makes == "image":
                     kept = files.present(generation.files)
                     if kept:
                         st.image([files.source(f["path"]) for f in kept], width=240)
@@ -484,7 +508,7 @@ def results(batch, progress: BatchProgress) -> None:
                     video_player(generation, files)
             with words:
                 if line["reason"]:
-                    failed = generation.status == "failed"
+                    failed = generation.status == Status.FAILED
                     (st.error if failed else st.warning)(
                         plain(str(line["reason"])), icon=":material/block:" if failed else ":material/help:"
                     )
@@ -501,79 +525,147 @@ def results(batch, progress: BatchProgress) -> None:
         ):
             st.dataframe(pd.DataFrame(skipped), hide_index=True)
 
-    retry, download = st.columns(2, gap="large")
-    with retry:
-        moderated = sum(n for reason, n in progress.failures.items() if is_refusal(reason))
-        again = 0
+    moderated = progress.moderated
+    again = 0
+    if moderated:
+        again = st.number_input(
+            f"Also retry moderation refusals ({moderated}), up to this many times a row",
+            min_value=0,
+            max_value=MAX_MODERATION_RETRIES,
+            value=0,
+            key="batch_moderation_retries",
+            help="Off by default: a prompt refused once is usually refused again, and each try is sent anew.",
+        )
+    count = len(service.retryable(batch_id, moderation_retries=int(again)))
+    if count:
+        kept = f"; {REFUSALS_KEPT}" if again and not app_config().refunds_refusals else ""
+        st.caption(
+            f"Sending them again costs {credits_text(service.retry_cost(batch_id, moderation_retries=int(again)))}{kept}."
+        )
+    if not count and progress.not_made:  # "Failed 1" above a bare "Nothing to retry" reads as a contradiction
+        why = []
         if moderated:
-            again = st.number_input(
-                f"Also retry moderation refusals ({moderated}), up to this many times a row",
-                min_value=0,
-                max_value=MAX_MODERATION_RETRIES,
-                value=0,
-                key="batch_moderation_retries",
-                help="Off by default: a prompt refused once is usually refused again, and each try is sent anew.",
+            why.append("A refused prompt is sent again only if you ask for it above.")
+        if progress.unknown:
+            why.append(
+                "A row not known to have reached the service is never sent again by itself: it may "
+                "have been made and charged."
             )
-        count = len(service.retryable(batch_id, moderation_retries=int(again)))
-        if count:
-            kept = f"; {REFUSALS_KEPT}" if again and not app_config().refunds_refusals else ""
-            st.caption(
-                f"Sending them again costs {credits_text(service.retry_cost(batch_id, moderation_retries=int(again)))}{kept}."
-            )
-        if st.button(
-            f"Retry {count} failed" if count else "Nothing to retry",
-            icon=":material/replay:",
-            disabled=not count,
-            key="batch_retry",
-        ):
-            added = service.retry_failed(batch_id, moderation_retries=int(again))
-            st.toast(f"Sending {added} rows again", icon=":material/replay:")
-            st.rerun()
-    with download:
-        ready = progress.succeeded
-        zip_name = f"{batch.name.replace(' ', '-').lower()[:40] or 'batch'}-{batch_id}.zip"
-        if not files.gives_links:  # a folder: the zip is made when the button is pressed
+        st.caption(":material/info: " + " ".join(why or ["Nothing to retry."]))
+    elif st.button(
+        f"Retry {count} failed" if count else "Nothing to retry",
+        icon=":material/replay:",
+        disabled=not count,
+        key="batch_retry",
+    ):
+        added = service.retry_failed(batch_id, moderation_retries=int(again))
+        st.toast(f"Sending {added} rows again", icon=":material/replay:")
+        st.rerun()
+
+
+def downloads(batch, progress: BatchProgress, running: bool) -> None:
+    """The zip, the manifest and the Library, drawn outside the live fragment.
+
+    A download whose file is made on the click (a deferred download) is kept by Streamlit only until
+    two more runs of the page end: with the figures redrawn every second, a slow browser asked for
+    it after it was gone, and the download failed ("canceled"). So while the batch runs, and always
+    for a bucket, a file is made on a first click and offered, with the time it was made, by the
+    page's own run, which keeps it while the page shows it. A finished batch is not redrawn, and
+    its downloads are made on the click."""
+    batch_id = batch.id
+    ready = progress.succeeded
+    made: dict = st.session_state.setdefault("batch_made", {})
+    with st.container(horizontal=True, vertical_alignment="center"):  # one row that wraps on a phone
+        if running or files.gives_links:
+            zip_made = made.get((batch_id, "zip"))
+            current = zip_made is not None and (running or zip_made["ready"] == ready)
+            if current:
+                label = f"Download zip ({videos(zip_made['ready'])} + manifest.csv{as_of(zip_made, running)})"
+                if files.gives_links:  # the browser fetches it from the bucket
+                    st.link_button(label, files.url(zip_made["path"]), icon=":material/folder_zip:")
+                else:
+                    st.download_button(
+                        label,
+                        files.read(zip_made["path"]),
+                        file_name=zip_name(batch.name, batch_id),
+                        mime="application/zip",
+                        icon=":material/folder_zip:",
+                        on_click="ignore",
+                        key="batch_zip_download",
+                    )
+            if not current or running:
+                st.button(
+                    "Update the zip with the videos ready now"
+                    if current
+                    else f"Make the zip ({'the videos ready now' if running else videos(ready)} + manifest.csv)",
+                    icon=":material/folder_zip:",
+                    type="tertiary" if current else "secondary",
+                    disabled=not (ready or running),
+                    on_click=make_zip,
+                    args=(batch_id,),
+                    key="batch_zip",
+                )
+        else:  # a folder, and a finished batch: the zip is made when the button is pressed
             st.download_button(
-                f"Download zip ({ready} videos + manifest.csv)",
-                lambda: files.read(service.export_zip(batch_id)),
-                file_name=zip_name,
+                f"Download zip ({videos(ready)} + manifest.csv)",
+                lambda: files.read(service.export_zip(batch_id).path),
+                file_name=zip_name(batch.name, batch_id),
                 mime="application/zip",
                 icon=":material/folder_zip:",
                 disabled=not ready,
                 on_click="ignore",
                 key="batch_zip",
             )
-        else:  # a bucket: the zip is made there once, and the browser fetches it from the bucket
-            made = st.session_state.get("batch_zip_made", {}).get(batch_id)
-            if made is not None and made[1] == ready:
-                st.link_button(
-                    f"Download zip ({ready} videos + manifest.csv)",
-                    files.url(made[0]),
-                    icon=":material/folder_zip:",
-                )
-            elif st.button(
-                f"Make the zip ({ready} videos + manifest.csv)",
-                icon=":material/folder_zip:",
-                disabled=not ready,
-                key="batch_zip",
-            ):
-                with st.spinner("Putting the videos in one zip…"):
-                    relative = service.export_zip(batch_id)
-                st.session_state.setdefault("batch_zip_made", {})[batch_id] = (relative, ready)
-                st.rerun()
-        st.download_button(
-            "Manifest only (CSV)",
-            lambda: service.manifest(batch_id).to_csv(index=False),  # made when clicked
-            file_name=f"batch-{batch_id}-manifest.csv",
-            mime="text/csv",
-            icon=":material/table:",
-            type="tertiary",
-            on_click="ignore",
-            key="batch_manifest",
-        )
+        if running:
+            manifest_made = made.get((batch_id, "manifest"))
+            if manifest_made is not None:
+                manifest_button(batch_id, f"CSV{as_of(manifest_made, running)}", manifest_made["csv"], "batch_manifest_download")
+            st.button(
+                "Make the manifest (CSV) of the rows now" if manifest_made is None else "Update the manifest",
+                icon=":material/table:",
+                type="tertiary",
+                on_click=make_manifest,
+                args=(batch_id,),
+                key="batch_manifest",
+            )
+        else:  # made when clicked
+            manifest_button(batch_id, "CSV", lambda: service.manifest(batch_id).to_csv(index=False), "batch_manifest")
         if st.button("See them in the Library", icon=":material/video_library:", type="tertiary"):
             st.session_state["library_batch"] = batch_id
             st.switch_page("app_pages/library.py")
+
+
+def manifest_button(batch_id: int, what: str, data, key: str) -> None:
+    """"Manifest only (CSV…)": ``data`` is the CSV, or makes it on the click."""
+    st.download_button(
+        f"Manifest only ({what})",
+        data,
+        file_name=manifest_name(batch_id),
+        mime="text/csv",
+        icon=":material/table:",
+        type="tertiary",
+        on_click="ignore",
+        key=key,
+    )
+
+
+def make_zip(batch_id: int) -> None:
+    """Put the videos ready now in the batch's zip, before the run that offers it (a callback: the
+    click's run draws the download, with no second run)."""
+    with st.spinner("Putting the videos in one zip…"):
+        export = service.export_zip(batch_id)
+    made = st.session_state.setdefault("batch_made", {})
+    made[(batch_id, "zip")] = {"path": export.path, "ready": export.videos, "at": datetime.now(UTC)}
+
+
+def make_manifest(batch_id: int) -> None:
+    made = st.session_state.setdefault("batch_made", {})
+    made[(batch_id, "manifest")] = {"csv": service.manifest(batch_id).to_csv(index=False), "at": datetime.now(UTC)}
+
+
+def as_of(snapshot: dict, running: bool) -> str:
+    """", as of 14:02:11" for a file made while the batch ran: what it holds is what was ready then."""
+    return f", as of {local_time(snapshot['at'], '%H:%M:%S')}" if running else ""
 
 
 def earlier_batches() -> None:
@@ -585,16 +677,12 @@ def earlier_batches() -> None:
     shown = batches[:10]
     tallies = library.batch_tallies([b.id for b in shown])
     for batch in shown:
-        # a row's newest attempt is the only one that can be ready, waiting or cancelled
-        statuses, spent = tallies[batch.id]
-        total = int(batch.settings.get("rows", 0))
-        ready = statuses["succeeded"]
-        not_failed = ("queued", "submitting", "running", "saving", "cancelled")
-        failed = total - ready - sum(statuses[s] for s in not_failed)
+        tally = tally_of(*tallies[batch.id], total=int(batch.settings.get("rows", 0)))
         name, facts, action = st.columns([3, 4, 1], vertical_alignment="center")
         name.markdown(f"**{batch.name}**  \n{batch.created_at:%d %b %Y, %H:%M}")
         facts.caption(
-            f"{total:,} videos · {ready:,} ready · {failed:,} failed · {format_credits(spent)} credits · {batch.state}"
+            f"{tally.total:,} videos · {tally.ready:,} ready · {tally.failed:,} failed · "
+            f"{format_credits(tally.spent)} credits · {BatchState.label_of(batch.state).lower()}"
         )
         if action.button("Open", key=f"batch_open_{batch.id}", width="stretch"):
             show_batch(batch.id)
