@@ -73,6 +73,10 @@ class MediaStore:
         """A link a browser can fetch the file from (a bucket's presigned URL); none for a folder."""
         return None
 
+    def download_url(self, relative: str, file_name: str) -> str | None:
+        """A link that makes a browser save the file as ``file_name`` (a bucket's); none for a folder."""
+        return None
+
     @contextlib.contextmanager
     def working_copy(self, relative: str) -> Iterator[Path]:
         """A file on disk with the kept file's bytes, for the time of the ``with``."""
@@ -228,6 +232,18 @@ class BucketMedia(MediaStore):
     def url(self, relative: str) -> str | None:
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": self.key(relative)}, ExpiresIn=self.link_seconds
+        )
+
+    def download_url(self, relative: str, file_name: str) -> str | None:
+        safe = "".join(c for c in file_name if c.isalnum() or c in "-_.") or "download"
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={
+                "Bucket": self.bucket,
+                "Key": self.key(relative),
+                "ResponseContentDisposition": f'attachment; filename="{safe}"',
+            },
+            ExpiresIn=self.link_seconds,
         )
 
     def source(self, relative: str) -> bytes | str:

@@ -239,13 +239,6 @@ def _name_from(prompt: str) -> str:
     return " ".join(words[:6]) + ("…" if len(words) > 6 else "")
 
 
-def _attempt(row: Generation) -> int:
-    try:
-        return int((row.request_key or "").rsplit("-", 1)[1])
-    except (IndexError, ValueError):
-        return 0
-
-
 # -- the steps ---------------------------------------------------------------------------------
 def advance(store: Store, media: MediaStore, board_id: int) -> str | None:
     """Take a storyboard's next step: queue the next shot (with its continuity), stop on a shot
@@ -258,7 +251,7 @@ def advance(store: Store, media: MediaStore, board_id: int) -> str | None:
         for number, plan in enumerate(board.shots):
             row = rows.get(number)
             if row is not None and row.status != Status.SUCCEEDED and Status(row.status).is_final:
-                if _attempt(row) < board.attempt:
+                if (row.storyboard_attempt or 0) < board.attempt:
                     row = None  # "go on" was pressed after it failed: it is made anew
                 else:
                     why = row.error or "it was not made"
@@ -340,9 +333,10 @@ def queue_shot(
         with_kept(continuity(media, params, previous), keep),
         service=board.service,
         account=board.account,
-        request_key=f"storyboard-{board.id}-{number}-{board.attempt}",
+        request_key=f"storyboard-{board.id}-{number}-{board.attempt}",  # queued once per try
         storyboard_id=board.id,
         storyboard_shot=number,
+        storyboard_attempt=board.attempt,
     )
 
 
@@ -362,7 +356,8 @@ def join_shots(store: Store, media: MediaStore, board, shots: list[Generation]) 
         "kind": "storyboard",
         "status": Status.SUCCEEDED,
         "model": first.model,
-        "prompt": f"{board.name} — {prompts}"[:20_000],
+        # an unnamed storyboard is named after its first shot: say that shot once, not twice
+        "prompt": (prompts if board.name == _name_from(first.prompt) else f"{board.name} — {prompts}")[:20_000],
         "aspect_ratio": first.aspect_ratio,
         "duration": round(seconds),
         "size": "",

@@ -7,6 +7,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, exc, insert, select, text
 
+# These tests are about the migrations: every store here runs them itself (see tests/speed.py).
+pytestmark = pytest.mark.real_migrations
+
 metadata = MetaData()
 jobs = Table(
     "jobs",
@@ -143,10 +146,64 @@ def test_a_store_at_an_older_revision_is_upgraded_to_the_newest_with_nothing_los
     engine.dispose()
     store = Store(database_url)
     try:
-        with store.engine.connect() as connection:
+        with store.db_engine.connect() as connection:
             assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision()
         [kept] = store.search(LibraryFilter())[0]
         assert (kept.prompt, kept.cost, kept.output_retries, kept.retry_of) == ("made last release", 1600, 0, None)
+    finally:
+        store.dispose()
+
+
+def test_a_storyboard_made_before_the_upgrade_still_tells_its_tries_apart(database_url, tmp_path) -> None:
+    """Shots queued before revision 0009 named their storyboard's try only in their request key. After
+    the upgrade a shot refused before "Go on" is made anew, and one refused in the current try stops
+    its storyboard instead of being sent (and charged) again."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+
+    from studio.db import Store
+    from studio.db.database import MIGRATIONS
+    from studio.media import MediaStore
+    from studio.storyboard import advance
+
+    boards = sa.table(
+        "storyboards", *(sa.column(n) for n in ("id", "name", "service", "state", "attempt", "created_at")),
+        sa.column("shots", sa.JSON),
+    )  # fmt: skip
+    shots = sa.table("generations", *(sa.column(n) for n in (
+        "kind", "prompt", "aspect_ratio", "duration", "size", "model", "status", "service", "progress", "cost",
+        "polls", "poll_failures", "hidden", "created_at", "error", "request_key", "storyboard_id", "storyboard_shot",
+    )))  # fmt: skip
+    now = datetime.now(UTC)
+    plan = [{"params": {"model": "veo3.1-fast", "prompt": "a storm", "aspect_ratio": "16:9"}, "keep": []}]
+    db_engine = create_engine(database_url)
+    with db_engine.connect() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0008")
+        for board_id, refused_in_try in ((1, 0), (2, 1)):  # both boards are in their second try (1)
+            connection.execute(sa.insert(boards).values(
+                id=board_id, name="storm", service="sandbox", state="running", attempt=1, created_at=now, shots=plan,
+            ))  # fmt: skip
+            connection.execute(sa.insert(shots).values(
+                kind="text", prompt="a storm", aspect_ratio="16:9", duration=8, size="", model="veo3.1-fast",
+                status="failed", service="sandbox", progress=0, cost=0, polls=1, poll_failures=0, hidden=False,
+                created_at=now, error="refused", storyboard_id=board_id, storyboard_shot=0,
+                request_key=f"storyboard-{board_id}-0-{refused_in_try}",
+            ))  # fmt: skip
+        connection.commit()
+    db_engine.dispose()
+    store = Store(database_url)
+    try:
+        media = MediaStore(tmp_path / "media")
+        assert advance(store, media, 1) == "queued shot 1"  # refused before Go on: made anew
+        assert advance(store, media, 2) == "stopped"  # refused in this try: not sent again
+        assert len(store.shots_of(2, every_try=True)) == 1
+        assert store.storyboard(2).error == "Shot 1 was not made: refused"
     finally:
         store.dispose()
 
@@ -162,7 +219,7 @@ def test_the_migrations_make_the_tables_the_code_reads(database_url) -> None:
 
     store = Store(database_url)
     try:
-        with store.engine.connect() as connection:
+        with store.db_engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": False})
             differences = [
                 d for d in compare_metadata(context, Base.metadata)

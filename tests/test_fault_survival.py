@@ -24,8 +24,10 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +36,8 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from sandbox import RunningSandbox
 from studio.accounts import SANDBOX_API_KEY
@@ -44,26 +48,19 @@ from studio.db.tasks import UNKNOWN_AFTER_CRASH
 from studio.generation import GenerationService
 from studio.media import MediaStore
 
-from .conftest import counter, stats
+from .conftest import counter, fault, stats
 from .databases import start_postgres_server, stop_postgres_server
 from .seed import TASK_SECONDS, drain, fast_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 VIDEO = "/v1/video/sora-video"
 RESULT = "/v1/draw/result"
-QUICK = dict(task_seconds=TASK_SECONDS, progress_interval=0.1, render_profile="light")
+QUICK = dict(task_seconds=TASK_SECONDS)  # on top of conftest.FAST, which make_sandbox starts from
 NOT_SENT_AGAIN = "It is kept as unknown and was not sent again"
 SEND_LEASE = 4.0  # the killed worker's send lease (90 s by default): how long a cut send stays in doubt
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def fault(running: RunningSandbox, **spec: Any) -> None:
-    """Queue a sandbox fault (``POST /sandbox/faults``, with the sandbox's control token)."""
-    httpx.post(
-        f"{running.base_url}/sandbox/faults", headers=running.control_headers, json=spec
-    ).raise_for_status()
-
-
 def knobs(running: RunningSandbox, **changes: Any) -> None:
     """Turn the sandbox's runtime knobs (``PATCH /sandbox/config``)."""
     httpx.patch(
@@ -161,6 +158,83 @@ def test_a_postgresql_restart_mid_run_loses_no_paid_task_and_makes_none_twice(ma
     finally:
         store.dispose()
         stop_postgres_server(server)
+
+
+class Outage:
+    """The database going away from the engine at one chosen write, for ``seconds``: from that
+    write on, every statement from a thread other than the test's fails as SQLite's or a restarting
+    PostgreSQL's does, so the engine's fallbacks (its note of the failed poll) fail too."""
+
+    def __init__(self, store: Store, seconds: float) -> None:
+        self.seconds = seconds
+        self.began: float | None = None
+        event.listen(store.db_engine, "before_cursor_execute", self._refuse)
+
+    @property
+    def over(self) -> bool:
+        return self.began is not None and time.monotonic() >= self.began + self.seconds
+
+    def begin_at(self, write: Callable[..., Any]) -> Callable[..., Any]:
+        """``write`` that fails the first time, beginning the outage; later calls are the real
+        ``write`` (failing while the outage lasts, as every other statement does)."""
+
+        def chosen(*args: Any, **kwargs: Any) -> Any:
+            if self.began is None:
+                self.began = time.monotonic()
+                raise OperationalError("UPDATE generations", {}, sqlite3.OperationalError("disk I/O error"))
+            return write(*args, **kwargs)
+
+        return chosen
+
+    def _refuse(self, *_: Any) -> None:
+        away = self.began is not None and not self.over
+        if away and threading.current_thread() is not threading.main_thread():
+            raise sqlite3.OperationalError("disk I/O error")
+
+
+@pytest.mark.parametrize(
+    "write, away_at",
+    [("record_progress", None), ("record_poll_failure", None), ("finish", Status.SAVING), ("finish", Status.SUCCEEDED)],
+    ids=["progress-of-a-running-task", "note-of-a-failed-poll", "success-of-a-poll", "end-of-the-copy"],
+)
+def test_a_polls_result_unwritten_while_the_database_was_away_is_written_once_it_answers(
+    make_sandbox, store, media, monkeypatch, write, away_at
+):
+    """The database goes away just as a poll's news is written (the progress of a task still
+    running, a poll the service did not answer, the success, or the end of the file's copy): the
+    engine keeps the news and writes it once the store answers again, so the video is kept seconds
+    later, not after the 210-s follow lease (a finished video read as 'being made' for minutes).
+    Each end is written once; nothing is made twice."""
+    running = make_sandbox(**{**QUICK, "task_seconds": 2.0})  # polled while running, then finished
+    connection = sandbox_connection(running.base_url)
+    prompt = f"a fox polled across an outage ({write} {away_at})"
+    row = GenerationService(store, media, connection).submit({"prompt": prompt})
+    outage = Outage(store, seconds=1.0)
+    ends: dict[Status, list[bool]] = {Status.SAVING: [], Status.SUCCEEDED: []}  # each write: moved the row?
+    real_finish, away_finish = store.finish, outage.begin_at(store.finish)
+
+    def finish(*args, **values):
+        status = values.get("status")
+        moved = (away_finish if status == away_at else real_finish)(*args, **values)
+        ends.setdefault(status, []).append(moved)
+        return moved
+
+    monkeypatch.setattr(store, "finish", finish)
+    if write != "finish":
+        monkeypatch.setattr(store, write, outage.begin_at(getattr(store, write)))
+    if write == "record_poll_failure":
+        fault(running, kind="truncated", path=RESULT, count=3)  # a whole poll (the client's 3 tries)
+    engine = fast_engine(store, media, connection).start()
+    try:
+        wait_until(lambda: outage.over, what="the write to meet the outage")
+        done = wait_until(  # its follow lease is 210 s (the cap leaves room for a loaded machine): the news was kept
+            lambda: (r := store.get(row.id)).status in FINAL and r, timeout=20, what="the video to be kept"
+        )
+    finally:
+        engine.stop()
+    assert done.status == Status.SUCCEEDED and media.exists(done.video_path), (done.status, done.error)
+    assert ends == {Status.SAVING: [True], Status.SUCCEEDED: [True]}  # the success and the copy, once each
+    assert creates(running, prompt) == 1
 
 
 # -- a slow service ------------------------------------------------------------------------------

@@ -210,6 +210,53 @@ def test_discard_the_rest_asks_first_and_names_what_goes(studio) -> None:
     assert not any(p.exists() for p in studio.on_disk(first) + studio.on_disk(third))
 
 
+def member(at, row: Generation) -> Block:
+    """The part of a group that draws one take."""
+    def find(block):
+        for child in block.children.values():
+            if isinstance(child, Block):
+                if child.key == f"member_{row.id}":
+                    return child
+                found = find(child)
+                if found is not None:
+                    return found
+        return None
+
+    found = find(at.main)
+    assert found is not None, f"take {row.id} is not drawn"
+    return found
+
+
+def test_every_take_of_a_model_that_remixes_shows_its_pid_and_remix_this(studio) -> None:
+    """Issue 20 (4): the kept take had no pid or "Remix this". Every finished take of a model the
+    catalogue marks ``remix`` shows both, kept or not; its preview loops; a Veo take offers no remix."""
+    at = studio.at
+    first, second, third = made_three(studio)
+    at.button(key=f"keep_{second.id}").click()
+    at.run()
+    for row in (first, second, third):
+        take = member(at, row)
+        assert row.pid and row.pid in [c.value for c in take.code], row.id
+        assert "Remix this" in labels(take), row.id
+    assert all(video.proto.loop for video in at.get("video"))
+    member(at, second).button(key=f"remix_{second.id}").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["generate_remix_pid"] == second.pid
+    assert at.text_area(key="generate_prompt").value == "a paper boat on a pond"
+
+    at.segmented_control(key="generate_family").set_value("Veo 3.1")
+    at.run()
+    at.text_area(key="generate_prompt").set_value("a lighthouse at dusk")
+    widget(at, "generate_count").set_value(2)
+    at.run()
+    click(at, "Generate 2")
+    studio.drain()
+    veo = [r for r in studio.rows() if r.model.startswith("veo")]
+    assert len(veo) == 2 and all(r.status == Status.SUCCEEDED for r in veo)
+    assert all("Remix this" not in labels(member(at, r)) for r in veo)
+
+
 # -- Images -------------------------------------------------------------------------------------
 def test_images_two_of_nano_banana_2_are_one_group_to_keep_from(studio) -> None:
     at = studio.at
@@ -251,6 +298,8 @@ def test_gpt_image_has_variants_and_how_many(studio) -> None:
 
 
 # -- the service --------------------------------------------------------------------------------
+# A group written once by its request key runs on both databases; refusals and a discard, flows whose
+# point does not depend on the database, on SQLite (issue 22 #5).
 @pytest.fixture
 def service(database_url, tmp_path, make_sandbox):
     running = make_sandbox(render_profile="light", task_seconds=0.5, progress_interval=0.1)
@@ -273,6 +322,7 @@ def _all(service: GenerationService) -> list[Generation]:
         pytest.param({"prompt": "a kite"}, 0, "count", id="none"),
     ],
 )
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_bad_input_to_many_stores_nothing(service, params, n, field) -> None:
     with pytest.raises(InvalidRequestError) as refused:
         service.queue_many(params, n, request_key="form-1")
@@ -291,6 +341,7 @@ def test_many_is_one_group_once_and_one_is_a_plain_request(service) -> None:
     assert len(_all(service)) == 5
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_only_a_finished_one_of_a_group_is_discarded_and_its_cost_stays(service) -> None:
     (first, _), (second, _) = service.queue_many({"prompt": "a kite"}, 2, request_key="form-4")
     single = service.submit({"prompt": "alone"}, request_key="form-5")

@@ -26,7 +26,7 @@ from .buckets import BUCKET
 from .conftest import png
 from .seed import drain
 
-FAST = {"task_seconds": 0.5, "progress_interval": 0.1, "render_profile": "light"}
+FAST = {"task_seconds": 0.5}  # on top of conftest.FAST, which make_sandbox starts from
 
 
 def keys(client, prefix: str = "") -> list[str]:
@@ -44,6 +44,10 @@ def test_a_bucket_keeps_reads_links_and_forgets_files_like_the_folder(s3, tmp_pa
     link = media.source(name)  # what a page hands the browser: a presigned link, not a path
     assert isinstance(link, str) and "Signature" in link
     assert httpx.get(link).content == png()
+    saved = httpx.get(media.download_url(name, 'image-7-1 "x".png'))  # a live page's Download: saved, not shown
+    assert saved.content == png()
+    assert saved.headers["content-disposition"] == 'attachment; filename="image-7-1x.png"'
+    assert MediaStore(tmp_path / "folder").download_url(name, "a.png") is None  # a folder gives its bytes instead
     assert media.data_url(name).startswith("data:image/jpeg;base64,")
     media.remove(name)
     assert not media.exists(name) and keys(s3) == []
@@ -98,7 +102,9 @@ def test_a_batch_zip_is_made_from_videos_in_the_bucket(s3, make_sandbox, tmp_pat
         engine = TaskEngine(store, media, settings=EngineSettings(typical_seconds={"sandbox": 0.5}))
         engine.hold(connection)
         drain(engine)
-        relative = service.export_zip(batch.id)  # made on disk a video at a time, then kept in the bucket
+        export = service.export_zip(batch.id)  # made on disk a video at a time, then kept in the bucket
+        relative = export.path
+        assert export.videos == 2  # what the page's label says it holds
         assert keys(s3, "media/exports/") == [f"media/{relative}"]
         archive = zipfile.ZipFile(io.BytesIO(httpx.get(media.url(relative)).content))  # as a browser gets it
     finally:

@@ -19,7 +19,7 @@ from studio.media import MediaStore
 from tests.conftest import stats
 from tests.seed import fast_engine
 
-FAST = {"task_seconds": 0.4, "progress_interval": 0.1}
+FAST = {"task_seconds": 0.4}  # on top of conftest.FAST, which make_sandbox starts from
 
 
 async def run_until(engine: TaskEngine, done, seconds: float = 20.0) -> None:

@@ -15,7 +15,7 @@ from studio.media import MediaStore
 from .conftest import stats
 from .seed import TASK_SECONDS, drain, fast_engine
 
-LIGHT = dict(render_profile="light", task_seconds=TASK_SECONDS, progress_interval=0.1)
+LIGHT = dict(task_seconds=TASK_SECONDS)  # on top of conftest.FAST, which make_sandbox starts from
 
 
 def test_a_refused_video_is_tried_again_up_to_n_times_each_once_and_each_charged(make_sandbox, tmp_path) -> None:

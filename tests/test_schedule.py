@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from studio.db import Generation, Store
-from studio.engine import EngineSettings, PollPolicy, TaskEngine, first_poll, next_poll
+from studio.db import Store
+from studio.engine import GENERATIONS, EngineSettings, PollPolicy, TaskEngine, first_poll, next_poll
 from studio.media import MediaStore
 
 # Progress as services report it: even, or slowing towards the end (the sandbox's shape).
@@ -84,6 +84,6 @@ def test_a_model_with_no_history_is_planned_from_its_catalogue_typical(fresh_eng
     was assumed to take."""
     policy = PollPolicy(jitter=0).scaled(scale)
     engine = fresh_engine(policy)
-    typical = engine.typical(Generation, "sandbox-test", "video", "veo3.1-fast")
+    typical = engine.typical(GENERATIONS, "sandbox-test", "video", "veo3.1-fast")
     assert typical == pytest.approx(90 * scale)
     assert first_poll(policy, typical) == pytest.approx(90 * policy.first_fraction * scale)

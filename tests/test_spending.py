@@ -22,7 +22,7 @@ from studio.storyboard import ShotPlan, StoryboardService
 
 from .seed import TASK_SECONDS, drain, fast_engine
 
-LIGHT = dict(render_profile="light", task_seconds=TASK_SECONDS, progress_interval=0.1, character_seconds=0.3)
+LIGHT = dict(task_seconds=TASK_SECONDS)  # on top of conftest.FAST, which make_sandbox starts from
 STARTING_BALANCE = 2_000_000  # the sandbox's
 
 

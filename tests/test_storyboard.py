@@ -21,7 +21,7 @@ from studio.storyboard import ShotPlan, StoryboardService, clip_seconds, join_vi
 from .conftest import counter, stats
 from .seed import TASK_SECONDS, drain, fast_engine
 
-LIGHT = dict(render_profile="light", task_seconds=TASK_SECONDS, progress_interval=0.1)
+LIGHT = dict(task_seconds=TASK_SECONDS)  # on top of conftest.FAST, which make_sandbox starts from
 
 
 def make_clip(path: Path, seconds: float, size: tuple[int, int], fps: int, colour, *, tone: float | None = None) -> Path:
@@ -249,3 +249,30 @@ def test_a_sora_shot_names_a_character_as_people_named_it(tmp_path) -> None:
         assert sora["prompt"] == "@swift_maple.82dc77 waves, then @ghost" and veo["prompt"] == "@goldie waves"
     finally:
         store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        # seen in the Library at 1400 px: "A trail runner laces a bright… — A trail runner laces a bright
+        # orange sneaker …": a storyboard left unnamed is named after its first shot, said once
+        (None, "a kite rises over the sea at dawn, slow / the kite dives"),
+        ("Kite film", "Kite film — a kite rises over the sea at dawn, slow / the kite dives"),
+    ],
+)
+def test_the_films_title_says_the_first_shot_once(tmp_path, name, title) -> None:
+    from types import SimpleNamespace
+
+    from studio.storyboard import _name_from, join_shots
+
+    media = MediaStore(tmp_path / "media")
+    prompts = ["a kite rises over the sea at dawn, slow", "the kite dives"]
+    shots = []
+    for number, (prompt, colour) in enumerate(zip(prompts, [(200, 30, 30), (30, 200, 30)], strict=True)):
+        clip = make_clip(tmp_path / f"{number}.mp4", 0.5, (320, 180), 12, colour)
+        media.write(f"videos/shot-{number}.mp4", clip.read_bytes())
+        shots.append(SimpleNamespace(video_path=f"videos/shot-{number}.mp4", prompt=prompt, model="sora-2",
+                                     aspect_ratio="16:9"))  # fmt: skip
+    board = SimpleNamespace(id=7, name=name or _name_from(prompts[0]), service="sandbox", account=None,
+                            created_at=None)  # fmt: skip
+    assert join_shots(Store(f"sqlite:///{tmp_path / 'studio.db'}"), media, board, shots)["prompt"] == title

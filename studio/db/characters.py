@@ -55,13 +55,6 @@ class CharacterQueries(Database):
         with self.session() as session:
             return session.get(Character, row_id)
 
-    def get_characters(self, ids) -> list[Character]:
-        ids = list(ids)
-        if not ids:
-            return []
-        with self.session() as session:
-            return list(session.scalars(select(Character).where(Character.id.in_(ids))))
-
     def characters(self, *, ready_only: bool = False) -> list[Character]:
         query = select(Character).order_by(Character.created_at.desc(), Character.id.desc())
         if ready_only:

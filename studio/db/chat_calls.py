@@ -1,5 +1,6 @@
-"""Prompt help's chat calls: one row per call the service answered, with what it cost, so the one
-spending figure (Store.spent) and Insights count them like every other paid request."""
+"""Prompt help's chat calls: one row per call the service answered or may have received (its answer
+never came: ``unknown``, as a generation whose send may have reached the service), with what it
+cost, so the one spending figure (Store.spent) and Insights count them like every other paid request."""
 
 from __future__ import annotations
 
@@ -10,12 +11,17 @@ from sqlalchemy import and_, true
 from .database import Database
 from .generations import LibraryFilter, _day_start
 from .models import ChatCall
+from .status import Status
 
 
 class ChatCallQueries(Database):
-    def record_chat_call(self, *, service: str, account: str | None, model: str, action: str, cost: int) -> None:
+    def record_chat_call(
+        self, *, service: str, account: str | None, model: str, action: str, cost: int, status: str = Status.SUCCEEDED
+    ) -> None:
+        """``status``: succeeded (answered) or unknown (no answer came back; charged all the same)."""
         with self.session() as session, session.begin():
-            session.add(ChatCall(service=service, account=account, model=model, action=action, cost=int(cost)))
+            session.add(ChatCall(service=service, account=account, model=model, action=action, cost=int(cost),
+                                 status=str(status)))  # fmt: skip
 
     def chat_calls(self) -> list[ChatCall]:
         with self.session() as session:

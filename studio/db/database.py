@@ -32,9 +32,9 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         if ":///" in url and not url.endswith(":memory:"):
             Path(url.split(":///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
+        db_engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(db_engine, "connect", _sqlite_pragmas)
+        return db_engine
     # Each process (a replica or a worker) keeps up to SORA_DB_POOL connections open, and as many
     # again at a peak: a team sizes it so that replicas x workers x 2 stays under the server's
     # max_connections. A connection the server dropped (a restart, a failover, an idle timeout) is
@@ -53,9 +53,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 @contextlib.contextmanager
-def _migration_lock(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as connection:
-        if engine.dialect.name == "postgresql":
+def _migration_lock(db_engine: Engine) -> Iterator[Connection]:
+    with db_engine.connect() as connection:
+        if db_engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_LOCK})
             connection.commit()
             try:
@@ -67,7 +67,7 @@ def _migration_lock(engine: Engine) -> Iterator[Connection]:
         # SQLite alters a table by copying it: foreign keys must be off meanwhile (outside a transaction)
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         try:
-            database = engine.url.database
+            database = db_engine.url.database
             if database and database != ":memory:":
                 with open(f"{database}.migrate-lock", "a") as lock:
                     fcntl.flock(lock, fcntl.LOCK_EX)
@@ -90,10 +90,10 @@ def head_revision() -> str:
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
-def migrate(engine: Engine) -> None:
+def migrate(db_engine: Engine) -> None:
     """Bring the database to the newest shape. A store made before migrations existed (it has the
     tables but no version) is taken as revision 0001 and upgraded from there: nothing is lost."""
-    with _migration_lock(engine) as connection:
+    with _migration_lock(db_engine) as connection:
         if current_revision(connection) == head_revision():
             return
         config = Config()
@@ -111,20 +111,20 @@ class Database:
 
     def __init__(self, url: str, *, run_migrations: bool = True) -> None:
         self.url = url
-        self.engine: Engine = make_engine(url)
+        self.db_engine: Engine = make_engine(url)
         if run_migrations:
-            migrate(self.engine)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+            migrate(self.db_engine)
+        self._sessions = sessionmaker(self.db_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
-        return self.engine.dialect.name
+        return self.db_engine.dialect.name
 
     def session(self) -> Session:
         return self._sessions()
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        self.db_engine.dispose()
 
     def _set(self, model: type[Base], row_id: int, **values) -> int:
         with self.session() as session, session.begin():

@@ -96,6 +96,7 @@ class Generation(TaskColumns, Base):
     pick: Mapped[str | None] = mapped_column(String(12), default=None)  # kept | discarded (files removed)
     storyboard_id: Mapped[int | None] = mapped_column(default=None)  # a shot of it, or (kind storyboard) its film
     storyboard_shot: Mapped[int | None] = mapped_column(default=None)
+    storyboard_attempt: Mapped[int | None] = mapped_column(default=None)  # the storyboard's try it was made in
 
     __table_args__ = (
         Index("ix_generations_created", "created_at"),
@@ -249,7 +250,9 @@ class LoginTries(Base):
 
 
 class ChatCall(Base):
-    """One prompt-help chat call the service answered, with what it cost (counted by Store.spent)."""
+    """One prompt-help chat call the service answered (``succeeded``) or may have received with no
+    answer back (``unknown``: a timeout, a cut reply; it may have been charged), with what it cost
+    (counted by Store.spent either way)."""
 
     __tablename__ = "chat_calls"
     __table_args__ = (Index("ix_chat_calls_created", "created_at"),)
@@ -260,6 +263,7 @@ class ChatCall(Base):
     model: Mapped[str] = mapped_column(String(40))
     action: Mapped[str] = mapped_column(String(16))  # improve | translate | ideas | describe | soften | storyboard
     cost: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="succeeded", server_default="succeeded")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

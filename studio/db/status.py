@@ -6,7 +6,25 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class Status(StrEnum):
+class _Worded(StrEnum):
+    """A stored state with one word for a person (its table: ``_WORDS`` below)."""
+
+    @property
+    def label(self) -> str:
+        """One word for a person: the Library, Batch, Generate's cards, the groups of N and the
+        batch's progress line use it."""
+        return _WORDS[type(self)][self]
+
+    @classmethod
+    def label_of(cls, value: str | None) -> str:
+        """The word for a stored value (a state this version does not know is shown as it is)."""
+        try:
+            return cls(value).label
+        except ValueError:
+            return str(value or "")
+
+
+class Status(_Worded):
     QUEUED = "queued"  # written, not sent yet: the engine sends it
     SUBMITTING = "submitting"  # claimed by an engine and being sent (leased)
     RUNNING = "running"  # the service has it; the engine follows it
@@ -23,19 +41,6 @@ class Status(StrEnum):
     @property
     def is_final(self) -> bool:
         return not self.is_active
-
-    @property
-    def label(self) -> str:
-        """One word for a person: the Library, Batch, Generate's cards and the groups of N use it."""
-        return _STATUS_WORDS[self]
-
-    @classmethod
-    def label_of(cls, value: str | None) -> str:
-        """The word for a stored value (a status this version does not know is shown as it is)."""
-        try:
-            return cls(value).label
-        except ValueError:
-            return str(value or "")
 
 
 _STATUS_WORDS = {
@@ -55,11 +60,20 @@ FINAL = frozenset(Status) - ACTIVE
 FOLLOWED = (Status.RUNNING, Status.SAVING)  # what the engine polls or copies
 
 
-class BatchState(StrEnum):
+class BatchState(_Worded):
     RUNNING = "running"
     PAUSED = "paused"
     CANCELLED = "cancelled"
     DONE = "done"
+
+
+_BATCH_STATE_WORDS = {
+    BatchState.RUNNING: "Running",
+    BatchState.PAUSED: "Paused",
+    BatchState.CANCELLED: "Cancelled",
+    BatchState.DONE: "Finished",
+}
+_WORDS = {Status: _STATUS_WORDS, BatchState: _BATCH_STATE_WORDS}
 
 
 class StoryboardState(StrEnum):
@@ -70,7 +84,8 @@ class StoryboardState(StrEnum):
 
     @property
     def words(self) -> str:
-        return {"running": "being made", "joining": "being joined", "done": "ready", "stopped": "stopped"}[self]
+        """A badge's words, as a video card's ("Ready", not "ready")."""
+        return {"running": "Being made", "joining": "Being joined", "done": "Ready", "stopped": "Stopped"}[self]
 
 
 class FailureReason(StrEnum):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, case, delete, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,6 +25,26 @@ from .types import as_utc, utcnow
 TaskRow = Generation | Character
 TaskModel = type[Generation] | type[Character]
 Held = tuple[str, str]  # (service, account) whose key an engine holds
+
+
+class SentTask(NamedTuple):
+    """A create the service acknowledged, waiting to be written (``mark_sent``)."""
+
+    row_id: int
+    task_id: str
+    credits: int
+    first_poll: datetime
+
+
+class PollProgress(NamedTuple):
+    """A poll's news for a task still running, written with the others (``record_progress``)."""
+
+    row_id: int
+    progress: int
+    next_poll: datetime
+    lease_until: datetime
+    asked_at: datetime
+
 
 UNKNOWN_AFTER_CRASH = (
     "The app stopped while sending this request, so it is not known whether the service received it. "
@@ -142,7 +162,7 @@ class TaskQueries(Database):
                 break
         if not chosen:
             return []
-        with self.engine.begin() as connection:
+        with self.db_engine.begin() as connection:
             claimed = connection.execute(
                 update(model)
                 .where(
@@ -181,7 +201,7 @@ class TaskQueries(Database):
         if not rows:
             return
         table = model.__table__
-        with self.engine.begin() as connection:
+        with self.db_engine.begin() as connection:
             connection.execute(
                 update(table)
                 .where(
@@ -191,10 +211,8 @@ class TaskQueries(Database):
                 rows,
             )
 
-    def mark_sent(
-        self, model: TaskModel, engine_id: str, sent: Sequence[tuple[int, str, int, datetime]]
-    ) -> None:
-        """Record accepted sends (row id, task id, credits, first poll) in one transaction.
+    def mark_sent(self, model: TaskModel, engine_id: str, sent: Sequence[SentTask]) -> None:
+        """Record accepted sends in one transaction (plain tuples in ``SentTask``'s order do too).
 
         A send this engine holds, or one the crash sweep wrote off as ``unknown`` while the store
         was away and the task id waited in memory: the service made that task, so it runs."""
@@ -205,7 +223,7 @@ class TaskQueries(Database):
             table.c.status == Status.UNKNOWN, table.c.task_id.is_(None), table.c.error == UNKNOWN_AFTER_CRASH
         )
         held = and_(table.c.status == Status.SUBMITTING, table.c.lease_owner == engine_id)
-        with self.engine.begin() as connection:
+        with self.db_engine.begin() as connection:
             connection.execute(
                 update(table)
                 .where(table.c.id == bindparam("row_id"), or_(held, written_off))
@@ -219,8 +237,8 @@ class TaskQueries(Database):
                     error=None,
                 ),
                 [
-                    {"row_id": row_id, "new_task_id": task_id, "credits": credits, "first_poll": first_poll}
-                    for row_id, task_id, credits, first_poll in sent
+                    {"row_id": s.row_id, "new_task_id": s.task_id, "credits": s.credits, "first_poll": s.first_poll}
+                    for s in map(SentTask._make, sent)
                 ],
             )
 
@@ -347,7 +365,7 @@ class TaskQueries(Database):
             ids = session.scalars(due).all()
         if not ids:
             return []
-        with self.engine.begin() as connection:
+        with self.db_engine.begin() as connection:
             leased = connection.execute(
                 update(model)
                 .where(
@@ -367,10 +385,8 @@ class TaskQueries(Database):
             ).scalars().all()
         return self._load(model, leased)
 
-    def record_progress(
-        self, model: TaskModel, engine_id: str, updates: Sequence[tuple[int, int, datetime, datetime, datetime]]
-    ) -> None:
-        """A poll's news for tasks still running: (row id, progress, next poll, lease until, asked at).
+    def record_progress(self, model: TaskModel, engine_id: str, updates: Sequence[PollProgress]) -> None:
+        """A poll's news for tasks still running (plain tuples in ``PollProgress``'s order do too).
         A webhook's hint that came while the poll was out (``poll_soon`` moved the next poll before
         the lease's end, where ``lease_due`` had put both) keeps the task due at once."""
         table = model.__table__
@@ -388,8 +404,14 @@ class TaskQueries(Database):
                 "poll_failures": 0,
             },
             [
-                {"row_id": r, "new_progress": p, "next_poll": n, "lease": lease, "asked": asked}
-                for r, p, n, lease, asked in updates
+                {
+                    "row_id": u.row_id,
+                    "new_progress": u.progress,
+                    "next_poll": u.next_poll,
+                    "lease": u.lease_until,
+                    "asked": u.asked_at,
+                }
+                for u in map(PollProgress._make, updates)
             ],
         )
 
@@ -410,6 +432,15 @@ class TaskQueries(Database):
                 )
             )
             return session.scalar(select(model.poll_failures).where(model.id == row_id)) or 0
+
+    def adopt(self, model: TaskModel, row_id: int, account: str) -> bool:
+        """A row of no known account (made before accounts were recorded) becomes the account whose
+        key the service answered for it: only while it has none, so an account once written stays."""
+        with self.session() as session, session.begin():
+            result = session.execute(
+                update(model).where(model.id == row_id, model.account.is_(None)).values(account=account)
+            )
+        return bool(result.rowcount)
 
     def finish(self, model: TaskModel, row_id: int, *, expect: Iterable[Status], **values: Any) -> bool:
         """Move a task on from one of the ``expect`` statuses, once: a second writer (another engine,
@@ -458,23 +489,23 @@ class TaskQueries(Database):
             )  # fmt: skip
             return bool(result.rowcount)
 
-    def by_task_id(self, task_id: str) -> TaskRow | None:
-        for model in (Generation, Character):
-            with self.session() as session:
-                row = session.scalars(select(model).where(model.task_id == task_id)).first()
-            if row is not None:
-                return row
-        return None
-
     def release_leases(self, engine_id: str) -> None:
         """On a clean stop: what this engine was following, or had claimed and not sent, may be
-        taken up by another at once."""
+        taken up by another at once. A poll or copy the stop cut short left its row due only when
+        its follow lease ends (``lease_due`` puts both there): such a row is due now; a row
+        waiting for its next poll keeps its time."""
+        now = utcnow()
         for model in (Generation, Character):
+            cut_short = and_(model.status.in_(FOLLOWED), model.next_poll_at >= model.lease_until)
             with self.session() as session, session.begin():
                 session.execute(
                     update(model)
                     .where(model.lease_owner == engine_id, model.status.in_([*FOLLOWED, Status.QUEUED]))
-                    .values(lease_owner=None, lease_until=None)
+                    .values(
+                        lease_owner=None,
+                        lease_until=None,
+                        next_poll_at=case((cut_short, now), else_=model.next_poll_at),
+                    )
                 )
         with self.session() as session, session.begin():
             session.execute(delete(EngineAccount).where(EngineAccount.engine_id == engine_id))
@@ -490,7 +521,7 @@ class TaskQueries(Database):
         statement = statement.on_conflict_do_update(
             index_elements=["engine_id", "service", "account"], set_={"seen_at": statement.excluded.seen_at}
         )
-        with self.engine.begin() as connection:
+        with self.db_engine.begin() as connection:
             connection.execute(statement)
             connection.execute(delete(EngineAccount).where(EngineAccount.seen_at < now - timedelta(hours=1)))
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import logging
 import os
@@ -21,10 +20,10 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,19 +38,21 @@ from grsai_api import (
     ModelStatus,
     NotFoundError,
     Task,
-    character_model,
 )
 from grsai_api._base import shared_ssl_context
 
 from ..accounts import short
+from ..availability import down_sentence
 from ..connection import Connection
-from ..costs import character_cost, failed_cost, video_cost
-from ..db import BatchState, Character, Generation, Status, Store, TaskRow, as_utc, utcnow
+from ..costs import failed_cost
+from ..db import BatchState, Generation, Status, Store, TaskRow, as_utc, utcnow
+from ..db.tasks import PollProgress, SentTask
 from ..media import FILE_PREFIX, MediaStore
 from ..messages import media_fault
 from ..safe_fetch import FetchError, fetch_to_file
 from ..storyboard import advance_all
 from .keys import Held, KeyRing
+from .kinds import BY_PREFIX, GENERATIONS, KINDS, Send, TaskKind
 from .outcomes import Outcome, judge
 from .schedule import PollPolicy, first_poll, next_poll
 
@@ -89,13 +90,10 @@ def _storyboard_pass_ended(task: asyncio.Task) -> None:
     exc = task.exception()
     if isinstance(exc, SQLAlchemyError):
         log.warning("storyboards: the database did not answer (%s); trying again", _first_line(exc))
+    elif isinstance(exc, RuntimeError) and _pool_shut(exc):  # the process's exit took the pool first
+        log.info("storyboards: not advanced, the process is shutting down")
     else:
         log.error("storyboards: a pass failed (%s: %s); trying again", type(exc).__name__, exc)
-
-
-def _unified(model: str) -> bool:
-    entry = MODELS.get(model)
-    return entry is not None and entry.api == "unified"
 
 
 @dataclass
@@ -117,6 +115,23 @@ class EngineSettings:
     def follow_lease(self) -> float:
         """How long a task being polled or copied stays this engine's: longer than a copy can take."""
         return max(self.poll_lease, self.copy_timeout + 30)
+
+
+@dataclass(frozen=True)
+class _Finish:
+    """A finish-once write of what a poll (or a copy) learned: kept in memory while the store is
+    away and written at a later pass, so the row is not left under its follow lease for minutes."""
+
+    kind: TaskKind
+    row_id: int
+    expect: tuple[Status, ...]
+    values: dict[str, Any]
+    counted: str | None = None  # the stat a write that moved the row adds to
+
+    @property
+    def saved(self) -> bool:
+        """The row becomes ``saving`` for this engine: its copy comes next."""
+        return self.kind.copies and self.values.get("status") == Status.SAVING
 
 
 @dataclass
@@ -161,12 +176,15 @@ class TaskEngine:
         self._sending: dict[Held, int] = defaultdict(int)
         self._following: dict[Held, int] = defaultdict(int)
         self._in_flight: set[asyncio.Task] = set()
-        self._matches: list[tuple[type, int, str]] = []  # (model, row id, task id) named by webhooks
-        self._sent: dict[type, list[tuple[int, str, int, datetime]]] = defaultdict(list)
-        self._progress: dict[type, list[tuple[int, int, datetime, datetime, datetime]]] = defaultdict(list)
+        self._matches: list[tuple[TaskKind, int, str]] = []  # (kind, row id, task id) named by webhooks
+        self._sent: dict[TaskKind, list[SentTask]] = defaultdict(list)
+        self._progress: dict[TaskKind, list[PollProgress]] = defaultdict(list)
+        self._finishes: list[_Finish] = []  # learned, not yet written (the store was away)
+        self._poll_failures: list[tuple[TaskKind, int, float, str | None]] = []  # likewise: (kind, row, wait, note)
+        self._to_copy: list[int] = []  # rows written ``saving`` for this engine whose copy has not started
         self._buckets: dict[Held, _Bucket] = {}
         self._backoff_until: dict[Held, float] = {}
-        self._typical: dict[tuple[type, str, str, str | None], tuple[float, float]] = {}
+        self._typical: dict[tuple[TaskKind, str, str, str | None], tuple[float, float]] = {}
         self._model_status: dict[tuple[str, str, str], tuple[ModelStatus, float]] = {}
         self._keys_accepted: set[tuple[str, str]] = set()  # (base URL, account) the service took
         self._key_locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -265,6 +283,8 @@ class TaskEngine:
             self._storyboards = asyncio.create_task(asyncio.to_thread(advance_all, self.store, self.media))
             self._storyboards.add_done_callback(_storyboard_pass_ended)
         await asyncio.to_thread(self._flush)
+        while self._to_copy:  # finishes written late (the store was away): their copies start now
+            self._spawn(self._copy_saved(self._to_copy.pop(0)))
         if self._matches:
             await self._match_unknown()
         if not self._stopping:
@@ -304,15 +324,20 @@ class TaskEngine:
         if pending:
             await asyncio.wait(pending, timeout=timeout)
         self._flush()
-        while self._unwritten_sends() and time.monotonic() < deadline:  # the store is away: keep trying
+        while (self._unwritten_sends() or self._finishes) and time.monotonic() < deadline:  # the store is away
             await asyncio.sleep(0.5)
-            self._flush_sent()
+            self._flush()
         if self._unwritten_sends():  # say which tasks were made, so none is lost without a trace
             log.error("stopping with sent tasks not written to the store (row, task id): %s", self._unwritten_sends())
+        if self._finishes:  # their leases are released below: the next engine polls them and learns it again
+            log.warning("stopping with finished tasks not written yet (rows %s); they are polled again",
+                        [f.row_id for f in self._finishes])
 
     def _flush(self) -> None:
-        """Write accepted sends and poll progress gathered since the last pass, a batch at a time."""
+        """Write accepted sends, then what polls learned (kept while the store was away, and the
+        progress gathered since the last pass), a batch at a time."""
         self._flush_sent()
+        self._flush_learned()
         self._flush_progress()
 
     async def _close(self) -> None:
@@ -334,19 +359,14 @@ class TaskEngine:
             self._clients[key] = client
         return client
 
-    def typical(self, model: type, service: str, makes: str = "video", grsai_model: str | None = None) -> float:
+    def typical(self, kind: TaskKind, service: str, makes: str = "video", grsai_model: str | None = None) -> float:
         """How long such tasks take here: learned from the store, else a hint for the service, else
         the model's own ``typical_seconds`` in the catalogue, else the policy's."""
-        cached = self._typical.get((model, service, makes, grsai_model))
+        cached = self._typical.get((kind, service, makes, grsai_model))
         if cached is not None and time.monotonic() - cached[1] < 60:
             return cached[0]
-        if model is Generation:
-            same = [m.id for m in MODELS.values() if m.kind == makes]
-            learned = self._learned_seconds(model, service, models=same)
-            default = self.policy.video_seconds if makes == "video" else self.policy.image_seconds
-        else:
-            learned = self._learned_seconds(model, service)
-            default = self.policy.character_seconds
+        learned = self._learned_seconds(kind, service, kind.peers(makes))
+        default = kind.default_seconds(self.policy, makes)
         hints = self.settings.typical_seconds
         hint = hints.get(service) or (hints.get("sandbox") if service.startswith("sandbox") else None)
         if hint is not None and makes == "image":
@@ -355,26 +375,24 @@ class TaskEngine:
         listed = entry.typical_seconds * self.policy.time_scale if entry is not None and entry.typical_seconds else None
         value = learned or hint or listed or default
         if learned is not False:  # asked again next time when the store could not say
-            self._typical[(model, service, makes, grsai_model)] = (value, time.monotonic())
+            self._typical[(kind, service, makes, grsai_model)] = (value, time.monotonic())
         return value
 
-    def _learned_seconds(self, model: type, service: str, **kwargs: Any) -> float | None | bool:
+    def _learned_seconds(self, kind: TaskKind, service: str, peers: Sequence[str] | None) -> float | None | bool:
         """The store's figure; False when the store cannot be read (it is asked right after a
         create: a database restart there must not lose the task just made)."""
         try:
-            return self.store.typical_seconds(model, service, **kwargs)
+            return self.store.typical_seconds(kind.table, service, models=peers)
         except SQLAlchemyError as exc:
             log.warning("typical duration not read (%s); planning from the catalogue", type(exc).__name__)
             return False
 
-    def _row_typical(self, model: type, row: TaskRow) -> float:
-        if model is Generation:
-            return self.typical(model, row.service, row.makes, row.model)
-        return self.typical(model, row.service, "video")
+    def _row_typical(self, kind: TaskKind, row: TaskRow) -> float:
+        return self.typical(kind, row.service, *kind.timing(row))
 
-    def _policy_for(self, model: type, row: TaskRow) -> PollPolicy:
+    def _policy_for(self, kind: TaskKind, row: TaskRow) -> PollPolicy:
         """Webhooks bring news of old-style tasks only: unified-API tasks are polled at full pace."""
-        if model is Generation and self.settings.webhook_url and _unified(row.model):
+        if self.settings.webhook_url and kind.unified(row):
             return self.settings.policy
         return self.policy
 
@@ -387,10 +405,10 @@ class TaskEngine:
             free = self.settings.sends_per_account - self._sending[account]
             if free <= 0:
                 continue
-            for model in (Character, Generation):
+            for kind in KINDS:
                 rows = await asyncio.to_thread(
                     self.store.claim_sends,
-                    model,
+                    kind.table,
                     self.engine_id,
                     [account],
                     limit=free,
@@ -398,111 +416,80 @@ class TaskEngine:
                 )
                 for row in rows:
                     self._sending[account] += 1
-                    task = asyncio.create_task(self._send(model, row, account))
+                    task = asyncio.create_task(self._send(kind, row, account))
                     self._in_flight.add(task)
                     task.add_done_callback(self._in_flight.discard)
                 free -= len(rows)
                 if free <= 0:
                     break
 
-    async def _send(self, model: type, row: TaskRow, account: Held) -> None:
-        """Check, then send one claimed row. It stays ``queued`` through the checks (a crash there
-        leaves it to be sent later, not written off as maybe charged) and is marked
-        ``submitting`` only when its create is about to go out."""
+    async def _send(self, kind: TaskKind, row: TaskRow, account: Held) -> None:
+        """Check, then send one claimed row. It stays ``queued`` through the checks and while its
+        files are made ready (a crash there leaves it to be sent later, not written off as maybe
+        charged) and is marked ``submitting`` only when its create is about to go out. What the
+        create call raises, whatever it is, is judged by ``outcomes``: it may have been sent."""
         connection = self.keys.get(*account)
         try:
             if connection is None:  # the key went away between the claim and now
-                await asyncio.to_thread(self.store.requeue, model, row.id)
+                await asyncio.to_thread(self.store.requeue, kind.table, row.id)
                 return
-            try:
-                create = await self._prepare(model, row, account, connection)
-            except (OSError, ValueError) as exc:  # our own file is gone: nothing was sent
+            try:  # the key, the model, the files: nothing goes out before the create below
+                ready = await self._prepare(kind, row, account, connection)
+            except (OSError, ValueError) as exc:  # our own file is gone or unreadable: nothing was sent
                 await asyncio.to_thread(
-                    self.store.mark_refused, model, row.id, f"A file this request needs is missing: {exc}"
+                    self.store.mark_refused, kind.table, row.id, f"A file this request needs is missing: {exc}"
                 )
                 return
             except Exception as exc:  # noqa: BLE001 - nothing went out, whatever failed
-                await self._not_ready(model, row, account, exc)
+                await self._not_ready(kind, row, account, exc)
                 return
-            if create is None:  # held: the key is refused or the model is down (said on the row)
+            if ready is None:  # held: the key is refused or the model is down (said on the row)
                 return
             began = await asyncio.to_thread(
-                self.store.begin_send, model, row.id, self.engine_id, lease_seconds=self.settings.send_lease
+                self.store.begin_send, kind.table, row.id, self.engine_id, lease_seconds=self.settings.send_lease
             )
             if not began:  # cancelled meanwhile, or the claim ran out and another engine has it
                 return
-            send, credits = create
             try:
-                task_id = await send()
-            except (OSError, ValueError) as exc:  # refused by our own client before sending
-                await asyncio.to_thread(
-                    self.store.mark_refused, model, row.id, f"A file this request needs is missing: {exc}"
-                )
-                return
+                task_id = await ready.create()
             except Exception as exc:  # noqa: BLE001 - every outcome is judged by the one rule set
-                await self._after_failed_send(model, row, account, exc)
+                await self._after_failed_send(kind, row, account, exc)
                 return
             self.stats["sent"] += 1
-            typical = self._row_typical(model, row)
-            first = utcnow() + timedelta(seconds=first_poll(self._policy_for(model, row), typical, self._rng))
-            self._sent[model].append((row.id, task_id, credits, first))
+            typical = self._row_typical(kind, row)
+            first = utcnow() + timedelta(seconds=first_poll(self._policy_for(kind, row), typical, self._rng))
+            self._sent[kind].append(SentTask(row.id, task_id, ready.credits, first))
             self._backoff_until.pop(account, None)
         finally:
             self._sending[account] -= 1
             self.wake()  # a slot is free: claim the next row now, not at the next tick
 
-    async def _prepare(
-        self, model: type, row: TaskRow, account: Held, connection: Connection
-    ) -> tuple[Callable[[], Awaitable[str]], int] | None:
+    async def _prepare(self, kind: TaskKind, row: TaskRow, account: Held, connection: Connection) -> Send | None:
         """Everything before the create, the row still queued: the key's check, the model's
         status, the files put in the service's storage. The create to send and its price, or None
         when the row was held instead (refused key, model down)."""
         refused = await self._key_refused(connection)
         if refused is not None:  # nothing is sent with a key the service refuses
-            await self._after_failed_send(model, row, account, refused)
+            await self._after_failed_send(kind, row, account, refused)
             return None
-        down = await self._model_down(connection, row.model if model is Generation else character_model())
-        if down is not None:  # characters are Sora 2's
-            await self._hold_for_model(model, row, down)
+        down = await self._model_down(connection, kind.grsai_model(row))
+        if down is not None:
+            await self._hold_for_model(kind, row, down)
             return None
-        client, webhook = self._client(connection), self._webhook(model, row)
-        if model is Generation:
-            params = await self._sendable(row.request_params(), connection)
-            entry = MODELS.get(row.model)
-            create = client.create_image if entry is not None and entry.kind == "image" else client.create_video
-            return functools.partial(create, **params, webhook=webhook), video_cost(model=row.model)
-        if row.source_pid:
-            send = functools.partial(
-                client.create_character, pid=row.source_pid, timestamps=row.timestamps, webhook=webhook
-            )
-            return send, character_cost()
-        clip = await self._file(row.source_ref, connection, "mp4")
-        send = functools.partial(client.upload_character, url=clip, timestamps=row.timestamps, webhook=webhook)
-        return send, character_cost()
 
-    async def _not_ready(self, model: type, row: TaskRow, account: Held, exc: BaseException) -> None:
+        async def put_file(ref: str | None, suffix: str) -> str | bytes | None:
+            return await self._file(ref, connection, suffix)
+
+        return await kind.prepare(row, self._client(connection), put_file, self._webhook(kind, row))
+
+    async def _not_ready(self, kind: TaskKind, row: TaskRow, account: Held, exc: BaseException) -> None:
         """A fault before anything was sent (checking the key or the model, putting a file): the
         row goes back to the queue, uncharged, and is tried again after a pause."""
         log.warning("task %s: not sent, the checks before sending failed (%s)", row.id, type(exc).__name__)
         self.stats["send_not_ready"] += 1
         self._backoff_until[account] = time.monotonic() + 1.0 + self._rng.random()
         note = f"Not sent yet: the checks before sending failed ({type(exc).__name__}); trying again. Nothing was charged."
-        await asyncio.to_thread(self.store.requeue, model, row.id, note)
-
-    async def _sendable(self, params: dict[str, Any], connection: Connection) -> dict[str, Any]:
-        """A stored request as the client takes it: empty fields left out, kept files named by
-        their address in the service's storage (put there once)."""
-        params = {k: v for k, v in params.items() if v not in (None, "", [])}
-        entry = MODELS.get(str(params.get("model")))
-        for name, spec in (entry.fields if entry is not None else {}).items():
-            if spec.kind not in ("images", "audios"):
-                continue
-            suffix = "mp3" if spec.kind == "audios" else "png"  # when the kept file's name has none
-            if isinstance(params.get(name), str):
-                params[name] = await self._file(params[name], connection, suffix)
-            elif isinstance(params.get(name), list):
-                params[name] = [await self._file(ref, connection, suffix) for ref in params[name]]
-        return params
+        await asyncio.to_thread(self.store.requeue, kind.table, row.id, note)
 
     async def _file(self, ref: str | None, connection: Connection, suffix: str) -> str | bytes | None:
         """A stored reference as sent: a URL as it is; a kept file by the URL it has in this
@@ -566,40 +553,38 @@ class TaskEngine:
         status = cached[0]
         if status.available:
             return None
-        name = MODELS[model].name if model in MODELS else model
-        return f"{name} is down right now{f' ({status.message})' if status.message else ''}"
+        return down_sentence(model, status.message)
 
-    async def _hold_for_model(self, model: type, row: TaskRow, why: str) -> None:
+    async def _hold_for_model(self, kind: TaskKind, row: TaskRow, why: str) -> None:
         """Never send to a model that is down: a batch pauses (saying why); a single request waits,
         unsent and uncharged, and goes when the model is back."""
         self.stats["held_for_model"] += 1
         if getattr(row, "batch_id", None) is not None:
-            await asyncio.to_thread(self.store.requeue, model, row.id)
+            await asyncio.to_thread(self.store.requeue, kind.table, row.id)
             await self._pause_batch(row, f"{why}. Resume when it is back, or choose another model.")
             return
         when = utcnow() + timedelta(seconds=self.settings.model_status_seconds)
         await asyncio.to_thread(
-            self.store.requeue, model, row.id, f"Not sent: {why}. It is sent when the model is back.", when
+            self.store.requeue, kind.table, row.id, f"Not sent: {why}. It is sent when the model is back.", when
         )
 
-    def _webhook(self, model: type, row: TaskRow) -> str:
+    def _webhook(self, kind: TaskKind, row: TaskRow) -> str:
         """Where the service posts this task's news: the receiver, naming the row, so a send that
         went unanswered (``unknown``) can still learn its task id from the service's first post."""
         if not self.settings.webhook_url:
             return "-1"
-        return f"{self.settings.webhook_url}?row={'g' if model is Generation else 'c'}{row.id}"
+        return f"{self.settings.webhook_url}?row={kind.prefix}{row.id}"
 
-    async def _after_failed_send(self, model: type, row: TaskRow, account: Held, exc: BaseException) -> None:
+    async def _after_failed_send(self, kind: TaskKind, row: TaskRow, account: Held, exc: BaseException) -> None:
         verdict = judge(exc)
         self.stats[f"send_{verdict.outcome}"] += 1
-        store = self.store
+        store, table = self.store, kind.table
         if verdict.outcome is Outcome.UNKNOWN:
-            credits = video_cost(model=row.model) if model is Generation else character_cost()
-            await asyncio.to_thread(store.mark_send_unknown, model, row.id, verdict.message, credits)
+            await asyncio.to_thread(store.mark_send_unknown, table, row.id, verdict.message, kind.cost(row))
         elif verdict.outcome is Outcome.RETRY:
             delay = verdict.retry_after if verdict.retry_after is not None else 1.0 + self._rng.random()
             self._backoff_until[account] = time.monotonic() + delay
-            await asyncio.to_thread(store.requeue, model, row.id, f"Waiting to send: {verdict.message}")
+            await asyncio.to_thread(store.requeue, table, row.id, f"Waiting to send: {verdict.message}")
         elif verdict.outcome is Outcome.HOLD:
             self.keys.pause(account, 60.0, verdict.message)
             connection = self.keys.get(*account)
@@ -608,12 +593,12 @@ class TaskEngine:
             refused = f"The key for account {short(account[1])} is refused: change it in Settings"
             note = f"Not sent, nothing charged. {refused} (the service said: {verdict.message}), or cancel."
             await self._pause_batch(row, f"{refused}. Nothing was charged. ({verdict.message})")  # first, so no pass in between sends it again
-            await asyncio.to_thread(store.requeue, model, row.id, note)
+            await asyncio.to_thread(store.requeue, table, row.id, note)
         elif verdict.outcome is Outcome.NO_CREDITS and getattr(row, "batch_id", None):
             await self._pause_batch(row, verdict.message)
-            await asyncio.to_thread(store.requeue, model, row.id)
+            await asyncio.to_thread(store.requeue, table, row.id)
         else:  # refused (or out of credits for a single request): failed, nothing charged
-            await asyncio.to_thread(store.mark_refused, model, row.id, verdict.message)
+            await asyncio.to_thread(store.mark_refused, table, row.id, verdict.message)
 
     async def _pause_batch(self, row: TaskRow, why: str) -> None:
         batch_id = getattr(row, "batch_id", None)
@@ -623,24 +608,32 @@ class TaskEngine:
             )
 
     def _flush_sent(self) -> None:
-        """Write the sends the service acknowledged. They leave memory only once the store has
-        them: while the database is away (a restart), they wait here and are written on a later
-        pass, so a made and paid task never loses its id nor becomes ``unknown``."""
-        for model, sent in list(self._sent.items()):
-            written = list(sent)  # sends still running append behind these
+        """Write the sends the service acknowledged. While the database is away (a restart), they
+        wait here and are written on a later pass, so a made and paid task never loses its id nor
+        becomes ``unknown``."""
+        if self._write_kept(self._sent, self.store.mark_sent, "sent tasks"):
+            self.stats["sent_unwritten"] += 1
+
+    def _write_kept(self, queues: dict, write, what: str) -> bool:
+        """Write what each kind's queue holds; it leaves memory only once the store has it. True when
+        something had to stay for the next pass."""
+        kept = False
+        for kind, queue in list(queues.items()):
+            written = list(queue)  # sends and polls still out append behind these
             if not written:
                 continue
             try:
-                self.store.mark_sent(model, self.engine_id, written)
+                write(kind.table, self.engine_id, written)
             except SQLAlchemyError as exc:
-                self.stats["sent_unwritten"] += 1
-                log.warning("%d sent task(s) not written yet (%s); kept to write on the next pass",
-                            len(written), type(exc).__name__)
+                kept = True
+                log.warning("%s: %d not written yet (%s); kept to write on the next pass",
+                            what, len(written), _first_line(exc))
                 continue
-            del sent[: len(written)]
+            del queue[: len(written)]
+        return kept
 
     def _unwritten_sends(self) -> list[tuple[int, str]]:
-        return [(row_id, task_id) for sent in self._sent.values() for row_id, task_id, *_ in sent]
+        return [(s.row_id, s.task_id) for sent in self._sent.values() for s in sent]
 
     # -- following ----------------------------------------------------------------------------
     async def _follow_due(self, held: list[Held]) -> None:
@@ -653,10 +646,10 @@ class TaskEngine:
             allowance = bucket.take(max(0, min(int(self.settings.polls_per_second * 2), room)))
             if allowance <= 0:
                 continue
-            for model in (Character, Generation):
+            for kind in KINDS:
                 rows = await asyncio.to_thread(
                     self.store.lease_due,
-                    model,
+                    kind.table,
                     self.engine_id,
                     [account],
                     limit=allowance,
@@ -666,7 +659,7 @@ class TaskEngine:
                 allowance -= len(rows)
                 for row in rows:
                     self._following[account] += 1
-                    self._spawn(self._follow_and_keep(model, row, account))
+                    self._spawn(self._follow_and_keep(kind, row, account))
             bucket.tokens += max(0, allowance)  # give back what was not used
 
     def _spawn(self, coroutine) -> None:
@@ -674,23 +667,79 @@ class TaskEngine:
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
-    async def _follow_and_keep(self, model: type, row: TaskRow, account: Held) -> None:
+    async def _follow_and_keep(self, kind: TaskKind, row: TaskRow, account: Held) -> None:
         try:
-            update = await self._follow(model, row)
-            if update is not None:
-                self._progress[update[0]].append(update[1])
+            progress = await self._follow(kind, row)
+            if progress is not None:
+                self._progress[kind].append(progress)
         finally:
             self._following[account] -= 1
 
     def _flush_progress(self) -> None:
-        for model, values in list(self._progress.items()):
-            if values:
-                self._progress[model] = []
-                self.store.record_progress(model, self.engine_id, values)
+        """Progress leaves memory only once written: a poll's news lost to a store that was away
+        would leave its task under the follow lease (minutes) instead of due at its next poll."""
+        self._write_kept(self._progress, self.store.record_progress, "progress of tasks")
 
-    async def _follow(self, model: type, row: TaskRow):
-        """Poll one task (or copy its file) and write what changed; returns a progress update to
-        write with the others, or None. Never raises: one bad task never stalls the rest."""
+    def _flush_learned(self) -> None:
+        """Write the failed polls and the finishes the store did not take, each in the order they
+        came (a row's failed poll before its end), stopping at the first the store refuses (it is
+        still away). Each runs before this pass leases anything: no row is polled past its news."""
+        try:
+            while self._poll_failures:
+                kind, row_id, wait, note = self._poll_failures[0]
+                self._write_poll_failure(kind, row_id, wait, note)
+                self._poll_failures.pop(0)
+            while self._finishes:
+                self._write_finish(self._finishes[0])
+                self._finishes.pop(0)
+        except SQLAlchemyError as exc:
+            log.warning("%d finished or failed poll(s) not written yet (%s); kept to write on the next pass",
+                        len(self._finishes) + len(self._poll_failures), _first_line(exc))
+
+    def _write_finish(self, finish: _Finish) -> bool:
+        """The finish-once write (it moves the row only from ``expect``, so written once however
+        often it is tried). A row kept for this engine's copy is held from now, not from when the
+        poll learned it; a row left ``saving`` for this engine is copied next, even when the write
+        that moved it was committed by an earlier try whose answer was lost."""
+        values = finish.values
+        if values.get("lease_owner") == self.engine_id:
+            hold = utcnow() + timedelta(seconds=self.settings.follow_lease)
+            values = {**values, "next_poll_at": hold, "lease_until": hold}
+        moved = self.store.finish(finish.kind.table, finish.row_id, expect=finish.expect, **values)
+        if finish.counted:
+            self.stats[finish.counted] += int(moved)
+        if finish.saved:
+            self._to_copy.append(finish.row_id)
+        return moved
+
+    async def _finish(self, finish: _Finish) -> None:
+        """Write what a poll (or a copy) learned; while the store is away it is kept and written at
+        a later pass. A row that became ``saving`` is copied right after."""
+        try:
+            await asyncio.to_thread(self._write_finish, finish)
+        except SQLAlchemyError as exc:
+            self.stats["finish_unwritten"] += 1
+            log.warning("task %s: its end is not written yet (%s); kept to write on the next pass",
+                        finish.row_id, _first_line(exc))
+            self._finishes.append(finish)
+            return
+        if finish.saved and finish.row_id in self._to_copy:  # copied here, in this follow
+            self._to_copy.remove(finish.row_id)
+            await self._copy_saved(finish.row_id)
+
+    async def _copy_saved(self, row_id: int) -> None:
+        """Copy a row written ``saving`` for this engine (and still so)."""
+        try:
+            row = await asyncio.to_thread(self.store.get, row_id)
+        except SQLAlchemyError:
+            self._to_copy.append(row_id)  # the store went away again: the next pass starts it
+            return
+        if row is not None and row.status == Status.SAVING and row.lease_owner == self.engine_id:
+            await self._copy(row)
+
+    async def _follow(self, kind: TaskKind, row: TaskRow) -> PollProgress | None:
+        """Poll one task (or copy its file) and write what changed; returns the progress of a task
+        still running, to write with the others, or None. Never raises: one bad task never stalls the rest."""
         try:
             if row.status == Status.SAVING:
                 await self._copy(row)
@@ -699,27 +748,26 @@ class TaskEngine:
             if connection is None:
                 return None
             try:
-                task = await self._client(connection).get_result(
-                    row.task_id, model=row.model if model is Generation else None
-                )
+                task = await self._client(connection).get_result(row.task_id, model=kind.polled_as(row))
             except NotFoundError:
-                await self._not_found(model, row)
+                await self._not_found(kind, row)
                 return None
             except GrsaiError as exc:
-                await self._poll_failed(model, row, f"Can't reach the service right now; still trying. ({exc.message})")
+                await self._poll_failed(kind, row, f"Can't reach the service right now; still trying. ({exc.message})")
                 return None
             self.stats["polls"] += 1
             if row.account is None:  # adopted: this key answered for it, so it is this key's
-                await asyncio.to_thread(self.store._set, model, row.id, account=connection.account)
-            return await self.apply(model, row, task)
+                await asyncio.to_thread(self.store.adopt, kind.table, row.id, connection.account)
+            return await self.apply(kind, row, task)
         except Exception as exc:  # noqa: BLE001
             log.exception("task %s: following failed", row.id)
             with contextlib.suppress(Exception):
-                await self._poll_failed(model, row, f"Checking this task failed ({type(exc).__name__}); still trying.")
+                await self._poll_failed(kind, row, f"Checking this task failed ({type(exc).__name__}); still trying.")
             return None
 
-    async def apply(self, model: type, row: TaskRow, task: Task):
-        """What a task object from a poll (never a webhook's body: see ``report``) means for its row."""
+    async def apply(self, kind: TaskKind, row: TaskRow, task: Task) -> PollProgress | None:
+        """What a task object from a poll (never a webhook's body: see ``report``) means for its row;
+        a task still running gives its progress, written with the others at the next pass."""
         now = utcnow()
         if task.status == "running":
             start = as_utc(row.submitted_at or row.created_at)
@@ -727,21 +775,18 @@ class TaskEngine:
             if row.polled_at is not None:
                 previous = ((as_utc(row.polled_at) - start).total_seconds(), row.progress)
             wait = next_poll(
-                self._policy_for(model, row),
+                self._policy_for(kind, row),
                 elapsed=(now - start).total_seconds(),
                 progress=task.progress,
-                typical=self._row_typical(model, row),
+                typical=self._row_typical(kind, row),
                 previous=previous,
                 rng=self._rng,
             )
             due = now + timedelta(seconds=wait)
-            return model, (row.id, task.progress, due, due + timedelta(seconds=self.settings.poll_lease), now)
+            lease_until = due + timedelta(seconds=self.settings.poll_lease)
+            return PollProgress(row.id, task.progress, next_poll=due, lease_until=lease_until, asked_at=now)
         if task.status == "failed":
-            done = await asyncio.to_thread(
-                self.store.finish,
-                model,
-                row.id,
-                expect=(Status.RUNNING,),
+            failed = dict(
                 status=Status.FAILED,
                 failure_reason=task.failure_reason or "error",
                 error=self.keys.redact(task.error),
@@ -751,57 +796,22 @@ class TaskEngine:
                 lease_owner=None,
                 lease_until=None,
             )
-            self.stats["failed"] += int(done)
+            await self._finish(_Finish(kind, row.id, (Status.RUNNING,), failed, counted="failed"))
             return None
-        if model is Character:
-            await asyncio.to_thread(
-                self.store.finish,
-                model,
-                row.id,
-                expect=(Status.RUNNING,),
-                status=Status.SUCCEEDED,
-                character_id=task.character_id,
-                progress=100,
-                finished_at=now,
-                lease_owner=None,
-                lease_until=None,
-            )
-            self.stats["succeeded"] += 1
-            return None
-        moved = await asyncio.to_thread(
-            self.store.finish,
-            model,
-            row.id,
-            expect=(Status.RUNNING,),
-            status=Status.SAVING,
-            pid=task.pid,
-            remote_url=task.video_url,
-            files=[{"url": url} for url in task.urls] or None,
-            progress=100,
-            finished_at=now,
-            polls=row.polls + 1,
-            poll_failures=0,
-            # copied right now by this engine: not due for anyone else while the copy runs
-            next_poll_at=now + timedelta(seconds=self.settings.follow_lease),
-            lease_owner=self.engine_id,
-            lease_until=now + timedelta(seconds=self.settings.follow_lease),
+        values = kind.succeeded(
+            row, task, now=now, engine_id=self.engine_id, hold_until=now + timedelta(seconds=self.settings.follow_lease)
         )
-        if moved:
-            row = await asyncio.to_thread(self.store.get, row.id)
-            await self._copy(row)
+        counted = None if kind.copies else "succeeded"
+        await self._finish(_Finish(kind, row.id, (Status.RUNNING,), values, counted=counted))
         return None
 
-    async def _not_found(self, model: type, row: TaskRow) -> None:
+    async def _not_found(self, kind: TaskKind, row: TaskRow) -> None:
         if row.account is None:  # asked with a key that may not be its owner's: never fail it for that
-            await self._poll_failed(model, row, None, wait=600.0)
+            await self._poll_failed(kind, row, None, wait=600.0)
             return
-        failures = await self._poll_failed(model, row, "The service does not know this task (yet).")
+        failures = await self._poll_failed(kind, row, "The service does not know this task (yet).")
         if failures >= NOT_FOUND_STRIKES:
-            await asyncio.to_thread(
-                self.store.finish,
-                model,
-                row.id,
-                expect=(Status.RUNNING,),
+            gone = dict(
                 status=Status.FAILED,
                 failure_reason="error",
                 error="The service no longer knows this task.",
@@ -810,13 +820,26 @@ class TaskEngine:
                 lease_owner=None,
                 lease_until=None,
             )
+            await self._finish(_Finish(kind, row.id, (Status.RUNNING,), gone))
 
-    async def _poll_failed(self, model: type, row: TaskRow, note: str | None, wait: float | None = None) -> int:
+    async def _poll_failed(self, kind: TaskKind, row: TaskRow, note: str | None, wait: float | None = None) -> int:
+        """Note a poll (or copy) that got no usable answer and when to try again; returns the
+        failures in a row (0 when the store is away: the note is then kept and written later, so
+        the row is due again soon after the store answers, not when its follow lease ends)."""
         self.stats["poll_errors"] += 1
         if wait is None:
             wait = min(self.policy.max_gap, self.policy.min_gap * 2 ** min(row.poll_failures + 1, 6))
+        try:
+            return await asyncio.to_thread(self._write_poll_failure, kind, row.id, wait, note)
+        except SQLAlchemyError as exc:
+            log.warning("task %s: a failed poll not noted yet (%s); kept to write on the next pass",
+                        row.id, _first_line(exc))
+            self._poll_failures.append((kind, row.id, wait, note))
+            return 0
+
+    def _write_poll_failure(self, kind: TaskKind, row_id: int, wait: float, note: str | None) -> int:
         due = utcnow() + timedelta(seconds=wait)
-        return await asyncio.to_thread(self.store.record_poll_failure, model, self.engine_id, row.id, due, note)
+        return self.store.record_poll_failure(kind.table, self.engine_id, row_id, due, note)
 
     # -- copying ------------------------------------------------------------------------------
     async def _copy(self, row: Generation) -> None:
@@ -863,7 +886,7 @@ class TaskEngine:
                 wait = min(300.0, self.policy.copy_retry * 2 ** min(row.poll_failures, 6))
                 local = deadline.astimezone().strftime("%H:%M")
                 await self._poll_failed(
-                    Generation,
+                    GENERATIONS,
                     row,
                     f"Copying the finished {what} failed ({exc.message}); trying again until {local}, "
                     "when its link expires.",
@@ -901,7 +924,7 @@ class TaskEngine:
             f"until {local}; make room (or fix the folder) before then and it is copied by itself."
         )
         log.warning("task %s: %s", row.id, note)
-        await self._poll_failed(Generation, row, note, wait=wait)
+        await self._poll_failed(GENERATIONS, row, note, wait=wait)
 
     async def _finish_copy(
         self,
@@ -919,8 +942,9 @@ class TaskEngine:
             values.update(
                 status=Status.SUCCEEDED, video_path=video_path, thumb_path=thumb_path, files=files, error=None
             )
-        done = await asyncio.to_thread(self.store.finish, Generation, row.id, expect=(Status.SAVING,), **values)
-        self.stats["copied" if not failed else "copy_failed"] += int(done)
+        await self._finish(
+            _Finish(GENERATIONS, row.id, (Status.SAVING,), values, counted="copied" if not failed else "copy_failed")
+        )
 
     # -- webhooks -----------------------------------------------------------------------------
     def report(self, payload: dict[str, Any], row: str | None = None) -> None:
@@ -936,9 +960,9 @@ class TaskEngine:
             self.stats["webhooks"] += 1
             self.wake()
         elif task_id and row:  # perhaps the task of a send that went unanswered: asked at the next pass
-            model = {"g": Generation, "c": Character}.get(row[:1])
-            if model is not None and row[1:].isdigit() and len(self._matches) < 1000:
-                self._matches.append((model, int(row[1:]), str(task_id)[:200]))
+            kind = BY_PREFIX.get(row[:1])
+            if kind is not None and row[1:].isdigit() and len(self._matches) < 1000:
+                self._matches.append((kind, int(row[1:]), str(task_id)[:200]))
                 self.wake()
 
     async def _match_unknown(self) -> None:
@@ -946,18 +970,18 @@ class TaskEngine:
         they name is asked of the service with the row's own key, and only if the service knows it
         does the row take that id and run on as usual (saying so). The body is never believed."""
         while self._matches:
-            model, row_id, task_id = self._matches.pop(0)
-            row = await asyncio.to_thread(self.store.get_row, model, row_id)
+            kind, row_id, task_id = self._matches.pop(0)
+            row = await asyncio.to_thread(self.store.get_row, kind.table, row_id)
             if row is None or row.status != Status.UNKNOWN or row.task_id is not None:
                 continue
             connection = self.keys.get(row.service, row.account)
             if connection is None:
                 continue
             try:
-                await self._client(connection).get_result(task_id, model=row.model if model is Generation else None)
+                await self._client(connection).get_result(task_id, model=kind.polled_as(row))
             except GrsaiError:  # not a task of this key's (or not now): nothing changes
                 continue
-            if await asyncio.to_thread(self.store.match_unknown, model, row_id, task_id, MATCHED_BY_WEBHOOK):
+            if await asyncio.to_thread(self.store.match_unknown, kind.table, row_id, task_id, MATCHED_BY_WEBHOOK):
                 self.stats["matched_by_webhook"] += 1
 
 
