@@ -8,7 +8,7 @@ from components.guard import show_failure
 from components.icon import favicon
 from components.login import signed_in
 from components.phone import close_sidebar_after_navigation
-from components.resources import connection, store, task_engine
+from components.resources import connection, read_balance_again, store, task_engine
 from components.session import init_session
 from components.sidebar import render_sidebar
 from components.theme import apply_theme
@@ -38,6 +38,7 @@ page = st.navigation(
 )
 current = connection()
 st.session_state["connection"] = current
+read_balance_again()  # the last run queued work: this run's figures all come from one new reading
 try:
     task_engine().hold(current)  # the engine sends and follows this account's work with this key
     page.run()

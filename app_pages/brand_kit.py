@@ -9,7 +9,7 @@ import streamlit as st
 
 from components.brand_picker import brand_kit
 from components.guard import guarded
-from components.resources import credits_left, generation_service, media, store
+from components.resources import balance_changed, generation_service, media, store
 from components.session import request_key, toast_later
 from grsai_api import InvalidRequestError
 from studio.brand import (
@@ -133,7 +133,7 @@ with st.expander("Make a character sheet", icon=":material/view_carousel:"):
         except InvalidRequestError as exc:
             subject_slot.error(exc.message, icon=":material/error:")
         else:
-            credits_left.clear()
+            balance_changed()
             st.session_state["brand_sheet_id"] = sheet.id
     if st.session_state.get("brand_sheet_id"):
         sheet_row = library.get(st.session_state["brand_sheet_id"])

@@ -7,7 +7,7 @@ import hashlib
 import streamlit as st
 
 from components.feedback import send
-from components.resources import character_service, connection, credits_left, media, model_board, store
+from components.resources import balance_changed, character_service, connection, media, model_board, store
 from components.session import handoff, request_key, take_handoff, toast_later
 from components.span_picker import span_picker
 from components.text import plain
@@ -51,7 +51,7 @@ def create(action, slot) -> None:
     """Send one character request; show what went wrong next to the form, or start watching it."""
     character = send(action, slot, what="make this character")
     if character is not None:
-        credits_left.clear()
+        balance_changed()
         clear_form()
         toast_later("Making your character: it appears in the gallery below")
         st.rerun()

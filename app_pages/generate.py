@@ -8,7 +8,14 @@ import hashlib
 
 import streamlit as st
 
-from components.brand_picker import brand_picker, house_style_choice, styled, with_kit
+from components.brand_picker import (
+    brand_picker,
+    fill_from_kit,
+    house_style_choice,
+    picked_pictures,
+    styled,
+    with_kit,
+)
 from components.character_names import name_chips
 from components.guard import guarded
 from components.model_picker import model_down, model_picker
@@ -17,9 +24,9 @@ from components.pictures import show_uploads
 from components.prompt_help import picture_of, prompt_help
 from components.resources import (
     app_config,
+    balance_changed,
     connection,
     credits_for,
-    credits_left,
     generation_service,
     media,
     model_board,
@@ -27,7 +34,7 @@ from components.resources import (
 )
 from components.session import keep_widgets, new_request, request_key, restore_widgets, take_handoff
 from components.spec_form import model_form, widget_keys
-from components.task_panel import task_panel
+from components.task_panel import latest_on_phone, task_panel
 from components.text import plain
 from grsai_api import MAX_PROMPT_CHARS, InvalidRequestError, ModelSpec, check_timestamps, models
 from studio.characters import MAX_PER_VIDEO, CharacterNames, check_mentions, with_mention
@@ -62,6 +69,8 @@ st.session_state.setdefault("generate_one_offs", [])
 st.session_state.setdefault("generate_carried", [])  # images brought from another model or page
 conn, library, files = connection(), store(), media()
 MAX_OUTPUT_RETRIES = 3
+# Offered on "Use an example", never shown grey in the field as if it were written.
+EXAMPLE_PROMPT = "A bottle of sparkling lemonade on a sunny café table, slow push-in, shallow depth of field"
 board = model_board(conn)
 
 
@@ -83,8 +92,9 @@ def _animate_handoff() -> None:
 _animate_handoff()
 
 
-def _images_in_form() -> list[dict]:
-    """Every image the form holds now (uploads and addresses, any model's fields), in order."""
+def _images_in_form(*, from_kit: bool = True) -> list[dict]:
+    """Every image the form holds now (uploads and addresses, any model's fields, then the brand kit's
+    picks unless ``from_kit`` is False), in order."""
     state, found = st.session_state, []
     for key in ("generate_image_file", "generate_first_file", "generate_last_file"):
         if state.get(key) is not None:
@@ -97,12 +107,14 @@ def _images_in_form() -> list[dict]:
     for line in (state.get("generate_ref_urls") or "").splitlines():
         if valid_url(line.strip()):
             found.append({"url": line.strip()})
+    for key in ("generate_brand_image", "generate_brand_frames", "generate_brand") if from_kit else ():
+        found += picked_pictures(key)
     return found
 
 
 def carry_images(old: ModelSpec, new: ModelSpec) -> None:
     """Switching to another model keeps the prompt (the same widget) and brings the images along."""
-    images = _images_in_form() or list(st.session_state["generate_carried"])
+    images = _images_in_form(from_kit=False) or list(st.session_state["generate_carried"])  # the kit's stay picked
     limit = 2 if new.first_last_frames else max(1, new.max_references)
     st.session_state["generate_carried"] = [{**item, "from": old.name} for item in images[:limit]]
     st.session_state["generate_frame_mode"] = "Frames"
@@ -162,7 +174,7 @@ with form:
         "Prompt",
         key="generate_prompt",
         height=120,
-        placeholder="A bottle of sparkling lemonade on a sunny café table, slow push-in, shallow depth of field",
+        placeholder="Say what is seen and how the camera moves",
         help="Say what is seen and how the camera moves. Up to 5,000 characters.",
     )
     saved = library.characters(ready_only=True)
@@ -180,7 +192,7 @@ with form:
     elif typed > MAX_PROMPT_CHARS * 0.9:
         st.caption(f"{typed:,} of {MAX_PROMPT_CHARS:,} characters")
     slots = {"prompt": st.empty()}
-    prompt_help("generate_prompt", spec, key="generate", image=lambda: picture_of(_images_in_form() or st.session_state["generate_carried"]))
+    prompt_help("generate_prompt", spec, key="generate", example=EXAMPLE_PROMPT, image=lambda: picture_of(_images_in_form() or st.session_state["generate_carried"]))
     # The button and its price sit right under the prompt, in the first screen; the settings follow.
     # The area is filled at the end of the form, once every setting below it has been read.
     action = st.container(key="generate_action")
@@ -214,7 +226,11 @@ with form:
     slots["settings"] = st.empty()
     slots["aspect_ratio"] = slots["settings"]
     slots.update(field_slots)
-    kit = brand_picker("generate_brand", limit=spec.max_references if "reference_urls" in spec.fields else 0)
+    # the brand kit beside each picture field: Sora's image and Veo's frames or references below, with
+    # their own fields; every other model's references here
+    kit, kit_frames, kit_image = [], [], []
+    if not (sora or veo):
+        kit = brand_picker("generate_brand", limit=spec.max_references if "reference_urls" in spec.fields else 0)
 
     carried = st.session_state["generate_carried"]
 
@@ -245,7 +261,7 @@ with form:
 
     if veo:
         chosen = ("generate_first_file", "generate_first_url", "generate_last_file", "generate_last_url",
-                  "generate_ref_files", "generate_ref_urls")  # fmt: skip
+                  "generate_ref_files", "generate_ref_urls", "generate_brand_frames", "generate_brand")  # fmt: skip
         with st.expander(
             "Start and end frames, or references (optional)",
             icon=":material/image:",
@@ -274,6 +290,8 @@ with form:
                     if last_file is not None:
                         show_uploads([last_file.getvalue()], 160)
                     slots["last_frame_url"] = st.empty()
+                kit_frames = brand_picker("generate_brand_frames", limit=2,
+                                          label="…or from the brand kit (the first frame, then the last)")  # fmt: skip
                 ref_files, ref_urls = [], ""
             else:
                 ref_files = st.file_uploader(
@@ -284,6 +302,7 @@ with form:
                     max_upload_size=20,
                 )
                 ref_urls = st.text_area("…or their addresses, one per line", key="generate_ref_urls", height=80)
+                kit = brand_picker("generate_brand", limit=spec.max_references)
                 first_file = last_file = None
                 first_url = last_url = ""
             slots["reference_urls"] = st.empty()
@@ -292,7 +311,7 @@ with form:
         with st.expander(
             "Reference image (optional)",
             icon=":material/image:",
-            expanded=bool(image_file or st.session_state.get("generate_image_url")),
+            expanded=bool(image_file or st.session_state.get("generate_image_url") or st.session_state.get("generate_brand_image")),
         ):
             image_file = st.file_uploader(
                 "Upload an image",
@@ -303,6 +322,7 @@ with form:
             image_url = st.text_input(
                 "…or give its web address", key="generate_image_url", placeholder="https://…"
             )
+            kit_image = brand_picker("generate_brand_image", limit=1, label="…or one from the brand kit")
             if image_file is not None:
                 show_uploads([image_file.getvalue()], 220, caption="The video starts from this image.")
                 if image_url:
@@ -311,6 +331,8 @@ with form:
                 st.caption(":material/link: The video starts from the image at this address (checked when it is sent).")
             elif image_url:
                 st.caption(":material/error: This is not a web address: it should start with https://")
+            elif kit_image:
+                st.caption(f":material/palette: The video starts from @{plain(kit_image[0].name)}, from the brand kit.")
             slots["image_url"] = st.empty()
 
     if sora:
@@ -403,10 +425,10 @@ with form:
         )
         st.caption(retry_price(each, int(retries or 0), refunds_refusals=app_config().refunds_refusals))
     with action:
+        st.session_state.setdefault("generate_count", 1)  # kept across pages: the state, not a default, says it
         count = st.segmented_control(
             "How many",
             list(range(1, MAX_AT_ONCE + 1)),
-            default=1,
             required=True,
             key="generate_count",
             help="Several videos of this prompt at once, each charged on its own: they arrive side by "
@@ -441,6 +463,7 @@ with form:
             params["aspect_ratio"] = aspect_ratio
         if sora:
             image = image_file.getvalue() if image_file is not None else (image_url or "").strip()
+            [image] = fill_from_kit([image], kit_image)
             params.update(
                 image_url=image or (carried_values[0] if carried_values else ""),
                 remix_target_id=remix_target,
@@ -450,6 +473,7 @@ with form:
             if mode == "Frames":
                 first = first_file.getvalue() if first_file is not None else (first_url or "").strip()
                 last = last_file.getvalue() if last_file is not None else (last_url or "").strip()
+                first, last = fill_from_kit([first, last], kit_frames)
                 params.update(
                     first_frame_url=first or (carried_values[0] if carried_values else ""),
                     last_frame_url=last or (carried_values[1] if len(carried_values) > 1 else ""),
@@ -488,7 +512,7 @@ with form:
                 slot.error(exc.message, icon=":material/error:")
             else:
                 if any(created for _, created in made):
-                    credits_left.clear()
+                    balance_changed()
                     st.toast(
                         "Started: it appears in the list as it is made."
                         if count == 1
@@ -508,6 +532,8 @@ with form:
         new_request("generate")
         st.session_state["generate_offer_another"] = False
         st.rerun()
+    with action:  # on a phone the list comes after the whole form: the newest is shown here too
+        latest_on_phone(conn, library, files)
 
 
 def ask_resend(generation_id: int) -> None:

@@ -8,25 +8,25 @@ import hashlib
 
 import streamlit as st
 
-from components.brand_picker import brand_picker, house_style_choice, styled, with_kit
+from components.brand_picker import brand_picker, house_style_choice, picked_pictures, styled, with_kit
 from components.guard import guarded
 from components.keep_best import in_groups, keep_best_group
 from components.model_picker import model_down, model_picker
 from components.moderation_hints import moderation_hints
-from components.prompt_help import prompt_help
+from components.prompt_help import form_pictures, picture_of, prompt_help
 from components.resources import (
+    balance_changed,
     connection,
     credits_for,
-    credits_left,
     generation_service,
     media,
     model_board,
     store,
 )
 from components.session import handoff, keep_widgets, request_key, restore_widgets, show_toasts, take_handoff
-from components.spec_form import model_form, widget_keys
+from components.spec_form import model_form, widget_key, widget_keys
 from components.text import plain
-from components.video import clock, facts, failure_note, status_badge
+from components.video import clock, facts, failure_note, kept_download, status_badge
 from grsai_api import InvalidRequestError, models
 from studio.costs import credits_text, format_credits, price
 from studio.db import Generation, Status
@@ -35,6 +35,8 @@ from studio.generation import MAX_AT_ONCE
 KEPT = ("images_model", "images_prompt", "images_count", *widget_keys(models("image"), "images"))
 SHOWN = 8  # entries: a request, or the N made of one prompt at once
 REDRAW_SECONDS = 1.0
+# Offered on "Use an example", never shown grey in the field as if it were written.
+EXAMPLE_PROMPT = "A glass bottle of cold-brew coffee on a marble counter, soft morning light, product shot"
 
 restore_widgets(KEPT)
 take_handoff("images")
@@ -52,13 +54,15 @@ with form:
         "Prompt",
         key="images_prompt",
         height=120,
-        placeholder="A glass bottle of cold-brew coffee on a marble counter, soft morning light, product shot",
+        placeholder="Say what is seen, the light and the style",
         help="Say what is seen, the light and the style. Up to 5,000 characters.",
     )
     moderation_hints(prompt or "", conn)
     house_style_choice("images_house_style")
     slots = {"prompt": st.empty()}
-    prompt_help("images_prompt", spec, key="images")
+    refs = widget_key("images", "reference_urls") if "reference_urls" in spec.fields else None
+    prompt_help("images_prompt", spec, key="images", example=EXAMPLE_PROMPT, image=lambda: picture_of(  # a reference picture can be described
+        form_pictures(f"{refs}_files", f"{refs}_urls") + picked_pictures("images_brand")) if refs else None)  # fmt: skip
     fields, field_slots = model_form(spec, "images")  # the model's own fields, from the catalogue
     slots.update(field_slots)
     kit = brand_picker("images_brand", limit=spec.fields["reference_urls"].count if "reference_urls" in spec.fields else 0)
@@ -103,7 +107,7 @@ with form:
             slots[field].error(exc.message, icon=":material/error:")
         else:
             if any(made):
-                credits_left.clear()
+                balance_changed()
                 st.toast("Started: the images appear as they are made.", icon=":material/hourglass_top:")
             else:
                 slots["general"].info("This exact request was already sent: its images are in the list.")
@@ -152,14 +156,13 @@ def _pictures(generation: Generation) -> None:
                 help="Open Generate with this image as the start of a video",
             ):
                 animate(generation, item["path"])
-            st.download_button(
-                "Download",
-                data=lambda kept=item["path"]: files.read(kept),
+            kept_download(
+                files,
+                item["path"],
                 file_name=f"image-{generation.id}-{number + 1}.png",
                 mime="image/png",
-                icon=":material/download:",
                 key=f"image_download_{generation.id}_{number}",
-                on_click="ignore",
+                live=busy,
                 type="tertiary",
                 width="stretch",
             )

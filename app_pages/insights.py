@@ -12,7 +12,7 @@ from components.video import browser_zone, clock
 from grsai_api import MODELS
 from studio.costs import format_credits
 from studio.db import KINDS, LibraryFilter
-from studio.insights import Insights
+from studio.insights import PROMPT_HELP, Insights, made_words
 from studio.library import KIND_LABELS
 
 conn, library = connection(), store()
@@ -72,7 +72,7 @@ with left:
     )
 with right:
     st.subheader("Made per day")
-    made = daily.groupby(["day", "shown", "makes"], as_index=False)["made"].sum()
+    made = daily[daily["makes"] != PROMPT_HELP].groupby(["day", "shown", "makes"], as_index=False)["made"].sum()
     st.altair_chart(
         alt.Chart(made)
         .mark_bar()
@@ -85,13 +85,7 @@ with right:
         ),
         width="stretch",
     )
-    totals = made.groupby("makes")["made"].sum()
-    busiest = made.groupby("day")["made"].sum()
-    videos, images = int(totals.get("videos", 0)), int(totals.get("images", 0))
-    st.caption(
-        f"{videos:,} video{'' if videos == 1 else 's'} and {images:,} image{'' if images == 1 else 's'}"
-        + (f"; the busiest day was {busiest.idxmax():%d %b} ({int(busiest.max()):,})." if busiest.max() else ".")
-    )
+    st.caption(made_words(made))
 
 left, right = st.columns(2, gap="large")
 with left:
@@ -178,16 +172,17 @@ with right:
         st.dataframe(
             shown[["name", "rows", "succeeded", "seconds", "per_minute"]],
             hide_index=True,
+            width="stretch",  # every column in the half page: "Made a minute" was cut at 1400 px
             column_config={
-                "name": st.column_config.TextColumn("Batch", width="medium"),
-                "rows": st.column_config.NumberColumn("Rows", format="%d"),
-                "succeeded": st.column_config.NumberColumn("Made", format="%d"),
-                "seconds": st.column_config.NumberColumn("Seconds", format="%.0f"),
-                "per_minute": st.column_config.NumberColumn("Made a minute", format="%.1f"),
+                "name": st.column_config.TextColumn("Batch"),
+                "rows": st.column_config.NumberColumn("Rows", format="%d", width="small"),
+                "succeeded": st.column_config.NumberColumn("Made", format="%d", width="small"),
+                "seconds": st.column_config.NumberColumn("Seconds", format="%.0f", width="small"),
+                "per_minute": st.column_config.NumberColumn("A minute", format="%.1f", width="small"),
             },
         )
         fastest = shown["per_minute"].max()
         st.caption(
-            f"{len(shown)} batches, {int(shown['succeeded'].sum()):,} of {int(shown['rows'].sum()):,} rows made"
+            f"{len(shown)} batch{'' if len(shown) == 1 else 'es'}, {int(shown['succeeded'].sum()):,} of {int(shown['rows'].sum()):,} rows made"
             + (f"; the fastest made {fastest:.1f} a minute." if pd.notna(fastest) else ".")
         )

@@ -12,7 +12,7 @@ from components.guard import guarded
 from components.keep_best import made_with_it
 from components.lineage import lineage
 from components.prompt_help import describe_result
-from components.resources import app_config, connection, credits_left, generation_service, media, store
+from components.resources import app_config, balance_changed, connection, generation_service, media, store
 from components.session import handoff, request_key, toast_later
 from components.text import plain
 from components.video import (
@@ -240,7 +240,7 @@ def detail(generation_id: int) -> None:
         except GrsaiError as exc:
             st.error(f"It was not started: {exc.message}", icon=":material/error:")
         else:
-            credits_left.clear()
+            balance_changed()
             toast_later("Started again: follow it in the sidebar")
             close_detail()
             st.rerun()

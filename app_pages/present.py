@@ -103,4 +103,6 @@ else:
             st.button("Next", key="present_next", icon=":material/arrow_forward:", on_click=step,
                       args=(position_key, 1, count), disabled=count == 1)
         st.html(STEP_KEYS, unsafe_allow_javascript=True)
-        st.caption("← and → step through them.", text_alignment="center")
+        # said only where there is a keyboard: a phone has the buttons above and no arrow keys
+        st.html("<style>@media (pointer: coarse) { .st-key-present_keys { display: none; } }</style>")
+        st.container(key="present_keys").caption("← and → step through them.", text_alignment="center")

@@ -8,7 +8,7 @@ from components.feedback import send
 from components.guard import guarded
 from components.lineage import lineage
 from components.prompt_help import prompt_help
-from components.resources import connection, credits_left, generation_service, media, model_board, store
+from components.resources import balance_changed, connection, generation_service, media, model_board, store
 from components.session import request_key, take_handoff
 from components.text import plain
 from components.video import clock, failure_note, play_in_sync, video_player
@@ -20,6 +20,8 @@ from studio.db import ACTIVE, LibraryFilter, Status
 take_handoff("remix")
 conn, library, files = connection(), store(), media()
 SIDE_BY_SIDE = "remix_side_by_side"  # the container whose two videos play in sync
+# Offered on "Use an example", never shown grey in the field as if it were written.
+EXAMPLE_PROMPT = "The same scene, but at night in a snowstorm"
 
 
 def choose(pid: str) -> None:
@@ -100,9 +102,9 @@ def remix_form(source_pid: str, source) -> None:
         key="remix_prompt",
         height=100,
         max_chars=5000,
-        placeholder="The same scene, but at night in a snowstorm",
+        placeholder="Say what changes: the place, the time of day, the weather, the style",
     )
-    prompt_help("remix_prompt", MODELS[remix_model()], key="remix")
+    prompt_help("remix_prompt", MODELS[remix_model()], key="remix", example=EXAMPLE_PROMPT)
     ratio_column, duration_column, button_column = st.columns([1, 1, 2], vertical_alignment="bottom")
     aspect_ratio = ratio_column.segmented_control(
         "Aspect ratio",
@@ -140,7 +142,7 @@ def remix_form(source_pid: str, source) -> None:
             lambda: generation_service().submit(params, request_key=key), slot, what="start this remix"
         )
         if remix is not None:
-            credits_left.clear()
+            balance_changed()
             st.session_state["remix_result_id"] = remix.id
             st.toast("Remixing: it appears beside the original.", icon=":material/auto_fix_high:")
 

@@ -1,5 +1,6 @@
-"""Settings: which service to use, the key, a connection test, each model's status and price, and
-the sandbox's demo knobs (including which models are down)."""
+"""Settings: which service to use, the key, a connection test, each model's status and price, and,
+folded under Advanced, where things are stored and the sandbox's demo knobs (including which models
+are down)."""
 
 from __future__ import annotations
 
@@ -214,51 +215,60 @@ else:
         "refusals, set GRSAI_REFUNDS_REFUSALS."
     )
 
-if current.is_sandbox:
-    st.subheader("Sandbox demo knobs")
-    st.caption("Shape the built-in sandbox for a demo: how long videos take, and how often they fail.")
-    knobs = sandbox_knobs(current.base_url)
-    with st.form("settings_sandbox"):
-        left, right = st.columns(2)
-        task_seconds = left.slider("Seconds to make a video", 1, 120, int(knobs["task_seconds"]))
-        latency = right.slider("Added latency per request (ms)", 0, 2000, int(knobs["latency_ms"]), step=50)
-        moderation = left.slider(
-            "Share refused by output moderation", 0.0, 1.0, float(knobs["output_moderation_rate"]), step=0.05
-        )
-        errors = right.slider(
-            "Share that fail with an error", 0.0, 1.0, float(knobs["error_rate"]), step=0.05
-        )
-        rate_limited = left.slider(
-            "Share of requests answered 429", 0.0, 1.0, float(knobs["rate_429"]), step=0.05
-        )
-        blocklist = right.text_input(
-            "Words refused by input moderation (comma-separated)", ", ".join(knobs["blocklist"])
-        )
-        down = st.multiselect(
-            "Models reported down (to show what people see when a model is out)",
-            list(MODELS),
-            default=[m for m, state in knobs.get("models", {}).items() if not state.get("available", True)],
-            format_func=lambda m: MODELS[m].name,
-        )
-        if st.form_submit_button("Apply", type="primary"):
-            set_sandbox_knobs(
-                current.base_url,
-                {
-                    "task_seconds": task_seconds,
-                    "latency_ms": latency,
-                    "output_moderation_rate": moderation,
-                    "error_rate": errors,
-                    "rate_429": rate_limited,
-                    "blocklist": blocklist,
-                    "models": {m: {"available": m not in down} for m in MODELS},
-                },
+# What only whoever runs the deployment needs (where things are stored, the sandbox's failures)
+# is folded away: a marketer comes here for the key.
+with st.expander("Advanced", icon=":material/tune:"):
+    if current.is_sandbox:
+        st.markdown("**Sandbox demo knobs**")
+        st.caption("Shape the built-in sandbox for a demo: how long videos take, and how often they fail.")
+        try:
+            knobs = sandbox_knobs(current.base_url)
+        except ValueError as exc:  # the rest of Settings (storage) must still be drawn
+            knobs = None
+            st.warning(f"The sandbox's demo knobs cannot be read right now: {plain(str(exc), 300)}",
+                       icon=":material/science:")  # fmt: skip
+    if current.is_sandbox and knobs is not None:
+        with st.form("settings_sandbox"):
+            left, right = st.columns(2)
+            task_seconds = left.slider("Seconds to make a video", 1, 120, int(knobs["task_seconds"]))
+            latency = right.slider("Added latency per request (ms)", 0, 2000, int(knobs["latency_ms"]), step=50)
+            moderation = left.slider(
+                "Share refused by output moderation", 0.0, 1.0, float(knobs["output_moderation_rate"]), step=0.05
             )
-            refresh_models()
-            st.toast("Sandbox updated", icon=":material/science:")
+            errors = right.slider(
+                "Share that fail with an error", 0.0, 1.0, float(knobs["error_rate"]), step=0.05
+            )
+            rate_limited = left.slider(
+                "Share of requests answered 429", 0.0, 1.0, float(knobs["rate_429"]), step=0.05
+            )
+            blocklist = right.text_input(
+                "Words refused by input moderation (comma-separated)", ", ".join(knobs["blocklist"])
+            )
+            down = st.multiselect(
+                "Models reported down (to show what people see when a model is out)",
+                list(MODELS),
+                default=[m for m, state in knobs.get("models", {}).items() if not state.get("available", True)],
+                format_func=lambda m: MODELS[m].name,
+            )
+            if st.form_submit_button("Apply", type="primary"):
+                set_sandbox_knobs(
+                    current.base_url,
+                    {
+                        "task_seconds": task_seconds,
+                        "latency_ms": latency,
+                        "output_moderation_rate": moderation,
+                        "error_rate": errors,
+                        "rate_429": rate_limited,
+                        "blocklist": blocklist,
+                        "models": {m: {"available": m not in down} for m in MODELS},
+                    },
+                )
+                refresh_models()
+                st.toast("Sandbox updated", icon=":material/science:")
 
-st.subheader("Storage")
-totals = library.totals()
-url = library.engine.url.render_as_string(hide_password=True)
-place = f"Media bucket: `{config.media_url}`" if config.media_url else f"Media folder: `{config.media_dir}`"
-count = totals["count"]
-st.markdown(f"- Database: `{url}`\n- {place}\n- {count:,} generation{'' if count == 1 else 's'} stored")
+    st.markdown("**Storage**")
+    totals = library.totals()
+    url = library.db_engine.url.render_as_string(hide_password=True)
+    place = f"Media bucket: `{config.media_url}`" if config.media_url else f"Media folder: `{config.media_dir}`"
+    count = totals["count"]
+    st.markdown(f"- Database: `{url}`\n- {place}\n- {count:,} generation{'' if count == 1 else 's'} stored")

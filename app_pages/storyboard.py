@@ -9,16 +9,16 @@ import uuid
 
 import streamlit as st
 
-from components.brand_picker import brand_picker
+from components.brand_picker import brand_picker, fill_from_kit, picked_pictures
 from components.character_names import character_names, name_chips
 from components.guard import guarded
 from components.model_picker import model_line
 from components.pictures import show_uploads
-from components.prompt_help import brief_to_shots, prompt_help
+from components.prompt_help import brief_to_shots, form_pictures, picture_of, prompt_help
 from components.resources import (
+    balance_changed,
     connection,
     credits_for,
-    credits_left,
     media,
     model_board,
     store,
@@ -26,7 +26,7 @@ from components.resources import (
 )
 from components.session import keep_widgets, request_key, restore_widgets, show_toasts, take_handoff
 from components.text import plain
-from components.video import clock, video_player
+from components.video import clock, kept_download, video_player
 from grsai_api import MODELS, InvalidRequestError
 from studio.connection import valid_url
 from studio.costs import credits_text, format_credits, price
@@ -42,9 +42,16 @@ from studio.storyboard import (
 )
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "webp"]
-FIELDS = ("model", "prompt", "duration", "image_url")
+FIELDS = ("model", "prompt", "duration", "image_url", "brand")
 REDRAW_SECONDS = 1.0
 SHOWN = 5
+# Offered on each empty shot's "Use an example" (a short ad, shot by shot), never shown grey as if written.
+EXAMPLE_SHOTS = (
+    "A trail runner laces a bright orange sneaker at dawn on a mountain path, close-up, slow push-in",
+    "The runner sets off along the ridge, the camera tracking beside at ankle height",
+    "The sneaker lands on a wet rock in slow motion, water splashing, golden light",
+    "The runner stops at the summit and looks at the view, wide shot, the camera rising",
+)
 
 conn, library, files = connection(), store(), media()
 board = model_board(conn)
@@ -167,7 +174,10 @@ with plan_col:
             )
             if spec.characters:  # a Sora shot names characters as people named them: @Goldie
                 name_chips(character_names(), _key("prompt", uid))
-            prompt_help(_key("prompt", uid), spec, key=f"storyboard_{uid}")
+            example = EXAMPLE_SHOTS[min(number, len(EXAMPLE_SHOTS)) - 1]
+            prompt_help(_key("prompt", uid), spec, key=f"storyboard_{uid}", example=example, image=lambda uid=uid: picture_of(
+                form_pictures(f"storyboard_file_{uid}", _key("image_url", uid)) + picked_pictures(_key("brand", uid))
+            ))  # its start image, when it has one, can be described  # fmt: skip
             duration = None
             if spec.durations:
                 choices = [d for d in spec.durations if d in (5, 6, 8, 10, 15)] or list(spec.durations)
@@ -177,19 +187,21 @@ with plan_col:
                     "Length", choices, required=True, key=_key("duration", uid), format_func=lambda s: f"{s} s"
                 )
             length = duration or spec.seconds or spec.default_duration or 0
-            with st.expander("Start image (optional)", icon=":material/image:"):
+            with st.expander("Start image (optional)", icon=":material/image:",
+                             expanded=bool(st.session_state.get(_key("brand", uid)))):  # fmt: skip
                 upload = st.file_uploader(
                     "Upload an image", type=IMAGE_TYPES, key=f"storyboard_file_{uid}", max_upload_size=20
                 )
                 typed = st.text_input("…or its web address", key=_key("image_url", uid), placeholder="https://…")
+                from_kit = brand_picker(_key("brand", uid), limit=1, label="…or one from the brand kit")
                 if upload is not None:
                     show_uploads([upload.getvalue()], 160)
-            image = upload.getvalue() if upload is not None else (typed or "").strip() or None
+            [image] = fill_from_kit([upload.getvalue() if upload is not None else (typed or "").strip() or None], from_kit)
             st.caption(
                 f":material/link: {carries_on(number, spec, previous_spec, bool(image))} "
                 f"· {length} s · {credits_text(price(model))}"
             )
-            if isinstance(image, str) and not valid_url(image):
+            if isinstance(image, str) and image == (typed or "").strip() and not valid_url(image):
                 st.caption(":material/error: The image address must start with https://")
             slots[f"shot-{number}"] = st.empty()
             plans.append(ShotPlan(model, prompt or "", duration, image))
@@ -230,7 +242,7 @@ with plan_col:
             slots.get(exc.field or "", slots["shots"]).error(exc.message, icon=":material/error:")
         else:
             if created:
-                credits_left.clear()
+                balance_changed()
                 st.toast("Started: the shots are made one after another.", icon=":material/movie_edit:")
             else:
                 slots["shots"].info("This storyboard was already started: it is on the right.", icon=":material/info:")
@@ -256,25 +268,31 @@ def shot_lines(item, rows: dict) -> None:
             st.markdown(f"**Shot {number}** · {words}", width="stretch")
 
 
+STATE_BADGES = {  # the colours and icons of a video card's badge (components/video.py)
+    "done": ("green", ":material/check_circle:"),
+    "stopped": ("red", ":material/block:"),
+}
+
+
 def storyboard_card(item) -> None:
     rows = library.shots_of(item.id)
     with st.container(border=True, key=f"storyboard_made_{item.id}"):
-        title, state = st.columns([3, 1], vertical_alignment="center")
-        title.markdown(f"**{plain(item.name, 80)}**")
-        colour = {"done": "green", "stopped": "red"}.get(item.state, "blue")
-        with state:
-            st.badge(STATE_WORDS.get(item.state, item.state), color=colour)
+        colour, icon = STATE_BADGES.get(item.state, ("blue", ":material/progress_activity:"))
+        # the badge takes the room its words need ("Being made" was cut to "Being ma…" in a column)
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.markdown(f"**{plain(item.name, 80)}**", width="stretch")
+            st.badge(STATE_WORDS.get(item.state, item.state), color=colour, icon=icon)
         film = library.get(item.film_id) if item.film_id else None
         if film is not None:
             video_player(film, files)
             st.caption(f"{len(item.shots)} shots · {clock(film.duration)} · {credits_text(sum(r.cost for r in rows.values()))}")
             left, right = st.columns(2)
             if files.exists(film.video_path):
-                left.download_button(
-                    "Download", data=lambda: files.read(film.video_path), file_name=f"storyboard-{item.id}.mp4",
-                    mime="video/mp4", icon=":material/download:", key=f"storyboard_download_{item.id}",
-                    on_click="ignore", width="stretch",
-                )
+                with left:
+                    kept_download(
+                        files, film.video_path, file_name=f"storyboard-{item.id}.mp4", mime="video/mp4",
+                        key=f"storyboard_download_{item.id}", live=busy, width="stretch",
+                    )
             right.page_link(
                 "app_pages/library.py", label="Open in the Library", icon=":material/video_library:",
                 query_params={"generation": str(film.id)},

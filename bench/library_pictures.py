@@ -46,7 +46,7 @@ def _one_case(data: Path, picture: Path | None) -> dict:
     newest = store.search(LibraryFilter(), limit=1)[0][0]
     if picture is not None:
         ref = MediaStore(data / "media").keep_upload(picture.read_bytes(), picture.suffix)
-        with store.engine.begin() as connection:
+        with store.db_engine.begin() as connection:
             connection.execute(update(Generation).where(Generation.id == newest.id).values(image_ref=ref))
     os.environ.update(SORA_DATA_DIR=str(data), SANDBOX_TASK_SECONDS="5", SANDBOX_RENDER_PROFILE="light")
     os.environ.pop("GRSAI_API_KEY", None)

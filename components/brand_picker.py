@@ -1,5 +1,5 @@
-"""The brand kit on the forms that take reference images: "From the brand kit" picks assets by
-their @name and hands back how a request names them (``file:<media path>``: the engine puts each in
+"""The brand kit on the forms that take pictures (references, start images, first and last
+frames): "From the brand kit" picks assets by their @name and hands back how a request names them (``file:<media path>``: the engine puts each in
 GrsAI's storage once per account and names it by URL after); "Append the house style" adds the
 kit's sentence to a prompt."""
 
@@ -40,12 +40,35 @@ def brand_picker(key: str, *, limit: int | None = None, label: str = "From the b
     return [by_name[n] for n in chosen]
 
 
+def picked_pictures(key: str) -> list[dict]:
+    """The pictures picked in the picker ``key`` as prompt help reads a form's images
+    ({"data": bytes}), for "Describe this picture"; one whose file is gone is left out."""
+    chosen = set(st.session_state.get(key) or [])
+    if not chosen:
+        return []
+    files, found = media(), []
+    for asset in brand_kit().assets():
+        if f"@{asset.name}" in chosen and files.exists(asset.media_path):
+            try:
+                found.append({"data": files.read(asset.media_path)})
+            except (OSError, ValueError):
+                continue
+    return found
+
+
 def with_kit(params: dict, assets: list[BrandAsset]) -> dict:
     """A request's parameters with the picked kit assets after its own reference images."""
     if not assets:
         return params
     own = params.get("reference_urls") or []
     return {**params, "reference_urls": [*([own] if isinstance(own, str | bytes) else own), *(a.ref for a in assets)]}
+
+
+def fill_from_kit(values: list, assets: list[BrandAsset]) -> list:
+    """Single-picture fields (Sora's image, Veo's first and last frames) in order: each one left
+    empty takes the next picked asset; one the person filled keeps what they gave."""
+    refs = [a.ref for a in assets]
+    return [value or (refs.pop(0) if refs else value) for value in values]
 
 
 def house_style_choice(key: str) -> str | None:
@@ -64,4 +87,4 @@ def styled(prompt: str, key: str) -> str:
     return with_house_style(prompt, brand_kit().style())
 
 
-__all__ = ["brand_kit", "brand_picker", "house_style_choice", "styled", "with_kit"]
+__all__ = ["brand_kit", "brand_picker", "fill_from_kit", "house_style_choice", "picked_pictures", "styled", "with_kit"]

@@ -89,8 +89,19 @@ def model_picker(kind: str, board: ModelBoard, *, key: str) -> ModelSpec:
         st.caption(model_line(board, current))
     chosen = MODELS[st.session_state[f"{key}_model"]]
     if chosen.price_note:
-        st.caption(f":material/info: Price: {chosen.price_note}.")
+        st.caption(f":material/info: {price_said(chosen)}")
     return chosen
+
+
+def price_said(spec: ModelSpec) -> str:
+    """A price that is not GrsAI's published one, said plainly with where to change it: "GrsAI does
+    not publish this model's price: 3,000 credits (¥0.15) is this studio's guess. …"."""
+    charged = price(spec.id)
+    whose = "the price your team set" if charged != spec.price else "this studio's guess"
+    return (
+        f"{spec.price_note}: {credits_text(charged)} is {whose}. "
+        "To change it for everyone, edit it under Settings → Prices."
+    )
 
 
 def model_down(

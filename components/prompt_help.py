@@ -13,6 +13,7 @@ import streamlit as st
 from grsai_api import MODELS, InvalidRequestError, ModelSpec, is_refusal, models
 from studio import costs
 from studio import prompt_help as ph
+from studio.connection import valid_url
 
 from .resources import connection, generation_service, model_board, store
 from .text import plain
@@ -40,6 +41,16 @@ def picture_of(images: list[dict]) -> str | None:
     return first["url"] if first.get("url") else ph.picture_address(first["data"])
 
 
+def form_pictures(files_key: str, urls_key: str | None = None) -> list[dict]:
+    """The pictures a form's image field holds now, uploads first ({"data": bytes}), then each web
+    address typed on its own line ({"url": ...}): what "Describe this picture" reads."""
+    uploads = st.session_state.get(files_key)
+    uploads = [] if uploads is None else uploads if isinstance(uploads, list) else [uploads]
+    found = [{"data": upload.getvalue()} for upload in uploads]
+    typed = (st.session_state.get(urls_key) or "") if urls_key else ""
+    return found + [{"url": line.strip()} for line in typed.splitlines() if valid_url(line.strip())]
+
+
 def cost_words(chat: ModelSpec) -> str:
     return f"{costs.credits_text(ph.help_price(chat.id))} a help call"
 
@@ -49,6 +60,10 @@ def _use(prompt_key: str, text: str, state_key: str) -> None:
     before the field is drawn on the next run."""
     st.session_state[prompt_key] = st.session_state.pop(f"{state_key}_edited", text)
     st.session_state.pop(state_key, None)
+
+
+def _fill(prompt_key: str, example: str) -> None:
+    st.session_state[prompt_key] = example
 
 
 def _said_problem(state_key: str, found: dict) -> bool:
@@ -111,10 +126,13 @@ def prompt_help(
     key: str,
     image: Callable[[], str | None] | None = None,
     template: bool = False,
+    example: str = "",
 ) -> None:
     """The buttons and, after a click, the suggestion for the field ``prompt_key`` (drawn above).
     ``image`` gives the address of the reference picture to describe, when the form has one;
-    ``template``: the field is a batch template, whose {placeholders} a suggestion must keep.
+    ``template``: the field is a batch template, whose {placeholders} a suggestion must keep;
+    ``example``: a prompt offered on "Use an example" while the field is empty (in the same row, so
+    the form's button does not move), instead of grey text that looks filled in.
     No ``spec`` (no model chosen yet): the catalogue's first video model."""
     spec = spec or models("video")[0]
     chat, off = chat_model()
@@ -123,6 +141,9 @@ def prompt_help(
     picture = image() if image is not None else None
     actions = list(PROMPT_ACTIONS) + (["describe"] if picture else [])
     row = st.container(horizontal=True, gap="small")  # one row that wraps on a phone
+    if example and not prompt:
+        row.button("Use an example", key=f"{key}_use_example", icon=":material/lightbulb:", type="tertiary",
+                   help=f"Puts this in the prompt: {example}", on_click=_fill, args=(prompt_key, example))  # fmt: skip
     for action in actions:
         needs_text = action != "describe"
         clicked = row.button(
@@ -149,6 +170,21 @@ def prompt_help(
     show_suggestion(prompt_key, state_key)
 
 
+_MARKS = {"same": "{}", "removed": ":red-background[~~{}~~]", "added": ":green-background[{}]"}
+
+
+def show_changes(original: str, suggestion: str) -> None:
+    """What changed, word by word: taken out struck through in red, put in in green, the rest as it
+    was; every word escaped, so typed or suggested text is shown as text."""
+    shown = []
+    for op, text in ph.diff_pieces(original, suggestion):
+        body = text.lstrip()
+        if body:
+            shown.append(text[: len(text) - len(body)] + _MARKS[op].format(plain(body)))
+    st.caption("What changed, word by word: struck through in red is taken out, in green is put in.")
+    st.markdown("".join(shown).strip())
+
+
 def show_suggestion(prompt_key: str, state_key: str) -> None:
     """The last help answer for this field: the suggestion with its differences, or the ideas, or
     why there is nothing to use; user and model text shown as text."""
@@ -173,8 +209,7 @@ def show_suggestion(prompt_key: str, state_key: str) -> None:
         else:
             st.text(suggestion)
         if found.get("original"):
-            st.caption("What changed, word by word: [-taken out-] [+put in+]")
-            st.text(ph.diff_text(found["original"], suggestion))
+            show_changes(found["original"], suggestion)
         if found.get("changed"):
             st.caption(f"Why: {plain(found['changed'], 400)}")
         use = edit = leave = st.container(horizontal=True, gap="small")
@@ -281,8 +316,7 @@ def softer_wording(generation) -> None:
             return
         st.caption(f"A softer wording ({costs.credits_text(found['cost'])} charged for the suggestion):")
         st.text(found["suggestion"])
-        st.caption("What changed, word by word: [-taken out-] [+put in+]")
-        st.text(ph.diff_text(generation.prompt, found["suggestion"]))
+        show_changes(generation.prompt, found["suggestion"])
         st.caption(f"Why: {plain(found.get('changed') or '', 400)}")
         if found.get("sent"):
             st.success("Sent again with the softer wording: it is in the list above.", icon=":material/send:")
@@ -323,7 +357,8 @@ def describe_result(generation, files, *, key: str) -> str | None:
     state_key = f"{key}_describe"
     found = st.session_state.get(state_key)
     if not found:
-        clicked = st.button("Describe this picture", key=f"{state_key}_ask", icon=":material/image_search:",
+        label = "Describe this picture" if generation.makes == "image" else "Describe a still of this video"
+        clicked = st.button(label, key=f"{state_key}_ask", icon=":material/image_search:",
                             disabled=off is not None or chat is None, type="tertiary",
                             help=off or (f"Make a prompt of it: {cost_words(chat)}" if chat else None))  # fmt: skip
         if clicked and chat is not None:

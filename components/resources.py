@@ -203,6 +203,19 @@ def credits_for(conn: Connection) -> int | None:
     return credits_left(conn, f"{conn.base_url}|{conn.account}")
 
 
+def balance_changed() -> None:
+    """Something was just queued (and will be charged): the balance is read again when the next run
+    starts (``read_balance_again``), not in the middle of this one, so that every figure this run
+    draws (the line under the button, the sidebar after it) is the one reading."""
+    st.session_state["balance_changed"] = True
+
+
+def read_balance_again() -> None:
+    """At the start of a run: forget the cached balance if the last run queued something."""
+    if st.session_state.pop("balance_changed", False):
+        credits_left.clear()
+
+
 @st.cache_data(ttl=15, show_spinner=False, max_entries=16)
 def _model_board(_connection: Connection, cache_key: str) -> ModelBoard:
     """Every model's status for this account (``cache_key`` names it by fingerprint, never the key)."""

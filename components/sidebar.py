@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from studio import costs
 from studio.connection import Connection
 from studio.costs import format_credits, format_yuan
-from studio.db import BatchState, Status, Store
+from studio.db import BatchState, Status, Store, StoryboardState
 
 from .guard import guarded
 from .resources import credits_for
@@ -30,23 +32,51 @@ def render_sidebar(connection: Connection, store: Store) -> None:
         if connection.note:
             st.caption(f":material/info: {connection.note}")
         st.metric("Credits left", format_credits(credits), help=f"As the service reports them ({format_yuan(credits)})")
-        tracker(connection, store)
+        tracker(
+            connection, store, elsewhere=lambda: bool(batches_at_work(store) or storyboards_at_work(connection, store))
+        )
         batches(store)
+        storyboards(connection, store)
+
+
+def batches_at_work(store: Store) -> list[tuple[str, int, int, str]]:
+    """(name, rows done, rows, state) of each batch with rows still to make."""
+    lines = []
+    for batch in store.batches(20):
+        if batch.state not in (BatchState.RUNNING, BatchState.PAUSED):
+            continue
+        total = int(batch.settings.get("rows", 0))
+        left = store.count_status(batch.id, Status.QUEUED, Status.SUBMITTING, Status.RUNNING, Status.SAVING)
+        if left:
+            lines.append((batch.name, total - left, total, batch.state))
+    return lines
+
+
+def storyboards_at_work(connection: Connection, store: Store) -> list[tuple[str, str]]:
+    """(name, state in words) of each of the account's storyboards still being made or joined."""
+    return [
+        (board.name, StoryboardState(board.state).words.lower())
+        for board in store.storyboards_for(connection.service_id, connection.account)
+        if board.state in (StoryboardState.RUNNING, StoryboardState.JOINING)
+    ]
+
+
+def storyboards(connection: Connection, store: Store) -> None:
+    """Storyboards still at work, by name and state only: how many shots are made is the
+    Storyboard page's own line, redrawn on its own clock, so a second count here could differ."""
+
+    @st.fragment(run_every=3.0 if storyboards_at_work(connection, store) else None)
+    @guarded
+    def summary() -> None:
+        for name, words in storyboards_at_work(connection, store):
+            st.caption(f":material/movie_edit: Storyboard “{plain(name)}”: {words}")
+
+    summary()
 
 
 def batches(store: Store) -> None:
     """Batches still at work, so a batch running in the background is never out of sight."""
-
-    def at_work() -> list[tuple[str, int, int, str]]:
-        lines = []
-        for batch in store.batches(20):
-            if batch.state not in (BatchState.RUNNING, BatchState.PAUSED):
-                continue
-            total = int(batch.settings.get("rows", 0))
-            left = store.count_status(batch.id, Status.QUEUED, Status.SUBMITTING, Status.RUNNING, Status.SAVING)
-            if left:
-                lines.append((batch.name, total - left, total, batch.state))
-        return lines
+    at_work = partial(batches_at_work, store)
 
     @st.fragment(run_every=3.0 if at_work() else None)
     @guarded

@@ -5,6 +5,8 @@ says so in a toast and reruns the page once, so the page catches up."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from studio.accounts import short
@@ -68,7 +70,10 @@ def look(connection: Connection, store: Store) -> tuple[list, list, bool]:
     return videos, characters, bool(ended)
 
 
-def tracker(connection: Connection, store: Store) -> None:
+def tracker(connection: Connection, store: Store, elsewhere: Callable[[], bool] = lambda: False) -> None:
+    """The account's single videos, images and characters being made. ``elsewhere`` says whether a
+    batch or a storyboard is at work (listed under it), so "Nothing is being made" is never said
+    above a line that says something is."""
     active = bool(
         store.active_for(connection.service_id, connection.account)
         or store.active_characters(connection.service_id, connection.account)
@@ -102,7 +107,7 @@ def tracker(connection: Connection, store: Store) -> None:
                     character.progress / 100,
                     text=f"{plain(character.label or 'Character', 28)} {character.progress}%",
                 )
-        if not videos and not characters:
+        if not videos and not characters and not elsewhere():
             st.caption("Nothing is being made right now.")
         if ended:
             st.rerun()  # once, for the whole page

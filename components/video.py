@@ -75,13 +75,16 @@ def created(generation: Generation) -> str:
 PORTRAIT_WIDTH = 320  # a 9:16 video this wide is 569 px tall: its buttons stay in view
 
 
-def video_player(generation: Generation, media: MediaStore, *, autoplay: bool = False) -> None:
+def video_player(
+    generation: Generation, media: MediaStore, *, autoplay: bool = False, loop: bool = False, muted: bool = False
+) -> None:
     if media.exists(generation.video_path):
         portrait = generation.aspect_ratio in ("9:16", "portrait")
         st.video(
             media.source(generation.video_path),
             autoplay=autoplay,
-            muted=autoplay,
+            muted=autoplay or muted,
+            loop=loop,
             width=PORTRAIT_WIDTH if portrait else "stretch",
         )
     elif generation.status == Status.SUCCEEDED:
@@ -91,17 +94,35 @@ def video_player(generation: Generation, media: MediaStore, *, autoplay: bool = 
         )
 
 
-def download_button(generation: Generation, media: MediaStore, *, key: str) -> None:
+def download_button(generation: Generation, media: MediaStore, *, key: str, live: bool = False) -> None:
     if not media.exists(generation.video_path):
         return
+    kept_download(
+        media, generation.video_path, file_name=f"{generation.pid or generation.id}.mp4", mime="video/mp4", key=key, live=live
+    )
+
+
+def kept_download(
+    media: MediaStore, relative: str, *, file_name: str, mime: str, key: str, live: bool, label: str = "Download", **style
+) -> None:
+    """A kept file's download button. ``live``: it is drawn in a part of the page redrawn every
+    second. There, a file made on the click was dropped by the next redraw, or swept two redraws
+    after it was made, so a click as the page redrew, or a slow browser, got nothing. So a live one
+    gives the file itself, the same address on every redraw: a bucket's link that saves it, a
+    folder's bytes (read for the run, as the player beside it reads them). Elsewhere the file is
+    read only on the click."""
+    if live and (link := media.download_url(relative, file_name)) is not None:
+        st.link_button(label, link, icon=":material/download:", **style)
+        return
     st.download_button(
-        "Download",
-        data=lambda: media.read(generation.video_path),
-        file_name=f"{generation.pid or generation.id}.mp4",
-        mime="video/mp4",
+        label,
+        data=media.read(relative) if live else (lambda: media.read(relative)),
+        file_name=file_name,
+        mime=mime,
         icon=":material/download:",
         key=key,
         on_click="ignore",
+        **style,
     )
 
 
@@ -119,6 +140,43 @@ def failure_note(generation: Generation) -> None:
             "send it again.",
             icon=":material/help:",
         )
+
+
+# Turns each <video> inside a container keyed "preview_…" into a preview: no native controls over a
+# small picture; it plays (muted) while the pointer is over it, a click plays it with sound or pauses
+# it, a double click fills the screen, and it loops. A constant script, each video handled once.
+_PREVIEW_SCRIPT = """
+<script>
+(() => {
+  if (window.__studioPreviews) return;
+  window.__studioPreviews = setInterval(() => {
+    for (const v of document.querySelectorAll('[class*="st-key-preview_"] video')) {
+      if (v.dataset.preview === '1') continue;
+      v.dataset.preview = '1';
+      v.controls = false; v.loop = true; v.muted = true; v.playsInline = true;
+      v.style.cursor = 'pointer';
+      v.title = 'Click to play or pause · double-click for full screen';
+      let hovering = false;
+      v.addEventListener('mouseenter', () => { if (v.paused) { hovering = true; v.play().catch(() => {}); } });
+      v.addEventListener('mouseleave', () => { if (hovering) { hovering = false; v.pause(); } });
+      v.addEventListener('click', (event) => {
+        event.preventDefault();
+        if (v.paused || hovering) { hovering = false; v.muted = false; v.play().catch(() => {}); } else { v.pause(); }
+      });
+      v.addEventListener('dblclick', () => { if (v.requestFullscreen) v.requestFullscreen(); });
+    }
+  }, 400);
+})();
+</script>
+"""
+
+
+def video_preview(generation: Generation, media: MediaStore) -> None:
+    """A small video among others (the takes of one prompt): it loops and plays on a click or under
+    the pointer, with no native controls covering it."""
+    with st.container(key=f"preview_{generation.id}"):
+        video_player(generation, media, loop=True, muted=True)
+    st.html(_PREVIEW_SCRIPT, unsafe_allow_javascript=True)
 
 
 # Links the <video>s inside one keyed container (two for Remix, up to four for Compare): play, pause

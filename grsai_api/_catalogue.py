@@ -112,10 +112,6 @@ class ModelSpec:
         return _PATHS[self.api]
 
     @property
-    def result_path(self) -> str:
-        return UNIFIED_RESULT_PATH if self.api == "unified" else RESULT_PATH
-
-    @property
     def name(self) -> str:
         """The name a person reads: "Veo 3.1 Fast · 1080p"."""
         return f"{self.family} {self.label}".strip()
@@ -162,11 +158,6 @@ class ModelSpec:
     @property
     def max_references(self) -> int:
         spec = self.fields.get("reference_urls") or self.fields.get("image_url")
-        return spec.count if spec is not None else 0
-
-    @property
-    def max_audios(self) -> int:
-        spec = self.fields.get("audio_urls")
         return spec.count if spec is not None else 0
 
     @property

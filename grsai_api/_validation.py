@@ -85,23 +85,6 @@ def check_prompt(prompt: Any) -> str:
     return text
 
 
-def _sora_field(name: str, value: Any) -> Any:
-    sora = catalogue.spec(MODEL)
-    return check_field(sora.fields[name], value, sora)
-
-
-def check_aspect_ratio(value: Any) -> str:
-    return _sora_field("aspect_ratio", value)
-
-
-def check_duration(value: Any) -> int:
-    return _sora_field("duration", value)
-
-
-def check_size(value: Any) -> str:
-    return _sora_field("size", value)
-
-
 def check_pid(value: Any, field: str = "pid") -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not PID_PATTERN.match(text):
@@ -362,11 +345,6 @@ def _check_list(
         except InvalidRequestError as exc:
             raise _fail(f"{spec.title} {number}: {exc.message}", spec.name) from None
     return wire
-
-
-def check_references(values: Any, model: ModelSpec, field: str = "reference_urls") -> list[str]:
-    spec = model.fields.get(field) or FieldSpec(field, field, "images", count=model.max_references)
-    return _check_list(values, model, spec, check_image, "reference image")
 
 
 def check_field(spec: FieldSpec, value: Any, model: ModelSpec) -> Any:

@@ -5,6 +5,7 @@ status could not be learned counts as unknown, not down: the send itself is then
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -56,11 +57,41 @@ class ModelBoard:
         return closest(model, self.up())
 
     def why_down(self, model: str) -> str:
-        """In words, for a page: "Sora 2 is down right now: <the service's message>"."""
+        """In words, for a page: "Sora 2 is down right now", then the service's reason when it gives
+        one ("…: retired by OpenAI"), not its "sora-2 is temporarily unavailable" said again."""
         status = self.statuses.get(model)
-        name = MODELS[model].name if model in MODELS else model
-        message = f": {status.message}" if status is not None and status.message else ""
-        return f"{name} is down right now{message}"
+        return down_sentence(model, status.message if status is not None else None)
+
+
+def down_sentence(model: str, message: str | None) -> str:
+    """How every page and the engine say that ``model`` is down: its name once, then the service's
+    reason only when it gives one."""
+    name = MODELS[model].name if model in MODELS else model
+    reason = service_reason(message or "", model, name)
+    return f"{name} is down right now{f': {reason}' if reason else ''}"
+
+
+# What "down" says already: a service's message made only of these (and the model's names) adds nothing.
+_SAYS_DOWN_ONLY = frozenset(
+    {
+        "the", "model", "is", "are", "currently", "temporarily", "now", "right", "at", "this", "moment", "for",
+        "unavailable", "not", "available", "down", "offline", "service", "sorry", "please", "try", "again", "later",
+    }
+)
+
+
+def service_reason(message: str, model: str, name: str) -> str:
+    """The service's words on a model that is down, less the model's name ("sora-2 is down for
+    maintenance" -> "down for maintenance"); "" when they only say it is down."""
+    said = message.strip().rstrip(".")
+    for naming in sorted({model, name}, key=len, reverse=True):
+        if said.lower().startswith(naming.lower()):
+            said = said[len(naming):].lstrip(" :,-").removeprefix("is ").removeprefix("are ").strip()
+    words = re.findall(r"[\w']+", said.lower())
+    named = set(re.findall(r"[\w']+", f"{model} {name}".lower()))
+    if all(word in _SAYS_DOWN_ONLY or word in named for word in words):
+        return ""
+    return said
 
 
 async def _ask_all(connection: Connection, models: list[str]) -> dict[str, ModelStatus]:

@@ -34,7 +34,6 @@ MAX_ASSET_BYTES = (
     20 * 1024 * 1024
 )  # 20 MB: a camera's photo fits; GrsAI's storage takes no more for a reference
 NAME_CHARS = re.compile(r"[a-z0-9_-]{1,40}")
-MENTION = re.compile(r"@([A-Za-z0-9_-]+)")
 MAX_COLOURS = 6
 MAX_HOUSE_STYLE = 300
 SUFFIXES = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "GIF": ".gif"}
@@ -196,17 +195,6 @@ class BrandKit:
             return False
         self._forget_files(removed.media_path, removed.thumb_path)
         return True
-
-    def resolve_mentions(self, text: str) -> list[str]:
-        """The ``file:`` references of the ``@name``s in a cell (``|`` or space separated), in order;
-        BrandError naming the first that is not in the kit."""
-        refs = []
-        for name in MENTION.findall(text):
-            asset = self.named(name)
-            if asset is None:
-                raise BrandError(f"@{name} is not in the brand kit.", "reference_urls")
-            refs.append(asset.ref)
-        return refs
 
     def _mine(self, asset_id: int) -> BrandAsset:
         asset = self.store.brand_asset(asset_id)

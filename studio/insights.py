@@ -39,6 +39,23 @@ def makes(model: str) -> str:
     return "images" if entry is not None and entry.kind == "image" else "videos"
 
 
+NOUNS = {"videos": ("video", "videos"), "images": ("image", "images"), CHARACTERS: ("character", "characters")}
+
+
+def made_words(made: pd.DataFrame) -> str:
+    """What "Made per day" shows, in words: "24 videos, 0 images and 1 character; the busiest day was
+    20 Nov (25)." ``made``: day, makes, made. Videos and images are always named, characters when
+    there are any, so the words add up to the bars and the busiest day."""
+    totals = made.groupby("makes")["made"].sum()
+    counts = [(kind, int(totals.get(kind, 0))) for kind in NOUNS if kind != CHARACTERS or totals.get(kind, 0)]
+    parts = [f"{count:,} {NOUNS[kind][count != 1]}" for kind, count in counts]
+    said = ", ".join(parts[:-1]) + f" and {parts[-1]}"
+    busiest = made.groupby("day")["made"].sum()
+    if busiest.empty or not busiest.max():
+        return said + "."
+    return said + f"; the busiest day was {busiest.idxmax():%d %b} ({int(busiest.max()):,})."
+
+
 def _hour(store: Store, column):
     if store.dialect == "postgresql":
         return func.date_trunc("hour", column)
@@ -96,9 +113,8 @@ class Insights:
             if chats is not None:  # paid as well: each prompt-help call is charged
                 chat_hour = _hour(store, ChatCall.created_at).label("hour")
                 hourly = list(hourly) + list(session.execute(
-                    select(chat_hour, literal(PROMPT_HELP), literal(str(Status.SUCCEEDED)), func.count(),
-                           func.sum(ChatCall.cost))
-                    .where(chats).group_by(chat_hour)
+                    select(chat_hour, literal(PROMPT_HELP), ChatCall.status, func.count(), func.sum(ChatCall.cost))
+                    .where(chats).group_by(chat_hour, ChatCall.status)
                 ).all())  # fmt: skip
             batches = session.execute(
                 select(
@@ -133,7 +149,8 @@ class Insights:
             return pd.DataFrame(columns=["day", "model", "makes", "made", "credits"])
         hours = pd.to_datetime(frame["hour"], utc=True)
         frame["day"] = hours.dt.tz_convert(ZoneInfo(self.zone)).dt.date
-        frame["made"] = frame["count"].where(frame["status"] == Status.SUCCEEDED, 0)
+        # a prompt-help call is paid for (its credits count) but makes nothing to count as made
+        frame["made"] = frame["count"].where((frame["status"] == Status.SUCCEEDED) & (frame["model"] != PROMPT_HELP), 0)
         frame["credits"] = frame["credits"].fillna(0).astype(int)
         grouped = frame.groupby(["day", "model"], as_index=False)[["made", "credits"]].sum()
         grouped["makes"] = grouped["model"].map(makes)

@@ -15,10 +15,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from grsai_api import MAX_PROMPT_CHARS, MODELS, GrsaiError, ModelSpec, models
 
 from . import costs
 from .connection import Connection
+from .db import FailureReason, Status
+from .engine.outcomes import Outcome, judge
 from .storyboard import MAX_SHOTS
 
 ACTIONS = {
@@ -30,6 +34,13 @@ ACTIONS = {
     "storyboard": "From a brief",
 }
 CHAT_MODEL_SETTING = "chat_model"
+# How long a help call is waited for: a picture described by a large model can take most of a minute.
+# A call that goes out and is not answered in time may have been charged (it is recorded as unknown).
+CHAT_TIMEOUT = httpx.Timeout(90.0, connect=5.0)
+MAYBE_CHARGED = (
+    "No answer came back from the chat model ({detail}), so there is no suggestion. The call may have "
+    "been charged ({price}): it is counted in what was spent. Try again, or write it yourself."
+)
 REFUSES = "violence, gore, adult content, real people, brands and logos, and characters owned by a studio"
 
 
@@ -281,10 +292,9 @@ def _pieces(original: str, suggestion: str) -> list[tuple[str, str]]:
     return parts
 
 
-def word_diff(original: str, suggestion: str) -> list[tuple[str, str]]:
-    """The suggestion against the original, word by word (punctuation is a word of its own, so
-    "sun" and "sun;" share "sun"): ("same" | "removed" | "added", words)."""
-    return [(op, text.strip()) for op, text in _pieces(original, suggestion)]
+def diff_pieces(original: str, suggestion: str) -> list[tuple[str, str]]:
+    """The differences in order, for a page to mark: ("same" | "removed" | "added", text)."""
+    return _pieces(original, suggestion)
 
 
 def diff_text(original: str, suggestion: str) -> str:
@@ -302,10 +312,15 @@ _IMAGE_WORDS = re.compile(r"\b(image|images|picture|photo|reference|frame|first_
 _CHARACTER_WORDS = re.compile(r"\b(character|characters|cameo|likeness|face|person)\b|@\w", re.I)
 
 
-def refused_input(reason: str | None, service_text: str | None, *, has_image: bool, has_characters: bool) -> str:
+def refused_input(
+    reason: str | None, service_text: str | None, *, has_image: bool, has_characters: bool
+) -> str | None:
     """Which input a refusal was about, from the failure reason and the service's own text: the
     finished video (output moderation), a reference image or a character when the service names one
-    that was sent, else the prompt."""
+    that was sent, else the prompt. None when the failure was no content refusal (an error, a request
+    turned down before processing, a file not copied): no input was refused, none is named."""
+    if not FailureReason.of(reason).is_moderation:
+        return None
     said = service_text or ""
     if reason == "output_moderation":
         return "the finished video (made from the prompt)"
@@ -316,27 +331,41 @@ def refused_input(reason: str | None, service_text: str | None, *, has_image: bo
     return "the prompt"
 
 
+def _no_answer(exc: GrsaiError) -> str:
+    """Why a call that went out has no answer, in a few words (the client's own text speaks of tasks)."""
+    if isinstance(exc.__cause__, httpx.TimeoutException):
+        return "it did not answer in time"
+    status = getattr(exc, "status_code", None)
+    return f"the service failed, HTTP {status}" if status else "the reply broke off or could not be read"
+
+
 # -- the call ------------------------------------------------------------------------------------
 class PromptHelp:
     """Sends one help request to the chosen chat model and records what it cost."""
 
-    def __init__(self, store) -> None:
+    def __init__(self, store, *, timeout: float | httpx.Timeout | None = None) -> None:
         self.store = store
+        self.timeout = timeout  # None: CHAT_TIMEOUT
 
     def ask(self, connection: Connection, action: str, messages: list[dict[str, Any]], model: str) -> Help:
         """One chat call; HelpProblem in words when it gave nothing to use. A call the service
-        answered is recorded as charged, a filtered answer too."""
+        answered is recorded as charged, a filtered answer too; one that may have reached the service
+        with no answer back (the outcome rules' unknown: a timeout, a cut reply, a 5xx) is recorded
+        as unknown at its price, and never sent again by itself."""
         if action not in ACTIONS:
             raise ValueError(f"unknown help action {action!r}")
         cost = help_price(model)
+        record = {"service": connection.service_id, "account": connection.account, "model": model,
+                  "action": action, "cost": cost}  # fmt: skip
         try:
-            with connection.client() as client:
+            with connection.client(timeout=self.timeout or CHAT_TIMEOUT) as client:
                 reply = client.chat(messages=messages, model=model)
         except GrsaiError as exc:
+            if judge(exc).outcome == Outcome.UNKNOWN:
+                self.store.record_chat_call(**record, status=Status.UNKNOWN)
+                raise HelpProblem(MAYBE_CHARGED.format(detail=_no_answer(exc), price=costs.credits_text(cost))) from None
             raise HelpProblem(f"The chat model could not help this time: {getattr(exc, 'message', None) or exc}") from None
-        self.store.record_chat_call(
-            service=connection.service_id, account=connection.account, model=model, action=action, cost=cost
-        )
+        self.store.record_chat_call(**record)
         if reply.filtered:
             raise HelpProblem(
                 "The chat model's own content filter held its answer back; rephrase the prompt yourself."

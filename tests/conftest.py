@@ -19,7 +19,7 @@ from PIL import Image
 from grsai_api import AsyncClient, Client
 from sandbox import RunningSandbox, SandboxConfig, serve_in_thread
 
-pytest_plugins = ["tests.databases", "tests.buckets"]
+pytest_plugins = ["tests.databases", "tests.buckets", "tests.speed"]
 
 API_KEY = "sk-test-0123456789abcdef"
 # The suite's sandboxes: quick tasks and light renders (tiny 4 fps videos); a test about what a person
@@ -83,6 +83,11 @@ def counter(running: RunningSandbox, name: str) -> int:
     return stats(running)["counters"].get(name, 0)
 
 
+def fault(running: RunningSandbox, **spec: object) -> None:
+    """Queue a sandbox fault (``POST /sandbox/faults``, with the sandbox's control token)."""
+    httpx.post(f"{running.base_url}/sandbox/faults", headers=running.control_headers, json=spec).raise_for_status()
+
+
 def run(coro):
     return asyncio.run(coro)
 
@@ -136,25 +141,34 @@ def huge_png(width: int, height: int) -> bytes:
 
 
 # -- tiers: ``pytest -m "not slow and not browser"`` is the quick tier; scripts/test.sh runs everything --
-# Modules that start whole processes (the app, workers, a team) or a real browser.
-SLOW_MODULES = {
+# Modules that start whole processes (the app, workers, a team) or a real browser, longest first (as
+# measured with --durations): they are collected first so that xdist, told to keep this order
+# (scripts/test.sh), starts them at once and fills the other workers with the quick modules meanwhile,
+# instead of leaving a three-minute module for the end of the run.
+SLOW_MODULES = (
     "test_browser",
-    "test_browser_models",
     "test_browser_walk",
     "test_team",
-    "test_serve",
-    "test_worker",
+    "test_browser_models",
     "test_fault_survival",
+    "test_serve",
     "test_sandbox_restart",
-}
+    "test_worker",
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        module = _module(item)
         if module in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
         callspec = getattr(item, "callspec", None)
         on_postgres = callspec is not None and "postgresql" in callspec.params.values()
         if on_postgres or "postgres_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+    rank = {module: place for place, module in enumerate(SLOW_MODULES)}
+    items.sort(key=lambda item: rank.get(_module(item), len(SLOW_MODULES)))  # stable: the rest keep their order
+
+
+def _module(item: pytest.Item) -> str:
+    return item.module.__name__.rsplit(".", 1)[-1] if item.module else ""

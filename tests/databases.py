@@ -129,10 +129,11 @@ class PostgresServer:
             self._admin = psycopg.connect(self.conninfo(), autocommit=True)
         return self._admin
 
-    def create_database(self) -> str:
-        """A new empty database ``test_<n>``; returns its name."""
+    def create_database(self, template: str | None = None) -> str:
+        """A new database ``test_<n>``, empty or a copy of ``template``; returns its name."""
         name = f"test_{next(self._names)}"
-        self._admin_connection().execute(f'CREATE DATABASE "{name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        self._admin_connection().execute(f'CREATE DATABASE "{name}"{copy}')
         return name
 
     def drop_database(self, name: str) -> None:
@@ -310,7 +311,9 @@ def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
             return f"sqlite:///{(tmp_path / ('store.db' if n == 0 else f'store{n}.db')).as_posix()}"
         if kind == "postgresql":
             server: PostgresServer = request.getfixturevalue("postgres_server")
-            name = server.create_database()
+            from tests.speed import postgres_template
+
+            name = server.create_database(postgres_template(server, request.node))
             made.append((server, name))
             return server.url(name)
         raise ValueError(f"unknown database kind {kind!r}; expected one of {DATABASE_KINDS}")

@@ -141,7 +141,7 @@ def test_generate_takes_a_kit_asset_as_a_veo_reference(app, tmp_path) -> None:
     app.run()
     app.segmented_control(key="generate_family").set_value("Veo 3.1")
     app.run()
-    app.segmented_control(key="generate_frame_mode").set_value("References")
+    app.segmented_control(key="generate_frame_mode").set_value("References").run()  # its picker is beside them
     app.multiselect(key="generate_brand").set_value(["@sneaker"])
     app.text_area(key="generate_prompt").set_value("the sneaker turns on a plinth")
     app.run()
@@ -168,3 +168,74 @@ def test_a_character_sheet_is_made_then_added_to_the_kit_by_name(app, tmp_path) 
     assert "@fox" in [c.value for c in app.code]
     [asset] = store_of(tmp_path).brand_assets("sandbox", ACCOUNT)
     assert asset.kind == "mascot"
+
+
+def _made_from_generate(app, tmp_path, family: str, pick: dict[str, list[str]], mode: str | None = None):
+    """Generate on ``family`` with kit assets picked in the given pickers; the queued row."""
+    app.switch_page("app_pages/generate.py")
+    app.run()
+    app.segmented_control(key="generate_family").set_value(family)
+    app.run()
+    if mode:
+        app.segmented_control(key="generate_frame_mode").set_value(mode)
+        app.run()
+    for key, names in pick.items():
+        app.multiselect(key=key).set_value(names)
+    app.text_area(key="generate_prompt").set_value("the sneaker turns on a plinth")
+    app.run()
+    click(app, "Generate")
+    assert not errors(app), errors(app)
+    [row] = store_of(tmp_path).search(LibraryFilter(), limit=10)[0]
+    return row
+
+
+def test_generate_takes_a_kit_asset_as_soras_reference_image(app, tmp_path) -> None:
+    add(app, png((10, 120, 230), size=(120, 120)), "sneaker")
+    row = _made_from_generate(app, tmp_path, "Sora 2", {"generate_brand_image": ["@sneaker"]})
+    assert "The video starts from @sneaker" in texts(app)
+    [asset] = store_of(tmp_path).brand_assets("sandbox", ACCOUNT)
+    assert row.model == "sora-2" and row.request_params()["image_url"] == asset.ref
+
+
+def test_generate_takes_kit_assets_as_veos_first_and_last_frames(app, tmp_path) -> None:
+    add(app, png((10, 120, 230), size=(120, 120)), "sneaker")
+    add(app, png((230, 120, 10), size=(120, 120)), "box")
+    row = _made_from_generate(app, tmp_path, "Veo 3.1", {"generate_brand_frames": ["@sneaker", "@box"]}, "Frames")
+    refs = {a.name: a.ref for a in store_of(tmp_path).brand_assets("sandbox", ACCOUNT)}
+    sent = row.request_params()
+    assert (sent["first_frame_url"], sent["last_frame_url"]) == (refs["sneaker"], refs["box"])
+    assert not sent.get("reference_urls")  # frames, not references: Veo takes one or the other
+
+
+def test_a_storyboard_shot_starts_from_a_kit_asset(app, tmp_path) -> None:
+    add(app, png((10, 120, 230), size=(120, 120)), "sneaker")
+    app.switch_page("app_pages/storyboard.py")
+    app.run()
+    order = app.session_state["storyboard_order"]
+    for uid in order:
+        app.text_area(key=f"storyboard_prompt_{uid}").set_value("the sneaker on a trail")
+        app.selectbox(key=f"storyboard_model_{uid}").set_value("veo3.1-fast")
+    app.multiselect(key=f"storyboard_brand_{order[1]}").set_value(["@sneaker"])
+    app.run()
+    assert "A new scene, from its start image." in texts(app)  # shot 2 starts from it
+    app.button(key=f"storyboard_{order[1]}_help_describe").click().run()  # and its picture can be described
+    assert any("120x120 picture" in str(t.value) for t in app.text)
+    click(app, "Make all")
+    assert not errors(app), errors(app)
+    library = store_of(tmp_path)
+    [board] = library.storyboards_for("sandbox", ACCOUNT)
+    [asset] = library.brand_assets("sandbox", ACCOUNT)
+    assert [shot["params"].get("first_frame_url") for shot in board.shots] == [None, asset.ref]
+
+
+def test_generate_describes_a_kit_asset_picked_as_its_picture(app, tmp_path) -> None:
+    add(app, png((10, 120, 230), size=(120, 120)), "sneaker")
+    app.switch_page("app_pages/generate.py")
+    app.run()
+    app.segmented_control(key="generate_family").set_value("Sora 2")
+    app.run()
+    assert "Describe this picture" not in [b.label for b in app.button]  # no picture yet
+    app.multiselect(key="generate_brand_image").set_value(["@sneaker"])
+    app.run()
+    click(app, "Describe this picture")
+    assert any("120x120 picture" in str(t.value) for t in app.text)

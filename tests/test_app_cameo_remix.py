@@ -360,3 +360,18 @@ def test_a_character_is_typed_by_its_name_and_titled_by_it(app, tmp_path) -> Non
     app.query_params["generation"] = str(made.id)
     app.run()
     assert "a sunny beach, then @Goldie waves" in [t.value for t in app.text]  # the detail's title
+
+
+def test_an_empty_remix_prompt_says_what_to_write_and_an_example_is_one_click_away(app) -> None:
+    """Issue 20 (9): the grey example prompt looked filled in; "Use an example" fills it for real."""
+    generate(app, "a quiet harbour at sunrise")
+    run_until(app, lambda at: at.get("video"))
+    app.switch_page("app_pages/remix.py")
+    app.run()
+    click(app, "Remix this one")
+    field = app.text_area(key="remix_prompt")
+    assert field.placeholder.startswith("Say what changes") and field.value in ("", None)
+    click(app, "Use an example")
+    example = app.text_area(key="remix_prompt").value
+    assert len(example) > 20 and example != field.placeholder
+    assert not any(b.label == "Use an example" for b in app.button)

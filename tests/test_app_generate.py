@@ -12,7 +12,7 @@ from PIL import Image
 from streamlit.testing.v1.element_tree import Block
 
 from sandbox.control import control_headers
-from studio.db import LibraryFilter, Status, Store, default_url
+from studio.db import Generation, LibraryFilter, Status, Store, default_url
 
 from .apptest_helpers import (
     beside,
@@ -175,7 +175,9 @@ def test_where_the_service_refunds_refusals_a_refusal_costs_nothing(tmp_path, mo
     assert "The service refunds refusals (GRSAI_REFUNDS_REFUSALS is on)" in texts(at)
 
 
-def test_several_videos_at_once_are_counted_not_spinners(app) -> None:
+def test_several_videos_at_once_are_counted_not_spinners(monkeypatch, tmp_path) -> None:
+    # videos that take 5 s: on a loaded machine the first must not be made before the third is asked for
+    app = new_app(monkeypatch, tmp_path / "data", SANDBOX_TASK_SECONDS="5")
     for prompt in ("a red kite", "a blue kite", "a green kite"):
         generate(app, prompt)
     assert "3 videos are being made" in texts(app)
@@ -311,3 +313,81 @@ def test_asking_for_retries_of_a_refused_video_is_kept_with_the_request(app, tmp
     assert "At most 2 more: up to 3,200 credits (¥0.16)." in said
     [row] = [g for g in stored(tmp_path) if g.prompt == "a kite that may be refused"]
     assert row.output_retries == 2 and row.retry_of is None
+
+
+def test_an_empty_prompt_says_what_to_write_and_an_example_is_one_click_away(app) -> None:
+    """Issue 20 (9): a grey example prompt looked filled in. The empty field now says what to write,
+    and "Use an example" puts one in it for real; with a prompt written, the offer goes."""
+    field = app.text_area(key="generate_prompt")
+    assert field.placeholder.startswith("Say what is seen") and field.value in ("", None)
+    click(app, "Use an example")
+    example = app.text_area(key="generate_prompt").value
+    assert len(example) > 30 and example != field.placeholder
+    assert not any(b.label == "Use an example" for b in app.button)
+    assert next(b for b in app.button if b.label == "Generate").disabled is False
+
+
+def test_the_credits_under_the_button_and_in_the_sidebar_are_one_reading(app) -> None:
+    """In the run of a click, the line under the button said "· 2,000,000 left" while the sidebar,
+    drawn after the click had cleared the cached balance, already said 1,998,400: one run, two
+    figures. Both now show the one reading of the run; the next run reads the balance again."""
+    import re
+
+    def figures(at) -> tuple[str, str]:
+        line = next(m.value for m in at.markdown if "left" in m.value and "costs" in m.value)
+        under_button = re.search(r"\*\*([\d,]+)\*\* left", line).group(1)
+        return under_button, next(m.value for m in at.sidebar.metric if m.label == "Credits left")
+
+    at = app
+    at.text_area(key="generate_prompt").set_value("a paper boat").run()
+    before = figures(at)
+    assert before[0] == before[1]
+    with at.session_state["connection"].client() as client:  # the balance falls meanwhile (another tab)
+        client.create_video(prompt="spent elsewhere", model="sora-2")
+    click(at, "Generate")
+    assert figures(at)[0] == figures(at)[1]
+    run_until(at, lambda page: figures(page)[1] != before[1])  # a later run reads the new balance
+    assert figures(at)[0] == figures(at)[1]
+
+
+def test_a_video_downloaded_while_another_is_made_is_the_file_itself_not_one_made_on_the_click(
+    tmp_path, monkeypatch
+) -> None:
+    """While a video is being made, the list is redrawn every second. A download made on the click
+    was dropped by the next redraw (a click as the page redrew got nothing) or swept two redraws after
+    it was made (a slow browser got nothing: the batch test shows it in a real browser). There the
+    button now carries the file, with the same address on every redraw; the Library, not redrawn,
+    still reads the file only when the button is pressed."""
+    data = tmp_path / "data"
+    at = new_app(monkeypatch, data, SORA_ENGINE="external")  # nothing makes the queued one: it stays at work
+    at.run()
+    connection = at.session_state["connection"]
+    store = Store(default_url(data))
+    video = b"\x00\x00\x00\x18ftypmp42 a made video"
+    (data / "media" / "videos").mkdir(parents=True, exist_ok=True)
+    (data / "media" / "videos" / "made.mp4").write_bytes(video)
+    try:
+        made, _ = store.add_generation(
+            {"prompt": "A red kite over the sea"}, service=connection.service_id, account=connection.account
+        )
+        assert store.finish(
+            Generation, made.id, expect=[Status.QUEUED], status=Status.SUCCEEDED, progress=100, cost=1600,
+            video_path="videos/made.mp4", pid="s_" + "a" * 32,
+        )
+        store.add_generation(  # queued, and nothing sends it: the list goes on being redrawn
+            {"prompt": "A blue kite over a field"}, service=connection.service_id, account=connection.account
+        )
+    finally:
+        store.dispose()
+    at.run()
+    assert not at.exception, at.exception
+    assert "1 video is being made" in texts(at)
+    [download] = [d for d in at.get("download_button") if d.proto.id.endswith(f"download_{made.id}")]
+    assert download.proto.url and not download.proto.deferred_file_id  # the file, on every redraw
+
+    at.switch_page("app_pages/library.py")
+    at.query_params["generation"] = str(made.id)  # its detail, where the Library's download is
+    at.run()
+    assert not at.exception, at.exception
+    [kept] = [d for d in at.get("download_button") if d.proto.id.endswith(f"library_download_{made.id}")]
+    assert kept.proto.deferred_file_id and not kept.proto.url  # read on the click

@@ -165,3 +165,13 @@ def test_a_transparent_gpt_image_2_5_is_made_from_the_page(app, tmp_path):
     assert (row.options["quality"], row.options["background"]) == ("high", "transparent")
     picture = Image.open(tmp_path / "data" / "media" / row.files[0]["path"])
     assert picture.mode == "RGBA" and picture.getextrema()[3][0] == 0  # see-through, as asked
+
+
+def test_an_empty_prompt_says_what_to_write_and_an_example_is_one_click_away(app) -> None:
+    """Issue 20 (9): the grey example prompt looked filled in; "Use an example" fills it for real."""
+    field = app.text_area(key="images_prompt")
+    assert field.placeholder.startswith("Say what is seen") and field.value in ("", None)
+    click(app, "Use an example")
+    example = app.text_area(key="images_prompt").value
+    assert len(example) > 30 and example != field.placeholder
+    assert not any(b.label == "Use an example" for b in app.button)

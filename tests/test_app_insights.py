@@ -11,7 +11,7 @@ from studio.db import LibraryFilter, Store, default_url
 from studio.insights import Insights
 
 from .apptest_helpers import new_app, stop_engines, texts, widget  # noqa: F401 - autouse: stops engines
-from .seed import seed
+from .seed import ready_character, seed
 
 NOON = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -47,6 +47,30 @@ def test_each_chart_is_drawn_with_its_reading(insights) -> None:
     assert "2,000,000 left now" in said
 
 
+def test_prompt_help_is_counted_in_credits_but_never_as_something_made(tmp_path, monkeypatch) -> None:
+    """Seen at 1400 px: "124 videos and 1 image; the busiest day was 06 Dec (126)" with a "prompt
+    help" bar among the finished: a help call is paid for, but nothing is made by it."""
+    from sqlalchemy import update
+
+    from studio.db.models import ChatCall
+
+    data = tmp_path / "data"
+    store = Store(default_url(data))
+    seed(store, 30, start=NOON)
+    store.record_chat_call(service="sandbox", account=None, model="gemini-3-flash", action="improve", cost=20)
+    with store.session() as session, session.begin():
+        session.execute(update(ChatCall).values(created_at=NOON.replace(tzinfo=None)))
+    at = new_app(monkeypatch, data)
+    at.switch_page("app_pages/insights.py")
+    at.run()
+    assert not at.exception, at.exception
+    said = texts(at)
+    assert "38,420 credits over 1 day" in said  # the help call's 20 credits are spent
+    assert "24 videos and 0 images; the busiest day was 20 Nov (24)." in said
+    made_per_day = at.get("vega_lite_chart")[1].proto.spec
+    assert "prompt help" not in made_per_day
+
+
 def test_the_filters_narrow_every_chart(insights) -> None:
     at, _ = insights
     widget(at, "insights_kind").set_value(["remix"])  # the seed's every seventh row
@@ -79,3 +103,43 @@ def test_the_same_figures_on_sqlite_and_postgresql(database_url) -> None:
         assert success == {"Made": 24, "Refused by moderation (the prompt or image)": 6}
     finally:
         store.dispose()
+
+
+def test_a_made_character_is_counted_in_the_words_as_in_the_chart_and_the_busiest_day(tmp_path, monkeypatch) -> None:
+    """Seen on Insights: a made character stood in "Made per day" and in the busiest day's figure,
+    but the words under them said only "N videos and N images"."""
+    from sqlalchemy import update
+
+    from studio.db.models import Character
+
+    data = tmp_path / "data"
+    store = Store(default_url(data))
+    seed(store, 30, start=NOON)
+    ready_character(store, "Goldie", "swift_maple.82dc77")
+    with store.session() as session, session.begin():
+        session.execute(update(Character).values(created_at=NOON.replace(tzinfo=None), cost=1600))
+    at = new_app(monkeypatch, data)
+    at.switch_page("app_pages/insights.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert "24 videos, 0 images and 1 character; the busiest day was 20 Nov (25)." in texts(at)
+
+
+def test_one_batch_is_said_as_one(tmp_path, monkeypatch) -> None:
+    """Seen on Insights after a first batch: "1 batches, 3 of 3 rows made"."""
+    from studio.batch import BatchService, plan_rows, read_table
+    from studio.media import MediaStore
+
+    data = tmp_path / "data"
+    at = new_app(monkeypatch, data, SORA_ENGINE="external")  # nothing sends the row: the batch is as written
+    at.run()
+    store = Store(default_url(data))
+    try:
+        service = BatchService(store, MediaStore(data / "media"), at.session_state["connection"])
+        service.create("Spring kites", plan_rows(read_table("prompt\nA kite over the sea\n"), template="{prompt}"))
+    finally:
+        store.dispose()
+    at.switch_page("app_pages/insights.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert "1 batch, 0 of 1 rows made" in texts(at)

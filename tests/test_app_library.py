@@ -113,7 +113,7 @@ def test_a_reference_picture_of_too_many_pixels_is_named_not_decoded_and_a_big_o
     bomb = media.keep_upload(huge_png(12000, 12000), ".png")
     big = media.keep_upload(png(size=(4000, 3000)), ".png")
     newest, second = store.search(LibraryFilter(), limit=2)[0]
-    with store.engine.begin() as connection:
+    with store.db_engine.begin() as connection:
         for row, ref in ((newest, bomb), (second, big)):
             connection.execute(update(Generation).where(Generation.id == row.id).values(image_ref=ref))
     at.query_params["generation"] = str(newest.id)

@@ -80,7 +80,7 @@ def test_the_pause_outlives_a_reload_says_until_when_and_a_right_password_after_
         reloaded.run()
         assert password_form(reloaded) and not any(w.key == "generate_prompt" for w in reloaded.text_area)
 
-        with kept.engine.begin() as connection:  # the pause is over
+        with kept.db_engine.begin() as connection:  # the pause is over
             connection.execute(update(LoginTries).values(paused_until=utcnow() - timedelta(seconds=1)))
         later = new_app(monkeypatch, data, SORA_TEAM_PASSWORD="s3cret-team")
         password_form(later)[0].set_value("s3cret-team")

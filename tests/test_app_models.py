@@ -113,6 +113,30 @@ def test_a_model_that_is_down_is_refused_in_words_and_the_closest_is_offered(app
     assert sandbox_counters(app).get("received_video", 0) == 0  # nothing ever went to sora-2
 
 
+def test_a_model_that_is_down_is_named_once_and_the_services_words_only_when_they_add_a_reason(app):
+    """Issue 20 (9): "Sora 2 is down right now: sora-2 is temporarily unavailable" said it twice, the
+    second time in the service's model id; a reason of its own ("retired by OpenAI") stays."""
+    take_down(app, "sora-2")  # the service's own words: "sora-2 is temporarily unavailable"
+    said = texts(app)
+    assert "Sora 2 is down right now, so nothing can be sent to it." in said
+    assert "sora-2" not in said and "temporarily unavailable" not in said
+    take_down(app, "sora-2", "Sora 2 is currently unavailable.")
+    assert "Sora 2 is down right now, so nothing can be sent to it." in texts(app)
+    take_down(app, "sora-2", "sora-2 is down for maintenance until 14:00 UTC")
+    assert "Sora 2 is down right now: down for maintenance until 14:00 UTC, so" in texts(app)
+
+
+def test_a_price_grsai_does_not_publish_says_what_it_is_and_where_to_change_it(app):
+    """Issue 20 (9): "H3 — 3,000 credits … an estimate — set it in Settings" read like a form to fill."""
+    family(app, "MiniMax")
+    said = texts(app)
+    assert (
+        "GrsAI does not publish this model's price: 3,000 credits (¥0.15) is this studio's guess. "
+        "To change it for everyone, edit it under Settings → Prices."
+    ) in said
+    assert "an estimate — set it" not in said
+
+
 def test_a_minimax_request_over_its_length_at_1080p_is_refused_next_to_duration(app, tmp_path):
     family(app, "MiniMax")
     widget(app, "generate_resolution").set_value("1080p")

@@ -61,7 +61,10 @@ def test_improve_shows_the_suggestion_with_its_differences_and_use_this_takes_it
     assert "rule-based stand-in" in texts(app)  # the sandbox writes these, and says so
     click(app, "Improve")
     said = shown(app)
-    assert "[+camera" in said or "[+" in said  # the words put in, as text
+    # the words put in are marked in green, the ones taken out struck through in red: no "[-a-][+A+]"
+    # notation for a person to decode (seen at 1400 px)
+    assert ":green-background[; camera" in said and ":red-background[~~a~~]" in said
+    assert "[+" not in said and "[-" not in said
     assert "camera" in said and "Your prompt is unchanged" in said
     assert app.text_area(key="generate_prompt").value == "a red kite over the sea"  # not taken by itself
     click(app, "Use this")
@@ -190,7 +193,7 @@ def test_after_a_refusal_the_card_names_the_input_and_resends_a_softer_wording_o
     click(app, "Suggest a softer wording")
     said = shown(app)
     assert "a fox covered in dramatic shadows at dawn" in said
-    assert "[-gore-]" in said and "'gore' became 'dramatic shadows'" in said  # what changed, and why
+    assert ":red-background[~~gore~~]" in said and "'gore' became 'dramatic shadows'" in said  # what changed, and why
     assert "Sending it makes a new video at 1,600 credits" in said and "the refused one stays charged" in said
     assert creates(app) == 1  # nothing sent again by the suggestion
     click(app, "Send it (1,600 credits)")
@@ -240,7 +243,10 @@ def test_a_library_result_becomes_a_prompt_for_generate(app, tmp_path) -> None:
     app.switch_page("app_pages/library.py")
     app.query_params["generation"] = str(made.id)
     app.run()
-    click(app, "Describe this picture")
+    # a video is no picture: its button says what is read (seen at 1400 px: "Describe this picture"
+    # under a playing video)
+    assert "Describe this picture" not in [b.label for b in app.button]
+    click(app, "Describe a still of this video")
     described = next(str(t.value) for t in app.text if "picture, mostly" in str(t.value))
     assert "x" in described.split(" picture")[0]  # its size, read from the thumbnail
     click(app, "Use it in Generate")
@@ -285,3 +291,66 @@ def test_a_batch_template_gets_help_that_keeps_its_placeholders(app) -> None:
     click(app, "Use this")
     assert widget(app, "batch_template").value == "A {product} {colour} on the beach"
     assert no_creates(app)
+
+
+def test_a_help_call_with_no_answer_says_it_may_have_been_charged_and_is_counted(app, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr("studio.prompt_help.CHAT_TIMEOUT", 0.3)  # the studio stops waiting first
+    httpx.patch(  # the sandbox charges the call, then answers late
+        f"{service_url(app)}/sandbox/config", headers=control_headers(service_url(app)), json={"chat_latency_ms": 1500}
+    ).raise_for_status()
+    app.text_area(key="generate_prompt").set_value("a red kite")
+    app.run()
+    click(app, "Improve")
+    said = " ".join(w.value for w in app.warning).replace("\\", "")  # as read: Markdown's escapes off
+    assert "did not answer in time" in said and "may have been charged (20 credits" in said
+    assert app.text_area(key="generate_prompt").value == "a red kite" and "Use this" not in texts(app)
+    assert spent(tmp_path) == CHAT_PRICE and sandbox_counters(app).get("received_chat") == 1 and no_creates(app)
+    app.switch_page("app_pages/insights.py")
+    app.run()
+    assert "20 credits over 1 day; most on Prompt help (chat)" in texts(app)
+
+
+def _blue_picture() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 60), (30, 80, 220)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_images_describes_its_reference_picture(app) -> None:
+    app.switch_page("app_pages/images.py")
+    app.run()
+    assert "Describe this picture" not in [b.label for b in app.button]  # no picture, no button
+    app.file_uploader(key="images_ref_files").set_value([("ref.png", _blue_picture(), "image/png")])
+    app.run()
+    click(app, "Describe this picture")
+    said = shown(app)
+    assert "120x60" in said and "blue" in said
+    click(app, "Use this")
+    assert app.text_area(key="images_prompt").value.startswith("A wide 120x60 picture, mostly blue")
+    assert no_creates(app)
+
+
+def test_a_storyboard_shot_describes_its_start_image(app) -> None:
+    app.switch_page("app_pages/storyboard.py")
+    app.run()
+    first, second = app.session_state["storyboard_order"]
+    assert not [b for b in app.button if (b.key or "").endswith("_help_describe")]
+    app.file_uploader(key=f"storyboard_file_{second}").set_value(("start.png", _blue_picture(), "image/png"))
+    app.run()
+    assert not [b for b in app.button if b.key == f"storyboard_{first}_help_describe"]  # shot 1 has no picture
+    next(b for b in app.button if b.key == f"storyboard_{second}_help_describe").click()
+    app.run()
+    click(app, "Use this")
+    assert app.text_area(key=f"storyboard_prompt_{second}").value.startswith("A wide 120x60 picture, mostly blue")
+    assert not app.text_area(key=f"storyboard_prompt_{first}").value
+    assert no_creates(app)
+
+
+def test_a_failure_that_was_no_refusal_names_no_input_and_offers_no_softer_wording(app) -> None:
+    httpx.patch(
+        f"{service_url(app)}/sandbox/config", headers=control_headers(service_url(app)), json={"error_rate": 1.0}
+    ).raise_for_status()
+    generate(app, "a calm lake")
+    run_until(app, lambda at: "could not make this" in texts(at))  # the error's own words
+    assert "What was refused" not in texts(app)
+    assert "Suggest a softer wording" not in [b.label for b in app.button]

@@ -13,6 +13,7 @@ from .apptest_helpers import (  # noqa: F401 - stop_engines is autouse: stops en
     new_app,
     run_until,
     sandbox_counters,
+    sidebar_text,
     stop_engines,
     texts,
 )
@@ -86,7 +87,8 @@ def test_make_all_makes_the_shots_one_after_another_and_plays_the_film(tmp_path,
     click(at, "Make all")  # a second click is the same storyboard
     assert "already started" in texts(at)
     run_until(at, lambda at: at.get("video"), timeout=60)
-    assert ":green-badge[ready]" in texts(at)
+    # the film's state reads as a video card's does on Generate: "Ready" with its tick, not "ready"
+    assert ":green-badge[:material/check_circle: Ready]" in texts(at)
     assert "Kite \\*\\*film\\*\\*" in texts(at)  # the name is shown as typed, not as Markdown
     assert len(at.get("video")) == 1
     assert sandbox_counters(at).get("received_veo") == 2  # each shot sent once
@@ -95,6 +97,19 @@ def test_make_all_makes_the_shots_one_after_another_and_plays_the_film(tmp_path,
     assert total == 1 and items[0].kind == "storyboard"
     link = at.get("page_link")[0]
     assert link.proto.query_string == f"generation={items[0].id}"
+
+
+def test_the_sidebar_says_a_storyboard_is_being_made_never_that_nothing_is(tmp_path, monkeypatch) -> None:
+    """Seen at 1400 px: the card said "being made" while the sidebar under it said "Nothing is being
+    made right now" (it counted single videos only; a batch at work read the same)."""
+    at = open_page(monkeypatch, tmp_path / "data")
+    for key, words in zip(shot_keys(at, "prompt"), ["a kite rises", "the kite over the sea"], strict=True):
+        at.text_area(key=key).set_value(words)
+    at.text_input(key="storyboard_name").set_value("Kite film")
+    click(at, "Make all")
+    said = sidebar_text(at)
+    assert "Storyboard “Kite film”: being made" in said  # its shot count is the page's own line
+    assert "Nothing is being made" not in said
 
 
 def test_the_film_in_the_library_lists_its_shots_and_goes_with_them(tmp_path, monkeypatch) -> None:
@@ -209,3 +224,18 @@ def test_a_sora_shot_offers_the_characters_by_the_names_people_gave_them(tmp_pat
     assert "Characters: @Goldie" in texts(at)
     click(at, "@Goldie")
     assert at.text_area(key=prompt).value == "A beach at noon, @Goldie "
+
+
+def test_each_empty_shot_offers_an_example_that_fills_that_shot_only(tmp_path, monkeypatch) -> None:
+    """Issue 20 (9): an example is offered on a button, not shown grey as if the shot were written."""
+    at = open_page(monkeypatch, tmp_path / "data")
+    first, *others = shot_keys(at, "prompt")
+    assert others, "the plan starts with more than one shot"
+    assert at.text_area(key=first).placeholder.startswith("What is seen")
+    offers = [b for b in at.button if b.label == "Use an example"]
+    assert len(offers) == len(others) + 1  # one a shot
+    offers[0].click()
+    at.run()
+    assert not at.exception, at.exception
+    assert len(prompts(at)[0]) > 20 and all(not p for p in prompts(at)[1:])
+    assert len([b for b in at.button if b.label == "Use an example"]) == len(others)

@@ -58,7 +58,7 @@ def test_sora_2_down_offers_veo_and_a_veo_video_plays(page, studio, tmp_path_fac
     assert page.get_by_role("textbox", name="Prompt").input_value() == "A lighthouse at dusk, waves below"
     page.get_by_role("button", name="Generate").click()
     card = page.locator("[class*='st-key-card_']").filter(has_text="A lighthouse at dusk")
-    card.locator("video").wait_for(timeout=90_000)
+    card.locator("video").wait_for(timeout=240_000)  # a full-size render: 81 s on a loaded CI machine
     played = page.evaluate(
         """() => { const v = document.querySelector("[class*='st-key-card_'] video"); v.muted = true;
                    return v.play().then(() => new Promise(r => setTimeout(
@@ -86,7 +86,7 @@ def test_an_image_animated_becomes_a_video_that_starts_on_it(page, studio) -> No
     page.keyboard.press("Tab")
     page.get_by_role("button", name="Generate").click()
     card = page.locator("[class*='st-key-card_']").filter(has_text="The duck bobs")
-    card.locator("video").wait_for(timeout=90_000)
+    card.locator("video").wait_for(timeout=240_000)  # a full-size render: 81 s on a loaded CI machine
     store = Store(default_url(studio[1]))
     try:
         rows = store.search(LibraryFilter(text="duck"), limit=10)[0]

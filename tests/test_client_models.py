@@ -23,7 +23,7 @@ from grsai_api import (
 from sandbox.control import control_headers
 from tests.conftest import API_KEY, png, run, stats
 
-QUICK = {"task_seconds": 0.4, "image_seconds": 0.2, "progress_interval": 0.1, "render_profile": "light"}
+QUICK = {"task_seconds": 0.4, "image_seconds": 0.2}  # on top of conftest.FAST (make_sandbox starts from it)
 RED, BLUE, GREEN = (220, 30, 30), (30, 40, 230), (20, 210, 60)
 
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 from grsai_api import Client
 from sandbox import SandboxConfig, serve_in_thread
-from tests.conftest import API_KEY, png
+from tests.conftest import API_KEY, FAST, png
 from tests.test_client_models import QUICK, image, video
 
 PICTURE = png((250, 200, 0), size=(64, 64))
@@ -90,7 +90,9 @@ CASES: dict[str, tuple[dict, dict, str]] = {
 @pytest.fixture(scope="module")
 def quick_module(tmp_path_factory):
     """One fast sandbox for the module (light renders)."""
-    running = serve_in_thread(SandboxConfig(**QUICK, data_dir=tmp_path_factory.mktemp("revision")), port=0)
+    running = serve_in_thread(
+        SandboxConfig(**{**FAST, **QUICK}, data_dir=tmp_path_factory.mktemp("revision")), port=0
+    )
     yield running
     running.stop()
 

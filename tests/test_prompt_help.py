@@ -13,7 +13,7 @@ import pytest
 from grsai_api import MODELS
 from sandbox.control import control_headers
 from studio.connection import sandbox_connection
-from studio.db import LibraryFilter, Store
+from studio.db import FailureReason, LibraryFilter, Store
 from studio.insights import Insights
 from studio.prompt_help import (
     HelpProblem,
@@ -32,7 +32,6 @@ from studio.prompt_help import (
     soften_messages,
     storyboard_messages,
     translate_messages,
-    word_diff,
 )
 from tests.conftest import png, stats
 
@@ -168,9 +167,7 @@ def test_replies_that_cannot_be_read_are_said_in_words():
 
 
 def test_the_differences_are_word_by_word_text():
-    assert word_diff("a red kite", "a big red kite, slowly") == [
-        ("same", "a"), ("added", "big"), ("same", "red kite"), ("added", ", slowly")
-    ]
+    assert diff_text("a red kite", "a big red kite, slowly") == "a [+big+] red kite[+, slowly+]"
     # punctuation is a word of its own: "sun" is kept, only what follows it is new
     assert diff_text("the setting of the sun", "the setting of the sun; camera slowly dollies in.") == (
         "the setting of the sun[+; camera slowly dollies in.+]"
@@ -195,6 +192,18 @@ def test_the_differences_are_word_by_word_text():
 def test_a_refusal_names_the_input_it_was_about(reason, said, has_image, has_characters, refused):
     assert refused_input(reason, said, has_image=has_image, has_characters=has_characters) == refused
 
+
+
+@pytest.mark.parametrize("reason", list(FailureReason), ids=str)
+def test_every_failure_reason_either_names_the_refused_input_or_claims_none(reason):
+    """A content refusal names what was refused, whatever the service said; any other failure (an
+    error, a request turned down before processing, a file not copied) was no refusal of an input, so
+    nothing is named and no softer wording is offered for it."""
+    named = refused_input(reason, "the reference image of @sunny.fox", has_image=True, has_characters=True)
+    if reason.is_moderation:
+        assert named in ("a reference image", "the finished video (made from the prompt)")
+    else:
+        assert named is None
 
 
 def test_a_help_call_counts_the_price_table_as_edited_in_settings(helper):
@@ -223,3 +232,26 @@ def test_a_template_suggestion_must_keep_its_placeholders(helper):
         read_template("A {colour} {size} cat, {product}", template)
     with pytest.raises(HelpProblem, match="broke the template's braces"):
         read_template("A {colour cat, {product}", template)
+
+
+def test_a_help_call_whose_answer_never_came_is_counted_as_maybe_charged(make_sandbox, tmp_path):
+    """The service charged the call, then took longer than the studio waits: the call is recorded at
+    its price as unknown (it may have been charged), so the spending figure and Insights count it,
+    and the words say so; nothing is sent again by itself."""
+    slow = make_sandbox(chat_latency_ms=1500)
+    store = Store(f"sqlite:///{(tmp_path / 'slow.db').as_posix()}")
+    try:
+        service = PromptHelp(store, timeout=0.3)
+        before = balance(slow)
+        with pytest.raises(HelpProblem, match="did not answer in time.*may have been charged"):
+            service.ask(sandbox_connection(slow.base_url), "improve", improve_messages("a kite", VEO), CHAT)
+        assert before - balance(slow) == help_price(CHAT)  # the service did charge it
+        assert stats(slow)["counters"]["received_chat"] == 1  # asked once, not again by itself
+        [call] = store.chat_calls()
+        assert (call.action, call.cost, call.status) == ("improve", help_price(CHAT), "unknown")
+        assert store.spent() == help_price(CHAT)
+        daily = Insights.load(store, LibraryFilter()).daily()
+        assert daily.loc[daily["model"] == "Prompt help (chat)", "credits"].sum() == help_price(CHAT)
+        assert daily.loc[daily["model"] == "Prompt help (chat)", "made"].sum() == 0  # no answer came
+    finally:
+        store.dispose()
