@@ -22,7 +22,7 @@ from components.resources import (
     model_board,
     store,
 )
-from components.session import request_key
+from components.session import keep_a_choice, request_key
 from components.spec_form import model_form
 from components.text import plain
 from components.video import clock, local_time, video_player
@@ -88,8 +88,7 @@ def reading() -> tuple[pd.DataFrame | None, str]:
     """The table the person gave (upload or paste), or None; and a name for the batch."""
     way = st.segmented_control(
         "Your products",
-        ["Upload a CSV", "Paste rows"],
-        default="Upload a CSV",
+        keep_a_choice("batch_way", ["Upload a CSV", "Paste rows"]),
         required=True,
         key="batch_way",
     )
@@ -139,8 +138,7 @@ def planning(frame: pd.DataFrame) -> tuple[Plan | None, str]:
     if "prompt" in columns:
         source = st.segmented_control(
             "Prompts from",
-            ["The prompt column", "A template"],
-            default="The prompt column",
+            keep_a_choice("batch_source", ["The prompt column", "A template"]),
             required=True,
             key="batch_source",
         )
@@ -427,7 +425,7 @@ def results(batch, progress: BatchProgress) -> None:
     st.subheader("Results")
     show, pager = st.columns([3, 1], vertical_alignment="bottom")
     chosen = show.segmented_control(
-        "Show", list(SHOWN_STATUSES), default="All", required=True, key="batch_show"
+        "Show", keep_a_choice("batch_show", SHOWN_STATUSES, "All"), required=True, key="batch_show"
     )
     page = 1
     if progress.total > RESULTS_PAGE:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from components.feedback import send
 from components.resources import balance_changed, character_service, connection, media, model_board, store
-from components.session import handoff, request_key, take_handoff, toast_later
+from components.session import handoff, keep_a_choice, request_key, take_handoff, toast_later
 from components.span_picker import span_picker
 from components.text import plain
 from components.video import clock
@@ -90,8 +90,7 @@ from_clip, from_video = st.tabs(
 with from_clip:
     way = st.segmented_control(
         "The clip",
-        ["Upload a file", "Web address"],
-        default="Upload a file",
+        keep_a_choice("characters_clip_way", ["Upload a file", "Web address"]),
         required=True,
         key="characters_clip_way",
     )

@@ -32,7 +32,14 @@ from components.resources import (
     model_board,
     store,
 )
-from components.session import keep_widgets, new_request, request_key, restore_widgets, take_handoff
+from components.session import (
+    keep_a_choice,
+    keep_widgets,
+    new_request,
+    request_key,
+    restore_widgets,
+    take_handoff,
+)
 from components.spec_form import model_form, widget_keys
 from components.task_panel import latest_on_phone, task_panel
 from components.text import plain
@@ -207,11 +214,9 @@ with form:
         )
     aspect_ratio = None
     if sora or veo:  # laid out by hand: their images and characters have controls of their own
-        if st.session_state.get("generate_aspect_ratio") not in spec.aspect_ratios:
-            st.session_state["generate_aspect_ratio"] = spec.aspect_ratios[0]
         aspect_ratio = st.segmented_control(
             "Aspect ratio",
-            list(spec.aspect_ratios),
+            keep_a_choice("generate_aspect_ratio", spec.aspect_ratios),
             required=True,
             key="generate_aspect_ratio",
             format_func={"16:9": ":material/crop_16_9: 16:9", "9:16": ":material/crop_portrait: 9:16"}.get,
@@ -425,10 +430,9 @@ with form:
         )
         st.caption(retry_price(each, int(retries or 0), refunds_refusals=app_config().refunds_refusals))
     with action:
-        st.session_state.setdefault("generate_count", 1)  # kept across pages: the state, not a default, says it
-        count = st.segmented_control(
+        count = st.segmented_control(  # kept across pages: the state, not a default, says it
             "How many",
-            list(range(1, MAX_AT_ONCE + 1)),
+            keep_a_choice("generate_count", range(1, MAX_AT_ONCE + 1)),
             required=True,
             key="generate_count",
             help="Several videos of this prompt at once, each charged on its own: they arrive side by "

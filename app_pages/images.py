@@ -23,7 +23,15 @@ from components.resources import (
     model_board,
     store,
 )
-from components.session import handoff, keep_widgets, request_key, restore_widgets, show_toasts, take_handoff
+from components.session import (
+    handoff,
+    keep_a_choice,
+    keep_widgets,
+    request_key,
+    restore_widgets,
+    show_toasts,
+    take_handoff,
+)
 from components.spec_form import model_form, widget_key, widget_keys
 from components.text import plain
 from components.video import clock, facts, failure_note, kept_download, status_badge
@@ -68,7 +76,7 @@ with form:
     kit = brand_picker("images_brand", limit=spec.fields["reference_urls"].count if "reference_urls" in spec.fields else 0)
     variants = int(fields.get("variants", 1))
     count = st.segmented_control(
-        "How many", list(range(1, MAX_AT_ONCE + 1)), default=1, required=True, key="images_count",
+        "How many", keep_a_choice("images_count", range(1, MAX_AT_ONCE + 1)), required=True, key="images_count",
         help="Each one is its own request, charged on its own: they arrive side by side, to keep the "
         "best and discard the rest.",
     )

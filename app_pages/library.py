@@ -13,7 +13,7 @@ from components.keep_best import made_with_it
 from components.lineage import lineage
 from components.prompt_help import describe_result
 from components.resources import app_config, balance_changed, connection, generation_service, media, store
-from components.session import handoff, request_key, toast_later
+from components.session import handoff, keep_a_choice, request_key, toast_later
 from components.text import plain
 from components.video import (
     KIND_LABELS,
@@ -386,7 +386,7 @@ text = search.text_input(
     placeholder="Words in the prompt, or a pid",
     icon=":material/search:",
 )
-mode = view.segmented_control("View", ["Grid", "Table"], default="Grid", required=True, key="library_view")
+mode = view.segmented_control("View", keep_a_choice("library_view", ["Grid", "Table"]), required=True, key="library_view")
 FILTER_KEYS = ("library_status", "library_model", "library_makes", "library_kind", "library_aspect", "library_dates")
 filtering = any(st.session_state.get(k) for k in FILTER_KEYS)
 RATIOS = sorted({r for m in MODELS.values() for r in m.aspect_ratios if r != "auto"}, key=lambda r: (r not in ("16:9", "9:16"), r))

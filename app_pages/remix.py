@@ -9,7 +9,7 @@ from components.guard import guarded
 from components.lineage import lineage
 from components.prompt_help import prompt_help
 from components.resources import balance_changed, connection, generation_service, media, model_board, store
-from components.session import request_key, take_handoff
+from components.session import keep_a_choice, request_key, take_handoff
 from components.text import plain
 from components.video import clock, failure_note, play_in_sync, video_player
 from components.video_picker import video_picker
@@ -108,18 +108,16 @@ def remix_form(source_pid: str, source) -> None:
     ratio_column, duration_column, button_column = st.columns([1, 1, 2], vertical_alignment="bottom")
     aspect_ratio = ratio_column.segmented_control(
         "Aspect ratio",
-        ["16:9", "9:16"],
+        keep_a_choice("remix_aspect_ratio", ["16:9", "9:16"], source.aspect_ratio if source else "16:9"),
         required=True,
         key="remix_aspect_ratio",
-        default=source.aspect_ratio if source else "16:9",
         format_func={"16:9": ":material/crop_16_9: 16:9", "9:16": ":material/crop_portrait: 9:16"}.get,
     )
     duration = duration_column.segmented_control(
         "Duration",
-        [10, 15],
+        keep_a_choice("remix_duration", [10, 15], source.duration if source else 10),
         required=True,
         key="remix_duration",
-        default=source.duration if source else 10,
         format_func=lambda s: f"{s} s",
     )
     slot = st.empty()

@@ -24,7 +24,14 @@ from components.resources import (
     store,
     storyboard_service,
 )
-from components.session import keep_widgets, request_key, restore_widgets, show_toasts, take_handoff
+from components.session import (
+    keep_a_choice,
+    keep_widgets,
+    request_key,
+    restore_widgets,
+    show_toasts,
+    take_handoff,
+)
 from components.text import plain
 from components.video import clock, kept_download, video_player
 from grsai_api import MODELS, InvalidRequestError
@@ -133,7 +140,7 @@ with plan_col:
     left, right = st.columns([2, 1])
     name = left.text_input("Name (optional)", key="storyboard_name", placeholder="Lighthouse teaser", max_chars=200)
     ratio = right.segmented_control(
-        "Aspect ratio", ["16:9", "9:16"], default="16:9", required=True, key="storyboard_ratio",
+        "Aspect ratio", keep_a_choice("storyboard_ratio", ["16:9", "9:16"]), required=True, key="storyboard_ratio",
         help="One for every shot, so they join into one film.",
     )
     # The total and Make all head the plan, in the first screen (it was at y≈1336 under the shots);
@@ -181,10 +188,8 @@ with plan_col:
             duration = None
             if spec.durations:
                 choices = [d for d in spec.durations if d in (5, 6, 8, 10, 15)] or list(spec.durations)
-                if st.session_state.get(_key("duration", uid)) not in choices:
-                    st.session_state[_key("duration", uid)] = spec.default_duration if spec.default_duration in choices else choices[0]
                 duration = st.segmented_control(
-                    "Length", choices, required=True, key=_key("duration", uid), format_func=lambda s: f"{s} s"
+                    "Length", keep_a_choice(_key("duration", uid), choices, spec.default_duration), required=True, key=_key("duration", uid), format_func=lambda s: f"{s} s"
                 )
             length = duration or spec.seconds or spec.default_duration or 0
             with st.expander("Start image (optional)", icon=":material/image:",

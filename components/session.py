@@ -58,3 +58,15 @@ def keep_widgets(keys: tuple[str, ...]) -> None:
     for key in keys:
         if key in st.session_state:
             st.session_state[f"_kept_{key}"] = st.session_state[key]
+
+
+def keep_a_choice(key: str, options, default: object = None) -> list:
+    """A control that must always have a choice (``required=True``) gets one before it is drawn: the
+    value kept in the page state, if it is still one of ``options``, else ``default`` (when it is one),
+    else the first option. A run cut short, or a rerun that dropped the state, can hand a control back
+    with no choice at all, and a page reading ``None`` where it counts on a choice cannot go on.
+    Returns the options, to pass to the control (which then takes no ``default=`` of its own)."""
+    options = list(options)
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default if default in options else options[0]
+    return options
