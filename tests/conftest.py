@@ -19,7 +19,7 @@ from PIL import Image
 from grsai_api import AsyncClient, Client
 from sandbox import RunningSandbox, SandboxConfig, serve_in_thread
 
-pytest_plugins = ["tests.databases", "tests.buckets", "tests.speed"]
+pytest_plugins = ["tests.databases", "tests.buckets", "tests.speed", "tests.browser_report"]
 
 API_KEY = "sk-test-0123456789abcdef"
 # The suite's sandboxes: quick tasks and light renders (tiny 4 fps videos); a test about what a person

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from .browser_report import remember_log
+
 CHROMIUM = Path("/usr/bin/chromium")
 PROMPT = "A paper boat drifting down a rainy street, golden hour"
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +40,8 @@ def start_app(tmp_path_factory: pytest.TempPathFactory, **env: str):
     data = tmp_path_factory.mktemp("browser-data")
     env = {**os.environ, "SORA_DATA_DIR": str(data), "SANDBOX_TASK_SECONDS": "2", **env}
     env.pop("GRSAI_API_KEY", None)
-    log = (tmp_path_factory.mktemp("logs") / "streamlit.log").open("w")
+    log_path = tmp_path_factory.mktemp("logs") / "streamlit.log"
+    log = log_path.open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -59,6 +62,7 @@ def start_app(tmp_path_factory: pytest.TempPathFactory, **env: str):
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
+    remember_log(url, log_path)  # a failing test's report ends with this log's last lines
     deadline = time.monotonic() + 60
     while True:
         try:
