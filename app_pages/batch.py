@@ -22,7 +22,7 @@ from components.resources import (
     model_board,
     store,
 )
-from components.session import keep_a_choice, request_key
+from components.session import catch_up, keep_a_choice, request_key
 from components.spec_form import model_form
 from components.text import plain
 from components.video import clock, local_time, video_player
@@ -366,7 +366,7 @@ def batch_view(batch_id: int) -> None:
             )
         controls(current, progress)
         if active and not progress.active and current.state != BatchState.RUNNING:
-            st.rerun()  # it just finished: the page stops re-reading
+            catch_up()  # it just finished: the page stops re-reading
         results(current, progress)
 
     live()

@@ -10,7 +10,7 @@ import streamlit as st
 from components.brand_picker import brand_kit
 from components.guard import guarded
 from components.resources import balance_changed, generation_service, media, store
-from components.session import request_key, toast_later
+from components.session import catch_up, request_key, toast_later
 from grsai_api import InvalidRequestError
 from studio.brand import (
     KINDS,
@@ -77,7 +77,7 @@ def sheet_result(sheet_id: int, was_making: bool) -> None:
         st.session_state.pop("brand_sheet_id", None)
         return
     if was_making and Status(row.status).is_final:
-        st.rerun()
+        catch_up()
     if Status(row.status).is_active:
         st.progress(row.progress / 100, text=f"Drawing the sheet · {row.progress}%")
     elif row.status == Status.SUCCEEDED:

@@ -24,6 +24,7 @@ from components.resources import (
     store,
 )
 from components.session import (
+    catch_up,
     handoff,
     keep_a_choice,
     keep_widgets,
@@ -201,7 +202,7 @@ with results:
             else:
                 keep_best_group(entry, generation_service(), show=_pictures)
         if busy and not active:
-            st.rerun()
+            catch_up()  # everything ended: the page (and its timer) catches up
 
     grid()
 

@@ -9,7 +9,7 @@ from components.guard import guarded
 from components.lineage import lineage
 from components.prompt_help import prompt_help
 from components.resources import balance_changed, connection, generation_service, media, model_board, store
-from components.session import keep_a_choice, request_key, take_handoff
+from components.session import catch_up, keep_a_choice, request_key, take_handoff
 from components.text import plain
 from components.video import clock, failure_note, play_in_sync, video_player
 from components.video_picker import video_picker
@@ -180,7 +180,7 @@ def remix_form(source_pid: str, source) -> None:
                 st.caption(f":material/info: {plain(remix.error)}")
             return
         if busy:  # it finished while this fragment watched: the whole page draws the side by side
-            st.rerun()
+            catch_up()
         if remix.status != Status.SUCCEEDED:
             failure_note(remix)
             return

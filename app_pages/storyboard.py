@@ -25,6 +25,7 @@ from components.resources import (
     storyboard_service,
 )
 from components.session import (
+    catch_up,
     keep_a_choice,
     keep_widgets,
     request_key,
@@ -339,7 +340,7 @@ with made_col:
         for item in items:
             storyboard_card(item)
         if busy and not any(item.state in ("running", "joining") for item in items):
-            st.rerun()  # all finished: let the page (and its timer) catch up
+            catch_up()  # all finished: let the page (and its timer) catch up
 
     storyboards()
 

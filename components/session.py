@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 TOASTS = "pending_toasts"
 SEEN_ACTIVE = "seen_active"  # what was being made at the sidebar's last look: its end earns a toast
@@ -70,3 +72,32 @@ def keep_a_choice(key: str, options, default: object = None) -> list:
     if st.session_state.get(key) not in options:
         st.session_state[key] = default if default in options else options[0]
     return options
+
+
+def catch_up() -> None:
+    """Redraw the whole page once, because something a fragment watched has ended (a video, a batch,
+    a storyboard, a sheet): unless a rerun of the whole app is already waiting. That is a click (a
+    page link, a button) that came in while the fragment ran, and it redraws everything anyway.
+    Streamlit folds a second rerun into the waiting one and keeps the newer one's page, so a plain
+    ``st.rerun()`` here sent the person back to the page they had just left (CI, December 2026)."""
+    if not _whole_app_rerun_waiting():
+        st.rerun()
+
+
+def _whole_app_rerun_waiting() -> bool:
+    """Whether this session's request queue holds a rerun of the whole app. It reads two private
+    fields of Streamlit's ``ScriptRequests`` under its own lock; should a later Streamlit rename them,
+    this says no, and ``catch_up`` reruns as a plain ``st.rerun()`` does."""
+    requests = getattr(get_script_run_ctx(), "script_requests", None)
+    lock = getattr(requests, "_lock", None)
+    if lock is None:
+        return False
+    with lock:
+        state, data = getattr(requests, "_state", None), getattr(requests, "_rerun_data", None)
+    return (
+        state is ScriptRequestType.RERUN
+        and data is not None
+        and not getattr(data, "fragment_id", None)
+        and not getattr(data, "fragment_id_queue", None)
+        and not getattr(data, "is_fragment_scoped_rerun", False)
+    )

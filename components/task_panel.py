@@ -18,7 +18,7 @@ from .character_names import as_named
 from .guard import guarded
 from .keep_best import in_groups, keep_best_group, progress_words
 from .prompt_help import softer_wording
-from .session import handoff, show_toasts
+from .session import catch_up, handoff, show_toasts
 from .text import plain
 from .video import clock, download_button, facts, failure_note, status_badge, video_player, video_preview
 
@@ -223,6 +223,6 @@ def task_panel(connection: Connection, store: Store, media: MediaStore, actions,
                     _entry(entry, media, held, actions, service, busy)
                 st.caption("Everything made is in the **Library**.")
         if busy and not active:
-            st.rerun()  # everything ended: let the page (and its fragment timer) catch up
+            catch_up()  # everything ended: let the page (and its fragment timer) catch up
 
     panel()

@@ -15,7 +15,7 @@ from studio.db import Status, Store
 
 from .guard import guarded
 from .resources import credits_left
-from .session import SEEN_ACTIVE, toast_later
+from .session import SEEN_ACTIVE, catch_up, toast_later
 from .text import plain
 
 REDRAW_SECONDS = 2.0
@@ -110,6 +110,6 @@ def tracker(connection: Connection, store: Store, elsewhere: Callable[[], bool] 
         if not videos and not characters and not elsewhere():
             st.caption("Nothing is being made right now.")
         if ended:
-            st.rerun()  # once, for the whole page
+            catch_up()  # once, for the whole page
 
     watcher()
