@@ -9,7 +9,7 @@ import pytest
 
 from sandbox.control import control_headers
 
-from .test_browser import CHROMIUM, open_browser, pytestmark, start_app  # noqa: F401 - the same marks
+from .test_browser import CHROMIUM, WAIT, open_browser, pytestmark, start_app  # noqa: F401 - the same marks
 
 SHOTS = "/tmp/shots"
 
@@ -28,7 +28,7 @@ def page(studio):
 
     with sync_playwright() as playwright:
         browser, page = open_browser(playwright, studio[0])
-        page.get_by_role("textbox", name="Prompt").wait_for(timeout=30_000)
+        page.get_by_role("textbox", name="Prompt").wait_for(timeout=WAIT)
         yield page
         browser.close()
 
@@ -46,15 +46,15 @@ def test_sora_2_down_offers_veo_and_a_veo_video_plays(page, studio, tmp_path_fac
     ).raise_for_status()
     page.get_by_role("link", name="Settings").click()
     page.get_by_role("button", name="Check again").click()  # statuses are cached for 15 s otherwise
-    page.get_by_text("retired by OpenAI").first.wait_for(state="attached", timeout=15_000)
+    page.get_by_text("retired by OpenAI").first.wait_for(state="attached", timeout=WAIT)
     page.get_by_role("link", name="Generate").click()
-    page.get_by_role("textbox", name="Prompt").wait_for(timeout=15_000)
-    page.get_by_text("Sora 2 is down right now: retired by OpenAI").wait_for(timeout=15_000)
+    page.get_by_role("textbox", name="Prompt").wait_for(timeout=WAIT)
+    page.get_by_text("Sora 2 is down right now: retired by OpenAI").wait_for(timeout=WAIT)
     assert page.get_by_role("button", name="Generate").is_disabled()  # nothing can be sent to it
     page.get_by_role("textbox", name="Prompt").fill("A lighthouse at dusk, waves below")
     page.keyboard.press("Tab")
     page.get_by_role("button", name="Use Veo 3.1 Fast · 720p instead").click()
-    page.get_by_text("8 s unless you choose").first.wait_for(timeout=15_000)  # Veo's duration, 8 s as it was
+    page.get_by_text("8 s unless you choose").first.wait_for(timeout=WAIT)  # Veo's duration, 8 s as it was
     assert page.get_by_role("textbox", name="Prompt").input_value() == "A lighthouse at dusk, waves below"
     page.get_by_role("button", name="Generate").click()
     card = page.locator("[class*='st-key-card_']").filter(has_text="A lighthouse at dusk")
@@ -75,13 +75,13 @@ def test_an_image_animated_becomes_a_video_that_starts_on_it(page, studio) -> No
     from studio.db import LibraryFilter, Store, default_url
 
     page.get_by_role("link", name="Images").click()
-    page.get_by_role("heading", name="Images").wait_for(timeout=15_000)
+    page.get_by_role("heading", name="Images").wait_for(timeout=WAIT)
     page.get_by_role("textbox", name="Prompt").fill("A yellow rubber duck on a blue pool")
     page.keyboard.press("Tab")
     page.get_by_role("button", name="Make images").click()
     page.get_by_role("button", name="Animate this").first.wait_for(timeout=60_000)
     page.get_by_role("button", name="Animate this").first.click()
-    page.get_by_text("Carried over from Images").wait_for(timeout=15_000)
+    page.get_by_text("Carried over from Images").wait_for(timeout=WAIT)
     page.get_by_role("textbox", name="Prompt").fill("The duck bobs on the water")
     page.keyboard.press("Tab")
     page.get_by_role("button", name="Generate").click()

@@ -9,7 +9,7 @@ import pytest
 
 from sandbox.control import control_headers
 
-from .test_browser import CHROMIUM, open_browser, pytestmark, start_app  # noqa: F401 - the same marks
+from .test_browser import CHROMIUM, WAIT, open_browser, pytestmark, start_app  # noqa: F401 - the same marks
 
 JUNK_BYTES = bytes(range(256)) * 64
 TEXT_AS_IMAGE = b"this is a shopping list, not a picture\n" * 20
@@ -29,7 +29,7 @@ def browser_page(studio, request):
 
     with sync_playwright() as playwright:
         browser, page = open_browser(playwright, studio[0], width=request.param)
-        page.get_by_role("textbox", name="Prompt").wait_for(timeout=30_000)
+        page.get_by_role("textbox", name="Prompt").wait_for(timeout=WAIT)
         yield page
         browser.close()
 
@@ -57,7 +57,7 @@ class Walk:
         self.tried += 1
         said = self.page.get_by_text(words).first
         try:
-            said.wait_for(state="attached", timeout=10_000)
+            said.wait_for(state="attached", timeout=WAIT)
         except Exception:
             # On a loaded machine a click can land while the page is being drawn again and not be
             # taken: do it once more (a bad input sends nothing, however often it is tried).
@@ -65,7 +65,7 @@ class Walk:
                 raise
             self.last()
             try:
-                said.wait_for(state="attached", timeout=15_000)
+                said.wait_for(state="attached", timeout=WAIT)
             except Exception:
                 self.page.screenshot(path=f"/tmp/walk-{self.tried}.png", full_page=True)
                 raise
@@ -80,18 +80,18 @@ class Walk:
         self.page.wait_for_function(
             """() => { const app = document.querySelector("[data-testid='stApp']");
                        return app && !['running', 'rerunRequested'].includes(app.dataset.testScriptState); }""",
-            timeout=30_000,
+            timeout=WAIT,
         )
 
     def open(self, path: str, heading: str) -> None:
         self.page.goto(self.base_url + path)
-        self.page.get_by_role("heading", name=heading).first.wait_for(timeout=20_000)
+        self.page.get_by_role("heading", name=heading).first.wait_for(timeout=WAIT)
         self.idle()
 
     def fill(self, label: str, value: str, commit: str = "Tab") -> None:
         box = self.page.get_by_label(label, exact=True).filter(visible=True).first
         try:
-            box.fill(value, timeout=10_000)
+            box.fill(value, timeout=WAIT)
         except Exception:
             self.page.screenshot(path="/tmp/walk-fill.png", full_page=True)
             raise
