@@ -22,6 +22,7 @@ from components.video import (
     download_button,
     facts,
     failure_note,
+    kept_download,
     status_badge,
     video_player,
 )
@@ -67,14 +68,14 @@ def _images(generation) -> None:
     kept = files.present(generation.files)
     for number, item in enumerate(kept):
         st.image(files.source(item["path"]), width="stretch")
-        st.download_button(
-            f"Download image {number + 1}" if len(kept) > 1 else "Download",
-            data=lambda kept=item["path"]: files.read(kept),
+        kept_download(  # the file itself, like the video's (the sidebar's redraws swept one made on the click)
+            files,
+            item["path"],
+            label=f"Download image {number + 1}" if len(kept) > 1 else "Download",
             file_name=f"image-{generation.id}-{number + 1}.png",
             mime="image/png",
-            icon=":material/download:",
             key=f"library_image_download_{generation.id}_{number}",
-            on_click="ignore",
+            live=True,
         )
 
 
@@ -261,7 +262,9 @@ def detail(generation_id: int) -> None:
         st.switch_page("app_pages/characters.py")
     if generation.makes == "video":
         with actions[3]:
-            download_button(generation, files, key=f"library_download_{generation.id}")
+            # the file itself: while anything is made the sidebar redraws itself every 3 s, and a file
+            # made on the click was swept 3 to 6 s later (the detail already reads it for its player)
+            download_button(generation, files, key=f"library_download_{generation.id}", live=True)
     if st.session_state.get("library_confirm_delete") == generation.id:
         st.warning(
             "Delete this film and its shots for good?"
