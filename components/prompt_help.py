@@ -140,7 +140,7 @@ def prompt_help(
     prompt = (st.session_state.get(prompt_key) or "").strip()
     picture = image() if image is not None else None
     actions = list(PROMPT_ACTIONS) + (["describe"] if picture else [])
-    row = st.container(horizontal=True, gap="small")  # one row that wraps on a phone
+    row = st.container(horizontal=True, gap="small", key=f"{key}_help_row")  # one row, smaller on a phone (theme.py)
     if example and not prompt:
         row.button("Use an example", key=f"{key}_use_example", icon=":material/lightbulb:", type="tertiary",
                    help=f"Puts this in the prompt: {example}", on_click=_fill, args=(prompt_key, example))  # fmt: skip

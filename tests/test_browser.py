@@ -462,6 +462,10 @@ def test_on_a_phone_the_newest_video_shows_right_under_the_button(page, app_url,
     shots = tmp_path_factory.mktemp("phone")
     try:
         phone.goto(app_url)
+        help_row = phone.locator("[class*='st-key-generate_help_row'] button").filter(visible=True)
+        help_row.filter(has_text="3 ideas").wait_for(timeout=WAIT)
+        tops = {round(help_row.nth(n).bounding_box()["y"]) for n in range(help_row.count())}
+        assert help_row.count() >= 4 and len(tops) == 1, tops  # prompt help: one row ("3 ideas" wrapped alone)
         phone.get_by_role("textbox", name="Prompt").fill("A kite over a windy beach, seen from the phone")
         phone.keyboard.press("Tab")
         settle(phone)
