@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from grsai_api import AuthenticationError
 from sandbox import RunningSandbox
 from studio.availability import ModelBoard
 from studio.availability import ask as ask_models
@@ -189,18 +190,26 @@ def character_service() -> CharacterService:
 
 
 @st.cache_data(ttl=20, show_spinner=False, max_entries=16)
-def credits_left(_connection: Connection, cache_key: str) -> int | None:
-    """The key's credits as the service reports them, cached briefly (``cache_key`` names the
-    connection by its account fingerprint, never the key)."""
+def credits_left(_connection: Connection, cache_key: str) -> tuple[int | None, bool]:
+    """The key's credits as the service reports them, and whether the service refused the key; one
+    reading, cached briefly (``cache_key`` names the connection by its account fingerprint, never the
+    key). No credits and not refused: the service did not answer."""
     try:
         with _connection.client(max_retries=0, timeout=5.0) as client:
-            return int(client.credits())
+            return int(client.credits()), False
+    except AuthenticationError:
+        return None, True
     except Exception:
-        return None
+        return None, False
 
 
 def credits_for(conn: Connection) -> int | None:
-    return credits_left(conn, f"{conn.base_url}|{conn.account}")
+    return credits_left(conn, f"{conn.base_url}|{conn.account}")[0]
+
+
+def key_refused(conn: Connection) -> bool:
+    """The service answered the credits call by refusing the key (the same reading as the credits)."""
+    return credits_left(conn, f"{conn.base_url}|{conn.account}")[1]
 
 
 def balance_changed() -> None:

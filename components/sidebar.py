@@ -12,7 +12,7 @@ from studio.costs import format_credits, format_yuan
 from studio.db import BatchState, Status, Store, StoryboardState
 
 from .guard import guarded
-from .resources import credits_for
+from .resources import credits_for, key_refused
 from .text import plain
 from .tracker import tracker
 
@@ -24,7 +24,13 @@ def render_sidebar(connection: Connection, store: Store) -> None:
             st.badge("Sandbox", icon=":material/science:", color="orange")
             st.caption("Videos and images are made on this machine by the built-in sandbox, with free test credits.")
         credits = credits_for(connection)
-        if not connection.is_sandbox and credits is None:  # the service did not answer the credits call
+        if not connection.is_sandbox and credits is None and key_refused(connection):
+            st.badge(f"{connection.label} · key refused", icon=":material/key_off:", color="red")
+            st.caption(
+                "The service answered, and refused this API key: nothing is sent or charged until the key "
+                "is changed in **Settings**."
+            )
+        elif not connection.is_sandbox and credits is None:  # the service did not answer the credits call
             st.badge(f"{connection.label} · not answering", icon=":material/cloud_off:", color="red")
             st.caption("The service did not answer just now: work waits and is sent when it does.")
         elif not connection.is_sandbox:

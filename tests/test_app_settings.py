@@ -176,6 +176,21 @@ def test_a_live_service_that_does_not_answer_is_not_shown_as_connected(tmp_path,
     assert "not answering" in said and "did not answer just now" in said
 
 
+def test_a_refused_key_is_said_to_be_refused_not_a_service_that_does_not_answer(
+    tmp_path, monkeypatch, make_sandbox
+) -> None:
+    """The service answered "apikey error", and the sidebar said it was not answering (and that work
+    would be sent when it did), beside a card saying the key is refused: one of them was untrue."""
+    from .apptest_helpers import new_app, sidebar_text
+
+    service = make_sandbox(api_keys=(KEY,))
+    at = new_app(monkeypatch, tmp_path / "data", GRSAI_API_KEY="sk-wrong-key-ZZ9876", GRSAI_BASE_URL=service.base_url)
+    said = sidebar_text(at)
+    assert "key refused" in said and "refused this API key" in said, said
+    assert "not answering" not in said and "did not answer" not in said
+    assert "ZZ9876" not in said
+
+
 def _inputs_in_order(block, inside: str = "") -> list[tuple[str, str]]:
     """Every input of the page in drawing order, as (its label, the expander it sits in or "")."""
     from streamlit.testing.v1.element_tree import Block, Widget
