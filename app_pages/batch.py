@@ -18,6 +18,7 @@ from components.resources import (
     batch_service,
     connection,
     credits_for,
+    key_refused,
     media,
     model_board,
     store,
@@ -358,6 +359,15 @@ def batch_view(batch_id: int) -> None:
                 f"Paused: the {progress.waiting:,} rows not sent yet wait (nothing is charged for them); "
                 f"the {progress.under_way:,} already sent finish and are kept.",
                 icon=":material/pause_circle:",
+            )
+        elif current.state == BatchState.RUNNING and progress.waiting and current.account == conn.account and key_refused(conn):
+            # the sidebar's reading: the engine holds the account a minute before it tries (and pauses)
+            st.warning(
+                f"Nothing is being sent: the service refused this batch's API key. The {progress.waiting:,} "
+                "rows not sent yet wait, and nothing is charged for them: they go once the service accepts "
+                "that key again. To use another key, cancel this batch, change the key in **Settings** and "
+                "start it again.",
+                icon=":material/key_off:",
             )
         elif current.state == BatchState.RUNNING and progress.active and not progress.waiting:
             st.caption(

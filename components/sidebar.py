@@ -27,8 +27,8 @@ def render_sidebar(connection: Connection, store: Store) -> None:
         if not connection.is_sandbox and credits is None and key_refused(connection):
             st.badge(f"{connection.label} · key refused", icon=":material/key_off:", color="red")
             st.caption(
-                "The service answered, and refused this API key: nothing is sent or charged until the key "
-                "is changed in **Settings**."
+                "The service answered, and refused this API key: nothing is sent or charged with it. "
+                "Change it in **Settings**."
             )
         elif not connection.is_sandbox and credits is None:  # the service did not answer the credits call
             st.badge(f"{connection.label} · not answering", icon=":material/cloud_off:", color="red")

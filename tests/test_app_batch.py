@@ -504,3 +504,24 @@ def test_a_running_batch_gives_its_zip_and_manifest_in_a_real_browser(tmp_path_f
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_a_running_batch_whose_key_is_refused_says_nothing_is_sent_and_why(tmp_path, monkeypatch, make_sandbox) -> None:
+    """With a refused key the batch read "Running · 0 of 2 done", Waiting 2, for the minute the
+    engine holds the account before it tries again (and then pauses the batch): nothing said why."""
+    service = make_sandbox(api_keys=("sk-the-good-one-1234",))
+    at = new_app(
+        monkeypatch, tmp_path / "data", SORA_ENGINE="external",  # nothing sends: the rows wait, as while held
+        GRSAI_API_KEY="sk-wrong-key-ZZ9876", GRSAI_BASE_URL=service.base_url,
+    )  # fmt: skip
+    at.switch_page("app_pages/batch.py")
+    at.run()
+    paste(at, ROWS, TEMPLATE)
+    start_button(at).click()
+    at.run()
+    assert not at.exception, at.exception
+    assert metric(at, "Waiting") == "2"  # the row with no colour is skipped
+    said = " ".join(w.value for w in at.warning)
+    assert "refused this batch's API key" in said and "nothing is charged" in said, said
+    assert "cancel this batch, change the key in **Settings** and start it again" in said  # a new key is a new account
+    assert "ZZ9876" not in texts(at)

@@ -186,7 +186,7 @@ def test_a_refused_key_is_said_to_be_refused_not_a_service_that_does_not_answer(
     service = make_sandbox(api_keys=(KEY,))
     at = new_app(monkeypatch, tmp_path / "data", GRSAI_API_KEY="sk-wrong-key-ZZ9876", GRSAI_BASE_URL=service.base_url)
     said = sidebar_text(at)
-    assert "key refused" in said and "refused this API key" in said, said
+    assert "key refused" in said and "refused this API key" in said and "Settings" in said, said
     assert "not answering" not in said and "did not answer" not in said
     assert "ZZ9876" not in said
 

@@ -590,9 +590,18 @@ class TaskEngine:
             connection = self.keys.get(*account)
             if connection is not None:  # asked again before the next send
                 self._keys_accepted.discard((connection.base_url, connection.account))
-            refused = f"The key for account {short(account[1])} is refused: change it in Settings"
-            note = f"Not sent, nothing charged. {refused} (the service said: {verdict.message}), or cancel."
-            await self._pause_batch(row, f"{refused}. Nothing was charged. ({verdict.message})")  # first, so no pass in between sends it again
+            # true of the rows already queued: they belong to this key's account, so a new key in
+            # Settings sends new requests, not these (they go once this key is accepted again)
+            refused = f"The key for account {short(account[1])} is refused (the service said: {verdict.message})"
+            note = (
+                f"Not sent, nothing charged. {refused}: it is sent once the service accepts that key again. "
+                "To send it with another key, cancel it, change the key in Settings and send it again."
+            )
+            batch_note = (
+                f"{refused}. Nothing was charged. The rows not sent yet go once the service accepts that key "
+                "again; to use another key, cancel this batch, change the key in Settings and start it again."
+            )
+            await self._pause_batch(row, batch_note)  # first, so no pass in between sends it again
             await asyncio.to_thread(store.requeue, table, row.id, note)
         elif verdict.outcome is Outcome.NO_CREDITS and getattr(row, "batch_id", None):
             await self._pause_batch(row, verdict.message)
