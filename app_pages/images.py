@@ -19,6 +19,7 @@ from components.resources import (
     connection,
     credits_for,
     generation_service,
+    key_refused,
     media,
     model_board,
     store,
@@ -35,6 +36,7 @@ from components.session import (
 )
 from components.spec_form import model_form, widget_key, widget_keys
 from components.text import plain
+from components.tracker import being_made
 from components.video import clock, facts, failure_note, kept_download, status_badge
 from grsai_api import InvalidRequestError, models
 from studio.costs import credits_text, format_credits, price
@@ -195,7 +197,7 @@ with results:
             st.info("Your images will appear here. Write a prompt and press **Make images**.", icon=":material/image:")
         active = sum(Status(g.status).is_active for entry in entries for g in entry)
         if active:
-            st.caption(f"{active} {'image is' if active == 1 else 'images are'} being made")
+            st.caption(being_made(active, "image", key_refused(conn)))
         for entry in entries:
             if entry[0].group_key is None:
                 _card(entry[0])

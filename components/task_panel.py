@@ -18,8 +18,10 @@ from .character_names import as_named
 from .guard import guarded
 from .keep_best import in_groups, keep_best_group, progress_words
 from .prompt_help import softer_wording
+from .resources import key_refused
 from .session import catch_up, handoff, show_toasts
 from .text import plain
+from .tracker import being_made
 from .video import clock, download_button, facts, failure_note, status_badge, video_player, video_preview
 
 REDRAW_SECONDS = 1.0  # reads the store only
@@ -212,8 +214,7 @@ def task_panel(connection: Connection, store: Store, media: MediaStore, actions,
                 icon=":material/movie:",
             )
         elif active:
-            noun = "video is" if active == 1 else "videos are"
-            st.caption(f"{active} {noun} being made")
+            st.caption(being_made(active, "video", key_refused(connection)))
         for entry in entries[:OPEN]:
             _entry(entry, media, held, actions, service, busy)
         older = entries[OPEN:]

@@ -14,7 +14,7 @@ from studio.connection import Connection
 from studio.db import Status, Store
 
 from .guard import guarded
-from .resources import credits_left
+from .resources import credits_left, key_refused
 from .session import SEEN_ACTIVE, catch_up, toast_later
 from .text import plain
 
@@ -42,6 +42,14 @@ def _group_words(members: list) -> str:
     if ready:
         return f"{ready} of your {len(members)} {noun}s are ready: keep the best"
     return f"None of your {len(members)} {noun}s could be made"
+
+
+def being_made(count: int, makes: str, refused: bool) -> str:
+    """"2 videos are being made", or, queued under a key the service refuses (``key_refused``), "2 videos
+    waiting: the service refused the key": the words of the sidebar and of Generate's and Images' lists."""
+    if refused:
+        return f"{count} {makes}{'' if count == 1 else 's'} waiting: the service refused the key"
+    return f"{count} {makes} is being made" if count == 1 else f"{count} {makes}s are being made"
 
 
 def look(connection: Connection, store: Store) -> tuple[list, list, bool]:
@@ -83,6 +91,7 @@ def tracker(connection: Connection, store: Store, elsewhere: Callable[[], bool] 
     @guarded
     def watcher() -> None:
         videos, characters, ended = look(connection, store)
+        refused = bool(videos or characters) and key_refused(connection)  # the sidebar's one reading
         held = store.held_recently()
         if (videos or characters) and (connection.service_id, connection.account) not in held:
             st.caption(
@@ -93,8 +102,7 @@ def tracker(connection: Connection, store: Store, elsewhere: Callable[[], bool] 
             rows = [g for g in videos if g.makes == makes]
             if not rows:
                 continue
-            noun = f"{makes} is" if len(rows) == 1 else f"{makes}s are"
-            st.caption(f"{icon} {len(rows)} {noun} being made")
+            st.caption(f"{':material/key_off:' if refused else icon} {being_made(len(rows), makes, refused)}")
             for generation in rows[:5]:
                 st.progress(
                     generation.progress / 100, text=f"{plain(generation.prompt, 28)} {generation.progress}%"

@@ -181,7 +181,7 @@ def test_a_refused_key_is_said_to_be_refused_not_a_service_that_does_not_answer(
 ) -> None:
     """The service answered "apikey error", and the sidebar said it was not answering (and that work
     would be sent when it did), beside a card saying the key is refused: one of them was untrue."""
-    from .apptest_helpers import new_app, sidebar_text
+    from .apptest_helpers import generate, new_app, sidebar_text
 
     service = make_sandbox(api_keys=(KEY,))
     at = new_app(monkeypatch, tmp_path / "data", GRSAI_API_KEY="sk-wrong-key-ZZ9876", GRSAI_BASE_URL=service.base_url)
@@ -189,6 +189,10 @@ def test_a_refused_key_is_said_to_be_refused_not_a_service_that_does_not_answer(
     assert "key refused" in said and "refused this API key" in said and "Settings" in said, said
     assert "not answering" not in said and "did not answer" not in said
     assert "ZZ9876" not in said
+    generate(at, "A kite that cannot be sent")
+    said = sidebar_text(at)
+    assert "1 video waiting: the service refused the key" in said and "being made" not in said, said
+    assert "1 video waiting: the service refused the key" in texts(at)  # Generate's list says the same
 
 
 def _inputs_in_order(block, inside: str = "") -> list[tuple[str, str]]:
