@@ -61,6 +61,16 @@ def start_button(at):
     return next(b for b in at.button if b.label.startswith("Start ·"))
 
 
+def start_pasted(at) -> None:
+    """Batch opened, ROWS pasted with TEMPLATE, and started."""
+    at.switch_page("app_pages/batch.py")
+    at.run()
+    paste(at, ROWS, TEMPLATE)
+    start_button(at).click()
+    at.run()
+    assert not at.exception, at.exception
+
+
 def metric(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
@@ -292,12 +302,7 @@ def test_the_pause_button_and_the_words_above_it_come_from_the_same_figures(tmp_
     figures read when the page loaded: here the engine sends every row in between."""
     data = tmp_path / "data"
     at = new_app(monkeypatch, data, SORA_ENGINE="external")  # this test's own engine sends, when it says
-    at.switch_page("app_pages/batch.py")
-    at.run()
-    paste(at, ROWS, TEMPLATE)
-    start_button(at).click()
-    at.run()
-    assert not at.exception, at.exception
+    start_pasted(at)
     offers_pause = lambda: any(b.label == "Pause" for b in at.button)  # noqa: E731
     says_nothing_to_pause = lambda: "nothing left to pause" in texts(at)  # noqa: E731
     assert offers_pause() and not says_nothing_to_pause()  # two rows wait to be sent
@@ -438,11 +443,7 @@ def test_a_row_being_sent_counts_as_sent_in_the_figures_as_in_the_words(tmp_path
     being sent is out of a pause's reach: it is being made."""
     data = tmp_path / "data"
     at = new_app(monkeypatch, data, SORA_ENGINE="external")
-    at.switch_page("app_pages/batch.py")
-    at.run()
-    paste(at, ROWS, TEMPLATE)
-    start_button(at).click()
-    at.run()
+    start_pasted(at)
     connection = at.session_state["connection"]
     store = Store(default_url(data))
     try:  # what an engine writes right before its creates go out
@@ -514,12 +515,7 @@ def test_a_running_batch_whose_key_is_refused_says_nothing_is_sent_and_why(tmp_p
         monkeypatch, tmp_path / "data", SORA_ENGINE="external",  # nothing sends: the rows wait, as while held
         GRSAI_API_KEY="sk-wrong-key-ZZ9876", GRSAI_BASE_URL=service.base_url,
     )  # fmt: skip
-    at.switch_page("app_pages/batch.py")
-    at.run()
-    paste(at, ROWS, TEMPLATE)
-    start_button(at).click()
-    at.run()
-    assert not at.exception, at.exception
+    start_pasted(at)
     assert metric(at, "Waiting") == "2"  # the row with no colour is skipped
     said = " ".join(w.value for w in at.warning)
     assert "refused this batch's API key" in said and "nothing is charged" in said, said
