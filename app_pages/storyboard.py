@@ -19,6 +19,7 @@ from components.resources import (
     balance_changed,
     connection,
     credits_for,
+    key_refused,
     media,
     model_board,
     store,
@@ -284,10 +285,14 @@ def storyboard_card(item) -> None:
     rows = library.shots_of(item.id)
     with st.container(border=True, key=f"storyboard_made_{item.id}"):
         colour, icon = STATE_BADGES.get(item.state, ("blue", ":material/progress_activity:"))
+        words = STATE_WORDS.get(item.state, item.state)
+        held = item.state == "running" and key_refused(conn)  # the sidebar's one reading of the key
+        if held:  # its shots cannot be sent: none of them is being made
+            colour, icon, words = "orange", ":material/key_off:", "Waiting"
         # the badge takes the room its words need ("Being made" was cut to "Being ma…" in a column)
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
             st.markdown(f"**{plain(item.name, 80)}**", width="stretch")
-            st.badge(STATE_WORDS.get(item.state, item.state), color=colour, icon=icon)
+            st.badge(words, color=colour, icon=icon)
         film = library.get(item.film_id) if item.film_id else None
         if film is not None:
             video_player(film, files)
@@ -308,6 +313,13 @@ def storyboard_card(item) -> None:
             st.caption("Its film was deleted from the Library.")
             return
         shot_lines(item, rows)
+        if held:  # a new key is a new account: these shots go only with this key
+            st.warning(
+                "Nothing is being sent: the service refused this storyboard's API key. Its shots wait, and "
+                "nothing is charged for them: they go once the service accepts that key again. To use "
+                "another key, stop it, change the key in **Settings** and make it again.",
+                icon=":material/key_off:",
+            )
         if item.state == "stopped":
             st.error(plain(item.error or "It stopped."), icon=":material/block:")
             st.caption(go_on_words(item, rows))

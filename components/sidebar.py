@@ -59,9 +59,12 @@ def batches_at_work(store: Store) -> list[tuple[str, int, int, str]]:
 
 
 def storyboards_at_work(connection: Connection, store: Store) -> list[tuple[str, str]]:
-    """(name, state in words) of each of the account's storyboards still being made or joined."""
+    """(name, state in words) of each of the account's storyboards still being made or joined; one
+    whose shots cannot be sent (the service refused the key) says so, as the lists do."""
     return [
-        (board.name, StoryboardState(board.state).words.lower())
+        (board.name, "waiting: the service refused the key"
+         if board.state == StoryboardState.RUNNING and key_refused(connection)
+         else StoryboardState(board.state).words.lower())  # fmt: skip
         for board in store.storyboards_for(connection.service_id, connection.account)
         if board.state in (StoryboardState.RUNNING, StoryboardState.JOINING)
     ]

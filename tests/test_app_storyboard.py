@@ -239,3 +239,22 @@ def test_each_empty_shot_offers_an_example_that_fills_that_shot_only(tmp_path, m
     assert not at.exception, at.exception
     assert len(prompts(at)[0]) > 20 and all(not p for p in prompts(at)[1:])
     assert len([b for b in at.button if b.label == "Use an example"]) == len(others)
+
+
+def test_a_storyboard_whose_key_is_refused_says_nothing_is_sent_and_why(tmp_path, monkeypatch, make_sandbox) -> None:
+    """With a refused key the card read "Being made · 0 of 2 shots made" and the sidebar "being made",
+    while no shot could be sent: a new key is a new account, so the shots wait for this one."""
+    service = make_sandbox(api_keys=("sk-the-good-one-1234",))
+    at = new_app(monkeypatch, tmp_path / "data", GRSAI_API_KEY="sk-wrong-key-ZZ9876", GRSAI_BASE_URL=service.base_url)
+    at.switch_page("app_pages/storyboard.py")
+    at.run()
+    for key, words in zip(shot_keys(at, "prompt"), ["a lighthouse at dawn", "its lamp turns on"], strict=True):
+        at.text_area(key=key).set_value(words)
+    at.run()
+    click(at, "Make all")
+    assert not at.exception, at.exception
+    card = " ".join(w.value for w in at.warning)
+    assert "refused this storyboard's API key" in card and "nothing is charged" in card, card
+    assert "Being made" not in texts(at)
+    assert "waiting: the service refused the key" in sidebar_text(at) and "being made" not in sidebar_text(at)
+    assert "ZZ9876" not in texts(at) + sidebar_text(at)
