@@ -108,8 +108,7 @@ def tracker(connection: Connection, store: Store, elsewhere: Callable[[], bool] 
                     generation.progress / 100, text=f"{plain(generation.prompt, 28)} {generation.progress}%"
                 )
         if characters:
-            noun = "character is" if len(characters) == 1 else "characters are"
-            st.caption(f":material/face: {len(characters)} {noun} being made")
+            st.caption(f"{':material/key_off:' if refused else ':material/face:'} {being_made(len(characters), 'character', refused)}")
             for character in characters[:3]:
                 st.progress(
                     character.progress / 100,
