@@ -24,6 +24,7 @@ from components.resources import (
     store,
 )
 from components.session import catch_up, keep_a_choice, request_key
+from components.sidebar import redraws_itself
 from components.spec_form import model_form
 from components.text import plain
 from components.video import clock, local_time, video_player
@@ -578,13 +579,15 @@ def downloads(batch, progress: BatchProgress, running: bool) -> None:
     two more runs of the page end: with the figures redrawn every second, a slow browser asked for
     it after it was gone, and the download failed ("canceled"). So while the batch runs, and always
     for a bucket, a file is made on a first click and offered, with the time it was made, by the
-    page's own run, which keeps it while the page shows it. A finished batch is not redrawn, and
-    its downloads are made on the click."""
+    page's own run, which keeps it while the page shows it. So it is for a finished batch while
+    anything else is being made: the sidebar then redraws itself every 3 s. Otherwise a finished
+    batch's downloads are made on the one click."""
     batch_id = batch.id
     ready = progress.succeeded
     made: dict = st.session_state.setdefault("batch_made", {})
+    kept = running or files.gives_links or redraws_itself(conn, library)  # a file made on the click would be dropped
     with st.container(horizontal=True, vertical_alignment="center"):  # one row that wraps on a phone
-        if running or files.gives_links:
+        if kept:
             zip_made = made.get((batch_id, "zip"))
             current = zip_made is not None and (running or zip_made["ready"] == ready)
             if current:
@@ -624,18 +627,20 @@ def downloads(batch, progress: BatchProgress, running: bool) -> None:
                 on_click="ignore",
                 key="batch_zip",
             )
-        if running:
+        if kept:
             manifest_made = made.get((batch_id, "manifest"))
             if manifest_made is not None:
                 manifest_button(batch_id, f"CSV{as_of(manifest_made, running)}", manifest_made["csv"], "batch_manifest_download")
-            st.button(
-                "Make the manifest (CSV) of the rows now" if manifest_made is None else "Update the manifest",
-                icon=":material/table:",
-                type="tertiary",
-                on_click=make_manifest,
-                args=(batch_id,),
-                key="batch_manifest",
-            )
+            if manifest_made is None or running:  # a finished batch's manifest does not change
+                st.button(
+                    "Update the manifest" if manifest_made is not None
+                    else "Make the manifest (CSV) of the rows now" if running else "Make the manifest (CSV)",
+                    icon=":material/table:",
+                    type="tertiary",
+                    on_click=make_manifest,
+                    args=(batch_id,),
+                    key="batch_manifest",
+                )
         else:  # made when clicked
             manifest_button(batch_id, "CSV", lambda: service.manifest(batch_id).to_csv(index=False), "batch_manifest")
         if st.button("See them in the Library", icon=":material/video_library:", type="tertiary"):

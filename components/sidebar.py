@@ -45,6 +45,18 @@ def render_sidebar(connection: Connection, store: Store) -> None:
         storyboards(connection, store)
 
 
+def redraws_itself(connection: Connection, store: Store) -> bool:
+    """Whether the sidebar redraws itself on a timer now: something of the account is being made (a
+    video, image or character, a batch, a storyboard). Each redraw ends a run, and Streamlit drops a
+    file made on a click two run-ends later, so a download made on the click is then gone in 3 to 6 s."""
+    return bool(
+        store.active_for(connection.service_id, connection.account)
+        or store.active_characters(connection.service_id, connection.account)
+        or batches_at_work(store)
+        or storyboards_at_work(connection, store)
+    )
+
+
 def batches_at_work(store: Store) -> list[tuple[str, int, int, str]]:
     """(name, rows done, rows, state) of each batch with rows still to make."""
     lines = []

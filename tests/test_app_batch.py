@@ -16,7 +16,7 @@ from components.resources import credits_left
 from sandbox.control import control_headers
 from studio.batch import BatchService
 from studio.config import SANDBOX_API_KEY
-from studio.db import Generation, Status, Store, default_url
+from studio.db import BatchState, Generation, Status, Store, default_url
 from studio.media import MediaStore
 
 from .apptest_helpers import (
@@ -521,3 +521,44 @@ def test_a_running_batch_whose_key_is_refused_says_nothing_is_sent_and_why(tmp_p
     assert "refused this batch's API key" in said and "nothing is charged" in said, said
     assert "cancel this batch, change the key in **Settings** and start it again" in said  # a new key is a new account
     assert "ZZ9876" not in texts(at)
+
+
+def test_a_finished_batch_gives_its_zip_as_a_kept_file_while_other_work_redraws_the_page(tmp_path, monkeypatch) -> None:
+    """A finished batch's zip was made on the click. While anything else is being made the sidebar
+    redraws itself every 3 s, and Streamlit drops a file made on the click two redraws later: a
+    browser that asked for it 3 to 6 s later got nothing. Then, as while a batch runs, the zip is made
+    on a first click and offered as a kept file; with nothing else at work it stays one click."""
+    data = tmp_path / "data"
+    at = new_app(monkeypatch, data, SORA_ENGINE="external")  # this test's own engine makes the rows
+    start_pasted(at)
+    connection = at.session_state["connection"]
+    store = Store(default_url(data))
+    try:
+        [batch] = store.batches(5)
+        engine = fast_engine(store, MediaStore(data / "media"), connection)
+        asyncio.run(cycles_until(engine, lambda: store.get_batch(batch.id).state == BatchState.DONE))
+        at.run()
+        assert any(bar.proto.text.startswith("Finished") for bar in at.get("progress"))
+        [one_click] = [d for d in at.get("download_button") if "Download zip" in d.proto.label]
+        assert one_click.proto.deferred_file_id  # nothing else at work: made on the one click, as before
+
+        store.add_generation(  # something else at work, which nothing sends: the sidebar redraws itself
+            {"prompt": "A video being made beside the batch"}, service=connection.service_id, account=connection.account
+        )
+        at.run()
+        assert not [d for d in at.get("download_button") if "Download zip" in d.proto.label]
+        [make] = [b for b in at.button if b.key == "batch_zip"]
+        assert make.label == "Make the zip (2 videos + manifest.csv)"
+        make.click()
+        at.run()
+        assert not at.exception, at.exception
+        [kept] = [d for d in at.get("download_button") if "Download zip" in d.proto.label]
+        assert kept.proto.label == "Download zip (2 videos + manifest.csv)"
+        assert kept.proto.url and not kept.proto.deferred_file_id  # the file, kept while the page shows it
+        next(b for b in at.button if b.key == "batch_manifest").click()  # "Make the manifest (CSV)"
+        at.run()
+        [manifest] = [d for d in at.get("download_button") if "Manifest only" in d.proto.label]
+        assert manifest.proto.url and not manifest.proto.deferred_file_id
+        assert not [b for b in at.button if b.key == "batch_manifest"]  # a finished batch's does not change
+    finally:
+        store.dispose()
