@@ -50,7 +50,7 @@ from studio.batch import (
 from studio.characters import CharacterNames
 from studio.costs import credits_text, format_credits
 from studio.db import BatchState, Status
-from studio.messages import REFUSALS_KEPT
+from studio.messages import REFUSALS_KEPT, held_by_refused_key
 
 conn, library, files = connection(), store(), media()
 service = batch_service()
@@ -364,10 +364,9 @@ def batch_view(batch_id: int) -> None:
         elif current.state == BatchState.RUNNING and progress.waiting and current.account == conn.account and key_refused(conn):
             # the sidebar's reading: the engine holds the account a minute before it tries (and pauses)
             st.warning(
-                f"Nothing is being sent: the service refused this batch's API key. The {progress.waiting:,} "
-                "rows not sent yet wait, and nothing is charged for them: they go once the service accepts "
-                "that key again. To use another key, cancel this batch, change the key in **Settings** and "
-                "start it again.",
+                "Nothing is being sent: the service refused this batch's API key. "
+                + held_by_refused_key(f"The {progress.waiting:,} rows not sent yet", "cancel this batch",
+                                      "start it again", "**Settings**"),  # fmt: skip
                 icon=":material/key_off:",
             )
         elif current.state == BatchState.RUNNING and progress.active and not progress.waiting:

@@ -40,6 +40,7 @@ from grsai_api import MODELS, InvalidRequestError
 from studio.connection import valid_url
 from studio.costs import credits_text, format_credits, price
 from studio.db import Status
+from studio.messages import held_by_refused_key
 from studio.storyboard import (
     MAX_KEPT,
     MAX_SHOTS,
@@ -315,9 +316,8 @@ def storyboard_card(item) -> None:
         shot_lines(item, rows)
         if held:  # a new key is a new account: these shots go only with this key
             st.warning(
-                "Nothing is being sent: the service refused this storyboard's API key. Its shots wait, and "
-                "nothing is charged for them: they go once the service accepts that key again. To use "
-                "another key, stop it, change the key in **Settings** and make it again.",
+                "Nothing is being sent: the service refused this storyboard's API key. "
+                + held_by_refused_key("Its shots", "stop it", "make it again", "**Settings**"),
                 icon=":material/key_off:",
             )
         if item.state == "stopped":

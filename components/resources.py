@@ -203,13 +203,17 @@ def credits_left(_connection: Connection, cache_key: str) -> tuple[int | None, b
         return None, False
 
 
+def _balance(conn: Connection) -> tuple[int | None, bool]:
+    return credits_left(conn, f"{conn.base_url}|{conn.account}")
+
+
 def credits_for(conn: Connection) -> int | None:
-    return credits_left(conn, f"{conn.base_url}|{conn.account}")[0]
+    return _balance(conn)[0]
 
 
 def key_refused(conn: Connection) -> bool:
     """The service answered the credits call by refusing the key (the same reading as the credits)."""
-    return credits_left(conn, f"{conn.base_url}|{conn.account}")[1]
+    return _balance(conn)[1]
 
 
 def balance_changed() -> None:

@@ -14,7 +14,7 @@ from studio.db import BatchState, Status, Store, StoryboardState
 from .guard import guarded
 from .resources import credits_for, key_refused
 from .text import plain
-from .tracker import tracker
+from .tracker import making_now, tracker
 
 
 def render_sidebar(connection: Connection, store: Store) -> None:
@@ -38,9 +38,7 @@ def render_sidebar(connection: Connection, store: Store) -> None:
         if connection.note:
             st.caption(f":material/info: {connection.note}")
         st.metric("Credits left", format_credits(credits), help=f"As the service reports them ({format_yuan(credits)})")
-        tracker(
-            connection, store, elsewhere=lambda: bool(batches_at_work(store) or storyboards_at_work(connection, store))
-        )
+        tracker(connection, store, elsewhere=lambda: others_at_work(connection, store))
         batches(store)
         storyboards(connection, store)
 
@@ -49,12 +47,12 @@ def redraws_itself(connection: Connection, store: Store) -> bool:
     """Whether the sidebar redraws itself on a timer now: something of the account is being made (a
     video, image or character, a batch, a storyboard). Each redraw ends a run, and Streamlit drops a
     file made on a click two run-ends later, so a download made on the click is then gone in 3 to 6 s."""
-    return bool(
-        store.active_for(connection.service_id, connection.account)
-        or store.active_characters(connection.service_id, connection.account)
-        or batches_at_work(store)
-        or storyboards_at_work(connection, store)
-    )
+    return making_now(connection, store) or others_at_work(connection, store)
+
+
+def others_at_work(connection: Connection, store: Store) -> bool:
+    """A batch or a storyboard at work (the sidebar lists them under the tracker)."""
+    return bool(batches_at_work(store) or storyboards_at_work(connection, store))
 
 
 def batches_at_work(store: Store) -> list[tuple[str, int, int, str]]:
@@ -73,12 +71,17 @@ def batches_at_work(store: Store) -> list[tuple[str, int, int, str]]:
 def storyboards_at_work(connection: Connection, store: Store) -> list[tuple[str, str]]:
     """(name, state in words) of each of the account's storyboards still being made or joined; one
     whose shots cannot be sent (the service refused the key) says so, as the lists do."""
-    return [
-        (board.name, "waiting: the service refused the key"
-         if board.state == StoryboardState.RUNNING and key_refused(connection)
-         else StoryboardState(board.state).words.lower())  # fmt: skip
+    boards = [
+        board
         for board in store.storyboards_for(connection.service_id, connection.account)
         if board.state in (StoryboardState.RUNNING, StoryboardState.JOINING)
+    ]
+    refused = bool(boards) and key_refused(connection)
+    return [
+        (board.name, "waiting: the service refused the key"
+         if refused and board.state == StoryboardState.RUNNING
+         else StoryboardState(board.state).words.lower())  # fmt: skip
+        for board in boards
     ]
 
 

@@ -52,6 +52,14 @@ def being_made(count: int, makes: str, refused: bool) -> str:
     return f"{count} {makes} is being made" if count == 1 else f"{count} {makes}s are being made"
 
 
+def making_now(connection: Connection, store: Store) -> bool:
+    """Whether the account has a single video, image or character being made (the tracker redraws)."""
+    return bool(
+        store.active_for(connection.service_id, connection.account)
+        or store.active_characters(connection.service_id, connection.account)
+    )
+
+
 def look(connection: Connection, store: Store) -> tuple[list, list, bool]:
     """The account's active videos and characters; True when something seen active has ended."""
     videos = store.active_for(connection.service_id, connection.account)
@@ -82,10 +90,7 @@ def tracker(connection: Connection, store: Store, elsewhere: Callable[[], bool] 
     """The account's single videos, images and characters being made. ``elsewhere`` says whether a
     batch or a storyboard is at work (listed under it), so "Nothing is being made" is never said
     above a line that says something is."""
-    active = bool(
-        store.active_for(connection.service_id, connection.account)
-        or store.active_characters(connection.service_id, connection.account)
-    )
+    active = making_now(connection, store)
 
     @st.fragment(run_every=REDRAW_SECONDS if active else None)
     @guarded

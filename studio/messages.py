@@ -48,3 +48,13 @@ def media_fault(exc: OSError, folder: Path) -> str:
     if exc.errno == errno.ENOENT:
         return f"the media folder {folder} is missing"
     return f"the media folder {folder} could not be written ({exc.strerror or type(exc).__name__})"
+
+
+def held_by_refused_key(waiting: str, undo: str, redo: str, settings: str = "Settings") -> str:
+    """What waits under a key the service refused, and what to do: it goes once that key is accepted
+    again; a new key is a new account, so using one means undoing and doing it again. ``waiting``
+    names what waits ("Its shots"), ``undo`` and ``redo`` how ("stop it", "make it again")."""
+    return (
+        f"{waiting} wait, and nothing is charged for them: they go once the service accepts that key again. "
+        f"To use another key, {undo}, change the key in {settings} and {redo}."
+    )

@@ -184,3 +184,12 @@ def beside(at: AppTest, key: str) -> str:
             if node.type in ("error", "warning") or type(node).__name__ in ("Error", "Warning"):
                 said.append(node.value)
     return "\n".join(said)
+
+
+def remix_a_made_video(at: AppTest, prompt: str = "a quiet harbour at sunrise") -> None:
+    """A video made on Generate, then chosen on Remix ("Remix this one")."""
+    generate(at, prompt)
+    run_until(at, lambda a: a.get("video"))
+    at.switch_page("app_pages/remix.py")
+    at.run()
+    click(at, "Remix this one")

@@ -21,6 +21,7 @@ from .apptest_helpers import (
     errors,
     generate,
     new_app,
+    remix_a_made_video,
     run_until,
     sandbox_counters,
     service_url,
@@ -110,11 +111,7 @@ def test_a_video_becomes_a_character_from_the_library(app, tmp_path) -> None:
 
 
 def test_video_to_remix_plays_side_by_side(app, tmp_path) -> None:
-    generate(app, "a quiet harbour at sunrise")
-    run_until(app, lambda at: at.get("video"))
-    app.switch_page("app_pages/remix.py")
-    app.run()
-    click(app, "Remix this one")
+    remix_a_made_video(app)
     widget(app, "remix_prompt").set_value("the same harbour in a snowstorm")
     app.run()
     click(app, "Remix ·", contains=True)
@@ -288,11 +285,7 @@ def test_a_bad_pasted_pid_on_remix_is_explained(app) -> None:
 
 
 def test_an_empty_remix_prompt_is_explained_and_nothing_is_sent(app, tmp_path) -> None:
-    generate(app, "a quiet harbour at sunrise")
-    run_until(app, lambda at: at.get("video"))
-    app.switch_page("app_pages/remix.py")
-    app.run()
-    click(app, "Remix this one")
+    remix_a_made_video(app)
     widget(app, "remix_prompt").set_value("   ")
     app.run()
     click(app, "Remix ·", contains=True)
@@ -364,11 +357,7 @@ def test_a_character_is_typed_by_its_name_and_titled_by_it(app, tmp_path) -> Non
 
 def test_an_empty_remix_prompt_says_what_to_write_and_an_example_is_one_click_away(app) -> None:
     """Issue 20 (9): the grey example prompt looked filled in; "Use an example" fills it for real."""
-    generate(app, "a quiet harbour at sunrise")
-    run_until(app, lambda at: at.get("video"))
-    app.switch_page("app_pages/remix.py")
-    app.run()
-    click(app, "Remix this one")
+    remix_a_made_video(app)
     field = app.text_area(key="remix_prompt")
     assert field.placeholder.startswith("Say what changes") and field.value in ("", None)
     click(app, "Use an example")

@@ -20,6 +20,7 @@ from .apptest_helpers import (
     creates,
     generate,
     new_app,
+    remix_a_made_video,
     run_until,
     sandbox_counters,
     service_url,
@@ -103,18 +104,24 @@ def test_user_text_in_a_suggestion_is_shown_as_text(app) -> None:
     assert not any("<b>kite</b>" in m.value for m in app.markdown)
 
 
+def described_into(app, prompt_key: str) -> None:
+    """Describe this picture (a 120x60 blue one), then Use this: the description is the prompt, and
+    nothing went to a video or image model."""
+    click(app, "Describe this picture")
+    said = shown(app)
+    assert "120x60" in said and "blue" in said
+    click(app, "Use this")
+    assert app.text_area(key=prompt_key).value.startswith("A wide 120x60 picture, mostly blue")
+    assert no_creates(app)
+
+
 def test_describe_this_picture_reads_the_reference_image(app) -> None:
     assert "Describe this picture" not in [b.label for b in app.button]  # no picture, no button
     buffer = io.BytesIO()
     Image.new("RGB", (120, 60), (30, 80, 220)).save(buffer, format="PNG")
     app.session_state["generate_carried"] = [{"data": buffer.getvalue(), "from": "Images"}]
     app.run()
-    click(app, "Describe this picture")
-    said = shown(app)
-    assert "120x60" in said and "blue" in said
-    click(app, "Use this")
-    assert app.text_area(key="generate_prompt").value.startswith("A wide 120x60 picture, mostly blue")
-    assert no_creates(app)
+    described_into(app, "generate_prompt")
 
 
 def test_a_chat_model_that_is_down_turns_the_buttons_off_with_the_reason(app) -> None:
@@ -223,11 +230,7 @@ def test_the_refused_input_is_named_for_each_failure_reason(app, family, prompt,
 
 
 def test_remix_prompt_has_its_help_too(app) -> None:
-    generate(app, "a quiet harbour at sunrise")
-    run_until(app, lambda at: at.get("video"))
-    app.switch_page("app_pages/remix.py")
-    app.run()
-    click(app, "Remix this one")
+    remix_a_made_video(app)
     app.text_area(key="remix_prompt").set_value("the same harbour in a snowstorm")
     app.run()
     click(app, "Improve")
@@ -322,12 +325,7 @@ def test_images_describes_its_reference_picture(app) -> None:
     assert "Describe this picture" not in [b.label for b in app.button]  # no picture, no button
     app.file_uploader(key="images_ref_files").set_value([("ref.png", _blue_picture(), "image/png")])
     app.run()
-    click(app, "Describe this picture")
-    said = shown(app)
-    assert "120x60" in said and "blue" in said
-    click(app, "Use this")
-    assert app.text_area(key="images_prompt").value.startswith("A wide 120x60 picture, mostly blue")
-    assert no_creates(app)
+    described_into(app, "images_prompt")
 
 
 def test_a_storyboard_shot_describes_its_start_image(app) -> None:

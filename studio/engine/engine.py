@@ -48,7 +48,7 @@ from ..costs import failed_cost
 from ..db import BatchState, Generation, Status, Store, TaskRow, as_utc, utcnow
 from ..db.tasks import PollProgress, SentTask
 from ..media import FILE_PREFIX, MediaStore
-from ..messages import media_fault
+from ..messages import held_by_refused_key, media_fault
 from ..safe_fetch import FetchError, fetch_to_file
 from ..storyboard import advance_all
 from .keys import Held, KeyRing
@@ -597,9 +597,8 @@ class TaskEngine:
                 f"Not sent, nothing charged. {refused}: it is sent once the service accepts that key again. "
                 "To send it with another key, cancel it, change the key in Settings and send it again."
             )
-            batch_note = (
-                f"{refused}. Nothing was charged. The rows not sent yet go once the service accepts that key "
-                "again; to use another key, cancel this batch, change the key in Settings and start it again."
+            batch_note = f"{refused}. " + held_by_refused_key(
+                "The rows not sent yet", "cancel this batch", "start it again"
             )
             await self._pause_batch(row, batch_note)  # first, so no pass in between sends it again
             await asyncio.to_thread(store.requeue, table, row.id, note)
