@@ -180,8 +180,9 @@ def video_preview(generation: Generation, media: MediaStore) -> None:
 
 
 # Links the <video>s inside one keyed container (two for Remix, up to four for Compare): play, pause
-# and seek any one and the others follow; one that drifts more than a quarter second from the first
-# is brought back. The script is a constant (no user text in it) and links each video once, however
+# and seek any one and the others follow (a seek of any size: a paused pair moved by less than the
+# drift allowed stayed apart); one that drifts more than a quarter second from the first while they
+# play is brought back. The script is a constant (no user text in it) and links each video once, however
 # often the page is drawn again (a video drawn anew is linked when it appears).
 _SYNC_SCRIPT = """
 <script>
@@ -193,17 +194,21 @@ _SYNC_SCRIPT = """
     const root = document.querySelector('.st-key-' + key);
     if (!root) return;
     const all = () => [...root.querySelectorAll('video')];
-    const near = (x, y) => Math.abs(x.currentTime - y.currentTime) < 0.25;
+    const near = (x, y, by = 0.25) => Math.abs(x.currentTime - y.currentTime) < by;
     for (const x of all()) {
       if (x.dataset.synced === '1') continue;
       x.dataset.synced = '1';
       const others = () => all().filter((y) => y !== x);
-      x.addEventListener('play', () => others().forEach((y) => {
-        if (y.paused && !y.ended) { y.currentTime = x.currentTime; y.play().catch(() => {}); }
-      }));
+      // an ended one is brought along too: a remix that appeared after its original had played to
+      // the end started alone, and the pair never played together (seen in CI)
+      const lead = () => others().forEach((y) => {
+        if (y.paused && x.currentTime < y.duration) { y.currentTime = x.currentTime; y.play().catch(() => {}); }
+      });
+      x.addEventListener('play', lead);
+      if (!x.paused) lead();  // it started (autoplay) before it was linked: its 'play' has passed
       x.addEventListener('pause', () => { if (!x.ended) others().forEach((y) => { if (!y.paused) y.pause(); }); });
       x.addEventListener('seeked', () => others().forEach((y) => {
-        if (!near(x, y) && x.currentTime < y.duration) y.currentTime = x.currentTime;
+        if (!near(x, y, 0.05) && x.currentTime < y.duration) y.currentTime = x.currentTime;
       }));
       x.addEventListener('timeupdate', () => {
         const [lead] = all();

@@ -247,6 +247,11 @@ def test_remix_plays_the_original_and_the_remix_side_by_side(page, tmp_path_fact
     pair = "[...document.querySelectorAll('.st-key-remix_side_by_side video')]"
     page.evaluate(f"() => {pair}[1].pause()")  # pausing the remix pauses the original too
     page.wait_for_function(f"() => {pair}.every(v => v.paused)", timeout=WAIT)
+    # a small move is followed too: one under the quarter second of drift allowed while playing was
+    # not, so a paused pair could stay apart (seen in CI: paused at 1.3 s, moved to 1.5 s)
+    page.evaluate(f"() => {{ const [a] = {pair}; a.currentTime = a.currentTime + 0.2; }}")
+    page.wait_for_function(f"() => {{ const [a, b] = {pair}; return Math.abs(a.currentTime - b.currentTime) < 0.05; }}",
+                           timeout=WAIT)  # fmt: skip
     page.evaluate(f"() => {{ {pair}[0].currentTime = 1.5; }}")  # moving the original moves the remix
     page.wait_for_function(f"() => {pair}.every(v => Math.abs(v.currentTime - 1.5) < 0.1)", timeout=WAIT)
     page.evaluate(f"() => {pair}[0].play()")  # and playing one plays both, together
