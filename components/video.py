@@ -195,6 +195,9 @@ _SYNC_SCRIPT = """
     if (!root) return;
     const all = () => [...root.querySelectorAll('video')];
     const near = (x, y, by = 0.25) => Math.abs(x.currentTime - y.currentTime) < by;
+    // a move made here to follow another video is not passed on when it ends: passed on, the end of
+    // a follow moved the leader back if the leader had moved again meanwhile (seen in CI)
+    const follow = (y, t) => { y.__following = t; y.currentTime = t; };
     for (const x of all()) {
       if (x.dataset.synced === '1') continue;
       x.dataset.synced = '1';
@@ -202,18 +205,21 @@ _SYNC_SCRIPT = """
       // an ended one is brought along too: a remix that appeared after its original had played to
       // the end started alone, and the pair never played together (seen in CI)
       const lead = () => others().forEach((y) => {
-        if (y.paused && x.currentTime < y.duration) { y.currentTime = x.currentTime; y.play().catch(() => {}); }
+        if (y.paused && x.currentTime < y.duration) { follow(y, x.currentTime); y.play().catch(() => {}); }
       });
       x.addEventListener('play', lead);
       if (!x.paused) lead();  // it started (autoplay) before it was linked: its 'play' has passed
       x.addEventListener('pause', () => { if (!x.ended) others().forEach((y) => { if (!y.paused) y.pause(); }); });
-      x.addEventListener('seeked', () => others().forEach((y) => {
-        if (!near(x, y, 0.05) && x.currentTime < y.duration) y.currentTime = x.currentTime;
-      }));
+      x.addEventListener('seeked', () => {
+        const followed = x.__following !== undefined && Math.abs(x.currentTime - x.__following) < 0.05;
+        x.__following = undefined;
+        if (followed || x.seeking) return;
+        others().forEach((y) => { if (!near(x, y, 0.05) && x.currentTime < y.duration) follow(y, x.currentTime); });
+      });
       x.addEventListener('timeupdate', () => {
         const [lead] = all();
         if (x === lead || x.paused || lead.paused || near(lead, x) || lead.currentTime >= x.duration) return;
-        x.currentTime = lead.currentTime;
+        follow(x, lead.currentTime);
       });
     }
   }, 400);
