@@ -96,3 +96,20 @@ def test_a_killed_app_restarted_with_no_tab_finishes_the_work_it_had_in_flight(
     assert media.exists(done.video_path)
     assert stats(running)["creates_by_prompt"]["made with nobody watching"] == 1  # sent once, not again
     store.dispose()
+
+
+def test_a_click_during_a_run_waits_for_that_run_instead_of_racing_it() -> None:
+    """Streamlit's fast reruns start the next run at a click, in a new thread, while the running one
+    still writes the session's state: the two threads broke runs with "dictionary changed size during
+    iteration" and Streamlit's "This app has encountered an error" (seen once in CI, on Settings;
+    ``python -m bench.rerun_race`` breaks 4 runs in 600 clicks with them on, none with them off).
+    The app, started from its folder as scripts/start.sh and scripts/team.sh start it, has them off."""
+    read = subprocess.run(
+        [sys.executable, "-c", "from streamlit import config; print(config.get_option('runner.fastReruns'))"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert read.stdout.strip() == "False", read.stdout + read.stderr
