@@ -1,18 +1,19 @@
-"""How often a click that comes while a page is still running breaks the run, with Streamlit's fast
-reruns on (Streamlit's default) and off (this app's setting, ``.streamlit/config.toml``).
+"""Why this app keeps Streamlit's fast reruns on (``.streamlit/config.toml``): what each setting
+breaks, measured on two small pages, both settings in one run on one machine.
 
-With fast reruns, a click stops the running script and starts the next run at once, in a new
-thread, while the old thread is still writing the session's state. The new run copies that state
-as it starts; two threads on one dict end in ``RuntimeError: dictionary changed size during
-iteration`` and the page says "This app has encountered an error" (seen once in this app's CI, in
-``SessionState._compact_state``). Without them, the click waits for the running script's next
-Streamlit call, where it stops, and one thread at a time touches the state.
+- **Clicks during a run.** With fast reruns on, a click stops the running script and starts the next
+  run at once, in a new thread, while the old thread still writes the session's state: two threads
+  on one dict end in ``RuntimeError: dictionary changed size during iteration`` (seen once in this
+  app's CI, in ``SessionState._compact_state``). A page that writes its state as these pages do is
+  clicked ``--clicks`` times as fast as Chromium can; the figure is the runs broken (the app's log).
+- **Page switches while a fragment redraws itself.** With them off, a click waits for the running
+  script; a page switch made while a ``run_every`` fragment redraws itself then sent the browser
+  parts of the old page for the new one, and the whole app went blank ("Bad delta path index"), as
+  the Studio's Generate and Library pages did once in this app's browser tests. Two pages, one with
+  such a fragment, are switched ``--switches`` times; the figure is the switches made before the app
+  went blank (all of them when it never did).
 
-    python -m bench.rerun_race [--clicks 300] [--tries 3]
-
-A small page that writes its state as this app's pages do (keys set and dropped, keyed widgets) is
-clicked ``--clicks`` times as fast as Chromium can, ``--tries`` times for each setting, on one
-machine in one run; the figure is the runs that broke, counted in the app's log.
+    python -m bench.rerun_race [--clicks 300] [--switches 300] [--tries 2]
 """
 
 from __future__ import annotations
@@ -36,6 +37,28 @@ for n in range(2000):
         st.text_input(f"box {n}", key=f"box{n}")
 """
 BROKEN = "dictionary changed size during iteration"
+PAGES = """
+import time
+import streamlit as st
+
+def ticking():
+    st.title("Ticking")
+    st.write("one")
+    st.write("two")
+    with st.container():
+        @st.fragment(run_every=0.15)
+        def ticker():
+            with st.container():
+                st.write("tick", time.time())
+                time.sleep(0.05)
+                st.progress(int(time.time() * 10) % 100)
+        ticker()
+
+def still():
+    st.title("Still")
+
+st.navigation([st.Page(ticking, title="Ticking", url_path="ticking"), st.Page(still, title="Still", url_path="still")]).run()
+"""
 
 
 def _free_port() -> int:
@@ -54,52 +77,101 @@ def _wait_for(port: int, deadline: float) -> None:
     raise RuntimeError(f"the page did not start on port {port}")
 
 
-def one_try(folder: Path, fast: bool, clicks: int) -> int:
-    """Clicks the page's button ``clicks`` times; how many runs broke, from the app's log."""
+class _App:
+    """``streamlit run`` of ``script`` on a free port, with fast reruns on or off."""
+
+    def __init__(self, folder: Path, script: str, fast: bool) -> None:
+        self.port = _free_port()
+        self.log = folder / f"log-{script}-{fast}-{self.port}.txt"
+        self.url = f"http://127.0.0.1:{self.port}"
+        with self.log.open("w") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", str(folder / script), "--server.port", str(self.port),
+                 "--server.headless", "true", "--runner.fastReruns", str(fast).lower(),
+                 "--browser.gatherUsageStats", "false"],
+                stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        _wait_for(self.port, time.monotonic() + 60)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def _browser(playwright):
+    return playwright.chromium.launch(
+        executable_path="/usr/bin/chromium",
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
+
+
+def clicks(folder: Path, fast: bool, count: int) -> int:
+    """Clicks the page's button ``count`` times; how many runs broke, from the app's log."""
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    log = folder / f"log-{fast}-{port}.txt"
-    with log.open("w") as out:
-        app = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(folder / "page.py"), "--server.port", str(port),
-             "--server.headless", "true", "--runner.fastReruns", str(fast).lower(),
-             "--browser.gatherUsageStats", "false"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    app = _App(folder, "page.py", fast)
     try:
-        _wait_for(port, time.monotonic() + 60)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
+            browser = _browser(playwright)
             page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{port}")
+            page.goto(app.url)
             button = page.get_by_role("button", name="again")
             button.wait_for(timeout=60_000)
-            for _ in range(clicks):
+            for _ in range(count):
                 button.click(no_wait_after=True, timeout=60_000)
             browser.close()
     finally:
-        app.terminate()
-        app.wait(timeout=30)
-    return log.read_text(errors="replace").count(BROKEN)
+        app.stop()
+    return app.log.read_text(errors="replace").count(BROKEN)
+
+
+def switches(folder: Path, fast: bool, count: int) -> int:
+    """Switches between the two pages ``count`` times (at varied moments of the fragment's redraws);
+    how many were made before the app went blank."""
+    from playwright.sync_api import sync_playwright
+
+    app = _App(folder, "pages.py", fast)
+    made = 0
+    try:
+        with sync_playwright() as playwright:
+            browser = _browser(playwright)
+            page = browser.new_page()
+            blank: list[str] = []
+            page.on("pageerror", lambda error: blank.append(str(error)))
+            page.goto(app.url)
+            page.get_by_role("heading", name="Ticking").wait_for(timeout=60_000)
+            for n in range(count):
+                for name, pause in (("Still", 50 + n * 37 % 300), ("Ticking", 50 + n * 53 % 300)):
+                    try:
+                        page.get_by_role("link", name=name).click(timeout=10_000)
+                    except Exception:  # noqa: BLE001 - the link is gone: the app is blank
+                        blank.append("no link")
+                    page.wait_for_timeout(pause)  # a varied moment of the redraws, not a wait for something
+                if blank:
+                    break
+                made += 1
+            browser.close()
+    finally:
+        app.stop()
+    return made
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clicks", type=int, default=300)
-    parser.add_argument("--tries", type=int, default=3)
+    parser.add_argument("--switches", type=int, default=300)
+    parser.add_argument("--tries", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         (folder / "page.py").write_text(PAGE)
+        (folder / "pages.py").write_text(PAGES)
         for fast in (True, False):
-            broken = [one_try(folder, fast, args.clicks) for _ in range(args.tries)]
+            broken = [clicks(folder, fast, args.clicks) for _ in range(args.tries)]
+            made = [switches(folder, fast, args.switches) for _ in range(args.tries)]
             print(
-                f"fast reruns {'on ' if fast else 'off'}: runs broken per {args.clicks} clicks: {broken} "
-                f"(total {sum(broken)})"
+                f"fast reruns {'on ' if fast else 'off'}: runs broken per {args.clicks} clicks: {broken}; "
+                f"page switches made of {args.switches} before the app went blank: {made}"
             )
 
 
