@@ -9,8 +9,27 @@ from pathlib import Path
 import pytest
 
 _LOGS: list[tuple[str, Path]] = []  # (the app's address, its log), for the apps this process started
+_EVENTS: dict[int, list[str]] = {}  # id(page): what its browser said (uncaught errors, a crash, a lost socket)
 PAGE_CHARS = 4_000
 LOG_LINES = 60
+EVENTS = 40
+
+
+def watch(page) -> None:
+    """Keep what the browser says about ``page`` for the report: a script error, an error in the
+    console, a crash, a socket to the app that closed, a new address. A page left blank, with nothing
+    in the app's log (seen under load), is otherwise a mystery."""
+    events = _EVENTS.setdefault(id(page), [])
+
+    def note(line: str) -> None:
+        events.append(line[:500])
+        del events[:-EVENTS]
+
+    page.on("pageerror", lambda error: note(f"script error: {error}"))
+    page.on("console", lambda message: message.type in ("error", "warning") and note(f"console {message.type}: {message.text}"))
+    page.on("crash", lambda _: note("the page crashed"))
+    page.on("framenavigated", lambda frame: frame == page.main_frame and note(f"address: {frame.url}"))
+    page.on("websocket", lambda socket: socket.on("close", lambda _: note(f"socket closed: {socket.url}")))
 
 
 def remember_log(url: str, path: Path) -> None:
@@ -55,6 +74,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.failed and call.when == "call" and item.get_closest_marker("browser"):
         for page in _pages(item):
             report.sections.append(("what the page showed when the test failed", _page_text(page)))
+            events = _EVENTS.get(id(page))
+            if events:
+                report.sections.append(("what the browser said (last events)", "\n".join(events)))
             tail = _log_tail(page.url)
             if tail:
                 report.sections.append((f"the app's log, last {LOG_LINES} lines", tail))

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .browser_report import remember_log
+from .browser_report import remember_log, watch
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Every wait for the page allows a minute: on a loaded two-core machine one redraw has taken tens of
@@ -95,6 +95,7 @@ def open_browser(playwright, url: str, width: int = 1400):
         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
     )
     page = browser.new_page(viewport={"width": width, "height": 900})
+    watch(page)
     page.goto(url)
     return browser, page
 
