@@ -39,7 +39,7 @@ from components.video import clock, kept_download, video_player
 from grsai_api import MODELS, InvalidRequestError
 from studio.connection import valid_url
 from studio.costs import credits_text, format_credits, price
-from studio.db import Status
+from studio.db import Status, StoryboardState
 from studio.messages import held_by_refused_key
 from studio.storyboard import (
     MAX_KEPT,
@@ -277,8 +277,8 @@ def shot_lines(item, rows: dict) -> None:
 
 
 STATE_BADGES = {  # the colours and icons of a video card's badge (components/video.py)
-    "done": ("green", ":material/check_circle:"),
-    "stopped": ("red", ":material/block:"),
+    StoryboardState.DONE: ("green", ":material/check_circle:"),
+    StoryboardState.STOPPED: ("red", ":material/block:"),
 }
 
 
@@ -287,7 +287,7 @@ def storyboard_card(item) -> None:
     with st.container(border=True, key=f"storyboard_made_{item.id}"):
         colour, icon = STATE_BADGES.get(item.state, ("blue", ":material/progress_activity:"))
         words = STATE_WORDS.get(item.state, item.state)
-        held = item.state == "running" and key_refused(conn)  # the sidebar's one reading of the key
+        held = item.state == StoryboardState.RUNNING and key_refused(conn)  # the sidebar's one reading of the key
         if held:  # its shots cannot be sent: none of them is being made
             colour, icon, words = "orange", ":material/key_off:", "Waiting"
         # the badge takes the room its words need ("Being made" was cut to "Being ma…" in a column)
@@ -310,7 +310,7 @@ def storyboard_card(item) -> None:
                 query_params={"generation": str(film.id)},
             )
             return
-        if item.state == "done":
+        if item.state == StoryboardState.DONE:
             st.caption("Its film was deleted from the Library.")
             return
         shot_lines(item, rows)
@@ -320,14 +320,14 @@ def storyboard_card(item) -> None:
                 + held_by_refused_key("Its shots", "stop it", "make it again", "**Settings**"),
                 icon=":material/key_off:",
             )
-        if item.state == "stopped":
+        if item.state == StoryboardState.STOPPED:
             st.error(plain(item.error or "It stopped."), icon=":material/block:")
             st.caption(go_on_words(item, rows))
             if st.button("Go on", key=f"storyboard_resume_{item.id}", icon=":material/play_arrow:",
                          help="Makes the shot that failed again (charged again) and carries on."):
                 storyboard_service().resume(item.id)
                 st.rerun()
-        elif item.state == "running" and st.button(
+        elif item.state == StoryboardState.RUNNING and st.button(
             "Stop", key=f"storyboard_stop_{item.id}", icon=":material/stop:", type="tertiary",
             help="The shot being made is finished and kept; the rest are not sent.",
         ):
@@ -338,7 +338,7 @@ def storyboard_card(item) -> None:
 with made_col:
     show_toasts()
     made = library.storyboards_for(conn.service_id, conn.account, SHOWN)
-    busy = any(item.state in ("running", "joining") for item in made)
+    busy = any(item.state in (StoryboardState.RUNNING, StoryboardState.JOINING) for item in made)
 
     @st.fragment(run_every=REDRAW_SECONDS if busy else None)
     @guarded
@@ -351,7 +351,7 @@ with made_col:
             )
         for item in items:
             storyboard_card(item)
-        if busy and not any(item.state in ("running", "joining") for item in items):
+        if busy and not any(item.state in (StoryboardState.RUNNING, StoryboardState.JOINING) for item in items):
             catch_up()  # all finished: let the page (and its timer) catch up
 
     storyboards()

@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench._sandbox import free_port
+
 PAGE = """
 import streamlit as st
 st.button("again", key="again")
@@ -61,12 +63,6 @@ st.navigation([st.Page(ticking, title="Ticking", url_path="ticking"), st.Page(st
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _wait_for(port: int, deadline: float) -> None:
     while time.monotonic() < deadline:
         try:
@@ -81,7 +77,7 @@ class _App:
     """``streamlit run`` of ``script`` on a free port, with fast reruns on or off."""
 
     def __init__(self, folder: Path, script: str, fast: bool) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.log = folder / f"log-{script}-{fast}-{self.port}.txt"
         self.url = f"http://127.0.0.1:{self.port}"
         with self.log.open("w") as out:
